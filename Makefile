@@ -1,0 +1,35 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
+PY := .venv/bin/python
+
+.PHONY: run test bootstrap lint migrate worker beat web bench
+
+bootstrap:
+	@bin/bootstrap
+
+run: bootstrap
+	@$(PY) manage.py serve
+
+test: bootstrap
+	@$(PY) -m pytest $(PYTEST_ARGS)
+	@.venv/bin/lint-imports --no-cache
+	@.venv/bin/ruff check .
+
+lint: bootstrap
+	@.venv/bin/ruff check .
+	@.venv/bin/lint-imports --no-cache
+
+migrate: bootstrap
+	@$(PY) manage.py migrate
+
+# Production processes (see Procfile); they need DATABASE_URL and REDIS_URL.
+web: bootstrap
+	@.venv/bin/daphne -b 0.0.0.0 -p $${PORT:-8000} config.asgi:application
+
+worker: bootstrap
+	@.venv/bin/celery -A config worker -l info
+
+beat: bootstrap
+	@.venv/bin/celery -A config beat -l info
+
+bench: bootstrap
+	@$(PY) bench/turns.py

@@ -1,0 +1,48 @@
+from django.contrib import admin, messages
+
+from apps.accounts import services
+from apps.accounts.models import ApiKey, App
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ("prefix", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ("name", "id", "is_sandbox", "characters_used", "sessions_used", "user_messages_used", "created_at")
+    list_filter = ("is_sandbox",)
+    search_fields = ("name", "id")
+    readonly_fields = ("id", "characters_used", "sessions_used", "user_messages_used", "created_at", "updated_at")
+    inlines = [ApiKeyInline]
+    actions = ["issue_key"]
+
+    @admin.action(description="Issue a new API key (shown once)")
+    def issue_key(self, request, queryset):
+        for app in queryset:
+            issued = services.api_key_create(app=app, name=f"admin:{request.user}")
+            self.message_user(request, f"New key for {app.name}: {issued.raw_key}", messages.WARNING)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "app", "name", "created_at", "expires_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "name", "app__name")
+    readonly_fields = ("id", "prefix", "secret_hash", "app", "created_at", "last_used_at")
+    fields = ("id", "app", "name", "prefix", "secret_hash", "expires_at", "revoked_at", "created_at", "last_used_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # keys are issued from the app page so the secret can be shown once
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")

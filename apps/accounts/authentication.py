@@ -1,0 +1,51 @@
+"""DRF authentication for every API surface: ``Authorization: Bearer <key>`` resolves to one app."""
+
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from apps.accounts import errors, selectors
+from apps.accounts.models import App
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Sets ``request.user`` to the key's App and ``request.auth`` to the ApiKey.
+
+    A missing header authenticates nobody (the permission then answers 401); a present but bad key
+    raises at once (403), so a typo never looks like a missing key.
+    """
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).decode("latin-1").strip()
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw_key.strip():
+            raise errors.ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
+        key = selectors.api_key_authenticate(raw_key=raw_key.strip())
+        return key.app, key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="dramatis"'
+
+
+class HasApp(BasePermission):
+    """Allows requests that authenticated as an app."""
+
+    def has_permission(self, request, view) -> bool:
+        if isinstance(request.user, App):
+            return True
+        raise errors.ApiKeyMissing("An API key is required.")
+
+
+class StaffPlaygroundAuthentication(SessionAuthentication):
+    """For the browsable API: a staff user logged in to the admin acts as their own playground app.
+
+    Only used when no bearer key is sent; CSRF is enforced as for any session-authenticated write.
+    """
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None or not result[0].is_staff:
+            return None
+        app, _ = App.objects.get_or_create(name=f"playground:{result[0].get_username()}")
+        return app, None

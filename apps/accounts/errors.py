@@ -1,0 +1,49 @@
+"""Errors raised by accounts services and the API-key authentication."""
+
+from apps.core.errors import ApplicationError, PayloadTooLarge, PermissionDenied, QuotaExceeded, RateLimited
+
+
+class ApiKeyMissing(ApplicationError):
+    code = "missing_api_key"
+    status = 401
+    fix = "Send your key as 'Authorization: Bearer <key>'. Get one with POST /v1/demo/sandbox-key or `manage.py createapikey`."
+
+
+class ApiKeyInvalid(PermissionDenied):
+    code = "invalid_api_key"
+    fix = "Check the key; keys are shown once when created. Create a new one if it was lost."
+
+
+class ApiKeyRevoked(PermissionDenied):
+    code = "api_key_revoked"
+    fix = "This key was revoked; use another key of the app."
+
+
+class ApiKeyExpired(PermissionDenied):
+    code = "api_key_expired"
+    fix = "This key has expired; issue a new one (sandbox keys last about 24 hours)."
+
+
+class DemoQuotaExceeded(QuotaExceeded):
+    code = "demo_quota_exceeded"
+    fix = "Sandbox apps are capped (3 characters, 5 sessions, 60 user messages); use a full API key for more."
+
+
+class DemoInputTooLarge(PayloadTooLarge):
+    code = "demo_input_too_large"
+    fix = "Sandbox messages are limited to 1,200 characters; send a shorter text."
+
+
+class DemoSandboxRateLimited(RateLimited):
+    code = "demo_sandbox_rate_limited"
+    fix = "Too many sandbox keys were issued from your address; wait an hour or reuse your key."
+
+
+class DemoSandboxDisabled(PermissionDenied):
+    code = "demo_sandbox_disabled"
+    fix = "The operator has turned sandbox keys off (DEMO_SANDBOX_ENABLED); ask them for a key."
+
+
+class QuotaExhausted(QuotaExceeded):
+    code = "quota_exceeded"
+    fix = "Your app reached a cap set by the operator; ask them to raise it."

@@ -1,0 +1,94 @@
+"""Writes for accounts: apps, keys, the demo sandbox and quota counters."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts import errors
+from apps.accounts.models import ApiKey, App
+from apps.accounts.selectors import KEY_SCHEME, secret_digest
+
+SANDBOX_CAPS = {"max_characters": 3, "max_sessions": 5, "max_user_messages": 60, "max_message_chars": 1200}
+
+QuotaResource = Literal["characters", "sessions", "user_messages"]
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+def app_create(*, name: str, is_sandbox: bool = False, **caps: int | None) -> App:
+    """Create a tenant, optionally with caps (``max_characters`` and friends)."""
+    return App.objects.create(name=name, is_sandbox=is_sandbox, **caps)
+
+
+def api_key_create(*, app: App, name: str = "", expires_at: datetime | None = None) -> IssuedKey:
+    """Create a key for ``app``. The raw key is in the result and nowhere else: store it now."""
+    prefix = f"{KEY_SCHEME}_{secrets.token_hex(6)}"
+    secret = secrets.token_urlsafe(32).replace("_", "x").replace("-", "y")
+    key = ApiKey.objects.create(
+        app=app, name=name, prefix=prefix, secret_hash=secret_digest(secret), expires_at=expires_at
+    )
+    return IssuedKey(api_key=key, raw_key=f"{prefix}_{secret}")
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key at once; later requests with it get 403 api_key_revoked."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db()
+    return api_key
+
+
+def _sandbox_rate_check(client_address: str) -> None:
+    bucket = f"sandbox-issue:{client_address}:{int(timezone.now().timestamp() // 3600)}"
+    cache.add(bucket, 0, timeout=3700)
+    if cache.incr(bucket) > settings.DEMO_SANDBOX_ISSUE_PER_HOUR:
+        raise errors.DemoSandboxRateLimited("Too many sandbox keys were requested from this address in the last hour.")
+
+
+@transaction.atomic
+def sandbox_issue(*, client_address: str) -> IssuedKey:
+    """Create an isolated sandbox app with the demo caps and a key that expires after the sandbox TTL."""
+    if not settings.DEMO_SANDBOX_ENABLED:
+        raise errors.DemoSandboxDisabled("Sandbox keys are not offered by this server.")
+    _sandbox_rate_check(client_address)
+    app = app_create(name=f"sandbox {timezone.now():%Y-%m-%d %H:%M}", is_sandbox=True, **SANDBOX_CAPS)
+    expires_at = timezone.now() + timedelta(hours=settings.DEMO_SANDBOX_TTL_HOURS)
+    return api_key_create(app=app, name="sandbox", expires_at=expires_at)
+
+
+def app_quota_consume(*, app: App, resource: QuotaResource) -> None:
+    """Count one use of ``resource`` against the app's cap, atomically; call inside the writing transaction.
+
+    A single conditional UPDATE both checks and increments, so concurrent requests cannot overshoot the
+    cap; when the surrounding transaction rolls back, the use is given back.
+    """
+    used, cap = f"{resource}_used", f"max_{resource}"
+    table = App._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {used} = {used} + 1 WHERE id = %s AND ({cap} IS NULL OR {used} < {cap})",  # noqa: S608
+            [app.pk],
+        )
+        if cursor.rowcount == 1:
+            return
+    label = resource.replace("_", " ")
+    cap_value = getattr(app, cap)
+    if app.is_sandbox:
+        raise errors.DemoQuotaExceeded(f"This sandbox app has used all {cap_value} of its {label}.")
+    raise errors.QuotaExhausted(f"This app has used all {cap_value} of its {label}.")
+
+
+def app_message_length_check(*, app: App, text: str) -> None:
+    """Refuse a message over the app's per-message cap (sandbox apps: 1,200 characters)."""
+    if app.max_message_chars is not None and len(text) > app.max_message_chars:
+        error = errors.DemoInputTooLarge if app.is_sandbox else errors.ApplicationError
+        raise error(f"The message has {len(text)} characters; this app allows {app.max_message_chars}.")

@@ -1,0 +1,1 @@
+"""API surfaces: thin adapters that validate input, call domain services and render their envelope."""

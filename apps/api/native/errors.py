@@ -1,0 +1,92 @@
+"""Rendering every failure on the native surface as ``{"detail": {code, message, fix}}``."""
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from apps.core.errors import ApplicationError
+
+_DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
+    drf.NotAuthenticated: ("missing_api_key", 401, "Send 'Authorization: Bearer <key>'."),
+    drf.AuthenticationFailed: ("invalid_api_key", 403, "Check the API key."),
+    drf.PermissionDenied: ("permission_denied", 403, "This key may not do that."),
+    drf.NotFound: ("not_found", 404, "Check the URL and the id."),
+    drf.MethodNotAllowed: ("method_not_allowed", 405, "See GET /v1/openapi.json for the allowed methods."),
+    drf.NotAcceptable: ("not_acceptable", 406, "Accept application/json."),
+    drf.UnsupportedMediaType: ("unsupported_media_type", 415, "Send the body as application/json."),
+    drf.Throttled: ("rate_limited", 429, "Wait and retry with backoff."),
+}
+
+
+def error_body(code: str, message: str, fix: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": {"code": code, "message": message, "fix": fix, **extra}}
+
+
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            fields.update(_field_errors(value, "body" if name == "non_field_errors" else name))
+        return fields
+    if isinstance(detail, list) and detail and all(isinstance(item, dict | list) for item in detail):
+        fields = {}
+        for index, item in enumerate(detail):
+            fields.update(_field_errors(item, f"{prefix}[{index}]"))
+        return fields
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "body": [str(message) for message in messages]}
+
+
+def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
+    if isinstance(exc, ApplicationError):
+        extra = {"fields": exc.details["fields"]} if "fields" in exc.details else {}
+        return error_body(exc.code, exc.message, exc.fix_hint, **extra), exc.status, {}
+    if isinstance(exc, drf.ValidationError):
+        fields = _field_errors(exc.detail)
+        summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+        body = error_body("validation_error", f"Invalid request: {summary}", "Correct the fields named and retry.", fields=fields)
+        return body, 422, {}
+    if isinstance(exc, drf.ParseError):
+        return error_body("invalid_json", f"The body is not valid JSON: {exc.detail}", "Send a JSON object."), 422, {}
+    if isinstance(exc, RequestDataTooBig):
+        return error_body("payload_too_large", "The request body is too large.", "Send a smaller body."), 413, {}
+    if isinstance(exc, Http404):
+        return error_body("not_found", "Not found.", "Check the URL and the id."), 404, {}
+    for exc_type, (code, status, fix) in _DRF_CODES.items():
+        if isinstance(exc, exc_type):
+            headers = {"Retry-After": str(exc.wait)} if isinstance(exc, drf.Throttled) and exc.wait else {}
+            if status == 401:
+                headers["WWW-Authenticate"] = 'Bearer realm="dramatis"'
+            return error_body(code, str(exc.detail), fix), status, headers
+    return None
+
+
+def native_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER for every surface that has not registered its own shape."""
+    rendered = _render(exc)
+    if rendered is None:
+        return None  # a bug: let Django answer 500 and log it
+    body, status, headers = rendered
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="dramatis"')
+    set_rollback()
+    return Response(body, status=status, headers=headers)
+
+
+def json_error(exc: ApplicationError) -> JsonResponse:
+    """The same body for plain Django views (the SSE stream)."""
+    body, status, headers = _render(exc)  # type: ignore[misc]
+    return JsonResponse(body, status=status, headers=headers)
+
+
+def not_found_view(request, exception=None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", f"No endpoint at {request.path}.", "See GET /v1/openapi.json."), status=404)
+
+
+def server_error_view(request) -> JsonResponse:
+    return JsonResponse(error_body("internal_error", "Something went wrong on our side.", "Retry; report it if it persists."), status=500)

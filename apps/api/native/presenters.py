@@ -1,0 +1,86 @@
+"""Turning domain objects into the native surface's response data."""
+
+import base64
+import json
+from datetime import datetime
+
+from apps.characters.models import Character, CharacterVersion
+from apps.characters.readiness import readiness_evaluate
+from apps.conversations.models import Run, Session
+from apps.core.errors import ValidationFailed
+
+
+def character_data(character: Character, *, created: bool | None = None, with_content: bool = False) -> dict:
+    version = character.current_version
+    content = version.content if version else {}
+    data = {
+        "character_id": character.id,
+        "slug": character.slug,
+        "display_name": character.display_name,
+        "status": "published" if version else "draft",
+        "version_number": version.version_number if version else None,
+        "authoring_readiness": readiness_evaluate(content),
+        "created_at": character.created_at,
+        "updated_at": character.updated_at,
+    }
+    if created is not None:
+        data["created"] = created
+    if with_content:
+        data["content"] = content
+    return data
+
+
+def version_data(version: CharacterVersion, current_id: str | None) -> dict:
+    return {
+        "version_id": version.id,
+        "version_number": version.version_number,
+        "content_hash": version.content_hash,
+        "created_at": version.created_at,
+        "is_current": version.id == current_id,
+        "content": version.content,
+    }
+
+
+def session_data(session: Session) -> dict:
+    return {
+        "session_id": session.id,
+        "character": session.character.slug,
+        "character_version": session.character_version.version_number,
+        "external_user_ref": session.external_user_ref,
+        "proactive_enabled": session.proactive_enabled,
+        "last_cursor": session.last_cursor,
+        "user_turns": session.user_turn_count,
+        "created_at": session.created_at,
+    }
+
+
+def run_data(run: Run) -> dict:
+    return {
+        "run_ref": run.id,
+        "status": run.status,
+        "trigger_cursor": run.trigger_cursor,
+        "attempts": run.attempts,
+        "model": run.model,
+        "model_calls": run.model_calls,
+        "prompt_tokens": run.prompt_tokens,
+        "completion_tokens": run.completion_tokens,
+        "total_tokens": run.prompt_tokens + run.completion_tokens,
+        "latency_ms": run.latency_ms,
+        "error": run.status == Run.Status.FAILED,
+        "error_code": run.error_code or None,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def page_cursor_encode(created_at: datetime, row_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def page_cursor_decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created_at), str(row_id)
+    except (ValueError, TypeError) as error:
+        raise ValidationFailed({"cursor": ["Not a cursor returned by this endpoint."]}) from error

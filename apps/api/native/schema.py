@@ -1,0 +1,52 @@
+"""OpenAPI for ``/v1``: only native paths, bearer auth, and the SSE stream (a plain Django view)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"}
+
+
+class StaffPlaygroundScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.accounts.authentication.StaffPlaygroundAuthentication"
+    name = "AdminSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "Admin login (browsable API)"}
+
+
+def only_native_paths(endpoints, **kwargs):
+    """drf-spectacular preprocessing hook: keep the ``/v1`` endpoints."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/v1/")]
+
+
+def add_event_stream(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the SSE endpoint next to the polling one."""
+    result["paths"]["/v1/sessions/{session_id}/events/stream"] = {
+        "get": {
+            "operationId": "event_stream",
+            "summary": "Stream the session's events as Server-Sent Events",
+            "description": (
+                "Each frame is `id: <cursor>` and `data: <event JSON>` (the same event objects as "
+                "GET /events). Resumes after the `Last-Event-ID` header or `?since=`. Sends a comment "
+                "heartbeat every 15 s and closes after 5 minutes; reconnect with the last cursor."
+            ),
+            "tags": ["sessions"],
+            "security": [{"ApiKey": []}],
+            "parameters": [
+                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "since", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}},
+                {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                "401": {"description": "Missing key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "404": {"description": "Unknown session", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        }
+    }
+    return result

@@ -1,0 +1,187 @@
+"""Request and response shapes of the native surface (also the source of its OpenAPI schema)."""
+
+from rest_framework import serializers
+
+from apps.characters.content import CharacterContentSerializer
+
+
+class NextActionSerializer(serializers.Serializer):
+    command = serializers.CharField()
+    description = serializers.CharField()
+
+
+def enveloped(name: str, data_serializer: serializers.Serializer | type) -> type:
+    """An OpenAPI component for ``{schema_version, data: <data_serializer>, next_actions}``."""
+    data_field = data_serializer if isinstance(data_serializer, serializers.Field) else data_serializer()
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "schema_version": serializers.CharField(default="v0"),
+            "data": data_field,
+            "next_actions": NextActionSerializer(many=True),
+        },
+    )
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable snake_case code, e.g. session_not_found.")
+    message = serializers.CharField()
+    fix = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = ErrorDetailSerializer()
+
+
+# --- demo --------------------------------------------------------------------------------------------
+class SandboxKeyOutput(serializers.Serializer):
+    api_key = serializers.CharField()
+    app_id = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    limits = serializers.DictField(child=serializers.IntegerField())
+
+
+# --- characters --------------------------------------------------------------------------------------
+class CharacterInput(CharacterContentSerializer):
+    """All authoring fields; only slug and display_name are required."""
+
+
+class ReadinessCheckSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    passed = serializers.BooleanField()
+    fix = serializers.CharField()
+
+
+class ReadinessSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ready", "needs_work"])
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    passed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    checks = ReadinessCheckSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+
+
+class CharacterOutput(serializers.Serializer):
+    character_id = serializers.CharField()
+    slug = serializers.CharField()
+    display_name = serializers.CharField()
+    status = serializers.CharField()
+    version_number = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField(required=False, help_text="Whether this request published a new version.")
+    authoring_readiness = ReadinessSerializer()
+    content = serializers.DictField(required=False, help_text="The current version's authoring fields.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CharacterListOutput(serializers.Serializer):
+    characters = CharacterOutput(many=True)
+
+
+class CharacterVersionOutput(serializers.Serializer):
+    version_id = serializers.CharField()
+    version_number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    is_current = serializers.BooleanField()
+    content = serializers.DictField()
+
+
+class CharacterVersionListOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    versions = CharacterVersionOutput(many=True)
+
+
+class CharacterValidateOutput(serializers.Serializer):
+    valid = serializers.BooleanField()
+    normalized = serializers.DictField()
+    authoring_readiness = ReadinessSerializer()
+
+
+# --- sessions ----------------------------------------------------------------------------------------
+class SessionInput(serializers.Serializer):
+    character = serializers.CharField(max_length=128, help_text="The character's slug.")
+    external_user_ref = serializers.CharField(max_length=256, help_text="Your opaque id for the end-user.")
+    proactive_enabled = serializers.BooleanField(default=False)
+
+
+class SessionOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    character = serializers.CharField()
+    character_version = serializers.IntegerField()
+    external_user_ref = serializers.CharField()
+    proactive_enabled = serializers.BooleanField()
+    last_cursor = serializers.IntegerField()
+    user_turns = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class SessionListOutput(serializers.Serializer):
+    sessions = SessionOutput(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page.")
+
+
+class SessionListQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    cursor = serializers.CharField(required=False)
+    character = serializers.CharField(required=False)
+    external_user_ref = serializers.CharField(required=False)
+
+
+class MessageInput(serializers.Serializer):
+    text = serializers.CharField(allow_blank=False, trim_whitespace=False, help_text="The end-user's message.")
+    reply_mode = serializers.ChoiceField(choices=["async"], default="async", required=False)
+
+
+class MessageAcceptedOutput(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    cursor = serializers.IntegerField(help_text="Cursor of your message.created event.")
+    sent_turn_index = serializers.IntegerField()
+    run_ref = serializers.CharField()
+    reply_mode = serializers.CharField()
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    session_id = serializers.CharField()
+    cursor = serializers.IntegerField()
+    event_type = serializers.CharField(help_text="message.created, character.initiated, run.status, run.failed, ...")
+    role = serializers.CharField(allow_null=True)
+    payload = serializers.DictField()
+    run_ref = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class EventListQuery(serializers.Serializer):
+    since = serializers.IntegerField(min_value=0, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+
+class EventListOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    events = EventSerializer(many=True)
+    next_cursor = serializers.IntegerField()
+
+
+class RunOutput(serializers.Serializer):
+    run_ref = serializers.CharField()
+    status = serializers.CharField()
+    trigger_cursor = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    model = serializers.CharField()
+    model_calls = serializers.IntegerField()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    latency_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.BooleanField()
+    error_code = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RunListOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    runs = RunOutput(many=True)

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from apps.api.native import streams
+from apps.api.native.views import characters, demo, meta, sessions
+
+urlpatterns = [
+    path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
+    path("llms.txt", meta.llms_txt, name="llms-txt"),
+    path("demo/sandbox-key", demo.DemoSandboxKeyApi.as_view(), name="demo-sandbox-key"),
+    path("characters", characters.CharacterCollectionApi.as_view(), name="characters"),
+    path("characters/validate", characters.CharacterValidateApi.as_view(), name="character-validate"),
+    path("characters/<str:slug>", characters.CharacterDetailApi.as_view(), name="character-detail"),
+    path("characters/<str:slug>/versions", characters.CharacterVersionListApi.as_view(), name="character-versions"),
+    path("characters/<str:slug>/readiness", characters.CharacterReadinessApi.as_view(), name="character-readiness"),
+    path("sessions", sessions.SessionCollectionApi.as_view(), name="sessions"),
+    path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
+    path("sessions/<str:session_id>/messages", sessions.MessageSendApi.as_view(), name="session-messages"),
+    path("sessions/<str:session_id>/events", sessions.EventListApi.as_view(), name="session-events"),
+    path("sessions/<str:session_id>/events/stream", streams.session_event_stream, name="session-event-stream"),
+    path("sessions/<str:session_id>/runs", sessions.RunListApi.as_view(), name="session-runs"),
+]

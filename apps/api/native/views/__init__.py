@@ -1,0 +1,1 @@
+"""Views of the native surface, one module per resource."""

@@ -1,0 +1,158 @@
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.views import APIView
+
+from apps.api.native import presenters
+from apps.api.native.envelope import action, envelope
+from apps.api.native.serializers import (
+    ErrorSerializer,
+    EventListOutput,
+    EventListQuery,
+    MessageAcceptedOutput,
+    MessageInput,
+    RunListOutput,
+    SessionInput,
+    SessionListOutput,
+    SessionListQuery,
+    SessionOutput,
+    enveloped,
+)
+from apps.conversations import selectors, services
+
+ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+def _validated(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class SessionCollectionApi(APIView):
+    @extend_schema(
+        operation_id="session_create",
+        request=SessionInput,
+        responses={201: enveloped("SessionEnvelope", SessionOutput), 409: ErrorSerializer, 422: ErrorSerializer, **ERRORS},
+    )
+    def post(self, request):
+        data = _validated(SessionInput, request.data)
+        session = services.session_create(
+            app=request.user,
+            character_slug=data["character"],
+            external_user_ref=data["external_user_ref"],
+            proactive_enabled=data["proactive_enabled"],
+        )
+        sid = session.id
+        return envelope(
+            presenters.session_data(session),
+            [
+                action(f'POST /v1/sessions/{sid}/messages {{"text": "hello!"}}', "Send the end-user's first message"),
+                action(f"GET /v1/sessions/{sid}/events?since=0", "Poll the event log for the character's replies"),
+                action(f"GET /v1/sessions/{sid}/events/stream", "Or stream the events live (SSE)"),
+            ],
+            status=201,
+        )
+
+    @extend_schema(
+        operation_id="session_list",
+        parameters=[SessionListQuery],
+        responses={200: enveloped("SessionListEnvelope", SessionListOutput), 422: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request):
+        query = _validated(SessionListQuery, request.query_params)
+        sessions = selectors.session_list(
+            app=request.user, character_slug=query.get("character"), external_user_ref=query.get("external_user_ref")
+        )
+        if "cursor" in query:
+            created_at, row_id = presenters.page_cursor_decode(query["cursor"])
+            sessions = sessions.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
+        page = list(sessions[: query["limit"] + 1])
+        more = len(page) > query["limit"]
+        page = page[: query["limit"]]
+        next_cursor = presenters.page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
+        next_actions = [action(f"GET /v1/sessions?cursor={next_cursor}", "Next page")] if next_cursor else []
+        return envelope({"sessions": [presenters.session_data(s) for s in page], "next_cursor": next_cursor}, next_actions)
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **ERRORS})
+    def get(self, request, session_id: str):
+        session = selectors.session_get(app=request.user, session_id=session_id)
+        return envelope(
+            presenters.session_data(session),
+            [action(f"GET /v1/sessions/{session_id}/events?since=0", "Read the session's events")],
+        )
+
+
+class MessageSendApi(APIView):
+    @extend_schema(
+        operation_id="message_send",
+        request=MessageInput,
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                             description="Retries with the same key return the first answer."),
+        ],
+        responses={
+            202: enveloped("MessageAcceptedEnvelope", MessageAcceptedOutput),
+            402: ErrorSerializer,
+            413: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
+            **ERRORS,
+        },
+        description="Accept the end-user's message; the character's reply arrives as a later event.",
+    )
+    def post(self, request, session_id: str):
+        data = _validated(MessageInput, request.data)
+        result = services.message_send(
+            app=request.user,
+            session_id=session_id,
+            text=data["text"],
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+        )
+        body = {
+            "accepted": result.accepted,
+            "cursor": result.cursor,
+            "sent_turn_index": result.sent_turn_index,
+            "run_ref": result.run_ref,
+            "reply_mode": result.reply_mode,
+        }
+        return envelope(
+            body,
+            [
+                action(f"GET /v1/sessions/{session_id}/events?since={result.cursor}", "Poll for the character's reply"),
+                action(f"GET /v1/sessions/{session_id}/events/stream?since={result.cursor}", "Or stream it (SSE)"),
+            ],
+            status=202,
+        )
+
+
+class EventListApi(APIView):
+    @extend_schema(
+        operation_id="event_list",
+        parameters=[EventListQuery],
+        responses={200: enveloped("EventListEnvelope", EventListOutput), 422: ErrorSerializer, **ERRORS},
+    )
+    def get(self, request, session_id: str):
+        query = _validated(EventListQuery, request.query_params)
+        session = selectors.session_get(app=request.user, session_id=session_id)
+        events = []
+        if session.last_cursor > query["since"]:  # nothing new: answer without touching the event table
+            events = [event.as_public_dict() for event in selectors.event_list(
+                session_id=session.id, since=query["since"], limit=query["limit"])]
+        next_cursor = events[-1]["cursor"] if events else query["since"]
+        return envelope(
+            {"session_id": session.id, "events": events, "next_cursor": next_cursor},
+            [action(f"GET /v1/sessions/{session.id}/events?since={next_cursor}", "Poll again for newer events")],
+        )
+
+
+class RunListApi(APIView):
+    @extend_schema(operation_id="run_list", responses={200: enveloped("RunListEnvelope", RunListOutput), **ERRORS})
+    def get(self, request, session_id: str):
+        session = selectors.session_get(app=request.user, session_id=session_id)
+        runs = [presenters.run_data(run) for run in selectors.run_list(session_id=session.id)]
+        return envelope(
+            {"session_id": session.id, "runs": runs},
+            [action(f"GET /v1/sessions/{session.id}/events?since=0", "Read the events these runs produced")],
+        )

@@ -1,0 +1,49 @@
+"""Characters and their versions."""
+
+from django.db import models
+
+from apps.core.models import TimestampedModel, prefixed_id_field
+
+
+class Character(TimestampedModel):
+    """An authored character owned by one app. Its slug is unique across the server (as in LoreOS).
+
+    ``current_version`` is what new sessions start on; ``draft`` is the admin's working copy, published
+    with the same service the API uses.
+    """
+
+    id = prefixed_id_field("char")
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="characters")
+    slug = models.CharField(max_length=128, unique=True)
+    display_name = models.CharField(max_length=120)
+    current_version = models.ForeignKey(
+        "CharacterVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    draft = models.JSONField(default=dict, blank=True, help_text="Authoring fields; publish to make a new version.")
+
+    class Meta:
+        ordering = ["slug"]
+        indexes = [models.Index(fields=["app", "slug"], name="character_app_slug")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class CharacterVersion(models.Model):
+    """One immutable published snapshot of a character's authoring fields."""
+
+    id = prefixed_id_field("chv")
+    character = models.ForeignKey(Character, on_delete=models.CASCADE, related_name="versions")
+    version_number = models.PositiveIntegerField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["character", "-version_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["character", "version_number"], name="character_version_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.character_id} v{self.version_number}"

@@ -1,0 +1,21 @@
+from apps.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    fix = "Check the session id; create sessions with POST /v1/sessions."
+
+
+class IdempotencyKeyReused(ApplicationError):
+    code = "idempotency_key_reused"
+    status = 422
+    fix = "Use a new Idempotency-Key for a different request; a key replays only the request it was first used with."
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency_key_in_flight"
+    fix = "The first request with this key is still being processed; retry shortly."
+
+
+class MessageInvalid(ValidationFailed):
+    pass

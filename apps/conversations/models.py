@@ -1,0 +1,123 @@
+"""Sessions, their event log and their runs."""
+
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TimestampedModel, prefixed_id_field
+
+
+class Session(TimestampedModel):
+    """One character talking to one end-user of one app, pinned to the character version it started on.
+
+    ``last_cursor`` is the cursor of the newest event; it is only advanced by an UPDATE ... RETURNING in
+    ``services.events_append``, which also row-locks the session, so cursors are gap-free and ordered.
+    """
+
+    id = prefixed_id_field("sess")
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="sessions")
+    character = models.ForeignKey("characters.Character", on_delete=models.PROTECT, related_name="sessions")
+    character_version = models.ForeignKey("characters.CharacterVersion", on_delete=models.PROTECT, related_name="+")
+    external_user_ref = models.CharField(max_length=256)
+    proactive_enabled = models.BooleanField(default=False)
+    last_cursor = models.BigIntegerField(default=0)
+    user_turn_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["app", "-created_at", "-id"], name="session_app_recent"),
+            models.Index(fields=["app", "external_user_ref"], name="session_app_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Run(TimestampedModel):
+    """One asynchronous turn: the work of answering one user message.
+
+    Claimed by a worker with a conditional UPDATE that bumps ``attempts``; the attempt number is a fencing
+    token, so a worker whose lease ran out cannot write a reply after another worker took the run over.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = prefixed_id_field("run")
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")
+    trigger_cursor = models.BigIntegerField(help_text="Cursor of the event that asked for this turn.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField(help_text="Not to be started before this time (retry backoff).")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    model_calls = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["session", "-created_at"], name="run_session_recent"),
+            # The recovery sweep reads only unfinished runs.
+            models.Index(
+                fields=["status", "available_at"], name="run_unfinished", condition=Q(status__in=["queued", "running"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Event(models.Model):
+    """One entry of a session's append-only log. ``cursor`` is per session, strictly increasing, gap-free."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="events")
+    cursor = models.BigIntegerField()
+    event_type = models.CharField(max_length=64)
+    role = models.CharField(max_length=16, blank=True)
+    payload = models.JSONField(default=dict)
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "cursor"]
+        constraints = [models.UniqueConstraint(fields=["session", "cursor"], name="event_session_cursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.cursor} {self.event_type}"
+
+    def as_public_dict(self) -> dict:
+        """The event as every delivery path carries it (polling, SSE, webhooks)."""
+        return {
+            "event_id": f"evt_{self.session_id.removeprefix('sess_')}_{self.cursor}",
+            "session_id": self.session_id,
+            "cursor": self.cursor,
+            "event_type": self.event_type,
+            "role": self.role or None,
+            "payload": self.payload,
+            "run_ref": self.run_id,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request made with an ``Idempotency-Key``, replayed for retries of it."""
+
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    scope = models.CharField(max_length=255, help_text="The operation and target the key was used for.")
+    fingerprint = models.CharField(max_length=64)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "key"], name="idempotency_app_key_unique")]

@@ -1,0 +1,54 @@
+"""Assembling the chat prompt from a character version and the session's recent history. Pure functions."""
+
+from typing import Any
+
+from apps.llm.types import ChatMessage
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_as_text(item)}" for key, item in value.items() if item not in (None, "", [], {}))
+    if isinstance(value, list):
+        return ", ".join(_as_text(item) for item in value if item not in (None, "", [], {}))
+    return "" if value is None else str(value)
+
+
+def system_prompt(content: dict[str, Any]) -> str:
+    """The character sheet the model plays from. Lines the scripted provider reads are kept stable."""
+    profile = content.get("profile") or {}
+    lines = [f"You are {content['display_name']}. Stay in character at all times; you are not an AI assistant."]
+    lines.append(f"Write in the language of locale {content.get('locale', 'en-US')} unless the user writes otherwise.")
+    for label, value in [
+        ("Bio", profile.get("visible_bio")),
+        ("Interests", profile.get("visible_interests")),
+        ("Identity", profile.get("identity_anchors")),
+        ("Where you live", profile.get("city")),
+        ("Direction", content.get("character_direction")),
+        ("Daily life", content.get("life_template")),
+        ("Relationship so far", content.get("relationship_seed")),
+        ("World facts", content.get("world_model_seed")),
+    ]:
+        text = _as_text(value)
+        if text:
+            lines.append(f"{label}: {text}")
+    samples = content.get("voice_samples") or []
+    if samples:
+        lines.append("Voice samples:")
+        lines.extend(f"- {sample}" for sample in samples[:8])
+    forbidden = content.get("forbidden_style") or []
+    if forbidden:
+        lines.append("Never: " + "; ".join(forbidden))
+    lines.append(
+        "Reply like a text message: short, natural, one to three sentences, separate chat bubbles with line breaks."
+    )
+    return "\n".join(lines)
+
+
+def chat_messages(content: dict[str, Any], history: list[tuple[str, str]]) -> list[ChatMessage]:
+    """The full prompt: system sheet, then history as (role, text) with role 'user' or 'character'."""
+    messages = [ChatMessage("system", system_prompt(content))]
+    for role, text in history:
+        messages.append(ChatMessage("user" if role == "user" else "assistant", text))
+    return messages

@@ -1,0 +1,67 @@
+"""Appending to a session's event log."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from apps.conversations.models import Event, Session
+from apps.conversations.sinks import events_announce
+from apps.core import clock
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    role: str = ""
+    run_id: str | None = None
+
+
+def cursor_advance(*, session_id: str, count: int, user_turns: int = 0) -> tuple[int, int]:
+    """Reserve ``count`` cursors; return (last cursor reserved, user turn count after). Must run in a transaction.
+
+    The UPDATE row-locks the session until commit, so concurrent appenders queue behind each other and
+    cursors come out gap-free in commit order.
+    """
+    table = Session._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s "  # noqa: S608
+            f"WHERE id = %s RETURNING last_cursor, user_turn_count",
+            [count, user_turns, session_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Session.DoesNotExist(session_id)
+    return row[0], row[1]
+
+
+def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int | None = None) -> list[Event]:
+    """Append ``events`` in order and announce them to the event sinks after commit.
+
+    Pass ``last_cursor`` when the cursors were already reserved with ``cursor_advance`` in this
+    transaction; otherwise they are reserved here. Must run inside a transaction.
+    """
+    assert transaction.get_connection().in_atomic_block, "events_append needs a transaction"
+    if last_cursor is None:
+        last_cursor, _ = cursor_advance(session_id=session_id, count=len(events))
+    first = last_cursor - len(events) + 1
+    now = clock.now()
+    rows = Event.objects.bulk_create(
+        [
+            Event(
+                session_id=session_id,
+                cursor=first + offset,
+                event_type=item.event_type,
+                role=item.role,
+                payload=item.payload,
+                run_id=item.run_id,
+                created_at=now,
+            )
+            for offset, item in enumerate(events)
+        ]
+    )
+    public = [row.as_public_dict() for row in rows]
+    transaction.on_commit(lambda: events_announce(public))
+    return rows

@@ -1,0 +1,88 @@
+"""Accepting a user's message: the synchronous half of a turn."""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from apps.accounts import services as accounts_services
+from apps.accounts.models import App
+from apps.conversations import dispatch, selectors
+from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
+from apps.conversations.models import IdempotencyRecord, Run
+from apps.conversations.services.events import NewEvent, cursor_advance, events_append
+from apps.core import clock
+
+
+@dataclass(frozen=True)
+class SendResult:
+    accepted: bool
+    cursor: int
+    sent_turn_index: int
+    run_ref: str
+    reply_mode: str = "async"
+
+
+def _text_check(app: App, text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise MessageInvalid({"text": ["Must be a non-empty string."]})
+    accounts_services.app_message_length_check(app=app, text=text)
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise MessageInvalid({"text": [f"At most {settings.MESSAGE_MAX_CHARS} characters (got {len(text)})."]})
+    return text
+
+
+def _idempotency_claim(app: App, key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
+    """Insert the key's record, or return the first answer when the key was used before for this request."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(app=app, key=key, scope=scope, fingerprint=fingerprint)
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.get(app=app, key=key)
+    if existing.scope != scope or existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    if existing.response is None:
+        raise IdempotencyKeyInFlight("The first request with this Idempotency-Key has not finished.")
+    return SendResult(**existing.response)
+
+
+@transaction.atomic
+def message_send(*, app: App, session_id: str, text: str, idempotency_key: str | None = None) -> SendResult:
+    """Accept an end-user's message and queue the character's reply.
+
+    In one transaction: check the text, count the message against the app's caps, reserve two cursors
+    (row-locking the session), append ``message.created`` (role user) and ``run.status`` (generating),
+    and create the Run. After commit the run is dispatched to a worker and the events announced. With an
+    ``idempotency_key`` a retry of the same request returns the first answer; a different request with
+    the same key raises IdempotencyKeyReused (422).
+    """
+    session = selectors.session_get(app=app, session_id=session_id)
+    text = _text_check(app, text)
+    record = None
+    if idempotency_key:
+        fingerprint = hashlib.sha256(json.dumps({"text": text}).encode()).hexdigest()
+        claimed = _idempotency_claim(app, idempotency_key, f"message_send:{session.id}", fingerprint)
+        if isinstance(claimed, SendResult):
+            return claimed
+        record = claimed
+    accounts_services.app_quota_consume(app=app, resource="user_messages")
+    last_cursor, turn_index = cursor_advance(session_id=session.id, count=2, user_turns=1)
+    user_cursor = last_cursor - 1
+    run = Run.objects.create(session_id=session.id, trigger_cursor=user_cursor, available_at=clock.now())
+    events_append(
+        session_id=session.id,
+        last_cursor=last_cursor,
+        events=[
+            NewEvent("message.created", {"text": text, "turn_index": turn_index}, role="user"),
+            NewEvent("run.status", {"status": "generating", "run_ref": run.id}, run_id=run.id),
+        ],
+    )
+    result = SendResult(accepted=True, cursor=user_cursor, sent_turn_index=turn_index, run_ref=run.id)
+    if record is not None:
+        record.response = asdict(result)
+        record.save(update_fields=["response"])
+    run_id = run.id
+    transaction.on_commit(lambda: dispatch.run_dispatch(run_id=run_id))
+    return result

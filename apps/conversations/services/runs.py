@@ -1,0 +1,160 @@
+"""Executing runs: the asynchronous half of a turn, and recovering runs whose worker vanished."""
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from apps.characters.models import CharacterVersion
+from apps.conversations import prompts
+from apps.conversations.bubbles import bubbles_split
+from apps.conversations.models import Event, Run
+from apps.conversations.services.events import NewEvent, events_append
+from apps.core import clock
+from apps.core.errors import ApplicationError
+from apps.llm import selectors as llm_selectors
+from apps.llm import services as llm_services
+from apps.llm.errors import LLMTransientError
+from apps.llm.types import ChatResult
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TYPES = ("message.created", "character.initiated")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one execution attempt. ``retry_in`` is set when the run should be dispatched again."""
+
+    run_id: str
+    status: str
+    retry_in: float | None = None
+
+
+def _claim(run_id: str) -> int | None:
+    """Take the run if it is due (queued) or abandoned (lease expired); return the new attempt number."""
+    now = clock.now()
+    table = Run._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = 'running', attempts = attempts + 1, lease_expires_at = %s, "  # noqa: S608
+            f"started_at = COALESCE(started_at, %s), updated_at = %s "
+            f"WHERE id = %s AND ((status = 'queued' AND available_at <= %s) "
+            f"OR (status = 'running' AND lease_expires_at < %s)) RETURNING attempts",
+            [now + timedelta(seconds=settings.RUN_LEASE_SECONDS), now, now, run_id, now, now],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _fenced(run_id: str, attempt: int):
+    """The run row, only while this attempt still owns it."""
+    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, attempts=attempt)
+
+
+def _history(run: Run) -> list[tuple[str, str]]:
+    rows = (
+        Event.objects.filter(session_id=run.session_id, event_type__in=HISTORY_TYPES, cursor__lte=run.trigger_cursor)
+        .order_by("-cursor")
+        .values_list("role", "payload")[: settings.LLM_HISTORY_EVENTS]
+    )
+    return [(role, payload.get("text", "")) for role, payload in reversed(rows) if payload.get("text")]
+
+
+def _generate(run: Run, version: CharacterVersion) -> ChatResult:
+    spec = llm_selectors.model_spec_get(name=version.content.get("model"))
+    messages = prompts.chat_messages(version.content, _history(run))
+    return llm_services.chat(spec=spec, messages=messages)
+
+
+def _finish_success(run: Run, attempt: int, result: ChatResult, latency_ms: int) -> bool:
+    with transaction.atomic():
+        updated = _fenced(run.id, attempt).update(
+            status=Run.Status.SUCCEEDED,
+            model=result.model,
+            model_calls=run.model_calls + 1,
+            prompt_tokens=result.usage.prompt_tokens,
+            completion_tokens=result.usage.completion_tokens,
+            latency_ms=latency_ms,
+            finished_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        if not updated:
+            return False  # another worker took the run over; its answer is the only one
+        text = result.text.strip()
+        payload = {"text": text, "bubbles": bubbles_split(text), "run_ref": run.id, "reply_to_cursor": run.trigger_cursor}
+        events_append(session_id=run.session_id, events=[NewEvent("message.created", payload, "character", run.id)])
+    return True
+
+
+def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int) -> bool:
+    with transaction.atomic():
+        updated = _fenced(run.id, attempt).update(
+            status=Run.Status.FAILED,
+            model_calls=calls,
+            error_code=error.code,
+            error_message=error.message[:2000],
+            finished_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        if not updated:
+            return False
+        payload = {"run_ref": run.id, "code": error.code, "message": error.message, "retryable": False}
+        events_append(session_id=run.session_id, events=[NewEvent("run.failed", payload, run_id=run.id)])
+    return True
+
+
+def _schedule_retry(run: Run, attempt: int, calls: int) -> float | None:
+    backoff = settings.RUN_RETRY_BACKOFF_SECONDS * (2 ** (attempt - 1))
+    updated = _fenced(run.id, attempt).update(
+        status=Run.Status.QUEUED,
+        model_calls=calls,
+        available_at=clock.now() + timedelta(seconds=backoff),
+        lease_expires_at=None,
+        updated_at=clock.now(),
+    )
+    return backoff if updated else None
+
+
+def run_execute(*, run_id: str) -> RunOutcome:
+    """Execute one attempt of a run; safe to call any number of times, from any number of workers.
+
+    Claims the run (skipping it when it is finished, not yet due, or owned by a live worker), calls the
+    model outside any transaction, then writes the reply fenced by the attempt number, so a turn is
+    never answered twice. Transient model errors are retried with exponential backoff up to
+    RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event.
+    """
+    attempt = _claim(run_id)
+    if attempt is None:
+        return RunOutcome(run_id, "skipped")
+    run = Run.objects.select_related("session").get(pk=run_id)
+    version = CharacterVersion.objects.get(pk=run.session.character_version_id)
+    started = time.monotonic()
+    try:
+        result = _generate(run, version)
+    except LLMTransientError as error:
+        if attempt < settings.RUN_MAX_ATTEMPTS:
+            logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
+            retry_in = _schedule_retry(run, attempt, run.model_calls + 1)
+            return RunOutcome(run_id, "queued", retry_in=retry_in)
+        _finish_failure(run, attempt, error, run.model_calls + 1)
+        return RunOutcome(run_id, "failed")
+    except ApplicationError as error:
+        _finish_failure(run, attempt, error, run.model_calls + 1)
+        return RunOutcome(run_id, "failed")
+    latency_ms = int((time.monotonic() - started) * 1000)
+    finished = _finish_success(run, attempt, result, latency_ms)
+    return RunOutcome(run_id, "succeeded" if finished else "superseded")
+
+
+def runs_recover(*, queued_grace_seconds: float = 30.0) -> list[str]:
+    """Return the ids of runs to dispatch again: running runs whose lease expired (their worker died)
+    and queued runs overdue by more than the grace period (their dispatch was lost)."""
+    now = clock.now()
+    overdue = now - timedelta(seconds=queued_grace_seconds)
+    abandoned = Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)
+    stuck = Run.objects.filter(status=Run.Status.QUEUED, available_at__lt=overdue)
+    return [*abandoned.values_list("id", flat=True)[:500], *stuck.values_list("id", flat=True)[:500]]

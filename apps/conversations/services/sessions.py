@@ -1,0 +1,35 @@
+"""Starting sessions."""
+
+from django.db import transaction
+
+from apps.accounts import services as accounts_services
+from apps.accounts.models import App
+from apps.characters import selectors as character_selectors
+from apps.characters.errors import CharacterNotPublished
+from apps.conversations.models import Session
+from apps.conversations.services.events import NewEvent, events_append
+
+
+@transaction.atomic
+def session_create(*, app: App, character_slug: str, external_user_ref: str, proactive_enabled: bool = False) -> Session:
+    """Start a session on the character's current version; a greeting opens it as ``character.initiated``.
+
+    Raises CharacterNotFound (also for another app's slug), CharacterNotPublished, and the app's quota errors.
+    """
+    character = character_selectors.character_get(app=app, slug=character_slug)
+    if character.current_version is None:
+        raise CharacterNotPublished(f"The character '{character_slug}' has no published version.")
+    accounts_services.app_quota_consume(app=app, resource="sessions")
+    session = Session.objects.create(
+        app=app,
+        character=character,
+        character_version=character.current_version,
+        external_user_ref=external_user_ref,
+        proactive_enabled=proactive_enabled,
+    )
+    greeting = (character.current_version.content.get("greeting") or "").strip()
+    if greeting:
+        payload = {"text": greeting, "bubbles": [greeting], "kind": "greeting"}
+        events_append(session_id=session.id, events=[NewEvent("character.initiated", payload, role="character")])
+        session.last_cursor = 1
+    return session

@@ -1,0 +1,29 @@
+"""Public identifiers: a short type prefix and 24 random base32 characters (``sess_k3j...``)."""
+
+import secrets
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id(prefix: str) -> str:
+    """Return ``<prefix>_`` followed by 120 random bits in Crockford-style lowercase base32."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+
+
+class PrefixedId:
+    """A callable default for a CharField primary key, so migrations can serialise it."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def __call__(self) -> str:
+        return new_id(self.prefix)
+
+    def deconstruct(self):
+        return ("apps.core.ids.PrefixedId", (self.prefix,), {})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PrefixedId) and other.prefix == self.prefix
+
+    def __hash__(self) -> int:
+        return hash(self.prefix)

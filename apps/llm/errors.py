@@ -1,0 +1,22 @@
+"""Provider errors: transient ones may be retried with backoff, terminal ones may not."""
+
+from apps.core.errors import ApplicationError, NotFound, UpstreamUnavailable
+
+
+class LLMTransientError(UpstreamUnavailable):
+    """Timeouts, connection failures, 429 and 5xx answers: retry with backoff."""
+
+    code = "llm_unavailable"
+
+
+class LLMTerminalError(ApplicationError):
+    """The provider refused the request (4xx other than 429) or answered with unusable data."""
+
+    code = "llm_error"
+    status = 502
+    fix = "Check the model configuration (base URL, key, model name) in the admin's model catalog."
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+    fix = "Use a model listed in the admin's model catalog."

@@ -1,0 +1,1 @@
+"""Provider clients. Each exposes ``chat``, ``chat_json`` and ``chat_stream`` over a ModelSpec."""

@@ -1,0 +1,17 @@
+"""The provider interface every client implements."""
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from apps.llm.types import ChatMessage, ChatResult, ModelSpec
+
+
+class Provider(Protocol):
+    def chat(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
+        """One completion. Raises LLMTransientError (retry) or LLMTerminalError (do not)."""
+
+    def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
+        """One completion constrained to a JSON object; ``ChatResult.data`` holds the parsed object."""
+
+    def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
+        """Yield text deltas as the model produces them."""

@@ -1,0 +1,50 @@
+"""Resolving a model name to a ModelSpec: the admin's catalog first, then the LLM_* settings."""
+
+import os
+
+from django.conf import settings
+
+from apps.llm.errors import ModelNotFound
+from apps.llm.models import LLMModel
+from apps.llm.types import ModelSpec
+
+
+def _spec_from_row(row: LLMModel) -> ModelSpec:
+    return ModelSpec(
+        name=row.name,
+        provider=row.provider,
+        upstream_model=row.upstream_model or row.name,
+        base_url=row.base_url or settings.LLM_BASE_URL,
+        api_key=os.environ.get(row.api_key_env, "") if row.api_key_env else settings.LLM_API_KEY,
+        timeout_seconds=row.timeout_seconds,
+        max_tokens=row.max_tokens,
+    )
+
+
+def _spec_from_settings(name: str) -> ModelSpec:
+    provider = LLMModel.Provider.SCRIPTED if name == "scripted" else LLMModel.Provider.OPENAI_COMPATIBLE
+    return ModelSpec(
+        name=name,
+        provider=provider,
+        upstream_model=name,
+        base_url=settings.LLM_BASE_URL,
+        api_key=settings.LLM_API_KEY,
+        timeout_seconds=settings.LLM_TIMEOUT_SECONDS,
+        max_tokens=settings.LLM_MAX_TOKENS,
+    )
+
+
+def model_spec_get(*, name: str | None = None) -> ModelSpec:
+    """The spec for ``name``, or for the default model: the catalog's default row, else ``LLM_CHAT_MODEL``.
+
+    Raises ModelNotFound for a name that is neither in the catalog nor the configured default.
+    """
+    if name:
+        row = LLMModel.objects.filter(name=name, is_active=True).first()
+        if row is not None:
+            return _spec_from_row(row)
+        if name in {settings.LLM_CHAT_MODEL, "scripted"}:
+            return _spec_from_settings(name)
+        raise ModelNotFound(f"No active model is named '{name}'.")
+    row = LLMModel.objects.filter(is_default=True, is_active=True).first()
+    return _spec_from_row(row) if row is not None else _spec_from_settings(settings.LLM_CHAT_MODEL)

@@ -1,0 +1,28 @@
+"""Calling models: pick the provider for a spec and run chat, JSON chat or a token stream."""
+
+from collections.abc import Iterator
+
+from apps.llm.providers.openai_compatible import OpenAICompatibleProvider
+from apps.llm.providers.scripted import ScriptedProvider
+from apps.llm.types import ChatMessage, ChatResult, ModelSpec
+
+_PROVIDERS = {"scripted": ScriptedProvider(), "openai_compatible": OpenAICompatibleProvider()}
+
+
+def _provider(spec: ModelSpec):
+    return _PROVIDERS[spec.provider]
+
+
+def chat(*, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
+    """One completion. Raises LLMTransientError (retry later) or LLMTerminalError."""
+    return _provider(spec).chat(spec, messages)
+
+
+def chat_json(*, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
+    """One completion parsed as a JSON object into ``ChatResult.data``."""
+    return _provider(spec).chat_json(spec, messages)
+
+
+def chat_stream(*, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
+    """Text deltas as the model produces them."""
+    return _provider(spec).chat_stream(spec, messages)

@@ -1,0 +1,44 @@
+"""Plain data passed to and from providers."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    data: Any = None  # parsed JSON for chat_json
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where and how to call one model: resolved from the catalog or from the LLM_* settings."""
+
+    name: str
+    provider: str
+    upstream_model: str
+    base_url: str = ""
+    api_key: str = ""
+    timeout_seconds: float = 60.0
+    max_tokens: int = 400
+    context: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,15 @@
+"""The URL map: the admin, and each API surface under its own mount."""
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import include, path
+
+urlpatterns = [
+    path("", lambda request: HttpResponseRedirect("/v1/llms.txt")),
+    path("admin/", admin.site.urls),
+    path("v1/", include("apps.api.native.urls")),
+    path("api-auth/", include("rest_framework.urls")),
+]
+
+handler404 = "apps.api.native.errors.not_found_view"
+handler500 = "apps.api.native.errors.server_error_view"
