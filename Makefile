@@ -10,7 +10,7 @@ run: bootstrap
 	@$(PY) manage.py serve
 
 test: bootstrap
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
 	@.venv/bin/lint-imports --no-cache
 	@.venv/bin/ruff check .
 

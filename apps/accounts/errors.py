@@ -6,7 +6,10 @@ from apps.core.errors import ApplicationError, PayloadTooLarge, PermissionDenied
 class ApiKeyMissing(ApplicationError):
     code = "missing_api_key"
     status = 401
-    fix = "Send your key as 'Authorization: Bearer <key>'. Get one with POST /v1/demo/sandbox-key or `manage.py createapikey`."
+    fix = (
+        "Send your key as 'Authorization: Bearer <key>'. "
+        "Get one with POST /v1/demo/sandbox-key or `manage.py createapikey`."
+    )
 
 
 class ApiKeyInvalid(PermissionDenied):

@@ -16,9 +16,23 @@ SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 KNOWN_PROFILE_KEYS = frozenset(
     {
-        "age_range", "city", "dating_intent", "visible_bio", "visible_interests", "identity_anchors",
-        "visual_change_velocity", "life_event_intensity", "latent_interests", "aspiration", "life_direction",
-        "drama_intensity", "concreteness_floor", "arc_appetite", "supporting_cast", "occupation", "pronouns",
+        "age_range",
+        "city",
+        "dating_intent",
+        "visible_bio",
+        "visible_interests",
+        "identity_anchors",
+        "visual_change_velocity",
+        "life_event_intensity",
+        "latent_interests",
+        "aspiration",
+        "life_direction",
+        "drama_intensity",
+        "concreteness_floor",
+        "arc_appetite",
+        "supporting_cast",
+        "occupation",
+        "pronouns",
     }
 )
 
@@ -128,7 +142,9 @@ def content_validate(data: Any) -> dict[str, Any]:
     serializer = CharacterContentSerializer(data=data)
     unknown = sorted(set(data) - set(serializer.fields))
     if not serializer.is_valid() or unknown:
-        fields = {name: [str(problem) for problem in _flatten(problems)] for name, problems in serializer.errors.items()}
+        fields = {
+            name: [str(problem) for problem in _flatten(problems)] for name, problems in serializer.errors.items()
+        }
         fields.update({name: ["Unknown field."] for name in unknown})
         raise ValidationFailed(fields)
     return dict(serializer.validated_data)

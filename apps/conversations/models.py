@@ -121,3 +121,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["app", "key"], name="idempotency_app_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id}:{self.key}"

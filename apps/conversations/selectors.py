@@ -15,7 +15,9 @@ def session_get(*, app: App, session_id: str) -> Session:
     return session
 
 
-def session_list(*, app: App, character_slug: str | None = None, external_user_ref: str | None = None) -> QuerySet[Session]:
+def session_list(
+    *, app: App, character_slug: str | None = None, external_user_ref: str | None = None
+) -> QuerySet[Session]:
     sessions = Session.objects.filter(app=app).select_related("character", "character_version")
     if character_slug:
         sessions = sessions.filter(character__slug=character_slug)

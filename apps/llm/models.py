@@ -21,7 +21,9 @@ class LLMModel(TimestampedModel):
     provider = models.CharField(max_length=32, choices=Provider.choices, default=Provider.OPENAI_COMPATIBLE)
     upstream_model = models.CharField(max_length=200, blank=True, help_text="Model id sent upstream; defaults to name.")
     base_url = models.URLField(blank=True, help_text="Defaults to LLM_BASE_URL.")
-    api_key_env = models.CharField(max_length=100, blank=True, help_text="Env var holding the key; defaults to LLM_API_KEY.")
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Env var holding the key; defaults to LLM_API_KEY."
+    )
     timeout_seconds = models.FloatField(default=60.0)
     max_tokens = models.PositiveIntegerField(default=400)
     prompt_credits_per_1k = models.DecimalField(max_digits=10, decimal_places=4, default=0)

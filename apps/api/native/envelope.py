@@ -11,6 +11,8 @@ def action(command: str, description: str) -> dict[str, str]:
     return {"command": command, "description": description}
 
 
-def envelope(data: Any, next_actions: list[dict[str, str]] | None = None, *, status: int = 200, headers=None) -> Response:
+def envelope(
+    data: Any, next_actions: list[dict[str, str]] | None = None, *, status: int = 200, headers=None
+) -> Response:
     body = {"schema_version": SCHEMA_VERSION, "data": data, "next_actions": next_actions or []}
     return Response(body, status=status, headers=headers)

@@ -49,7 +49,9 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
     if isinstance(exc, drf.ValidationError):
         fields = _field_errors(exc.detail)
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
-        body = error_body("validation_error", f"Invalid request: {summary}", "Correct the fields named and retry.", fields=fields)
+        body = error_body(
+            "validation_error", f"Invalid request: {summary}", "Correct the fields named and retry.", fields=fields
+        )
         return body, 422, {}
     if isinstance(exc, drf.ParseError):
         return error_body("invalid_json", f"The body is not valid JSON: {exc.detail}", "Send a JSON object."), 422, {}
@@ -85,8 +87,13 @@ def json_error(exc: ApplicationError) -> JsonResponse:
 
 
 def not_found_view(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", f"No endpoint at {request.path}.", "See GET /v1/openapi.json."), status=404)
+    return JsonResponse(
+        error_body("not_found", f"No endpoint at {request.path}.", "See GET /v1/openapi.json."), status=404
+    )
 
 
 def server_error_view(request) -> JsonResponse:
-    return JsonResponse(error_body("internal_error", "Something went wrong on our side.", "Retry; report it if it persists."), status=500)
+    return JsonResponse(
+        error_body("internal_error", "Something went wrong on our side.", "Retry; report it if it persists."),
+        status=500,
+    )

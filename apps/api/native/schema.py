@@ -43,9 +43,18 @@ def add_event_stream(result, generator, request, public):
                 {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}},
             ],
             "responses": {
-                "200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-                "401": {"description": "Missing key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "404": {"description": "Unknown session", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "200": {
+                    "description": "An event stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                "401": {
+                    "description": "Missing key",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+                "404": {
+                    "description": "Unknown session",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
             },
         }
     }

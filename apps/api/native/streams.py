@@ -75,7 +75,9 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
                 break
         while (remaining := deadline - time.monotonic()) > 0:
             try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=min(settings.SSE_HEARTBEAT_SECONDS, remaining))
+                message = await asyncio.wait_for(
+                    layer.receive(channel), timeout=min(settings.SSE_HEARTBEAT_SECONDS, remaining)
+                )
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue

@@ -85,7 +85,12 @@ def _finish_success(run: Run, attempt: int, result: ChatResult, latency_ms: int)
         if not updated:
             return False  # another worker took the run over; its answer is the only one
         text = result.text.strip()
-        payload = {"text": text, "bubbles": bubbles_split(text), "run_ref": run.id, "reply_to_cursor": run.trigger_cursor}
+        payload = {
+            "text": text,
+            "bubbles": bubbles_split(text),
+            "run_ref": run.id,
+            "reply_to_cursor": run.trigger_cursor,
+        }
         events_append(session_id=run.session_id, events=[NewEvent("message.created", payload, "character", run.id)])
     return True
 

@@ -11,7 +11,9 @@ from apps.conversations.services.events import NewEvent, events_append
 
 
 @transaction.atomic
-def session_create(*, app: App, character_slug: str, external_user_ref: str, proactive_enabled: bool = False) -> Session:
+def session_create(
+    *, app: App, character_slug: str, external_user_ref: str, proactive_enabled: bool = False
+) -> Session:
     """Start a session on the character's current version; a greeting opens it as ``character.initiated``.
 
     Raises CharacterNotFound (also for another app's slug), CharacterNotPublished, and the app's quota errors.

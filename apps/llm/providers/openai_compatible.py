@@ -18,7 +18,9 @@ from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage
 @lru_cache(maxsize=32)
 def _client(base_url: str, api_key: str, timeout_seconds: float) -> openai.OpenAI:
     # One client per endpoint keeps its HTTP connection pool warm across turns.
-    return openai.OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", timeout=timeout_seconds, max_retries=0)
+    return openai.OpenAI(
+        base_url=base_url or None, api_key=api_key or "not-needed", timeout=timeout_seconds, max_retries=0
+    )
 
 
 def _translate(error: openai.OpenAIError) -> Exception:

@@ -41,7 +41,11 @@ def _pick(options: list[str], seed: bytes, salt: int) -> str:
 def _character_facts(system: str) -> tuple[str, str, str]:
     name_match = re.search(r"You are ([^.\n]+)", system)
     interests_match = re.search(r"^Interests: (.+)$", system, re.MULTILINE)
-    sample_match = re.search(r"^- (.+)$", system.split("Voice samples:", 1)[1], re.MULTILINE) if "Voice samples:" in system else None
+    sample_match = (
+        re.search(r"^- (.+)$", system.split("Voice samples:", 1)[1], re.MULTILINE)
+        if "Voice samples:" in system
+        else None
+    )
     name = name_match.group(1).strip() if name_match else "your character"
     interest = interests_match.group(1).split(",")[0].strip() if interests_match else "a small project of mine"
     sample = sample_match.group(1).strip() if sample_match else ""
@@ -74,9 +78,7 @@ class ScriptedProvider:
 
     def chat(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         text = self.reply_text(messages)
-        usage = Usage(
-            prompt_tokens=sum(len(m.content.split()) for m in messages), completion_tokens=len(text.split())
-        )
+        usage = Usage(prompt_tokens=sum(len(m.content.split()) for m in messages), completion_tokens=len(text.split()))
         return ChatResult(text=text, model=spec.name, usage=usage)
 
     def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:

@@ -39,14 +39,19 @@ class CharacterCollectionApi(APIView):
         return envelope(
             data,
             [
-                action(f'POST /v1/sessions {{"character": "{slug}", "external_user_ref": "<your-user-id>"}}',
-                       "Start a chat session for one of your end-users"),
+                action(
+                    f'POST /v1/sessions {{"character": "{slug}", "external_user_ref": "<your-user-id>"}}',
+                    "Start a chat session for one of your end-users",
+                ),
                 action(f"GET /v1/characters/{slug}/readiness", "See what would make the character richer"),
             ],
             status=201 if result.created_version else 200,
         )
 
-    @extend_schema(operation_id="character_list", responses={200: enveloped("CharacterListEnvelope", CharacterListOutput), **ERRORS})
+    @extend_schema(
+        operation_id="character_list",
+        responses={200: enveloped("CharacterListEnvelope", CharacterListOutput), **ERRORS},
+    )
     def get(self, request):
         characters = [presenters.character_data(character) for character in selectors.character_list(app=request.user)]
         return envelope({"characters": characters}, [action("POST /v1/characters", "Create or update a character")])
@@ -56,7 +61,11 @@ class CharacterValidateApi(APIView):
     @extend_schema(
         operation_id="character_validate",
         request=CharacterInput,
-        responses={200: enveloped("CharacterValidateEnvelope", CharacterValidateOutput), 422: ErrorSerializer, **ERRORS},
+        responses={
+            200: enveloped("CharacterValidateEnvelope", CharacterValidateOutput),
+            422: ErrorSerializer,
+            **ERRORS,
+        },
         description="Dry run: the same validation as POST /v1/characters; nothing is written.",
     )
     def post(self, request):
@@ -66,7 +75,9 @@ class CharacterValidateApi(APIView):
 
 
 class CharacterDetailApi(APIView):
-    @extend_schema(operation_id="character_get", responses={200: enveloped("CharacterDetailEnvelope", CharacterOutput), **ERRORS})
+    @extend_schema(
+        operation_id="character_get", responses={200: enveloped("CharacterDetailEnvelope", CharacterOutput), **ERRORS}
+    )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
         return envelope(
@@ -76,19 +87,29 @@ class CharacterDetailApi(APIView):
 
 
 class CharacterVersionListApi(APIView):
-    @extend_schema(operation_id="character_version_list", responses={200: enveloped("CharacterVersionListEnvelope", CharacterVersionListOutput), **ERRORS})
+    @extend_schema(
+        operation_id="character_version_list",
+        responses={200: enveloped("CharacterVersionListEnvelope", CharacterVersionListOutput), **ERRORS},
+    )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
         versions = [
             presenters.version_data(version, character.current_version_id)
             for version in selectors.character_version_list(character=character)
         ]
-        return envelope({"slug": slug, "versions": versions}, [action(f"GET /v1/characters/{slug}", "See the current version")])
+        return envelope(
+            {"slug": slug, "versions": versions}, [action(f"GET /v1/characters/{slug}", "See the current version")]
+        )
 
 
 class CharacterReadinessApi(APIView):
-    @extend_schema(operation_id="character_readiness", responses={200: enveloped("ReadinessEnvelope", ReadinessSerializer), **ERRORS})
+    @extend_schema(
+        operation_id="character_readiness",
+        responses={200: enveloped("ReadinessEnvelope", ReadinessSerializer), **ERRORS},
+    )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
         content = character.current_version.content if character.current_version else {}
-        return envelope(readiness_evaluate(content), [action("POST /v1/characters", "Add the missing fields and re-publish")])
+        return envelope(
+            readiness_evaluate(content), [action("POST /v1/characters", "Add the missing fields and re-publish")]
+        )

@@ -32,7 +32,12 @@ class SessionCollectionApi(APIView):
     @extend_schema(
         operation_id="session_create",
         request=SessionInput,
-        responses={201: enveloped("SessionEnvelope", SessionOutput), 409: ErrorSerializer, 422: ErrorSerializer, **ERRORS},
+        responses={
+            201: enveloped("SessionEnvelope", SessionOutput),
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+            **ERRORS,
+        },
     )
     def post(self, request):
         data = _validated(SessionInput, request.data)
@@ -71,11 +76,15 @@ class SessionCollectionApi(APIView):
         page = page[: query["limit"]]
         next_cursor = presenters.page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
         next_actions = [action(f"GET /v1/sessions?cursor={next_cursor}", "Next page")] if next_cursor else []
-        return envelope({"sessions": [presenters.session_data(s) for s in page], "next_cursor": next_cursor}, next_actions)
+        return envelope(
+            {"sessions": [presenters.session_data(s) for s in page], "next_cursor": next_cursor}, next_actions
+        )
 
 
 class SessionDetailApi(APIView):
-    @extend_schema(operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **ERRORS})
+    @extend_schema(
+        operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **ERRORS}
+    )
     def get(self, request, session_id: str):
         session = selectors.session_get(app=request.user, session_id=session_id)
         return envelope(
@@ -89,8 +98,13 @@ class MessageSendApi(APIView):
         operation_id="message_send",
         request=MessageInput,
         parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                             description="Retries with the same key return the first answer."),
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retries with the same key return the first answer.",
+            ),
         ],
         responses={
             202: enveloped("MessageAcceptedEnvelope", MessageAcceptedOutput),
@@ -138,8 +152,10 @@ class EventListApi(APIView):
         session = selectors.session_get(app=request.user, session_id=session_id)
         events = []
         if session.last_cursor > query["since"]:  # nothing new: answer without touching the event table
-            events = [event.as_public_dict() for event in selectors.event_list(
-                session_id=session.id, since=query["since"], limit=query["limit"])]
+            events = [
+                event.as_public_dict()
+                for event in selectors.event_list(session_id=session.id, since=query["since"], limit=query["limit"])
+            ]
         next_cursor = events[-1]["cursor"] if events else query["since"]
         return envelope(
             {"session_id": session.id, "events": events, "next_cursor": next_cursor},

@@ -49,8 +49,7 @@ class Command(BaseCommand):
             "",
             f"Dramatis is running at {base}  [{mode}; LLM model: {settings.LLM_CHAT_MODEL}]",
             f"  API guide:     {base}/v1/llms.txt    OpenAPI: {base}/v1/openapi.json",
-            f"  Get a key:     curl -X POST {base}/v1/demo/sandbox-key"
-            if settings.DEMO_SANDBOX_ENABLED else "",
+            f"  Get a key:     curl -X POST {base}/v1/demo/sandbox-key" if settings.DEMO_SANDBOX_ENABLED else "",
             "                 or: .venv/bin/python manage.py createapikey --app myapp",
             f"  Admin:         {base}/admin/",
         ]

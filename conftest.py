@@ -1,0 +1,76 @@
+"""Fixtures shared by every test: the actors (two apps with keys), API clients, and the run executor.
+
+Unit and API tests run turns inline (``RUN_EXECUTOR=inline``) inside the test transaction and record
+announced events instead of publishing them; tests marked ``live`` start real processes instead.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts import services as accounts_services
+
+
+class RecordingSink:
+    """An event sink that keeps what it was given, so tests can assert what was (not) announced."""
+
+    published: list[dict] = []
+
+    def publish(self, events: list[dict]) -> None:
+        RecordingSink.published.extend(events)
+
+
+@pytest.fixture(autouse=True)
+def _inline_pipeline(settings, request):
+    if request.node.get_closest_marker("live"):
+        return
+    settings.RUN_EXECUTOR = "inline"
+    settings.EVENT_SINKS = ["conftest.RecordingSink"]
+    RecordingSink.published.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def announced() -> list[dict]:
+    """Events announced to sinks after commit during the test."""
+    return RecordingSink.published
+
+
+@pytest.fixture
+def owner(db):
+    """The acting tenant: an app with a key."""
+    app = accounts_services.app_create(name="owner app")
+    issued = accounts_services.api_key_create(app=app, name="test")
+    return issued
+
+
+@pytest.fixture
+def other(db):
+    """Another tenant, whose resources must look absent to ``owner``."""
+    app = accounts_services.app_create(name="other app")
+    return accounts_services.api_key_create(app=app, name="test")
+
+
+@pytest.fixture
+def api(owner) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {owner.raw_key}")
+    return client
+
+
+@pytest.fixture
+def other_api(other) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other.raw_key}")
+    return client
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
