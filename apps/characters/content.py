@@ -8,9 +8,11 @@ import hashlib
 import json
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apps.core.errors import ValidationFailed
+from apps.core.fields import StrictCharField
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -97,7 +99,7 @@ class EmotionBaselineSerializer(serializers.Serializer):
 
 def _text_list(max_items: int, max_length: int) -> serializers.ListField:
     return serializers.ListField(
-        child=serializers.CharField(max_length=max_length, allow_blank=False), max_length=max_items, required=False
+        child=StrictCharField(max_length=max_length, allow_blank=False), max_length=max_items, required=False
     )
 
 
@@ -108,12 +110,16 @@ def _json_list(max_items: int) -> serializers.ListField:
 class CharacterContentSerializer(serializers.Serializer):
     """Everything an integrator authors about a character. Only ``slug`` and ``display_name`` are required."""
 
-    slug = serializers.RegexField(SLUG_PATTERN, min_length=1, max_length=128)
-    display_name = serializers.CharField(min_length=1, max_length=120)
-    locale = serializers.CharField(min_length=2, max_length=16, required=False, default="en-US")
+    slug = StrictCharField(
+        min_length=1,
+        max_length=128,
+        validators=[RegexValidator(SLUG_PATTERN, "Use letters, digits, '_', '.' and '-' only (no spaces).")],
+    )
+    display_name = StrictCharField(min_length=1, max_length=120)
+    locale = StrictCharField(min_length=2, max_length=16, required=False, default="en-US")
     profile = AnyObjectField(required=False)
     voice_samples = _text_list(50, 2000)
-    greeting = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    greeting = StrictCharField(max_length=4000, required=False, allow_blank=True)
     onboarding = _json_list(50)
     character_direction = ObjectOrTextField(required=False)
     life_template = ObjectOrTextField(required=False)
@@ -128,34 +134,46 @@ class CharacterContentSerializer(serializers.Serializer):
     raw_sources = _json_list(50)
     behavioral_thresholds = BehavioralThresholdsSerializer(required=False)
     affordance_schema = AnyObjectField(required=False)
-    model = serializers.CharField(max_length=100, required=False, help_text="Chat model name from the catalog.")
+    model = StrictCharField(max_length=100, required=False, help_text="Chat model name from the catalog.")
 
 
 def content_validate(data: Any) -> dict[str, Any]:
     """Validate authoring content; return it normalised (absent optional fields dropped, locale defaulted).
 
-    Raises ValidationFailed naming each bad field; unknown top-level fields are refused so that typos
-    do not silently vanish.
+    Raises ValidationFailed naming each bad field by its path (``behavioral_thresholds.proactivity_tolerance``,
+    ``voice_samples[1]``); unknown top-level fields are refused so that typos do not silently vanish.
     """
     if not isinstance(data, dict):
         raise ValidationFailed({"body": ["Must be a JSON object."]})
     serializer = CharacterContentSerializer(data=data)
     unknown = sorted(set(data) - set(serializer.fields))
     if not serializer.is_valid() or unknown:
-        fields = {
-            name: [str(problem) for problem in _flatten(problems)] for name, problems in serializer.errors.items()
-        }
+        fields = _field_paths(serializer.errors)
         fields.update({name: ["Unknown field."] for name in unknown})
         raise ValidationFailed(fields)
     return dict(serializer.validated_data)
 
 
-def _flatten(problems: Any) -> list[str]:
+def _field_paths(problems: Any, path: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as ``{"a.b[2]": [messages]}``. List fields key their items' errors by index."""
     if isinstance(problems, dict):
-        return [f"{key}: {message}" for key, value in problems.items() for message in _flatten(value)]
-    if isinstance(problems, list):
-        return [message for item in problems for message in _flatten(item)]
-    return [str(problems)]
+        found: dict[str, list[str]] = {}
+        for key, value in problems.items():
+            if key == "non_field_errors":
+                child = path
+            elif isinstance(key, int):
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            found.update(_field_paths(value, child))
+        return found
+    if isinstance(problems, list) and any(isinstance(item, dict | list) for item in problems):
+        found = {}
+        for index, item in enumerate(problems):
+            found.update(_field_paths(item, f"{path}[{index}]"))
+        return found
+    messages = problems if isinstance(problems, list) else [problems]
+    return {path or "body": [str(message) for message in messages]}
 
 
 def content_hash(content: dict[str, Any]) -> str:

@@ -1,0 +1,33 @@
+"""Helpers for the native surface's contract tests: the error body and "nothing was written"."""
+
+from apps.accounts.models import ApiKey, App
+from apps.characters.models import Character, CharacterVersion
+from apps.conversations.models import Event, IdempotencyRecord, Run, Session
+
+WRITTEN_MODELS = (App, ApiKey, Character, CharacterVersion, Session, Event, Run, IdempotencyRecord)
+
+
+def assert_error(response, status: int, code: str, *, fields: list[str] | None = None) -> dict:
+    """The native error contract: the status, ``{"detail": {code, message, fix}}`` and, for
+    validation errors, ``fields`` naming exactly the bad fields."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert detail["code"] == code, detail
+    assert isinstance(detail["message"], str) and detail["message"]
+    assert isinstance(detail["fix"], str) and detail["fix"]
+    if fields is not None:
+        assert sorted(detail["fields"]) == sorted(fields), detail
+        assert all(isinstance(problems, list) and problems for problems in detail["fields"].values())
+    return detail
+
+
+def row_counts() -> dict[str, int]:
+    """How many rows each writable table holds, plus the sessions' cursors (which a failed send must not move)."""
+    counts = {model.__name__: model.objects.count() for model in WRITTEN_MODELS}
+    counts["session_cursors"] = sum(Session.objects.values_list("last_cursor", flat=True))
+    return counts
+
+
+def quota_counters() -> list[tuple]:
+    return list(App.objects.order_by("pk").values_list("pk", "characters_used", "sessions_used", "user_messages_used"))

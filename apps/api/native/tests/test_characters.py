@@ -1,0 +1,256 @@
+"""POST/GET /v1/characters, versions, readiness and the dry-run validator."""
+
+import pytest
+
+from apps.accounts.models import App
+from apps.api.native.tests.contract import assert_error
+from apps.characters.models import Character, CharacterVersion
+
+RICH = {
+    "slug": "mira",
+    "display_name": "Mira",
+    "locale": "en-US",
+    "profile": {
+        "visible_bio": "Night-shift nurse who paints on her days off.",
+        "visible_interests": ["painting", "jazz"],
+        "identity_anchors": {"hair": "short black bob", "eyes": "green"},
+        "city": "Lisbon",
+    },
+    "voice_samples": ["ugh, twelve-hour shift.", "ok but hear me out", "did you eat yet?"],
+    "greeting": "hey, you're up late too?",
+    "onboarding": [{"step": "ask their name"}],
+    "character_direction": {"goal": "open a small gallery"},
+    "life_template": "weekdays at the hospital, weekends at the studio",
+    "story_engine": {"pace": "slow"},
+    "world_model_seed": [{"fact": "has a cat named Tofu"}],
+    "arc_seeds": ["the gallery application"],
+    "relationship_seed": {"stage": "strangers"},
+    "emotion_baseline": {"valence": 0.3, "arousal": -0.1},
+    "behavioral_thresholds": {"proactivity_tolerance": 0.4, "daily_initiate_cap": 3},
+    "forbidden_style": ["corporate speak"],
+}
+
+
+def _post(api, body):
+    return api.post("/v1/characters", body, format="json")
+
+
+def test_minimal_post_returns_the_seed_shape(api, owner):
+    response = _post(api, {"slug": "luna", "display_name": "Luna"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["schema_version"] == "v0"
+    data = body["data"]
+    assert data["character_id"].startswith("char_")
+    assert (data["slug"], data["display_name"], data["status"], data["version_number"]) == (
+        "luna",
+        "Luna",
+        "published",
+        1,
+    )
+    assert data["created"] is True
+    readiness = data["authoring_readiness"]
+    assert readiness["status"] == "needs_work" and readiness["total"] == 13 and readiness["score"] == 0
+    commands = [a["command"] for a in body["next_actions"]]
+    assert commands[0] == 'POST /v1/sessions {"character": "luna", "external_user_ref": "<your-user-id>"}'
+    character = Character.objects.get(slug="luna")
+    assert character.app == owner.api_key.app and character.current_version.content["locale"] == "en-US"
+    assert App.objects.get(pk=owner.api_key.app.pk).characters_used == 1
+
+
+def test_identical_repost_keeps_the_version(api):
+    first = _post(api, RICH).json()["data"]
+    again = _post(api, RICH)
+    assert again.status_code == 200
+    data = again.json()["data"]
+    assert (data["version_number"], data["created"], data["character_id"]) == (1, False, first["character_id"])
+    assert CharacterVersion.objects.count() == 1
+
+
+def test_changed_content_publishes_the_next_immutable_version(api):
+    _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hi"})
+    response = _post(api, {"slug": "luna", "display_name": "Luna Moon", "greeting": "hello there"})
+    assert response.status_code == 201
+    assert response.json()["data"]["version_number"] == 2
+    assert response.json()["data"]["display_name"] == "Luna Moon"
+    versions = api.get("/v1/characters/luna/versions")
+    assert versions.status_code == 200
+    listed = versions.json()["data"]["versions"]
+    assert [(v["version_number"], v["is_current"]) for v in listed] == [(2, True), (1, False)]
+    assert listed[1]["content"]["greeting"] == "hi"  # v1 unchanged
+    assert listed[0]["content"]["greeting"] == "hello there"
+    assert listed[0]["content_hash"] != listed[1]["content_hash"]
+
+
+def test_slug_owned_by_another_app_is_409(api, other_api, nothing_written):
+    _post(other_api, {"slug": "luna", "display_name": "Luna"})
+    with nothing_written():
+        response = _post(api, {"slug": "luna", "display_name": "My Luna"})
+    assert_error(response, 409, "character_slug_taken")
+    assert Character.objects.get(slug="luna").display_name == "Luna"
+
+
+def test_missing_key_writes_nothing(anon, nothing_written):
+    with nothing_written():
+        response = _post(anon, {"slug": "luna", "display_name": "Luna"})
+    assert_error(response, 401, "missing_api_key")
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"behavioral_thresholds": {"proactivity_tolerance": 1.5}}, ["behavioral_thresholds.proactivity_tolerance"]),
+        ({"behavioral_thresholds": {"daily_initiate_cap": 51}}, ["behavioral_thresholds.daily_initiate_cap"]),
+        ({"behavioral_thresholds": "often"}, ["behavioral_thresholds"]),
+        ({"emotion_baseline": {"valence": -2}}, ["emotion_baseline.valence"]),
+        ({"display_name": "x" * 121}, ["display_name"]),
+        ({"display_name": ""}, ["display_name"]),
+        ({"display_name": 42}, ["display_name"]),
+        ({"slug": "luna moon"}, ["slug"]),
+        ({"slug": "x" * 129}, ["slug"]),
+        ({"locale": "e"}, ["locale"]),
+        ({"voice_samples": "hi there"}, ["voice_samples"]),
+        ({"voice_samples": ["ok", 7]}, ["voice_samples[1]"]),
+        ({"profile": ["bio"]}, ["profile"]),
+        ({"greeting": {"text": "hi"}}, ["greeting"]),
+        ({"personality": "shy"}, ["personality"]),
+        ({"slug": "bad slug", "display_name": "", "mood": 1}, ["slug", "display_name", "mood"]),
+    ],
+)
+def test_invalid_content_is_422_naming_the_fields(api, nothing_written, change, fields):
+    body = {"slug": "luna", "display_name": "Luna", **change}
+    with nothing_written():
+        response = _post(api, body)
+    assert_error(response, 422, "validation_error", fields=fields)
+
+
+def test_required_fields_are_named_when_missing(api, nothing_written):
+    with nothing_written():
+        response = _post(api, {})
+    assert_error(response, 422, "validation_error", fields=["slug", "display_name"])
+
+
+def test_body_that_is_not_an_object_is_422(api, nothing_written):
+    with nothing_written():
+        response = api.post("/v1/characters", ["luna"], format="json")
+    assert_error(response, 422, "validation_error", fields=["body"])
+
+
+def test_all_authoring_fields_are_stored(api):
+    _post(api, RICH)
+    content = api.get("/v1/characters/mira").json()["data"]["content"]
+    for field, value in RICH.items():
+        assert content[field] == value, field
+    # unknown behavioral threshold keys are kept as authored
+    _post(api, {**RICH, "behavioral_thresholds": {"proactivity_tolerance": 0.4, "custom_knob": "x"}})
+    stored = api.get("/v1/characters/mira").json()["data"]["content"]["behavioral_thresholds"]
+    assert stored == {"proactivity_tolerance": 0.4, "custom_knob": "x"}
+
+
+def test_list_and_detail(api, other_api):
+    _post(api, {"slug": "b-char", "display_name": "B"})
+    _post(api, {"slug": "a-char", "display_name": "A"})
+    _post(other_api, {"slug": "c-char", "display_name": "C"})
+    response = api.get("/v1/characters")
+    assert response.status_code == 200
+    body = response.json()
+    assert [c["slug"] for c in body["data"]["characters"]] == ["a-char", "b-char"]
+    assert body["next_actions"]
+    detail = api.get("/v1/characters/a-char")
+    assert detail.status_code == 200
+    data = detail.json()["data"]
+    assert data["slug"] == "a-char" and data["version_number"] == 1 and data["content"]["display_name"] == "A"
+    assert detail.json()["next_actions"]
+    assert_error(api.get("/v1/characters/nobody"), 404, "character_not_found")
+    assert_error(api.get("/v1/characters/nobody/versions"), 404, "character_not_found")
+
+
+def test_readiness_endpoint_scores_thirteen_checks(api):
+    _post(api, RICH)
+    response = api.get("/v1/characters/mira/readiness")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    keys = [check["key"] for check in data["checks"]]
+    assert keys == [
+        "profile.visible_bio",
+        "profile.visible_interests",
+        "profile.identity_anchors",
+        "voice_samples",
+        "greeting",
+        "onboarding",
+        "character_direction",
+        "life_template",
+        "story_engine",
+        "world_model_seed",
+        "arc_seeds",
+        "relationship_seed",
+        "emotion_baseline",
+    ]
+    assert all(check["passed"] for check in data["checks"])
+    assert (data["status"], data["score"], data["passed"], data["total"], data["warnings"]) == (
+        "ready",
+        100,
+        13,
+        13,
+        [],
+    )
+    assert_error(api.get("/v1/characters/nobody/readiness"), 404, "character_not_found")
+
+
+def test_readiness_warns_about_unknown_profile_keys(api):
+    body = {**RICH, "profile": {**RICH["profile"], "favourite_colour": "teal"}}
+    data = _post(api, body).json()["data"]["authoring_readiness"]
+    assert data["score"] == 100
+    assert data["status"] == "needs_work"  # a warning keeps it from "ready"
+    assert [w["code"] for w in data["warnings"]] == ["profile_unknown_keys"]
+    assert "favourite_colour" in data["warnings"][0]["message"]
+
+
+def test_readiness_counts_partial_content(api):
+    body = {"slug": "luna", "display_name": "Luna", "greeting": "hi", "voice_samples": ["a", "b"]}
+    data = _post(api, body).json()["data"]["authoring_readiness"]
+    passed = {check["key"] for check in data["checks"] if check["passed"]}
+    assert passed == {"greeting"}  # two voice samples are not enough
+    assert data["score"] == round(100 / 13) and data["passed"] == 1
+    failing = [check for check in data["checks"] if not check["passed"]]
+    assert all(check["fix"] for check in failing)
+
+
+def test_validate_is_a_dry_run(api, nothing_written):
+    with nothing_written():
+        response = api.post("/v1/characters/validate", RICH, format="json")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["valid"] is True
+    assert data["normalized"]["slug"] == "mira"
+    assert data["authoring_readiness"]["status"] == "ready"
+    assert response.json()["next_actions"]
+
+
+def test_validate_reports_the_same_errors_and_writes_nothing(api, nothing_written):
+    with nothing_written():
+        response = api.post(
+            "/v1/characters/validate",
+            {"slug": "luna", "display_name": "Luna", "behavioral_thresholds": {"proactivity_tolerance": 1.5}},
+            format="json",
+        )
+    assert_error(response, 422, "validation_error", fields=["behavioral_thresholds.proactivity_tolerance"])
+
+
+def test_validate_needs_a_key(anon, nothing_written):
+    with nothing_written():
+        response = anon.post("/v1/characters/validate", RICH, format="json")
+    assert_error(response, 401, "missing_api_key")
+
+
+def test_session_keeps_the_version_it_started_on(api):
+    _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hi"})
+    session_id = api.post("/v1/sessions", {"character": "luna", "external_user_ref": "u1"}, format="json").json()[
+        "data"
+    ]["session_id"]
+    assert (
+        _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hello"}).json()["data"]["version_number"] == 2
+    )
+    assert api.get(f"/v1/sessions/{session_id}").json()["data"]["character_version"] == 1
+    newer = api.post("/v1/sessions", {"character": "luna", "external_user_ref": "u2"}, format="json").json()["data"]
+    assert newer["character_version"] == 2
