@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 class RecordingSink:
     """An event sink that keeps what it was given, so tests can assert what was (not) announced."""

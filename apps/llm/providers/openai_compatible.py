@@ -2,7 +2,8 @@
 
 Retries are left to the caller (the run pipeline retries with backoff and records each attempt), so
 the client is built with ``max_retries=0``. Errors are sorted into transient (connection, timeout,
-429, 5xx) and terminal (other 4xx, unusable bodies).
+408/409/429, 5xx, a stream that breaks off) and terminal (other 4xx, unusable bodies such as a 200
+without choices, an HTML page, or prose where JSON was asked for).
 """
 
 import json
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from apps.llm.errors import LLMTerminalError, LLMTransientError
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage
@@ -23,14 +25,34 @@ def _client(base_url: str, api_key: str, timeout_seconds: float) -> openai.OpenA
     )
 
 
+# The statuses the openai client itself would retry: request timeout, lock conflict, rate limit, server errors.
+_TRANSIENT_STATUSES = {408, 409, 429}
+
+
 def _translate(error: openai.OpenAIError) -> Exception:
-    if isinstance(error, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError):
+    if isinstance(error, openai.APITimeoutError | openai.APIConnectionError):
         return LLMTransientError(f"The model server did not answer in time or refused the connection: {error}")
     if isinstance(error, openai.APIStatusError):
-        if error.status_code >= 500:
-            return LLMTransientError(f"The model server failed with HTTP {error.status_code}.")
+        if error.status_code >= 500 or error.status_code in _TRANSIENT_STATUSES:
+            return LLMTransientError(f"The model server is unavailable (HTTP {error.status_code}): {error.message}")
         return LLMTerminalError(f"The model server refused the request with HTTP {error.status_code}: {error.message}")
     return LLMTerminalError(f"The model server answered with something unusable: {error}")
+
+
+def _usage(completion: ChatCompletion) -> Usage:
+    usage = completion.usage
+    if usage is None:  # optional for OpenAI-compatible servers (llama.cpp, some proxies)
+        return Usage()
+    return Usage(prompt_tokens=usage.prompt_tokens or 0, completion_tokens=usage.completion_tokens or 0)
+
+
+def _content(completion: object) -> str:
+    # Without strict validation the client hands back the raw text of a non-JSON 200 (an HTML proxy page).
+    if not isinstance(completion, ChatCompletion):
+        raise LLMTerminalError("The model server answered with something that is not a chat completion.")
+    if not completion.choices or completion.choices[0].message.content is None:
+        raise LLMTerminalError("The model server answered without any message content.")
+    return completion.choices[0].message.content
 
 
 class OpenAICompatibleProvider:
@@ -48,38 +70,35 @@ class OpenAICompatibleProvider:
 
     def chat(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         completion = self._create(spec, messages)
-        if not completion.choices or completion.choices[0].message.content is None:
-            raise LLMTerminalError("The model server answered without any message content.")
-        usage = completion.usage
-        return ChatResult(
-            text=completion.choices[0].message.content,
-            model=completion.model or spec.upstream_model,
-            usage=Usage(
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-            ),
-        )
+        text = _content(completion)
+        return ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion))
 
     def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         completion = self._create(spec, messages, response_format={"type": "json_object"})
-        content = completion.choices[0].message.content if completion.choices else None
+        text = _content(completion)
         try:
-            data = json.loads(content or "")
+            data = json.loads(text)
         except json.JSONDecodeError as error:
             raise LLMTerminalError("The model server was asked for JSON and answered with something else.") from error
-        usage = completion.usage
-        return ChatResult(
-            text=content or "",
-            model=completion.model or spec.upstream_model,
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
-            data=data,
-        )
+        if not isinstance(data, dict):
+            raise LLMTerminalError("The model server was asked for a JSON object and answered with another value.")
+        return ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion), data=data)
 
     def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
+        """Yield deltas. A stream that breaks after it started raises LLMTransientError: the server accepted
+        the request, so a retry may succeed; the caller decides what to do with the deltas it already has."""
         stream = self._create(spec, messages, stream=True)
+        chunks = 0
         try:
             for chunk in stream:
+                chunks += 1
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+        except openai.APIError as error:
+            raise LLMTransientError(f"The model server's stream broke off: {error}") from error
         except openai.OpenAIError as error:
             raise _translate(error) from error
+        finally:
+            stream.close()  # give the connection back to the pool even when the consumer stops early
+        if not chunks:
+            raise LLMTerminalError("The model server was asked for a stream and answered without any events.")
