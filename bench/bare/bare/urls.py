@@ -1,0 +1,5 @@
+from django.urls import path
+
+from bare.views import MessageCreateApi
+
+urlpatterns = [path("messages", MessageCreateApi.as_view())]

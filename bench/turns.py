@@ -1,0 +1,604 @@
+"""Turn benchmark: the production stack under load, against a bare Django+DRF insert view.
+
+Usage (``make bench`` runs the first form)::
+
+    .venv/bin/python bench/turns.py                        # start everything, run the three phases
+    .venv/bin/python bench/turns.py --quick                # shorter phases (a smoke run, noisier figures)
+    .venv/bin/python bench/turns.py --target http://127.0.0.1:8000 --api-key drm_...   # an already running stack
+
+Without ``--target`` the script starts, on 127.0.0.1 only, and stops again by process group (also on Ctrl-C):
+
+- the web and worker processes exactly as the ``Procfile`` names them (daphne ``config.asgi:application``;
+  two Celery worker processes ``celery -A config worker`` on the ``dramatis`` queue),
+- PostgreSQL (127.0.0.1:5432, user postgres) with its own freshly migrated database ``dramatis_bench``,
+  Redis (127.0.0.1:6379) on its own db number (``--redis-db``, flushed first),
+- an OpenAI-compatible fake LLM that answers at once (``tests/fakes/openai_server.py`` when present,
+  else ``bench/fake_llm.py``), so what is measured is everything in a turn except the model,
+- the bare reference (``bench/bare/``): a Django+DRF view that inserts one row, served by daphne on the
+  same Postgres server (database ``dramatis_bench_bare``), as in ``docs``/perf-limits section 2.
+
+The load generator is this process (aiohttp, one event loop), separate from every server process.
+Server logs go to ``var/bench/logs/``; the figures are printed and written to ``var/bench/turns.json``.
+
+Phases and what each figure means:
+
+(a) POST throughput, closed loop at concurrency 32 for ``--post-seconds`` after a warm-up, first the bare
+    view (``POST /messages``), then ours (``POST /v1/sessions/{id}/messages`` over 64 sessions, workers
+    running and answering the turns meanwhile, as in production). ``req/s`` is 2xx responses per second,
+    ``p50``/``p99`` the per-request latency; ``ratio`` is ours / bare req/s (target >= 0.5).
+(b) Reply latency at an offered ``--rate`` turns/s (default 50): open loop, one POST every 1/rate seconds
+    spread round-robin over ``--latency-sessions`` sessions, each with an SSE stream
+    (``GET /v1/sessions/{id}/events/stream``) opened before sending. Reply latency is from just before the
+    POST is sent to the arrival over SSE of the ``message.created`` (role character) event of that run
+    (targets p50 <= 40 ms, p99 <= 150 ms). The POST latency in this phase is printed too.
+(c) Max end-to-end turns/s: closed loop over ``--closed-sessions`` sessions, each sending its next message
+    as soon as the previous reply arrived over SSE; ``turns/s`` is replies received per second
+    (target >= 100), with the reply latency under that saturation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OUT_DIR = ROOT / "var" / "bench"
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+TEXT = "Hello there, how was your day? I wanted to tell you about the trip I am planning for next spring."
+BARE_BODY = {"session_id": 42, "role": "user", "content": TEXT}
+
+
+# --- processes --------------------------------------------------------------------------------------------
+
+
+class Stack:
+    """Child processes, each in its own process group, stopped by PID (group) at exit."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+        (OUT_DIR / "logs").mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
+        log = open(OUT_DIR / "logs" / f"{name}.log", "w")  # noqa: SIM115  (closed with the process)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc))
+        return proc
+
+    def check(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see var/bench/logs/{name}.log")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.procs):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 8
+        for _, proc in reversed(self.procs):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # stragglers, e.g. prefork children
+        self.procs.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip().replace("0.0.0.0", "127.0.0.1")
+    raise RuntimeError(f"The Procfile has no '{name}' process")
+
+
+def database_recreate(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run_checked(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+async def wait_http(url: str, stack: Stack, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            stack.check()
+            try:
+                async with http.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up in {timeout} s")
+            await asyncio.sleep(0.2)
+
+
+@dataclass
+class Targets:
+    base: str
+    bare: str | None
+    api_key: str
+    database_url: str | None = None
+
+
+def stack_start(args, stack: Stack) -> Targets:
+    """Start the fake LLM, the bare reference and (unless --target) the production stack; return their URLs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "LLM_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    bare_url = None
+    if not args.no_bare:
+        bare_db = "dramatis_bench_bare"
+        database_recreate(bare_db)
+        bare_env = {**env, "BARE_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{bare_db}"}
+        run_checked([sys.executable, "manage.py", "migrate", "-v0"], bare_env, ROOT / "bench" / "bare")
+        port = free_port()
+        stack.start(
+            "bare",
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "bare.asgi:application"],
+            bare_env,
+            ROOT / "bench" / "bare",
+        )
+        bare_url = f"http://127.0.0.1:{port}"
+    if args.target:
+        return Targets(args.target.rstrip("/"), bare_url, args.api_key or os.environ.get("BENCH_API_KEY", ""))
+
+    llm_port = free_port()
+    if (ROOT / "tests" / "fakes" / "openai_server.py").exists():
+        llm_cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(llm_port), "--mode", "instant"]
+    else:
+        llm_cmd = [sys.executable, str(ROOT / "bench" / "fake_llm.py"), "--port", str(llm_port)]
+    stack.start("llm", llm_cmd, env)
+
+    database_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    database_recreate(args.database)
+    import redis
+
+    redis.Redis.from_url(f"redis://127.0.0.1:6379/{args.redis_db}").flushdb()
+    web_port = free_port()
+    app_env = {
+        **env,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DRAMATIS_VAR_DIR": str(OUT_DIR / "var"),
+        "LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
+        "LLM_API_KEY": "bench",
+        "LLM_CHAT_MODEL": "bench-model",
+        "SSE_MAX_SECONDS": "3600",
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(web_port),
+    }
+    run_checked([sys.executable, "manage.py", "migrate", "-v0"], app_env)
+    api_key = run_checked([sys.executable, "manage.py", "createapikey", "--app", "bench"], app_env).strip()
+    stack.start("web", ["bash", "-c", f"exec {procfile_command('web')}"], app_env)
+    for index in range(args.workers):
+        worker = f"{procfile_command('worker')} -n bench{index}@%h"
+        stack.start(f"worker{index}", ["bash", "-c", f"exec {worker}"], app_env)
+    return Targets(f"http://127.0.0.1:{web_port}", bare_url, api_key, database_url)
+
+
+# --- measuring --------------------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+
+
+def summary(latencies_s: list[float], elapsed: float, errors: int) -> dict:
+    return {
+        "n": len(latencies_s),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(latencies_s) / elapsed, 1) if elapsed else None,
+        "p50_ms": round(pct(latencies_s, 50) * 1000, 2) if latencies_s else None,
+        "p99_ms": round(pct(latencies_s, 99) * 1000, 2) if latencies_s else None,
+    }
+
+
+async def post_closed_loop(http, urls: list[str], body: dict, headers: dict, concurrency: int, seconds: float):
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+
+    async def sender() -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < deadline:
+            url = urls[counter % len(urls)]
+            counter += 1
+            started = time.perf_counter()
+            try:
+                async with http.post(url, json=body, headers=headers) as resp:
+                    await resp.read()
+                    ok = 200 <= resp.status < 300
+            except aiohttp.ClientError:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return summary(latencies, time.perf_counter() - started, errors)
+
+
+@dataclass
+class SessionStream:
+    """One SSE stream of a session; hands each reply's arrival time to whoever waits for its run."""
+
+    base: str
+    session_id: str
+    headers: dict
+    last_id: str = "0"
+    arrived: dict = field(default_factory=dict)  # run_ref -> (perf_counter, ok)
+    waiters: dict = field(default_factory=dict)  # run_ref -> Future
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _deliver(self, run_ref: str, ok: bool) -> None:
+        now = time.perf_counter()
+        waiter = self.waiters.pop(run_ref, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result((now, ok))
+        else:
+            self.arrived[run_ref] = (now, ok)
+
+    async def run(self, http: aiohttp.ClientSession) -> None:
+        url = f"{self.base}/v1/sessions/{self.session_id}/events/stream"
+        while True:
+            try:
+                headers = {**self.headers, "Last-Event-ID": self.last_id}
+                async with http.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=None)) as resp:
+                    resp.raise_for_status()
+                    self.connected.set()
+                    async for raw in resp.content:
+                        line = raw.decode().rstrip("\n")
+                        if line.startswith("id: "):
+                            self.last_id = line[4:]
+                        elif line.startswith("data: "):
+                            event = json.loads(line[6:])
+                            if event["event_type"] == "message.created" and event["role"] == "character":
+                                self._deliver(event["run_ref"], True)
+                            elif event["event_type"] == "run.failed":
+                                self._deliver(event["run_ref"], False)
+            except (TimeoutError, aiohttp.ClientError):
+                await asyncio.sleep(0.2)
+
+    async def reply(self, run_ref: str, timeout: float) -> tuple[float, bool]:
+        if run_ref in self.arrived:
+            return self.arrived.pop(run_ref)
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[run_ref] = future
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.waiters.pop(run_ref, None)
+
+
+@dataclass
+class TurnStats:
+    post: list[float] = field(default_factory=list)
+    reply: list[float] = field(default_factory=list)
+    post_errors: int = 0
+    failed: int = 0
+    lost: int = 0
+
+
+async def turn(http, stream: SessionStream, stats: TurnStats, timeout: float) -> None:
+    """One turn: POST the message, then wait for its reply on the session's SSE stream."""
+    url = f"{stream.base}/v1/sessions/{stream.session_id}/messages"
+    started = time.perf_counter()
+    try:
+        async with http.post(url, json={"text": TEXT}, headers=stream.headers) as resp:
+            body = await resp.json()
+            status = resp.status
+    except aiohttp.ClientError:
+        status, body = 0, {}
+    if status != 202:
+        stats.post_errors += 1
+        return
+    stats.post.append(time.perf_counter() - started)
+    try:
+        arrived, ok = await stream.reply(body["data"]["run_ref"], timeout)
+    except TimeoutError:
+        stats.lost += 1
+        return
+    if ok:
+        stats.reply.append(arrived - started)
+    else:
+        stats.failed += 1
+
+
+async def open_loop(http, streams: list[SessionStream], rate: float, seconds: float, timeout: float) -> dict:
+    stats = TurnStats()
+    tasks = []
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for index in range(total):
+        delay = start + index / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(turn(http, streams[index % len(streams)], stats, timeout)))
+    sent_over = time.perf_counter() - start
+    await asyncio.gather(*tasks)
+    return {
+        "offered_per_second": rate,
+        "sent_per_second": round(total / sent_over, 1),
+        "post": summary(stats.post, sent_over, stats.post_errors),
+        "reply": summary(stats.reply, sent_over, stats.failed + stats.lost),
+        "failed": stats.failed,
+        "lost": stats.lost,
+    }
+
+
+async def closed_loop(http, streams: list[SessionStream], seconds: float, timeout: float) -> dict:
+    stats = TurnStats()
+    deadline = time.perf_counter() + seconds
+
+    async def chat(stream: SessionStream) -> None:
+        while time.perf_counter() < deadline:
+            await turn(http, stream, stats, timeout)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(chat(stream) for stream in streams))
+    elapsed = time.perf_counter() - start
+    return {
+        "sessions": len(streams),
+        "turns_per_second": round(len(stats.reply) / elapsed, 1),
+        "post": summary(stats.post, elapsed, stats.post_errors),
+        "reply": summary(stats.reply, elapsed, stats.failed + stats.lost),
+        "failed": stats.failed,
+        "lost": stats.lost,
+    }
+
+
+async def runs_drain(database_url: str | None, timeout: float = 120.0) -> None:
+    """Wait until no run is queued or running, so one phase's backlog does not load the next."""
+    if database_url is None:
+        await asyncio.sleep(5)
+        return
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            cur = await conn.execute("SELECT count(*) FROM conversations_run WHERE status IN ('queued', 'running')")
+            if (await cur.fetchone())[0] == 0:
+                return
+            await asyncio.sleep(0.25)
+    raise RuntimeError("runs did not drain")
+
+
+async def sessions_create(http, base: str, headers: dict, count: int, prefix: str) -> list[str]:
+    async def one(index: int) -> str:
+        body = {"character": "bench-hero", "external_user_ref": f"{prefix}-{index}", "proactive_enabled": False}
+        async with http.post(f"{base}/v1/sessions", json=body, headers=headers) as resp:
+            if resp.status != 201:
+                raise RuntimeError(f"session create: {resp.status} {await resp.text()}")
+            return (await resp.json())["data"]["session_id"]
+
+    ids = []
+    for chunk in range(0, count, 16):
+        ids += await asyncio.gather(*(one(i) for i in range(chunk, min(count, chunk + 16))))
+    return ids
+
+
+async def bench(args, targets: Targets, stack: Stack) -> dict:
+    headers = {"Authorization": f"Bearer {targets.api_key}"}
+    await wait_http(f"{targets.base}/v1/llms.txt", stack)
+    if targets.bare:
+        await wait_http(f"{targets.bare}/messages", stack)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        character = {"slug": "bench-hero", "display_name": "Bench Hero", "profile": {"summary": "A patient listener."}}
+        async with http.post(f"{targets.base}/v1/characters", json=character, headers=headers) as resp:
+            if resp.status not in (200, 201):
+                raise RuntimeError(f"character publish: {resp.status} {await resp.text()}")
+        run_tag = f"{int(time.time())}"
+        post_sessions = await sessions_create(http, targets.base, headers, 64, f"post-{run_tag}")
+        latency_sessions = await sessions_create(http, targets.base, headers, args.latency_sessions, f"lat-{run_tag}")
+        closed_sessions = await sessions_create(http, targets.base, headers, args.closed_sessions, f"cl-{run_tag}")
+        streams = [SessionStream(targets.base, sid, headers) for sid in latency_sessions + closed_sessions]
+        readers = [asyncio.create_task(stream.run(http)) for stream in streams]
+        await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in streams)), 30)
+        # Warm every process (connection pools, worker children, clients) with a few real turns.
+        warm = await closed_loop(http, streams[:16], args.warmup, args.reply_timeout)
+        if warm["lost"] or not warm["reply"]["n"]:
+            raise RuntimeError(f"warm-up turns got no replies: {warm}; see var/bench/logs/")
+        await runs_drain(targets.database_url)
+        results: dict = {"post": {}}
+
+        if targets.bare:
+            bare_url = [f"{targets.bare}/messages"]
+            await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.warmup)
+            results["post"]["bare"] = await post_closed_loop(
+                http, bare_url, BARE_BODY, {}, args.concurrency, args.post_seconds
+            )
+        urls = [f"{targets.base}/v1/sessions/{sid}/messages" for sid in post_sessions]
+        await post_closed_loop(http, urls, {"text": TEXT}, headers, args.concurrency, args.warmup)
+        await runs_drain(targets.database_url)
+        results["post"]["ours"] = await post_closed_loop(
+            http, urls, {"text": TEXT}, headers, args.concurrency, args.post_seconds
+        )
+        if targets.bare:
+            results["post"]["ratio"] = round(
+                results["post"]["ours"]["per_second"] / results["post"]["bare"]["per_second"], 3
+            )
+        await runs_drain(targets.database_url)
+
+        latency_streams = streams[: args.latency_sessions]
+        results["latency"] = await open_loop(http, latency_streams, args.rate, args.latency_seconds, args.reply_timeout)
+        await runs_drain(targets.database_url)
+        results["closed"] = await closed_loop(
+            http, streams[args.latency_sessions :], args.closed_seconds, args.reply_timeout
+        )
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    return results
+
+
+# --- reporting --------------------------------------------------------------------------------------------
+
+
+def report(args, results: dict) -> dict:
+    post, lat, closed = results["post"], results["latency"], results["closed"]
+    checks = {
+        "post_ratio_at_least_0.5": post.get("ratio") is not None and post["ratio"] >= 0.5,
+        "reply_p50_at_most_40ms": lat["reply"]["p50_ms"] is not None and lat["reply"]["p50_ms"] <= 40,
+        "reply_p99_at_most_150ms": lat["reply"]["p99_ms"] is not None and lat["reply"]["p99_ms"] <= 150,
+        "turns_per_second_at_least_100": closed["turns_per_second"] >= 100,
+    }
+    rows = []
+    if "bare" in post:
+        b = post["bare"]
+        rows.append(
+            (
+                f"(a) POST c={args.concurrency}, bare DRF insert",
+                f"{b['per_second']} req/s",
+                b["p50_ms"],
+                b["p99_ms"],
+                b["errors"],
+            )
+        )
+    o = post["ours"]
+    rows.append(
+        (
+            f"(a) POST c={args.concurrency}, message send",
+            f"{o['per_second']} req/s",
+            o["p50_ms"],
+            o["p99_ms"],
+            o["errors"],
+        )
+    )
+    rows.append(
+        (
+            f"(b) POST at {lat['offered_per_second']:g} turns/s offered",
+            f"{lat['post']['per_second']} req/s",
+            lat["post"]["p50_ms"],
+            lat["post"]["p99_ms"],
+            lat["post"]["errors"],
+        )
+    )
+    rows.append(
+        (
+            f"(b) reply latency at {lat['offered_per_second']:g} turns/s",
+            f"{lat['reply']['per_second']} turns/s",
+            lat["reply"]["p50_ms"],
+            lat["reply"]["p99_ms"],
+            lat["reply"]["errors"],
+        )
+    )
+    rows.append(
+        (
+            f"(c) closed loop, {closed['sessions']} sessions",
+            f"{closed['turns_per_second']} turns/s",
+            closed["reply"]["p50_ms"],
+            closed["reply"]["p99_ms"],
+            closed["reply"]["errors"],
+        )
+    )
+    print()
+    print(f"{'phase':<44} {'rate':>16} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
+    for name, rate, p50, p99, errors in rows:
+        print(
+            f"{name:<44} {rate:>16} {p50 if p50 is not None else '-':>9} {p99 if p99 is not None else '-':>9} "
+            f"{errors:>7}"
+        )
+    if "ratio" in post:
+        print(f"\nmessage POST / bare POST throughput: {post['ratio']}x")
+    print("targets: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()))
+    return checks
+
+
+def git_head() -> str:
+    with contextlib.suppress(Exception):
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+    return ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", help="base URL of an already running stack (then give --api-key)")
+    parser.add_argument("--api-key", help="API key for --target (or env BENCH_API_KEY)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare reference view")
+    parser.add_argument("--database", default="dramatis_bench", help="database to (re)create for the stack")
+    parser.add_argument("--redis-db", type=int, default=12, help="Redis db number for the stack (flushed)")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes to start")
+    parser.add_argument("--concurrency", type=int, default=32, help="phase (a) concurrent senders")
+    parser.add_argument("--post-seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="phase (b) offered turns/s")
+    parser.add_argument("--latency-sessions", type=int, default=100)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--closed-sessions", type=int, default=64)
+    parser.add_argument("--closed-seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--reply-timeout", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="short phases for a smoke run")
+    parser.add_argument("--hold", action="store_true", help="keep the stack running after the phases (profiling)")
+    args = parser.parse_args()
+    if args.quick:
+        args.post_seconds, args.latency_seconds, args.closed_seconds, args.warmup = 4.0, 6.0, 5.0, 1.0
+
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        targets = stack_start(args, stack)
+        results = asyncio.run(bench(args, targets, stack))
+        checks = report(args, results)
+        record = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "commit": git_head(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "args": vars(args),
+            "results": results,
+            "targets": checks,
+        }
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "turns.json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"figures written to {(OUT_DIR / 'turns.json').relative_to(ROOT)}")
+        if args.hold:
+            print("holding the stack; Ctrl-C to stop")
+            signal.pause()
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the stack", file=sys.stderr)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
