@@ -97,7 +97,8 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "dramatis.sqlite3",
+            # SQLITE_PATH lets a process started by a test open the test database file.
+            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "dramatis.sqlite3")),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -131,8 +132,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "dramatis"
+RUNS_RECOVER_INTERVAL_SECONDS = env.float("RUNS_RECOVER_INTERVAL_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
-    "runs-recover": {"task": "apps.conversations.tasks.runs_recover_task", "schedule": 15.0},
+    "runs-recover": {
+        "task": "apps.conversations.tasks.runs_recover_task",
+        "schedule": RUNS_RECOVER_INTERVAL_SECONDS,
+    },
 }
 
 # How accepted runs reach a worker: "celery" (production) or "inprocess" (embedded default: a thread

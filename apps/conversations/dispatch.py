@@ -81,11 +81,15 @@ def recover_and_dispatch() -> list[str]:
     return run_ids
 
 
-def embedded_scheduler_start(interval_seconds: float = 15.0) -> None:
-    """Start the embedded mode's periodic jobs (what Celery beat does in production) once per process."""
+def embedded_scheduler_start(interval_seconds: float | None = None) -> None:
+    """Start the embedded mode's periodic jobs (what Celery beat does in production) once per process.
+
+    They run every ``interval_seconds`` (default: ``settings.RUNS_RECOVER_INTERVAL_SECONDS``, beat's interval).
+    """
     if _scheduler_started.is_set():
         return
     _scheduler_started.set()
+    interval_seconds = interval_seconds or settings.RUNS_RECOVER_INTERVAL_SECONDS
 
     def loop() -> None:
         while True:

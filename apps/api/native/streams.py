@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from apps.accounts import selectors as accounts_selectors
@@ -51,9 +52,27 @@ def _frame(event: dict) -> str:
     return f"id: {event['cursor']}\ndata: {json.dumps(event, separators=(',', ':'), default=str)}\n\n"
 
 
-async def _backlog(session_id: str, since: int) -> list[dict]:
-    events = await sync_to_async(selectors.event_list)(session_id=session_id, since=since, limit=PAGE)
-    return [event.as_public_dict() for event in events]
+def _events_after(session_id: str, since: int) -> list[dict]:
+    try:
+        events = selectors.event_list(session_id=session_id, since=since, limit=PAGE)
+        return [event.as_public_dict() for event in events]
+    finally:
+        # A stream lives for minutes: hand the connection back (to the pool, in production) after each
+        # read instead of holding one per open stream until the response ends, which would starve
+        # ordinary requests once there are more streams than pooled connections.
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+async def _catch_up(session_id: str, since: int) -> AsyncIterator[dict]:
+    """Every committed event after ``since``, page by page, from the database."""
+    while True:
+        page = await sync_to_async(_events_after)(session_id, since)
+        for event in page:
+            yield event
+            since = event["cursor"]
+        if len(page) < PAGE:
+            return
 
 
 async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
@@ -62,35 +81,44 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
     channel = await layer.new_channel()
     group = realtime.session_group(session_id)
     await layer.group_add(group, channel)
+    # One receive stays pending for the whole stream. Cancelling a receive (as a timeout would) makes
+    # the Redis pub/sub layer drop the channel, losing whatever arrives before the next receive; the
+    # pending receive is cancelled only at the end, which is also what unsubscribes the channel.
+    receiving = asyncio.ensure_future(layer.receive(channel))
     last = since
     deadline = time.monotonic() + settings.SSE_MAX_SECONDS
     try:
         yield f"retry: 2000\n: connected to {session_id}\n\n"
-        while True:  # backlog, page by page
-            page = await _backlog(session_id, last)
-            for event in page:
-                yield _frame(event)
-                last = event["cursor"]
-            if len(page) < PAGE:
-                break
+        async for event in _catch_up(session_id, last):
+            yield _frame(event)
+            last = event["cursor"]
         while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                message = await asyncio.wait_for(
-                    layer.receive(channel), timeout=min(settings.SSE_HEARTBEAT_SECONDS, remaining)
-                )
-            except TimeoutError:
-                yield ": heartbeat\n\n"
-                continue
-            cursor = message["event"]["cursor"]
-            if cursor <= last:
-                continue
-            pending = [message["event"]] if cursor == last + 1 else await _backlog(session_id, last)
-            for event in pending:
-                if event["cursor"] > last:
+            done, _ = await asyncio.wait({receiving}, timeout=min(settings.SSE_HEARTBEAT_SECONDS, remaining))
+            if not done:
+                # Quiet for a while: also look at the log, in case a notification never came (a full
+                # in-memory channel, a broker blip), so a lost push costs one heartbeat of delay at most.
+                async for event in _catch_up(session_id, last):
                     yield _frame(event)
                     last = event["cursor"]
+                yield ": heartbeat\n\n"
+                continue
+            message = receiving.result()
+            receiving = asyncio.ensure_future(layer.receive(channel))
+            cursor = message["event"]["cursor"]
+            if cursor <= last:
+                continue  # already sent from the backlog or a refill
+            if cursor == last + 1:
+                yield _frame(message["event"])
+                last = cursor
+                continue
+            # A gap: the events in between committed but their notifications are late or lost.
+            async for event in _catch_up(session_id, last):
+                yield _frame(event)
+                last = event["cursor"]
         yield ": stream closes after its time limit; reconnect with Last-Event-ID\n\n"
     finally:
+        receiving.cancel()
+        await asyncio.wait({receiving})
         await layer.group_discard(group, channel)
 
 
