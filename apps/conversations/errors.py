@@ -19,3 +19,11 @@ class IdempotencyKeyInFlight(Conflict):
 
 class MessageInvalid(ValidationFailed):
     pass
+
+
+class RunAbandoned(ApplicationError):
+    """Every attempt of a turn ended without an outcome (its worker died or crashed): a poison turn."""
+
+    code = "run_abandoned"
+    status = 500
+    fix = "Send the message again; if it keeps failing, check the worker logs for this run."

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from apps.characters.models import CharacterVersion
 from apps.conversations import prompts
 from apps.conversations.bubbles import bubbles_split
+from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Event, Run
 from apps.conversations.services.events import NewEvent, events_append
 from apps.core import clock
@@ -18,7 +19,7 @@ from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMTransientError
-from apps.llm.types import ChatResult
+from apps.llm.types import ChatMessage, ChatResult, ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,9 @@ def _history(run: Run) -> list[tuple[str, str]]:
     return [(role, payload.get("text", "")) for role, payload in reversed(rows) if payload.get("text")]
 
 
-def _generate(run: Run, version: CharacterVersion) -> ChatResult:
+def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMessage]]:
     spec = llm_selectors.model_spec_get(name=version.content.get("model"))
-    messages = prompts.chat_messages(version.content, _history(run))
-    return llm_services.chat(spec=spec, messages=messages)
+    return spec, prompts.chat_messages(version.content, _history(run))
 
 
 def _finish_success(run: Run, attempt: int, result: ChatResult, latency_ms: int) -> bool:
@@ -130,16 +130,28 @@ def run_execute(*, run_id: str) -> RunOutcome:
     Claims the run (skipping it when it is finished, not yet due, or owned by a live worker), calls the
     model outside any transaction, then writes the reply fenced by the attempt number, so a turn is
     never answered twice. Transient model errors are retried with exponential backoff up to
-    RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event.
+    RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event, and so does a
+    run reclaimed after its workers died RUN_MAX_ATTEMPTS times (``run_abandoned``).
     """
     attempt = _claim(run_id)
     if attempt is None:
         return RunOutcome(run_id, "skipped")
     run = Run.objects.select_related("session").get(pk=run_id)
+    if attempt > settings.RUN_MAX_ATTEMPTS:
+        # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
+        # every time must end in run.failed instead of being reclaimed forever.
+        message = f"The turn was abandoned by its worker {attempt - 1} times."
+        _finish_failure(run, attempt, RunAbandoned(message), run.model_calls)
+        return RunOutcome(run_id, "failed")
     version = CharacterVersion.objects.get(pk=run.session.character_version_id)
+    try:
+        spec, messages = _prompt(run, version)
+    except ApplicationError as error:  # e.g. the character names a model the catalog no longer has
+        _finish_failure(run, attempt, error, run.model_calls)
+        return RunOutcome(run_id, "failed")
     started = time.monotonic()
     try:
-        result = _generate(run, version)
+        result = llm_services.chat(spec=spec, messages=messages)
     except LLMTransientError as error:
         if attempt < settings.RUN_MAX_ATTEMPTS:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
