@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts import errors
 from apps.accounts.models import ApiKey, App
 from apps.accounts.selectors import KEY_SCHEME, secret_digest
+from apps.core.errors import ValidationFailed
 
 SANDBOX_CAPS = {"max_characters": 3, "max_sessions": 5, "max_user_messages": 60, "max_message_chars": 1200}
 
@@ -89,6 +90,9 @@ def app_quota_consume(*, app: App, resource: QuotaResource) -> None:
 
 def app_message_length_check(*, app: App, text: str) -> None:
     """Refuse a message over the app's per-message cap (sandbox apps: 1,200 characters)."""
-    if app.max_message_chars is not None and len(text) > app.max_message_chars:
-        error = errors.DemoInputTooLarge if app.is_sandbox else errors.ApplicationError
-        raise error(f"The message has {len(text)} characters; this app allows {app.max_message_chars}.")
+    if app.max_message_chars is None or len(text) <= app.max_message_chars:
+        return
+    problem = f"The message has {len(text)} characters; this app allows {app.max_message_chars}."
+    if app.is_sandbox:
+        raise errors.DemoInputTooLarge(problem)
+    raise ValidationFailed({"text": [problem]})

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.characters.content import CharacterContentSerializer
+from apps.core.fields import StrictCharField
 
 
 class NextActionSerializer(serializers.Serializer):
@@ -102,8 +103,8 @@ class CharacterValidateOutput(serializers.Serializer):
 
 # --- sessions ----------------------------------------------------------------------------------------
 class SessionInput(serializers.Serializer):
-    character = serializers.CharField(max_length=128, help_text="The character's slug.")
-    external_user_ref = serializers.CharField(max_length=256, help_text="Your opaque id for the end-user.")
+    character = StrictCharField(max_length=128, help_text="The character's slug.")
+    external_user_ref = StrictCharField(max_length=256, help_text="Your opaque id for the end-user.")
     proactive_enabled = serializers.BooleanField(default=False)
 
 
@@ -131,7 +132,7 @@ class SessionListQuery(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    text = serializers.CharField(allow_blank=False, trim_whitespace=False, help_text="The end-user's message.")
+    text = StrictCharField(allow_blank=False, trim_whitespace=False, help_text="The end-user's message.")
     reply_mode = serializers.ChoiceField(choices=["async"], default="async", required=False)
 
 

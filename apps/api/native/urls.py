@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from apps.api.native import streams
+from apps.api.native import errors, streams
 from apps.api.native.views import characters, demo, meta, sessions
 
 urlpatterns = [
@@ -18,4 +18,6 @@ urlpatterns = [
     path("sessions/<str:session_id>/events", sessions.EventListApi.as_view(), name="session-events"),
     path("sessions/<str:session_id>/events/stream", streams.session_event_stream, name="session-event-stream"),
     path("sessions/<str:session_id>/runs", sessions.RunListApi.as_view(), name="session-runs"),
+    # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
+    re_path(r"^.*$", errors.not_found_view, name="not-found"),
 ]

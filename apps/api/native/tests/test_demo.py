@@ -12,6 +12,11 @@ from apps.characters.models import Character
 from apps.conversations.models import Event
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_offered(settings):
+    settings.DEMO_SANDBOX_ENABLED = True  # the embedded default; production turns it on explicitly
+
+
 @pytest.fixture
 def sandbox(anon, db):
     """A fresh sandbox key, as a client that uses it, with ``.app`` and ``.data`` (the issuance answer)."""

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
@@ -75,7 +77,16 @@ class SessionCollectionApi(APIView):
         more = len(page) > query["limit"]
         page = page[: query["limit"]]
         next_cursor = presenters.page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
-        next_actions = [action(f"GET /v1/sessions?cursor={next_cursor}", "Next page")] if next_cursor else []
+        next_actions = []
+        if next_cursor:  # the next page keeps this page's filters and size
+            kept = {name: query[name] for name in ("limit", "character", "external_user_ref") if query.get(name)}
+            next_actions.append(action(f"GET /v1/sessions?{urlencode({**kept, 'cursor': next_cursor})}", "Next page"))
+        next_actions.append(
+            action(
+                'POST /v1/sessions {"character": "<slug>", "external_user_ref": "<your-user-id>"}',
+                "Start a session for another end-user",
+            )
+        )
         return envelope(
             {"sessions": [presenters.session_data(s) for s in page], "next_cursor": next_cursor}, next_actions
         )

@@ -1,0 +1,143 @@
+"""GET /v1/openapi.json, GET /v1/llms.txt and the browsable API."""
+
+import pytest
+from drf_spectacular.validation import validate_schema
+
+ENDPOINTS = {
+    ("/v1/characters", "post"),
+    ("/v1/characters", "get"),
+    ("/v1/characters/validate", "post"),
+    ("/v1/characters/{slug}", "get"),
+    ("/v1/characters/{slug}/versions", "get"),
+    ("/v1/characters/{slug}/readiness", "get"),
+    ("/v1/sessions", "post"),
+    ("/v1/sessions", "get"),
+    ("/v1/sessions/{session_id}", "get"),
+    ("/v1/sessions/{session_id}/messages", "post"),
+    ("/v1/sessions/{session_id}/events", "get"),
+    ("/v1/sessions/{session_id}/events/stream", "get"),
+    ("/v1/sessions/{session_id}/runs", "get"),
+    ("/v1/demo/sandbox-key", "post"),
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker):
+    from rest_framework.test import APIClient
+
+    with django_db_blocker.unblock():
+        response = APIClient().get("/v1/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/") and "json" in response["Content-Type"]
+    return response.json()
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)  # drf-spectacular's bundled OpenAPI 3 JSON Schema
+
+
+def test_schema_lists_every_v1_endpoint_and_nothing_else(schema):
+    listed = {(path, method) for path, item in schema["paths"].items() for method in item if method != "parameters"}
+    assert listed >= ENDPOINTS
+    assert all(path.startswith("/v1/") for path in schema["paths"])
+    assert "/v1/openapi.json" not in schema["paths"]
+
+
+def test_request_bodies_are_real_schemas(schema):
+    for path, fields in {
+        "/v1/characters": {"slug", "display_name", "greeting", "behavioral_thresholds", "voice_samples", "profile"},
+        "/v1/characters/validate": {"slug", "display_name"},
+        "/v1/sessions": {"character", "external_user_ref", "proactive_enabled"},
+        "/v1/sessions/{session_id}/messages": {"text"},
+    }.items():
+        body = schema["paths"][path]["post"]["requestBody"]
+        assert body.get("required") is True, path
+        properties = _resolve(schema, body["content"]["application/json"]["schema"])["properties"]
+        assert fields <= set(properties), path
+    character = _resolve(
+        schema, schema["paths"]["/v1/characters"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    )
+    assert set(character["required"]) == {"slug", "display_name"}
+    thresholds = _resolve(schema, character["properties"]["behavioral_thresholds"])
+    assert thresholds["properties"]["proactivity_tolerance"]["maximum"] == 1
+
+
+def test_responses_are_enveloped_schemas_not_empty_objects(schema):
+    for path, method in ENDPOINTS - {("/v1/sessions/{session_id}/events/stream", "get")}:
+        responses = schema["paths"][path][method]["responses"]
+        success = [code for code in responses if code.startswith("2")]
+        assert success, (path, method)
+        for code in success:
+            envelope = _resolve(schema, responses[code]["content"]["application/json"]["schema"])
+            assert {"schema_version", "data", "next_actions"} <= set(envelope["properties"]), (path, code)
+            data = _resolve(schema, envelope["properties"]["data"])
+            assert data.get("properties"), (path, code)
+        if path != "/v1/demo/sandbox-key":
+            error = _resolve(schema, responses["401"]["content"]["application/json"]["schema"])
+            assert _resolve(schema, error["properties"]["detail"])["properties"].keys() >= {"code", "message", "fix"}
+    accepted = _resolve(
+        schema,
+        _resolve(
+            schema,
+            schema["paths"]["/v1/sessions/{session_id}/messages"]["post"]["responses"]["202"]["content"][
+                "application/json"
+            ]["schema"],
+        )["properties"]["data"],
+    )
+    assert {"accepted", "cursor", "sent_turn_index", "run_ref", "reply_mode"} <= set(accepted["properties"])
+
+
+def test_schema_documents_bearer_auth_and_query_parameters(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {"type": "http", "scheme": "bearer", "description": schemes["ApiKey"]["description"]}
+    events = {p["name"]: p for p in schema["paths"]["/v1/sessions/{session_id}/events"]["get"]["parameters"]}
+    assert events["limit"]["schema"]["maximum"] == 500 and events["since"]["schema"]["minimum"] == 0
+    messages = {p["name"] for p in schema["paths"]["/v1/sessions/{session_id}/messages"]["post"]["parameters"]}
+    assert "Idempotency-Key" in messages
+    sessions = {p["name"] for p in schema["paths"]["/v1/sessions"]["get"]["parameters"]}
+    assert {"limit", "cursor", "character", "external_user_ref"} <= sessions
+
+
+def test_llms_txt_is_a_short_guide_with_the_quickstart(anon, db):
+    response = anon.get("/v1/llms.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    for call in (
+        "POST /v1/characters",
+        "POST /v1/sessions",
+        "POST /v1/sessions/{session_id}/messages",
+        "GET /v1/sessions/{session_id}/events",
+    ):
+        assert call in text, call
+    assert "http://testserver" in text  # the base URL is filled in
+    assert "Authorization: Bearer" in text and "/v1/openapi.json" in text
+    assert len(text) < 8000
+
+
+def test_browsable_api_renders_for_a_logged_in_staff_user(admin_client):
+    response = admin_client.get("/v1/characters", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Character Collection" in response.content.decode()
+    # writes from the browsable API land in the staff user's own playground app
+    created = admin_client.post(
+        "/v1/characters", {"slug": "play", "display_name": "Play"}, content_type="application/json"
+    )
+    assert created.status_code == 201
+    listed = admin_client.get("/v1/characters", HTTP_ACCEPT="application/json").json()["data"]["characters"]
+    assert [c["slug"] for c in listed] == ["play"]
+
+
+def test_browsable_api_needs_staff(client, django_user_model):
+    user = django_user_model.objects.create_user(username="plain", password="x")
+    client.force_login(user)
+    response = client.get("/v1/characters", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401 and response.json()["detail"]["code"] == "missing_api_key"
