@@ -29,12 +29,16 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class HasApp(BasePermission):
-    """Allows requests that authenticated as an app."""
+    """Allows requests that authenticated as an app.
+
+    Refusing (rather than raising our own error) lets DRF raise its NotAuthenticated, which the browsable
+    API's renderer expects when it probes permissions; each surface renders it as ``missing_api_key``.
+    """
+
+    message = "An API key is required."
 
     def has_permission(self, request, view) -> bool:
-        if isinstance(request.user, App):
-            return True
-        raise errors.ApiKeyMissing("An API key is required.")
+        return isinstance(request.user, App)
 
 
 class StaffPlaygroundAuthentication(SessionAuthentication):

@@ -151,7 +151,26 @@ def content_validate(data: Any) -> dict[str, Any]:
         fields = _field_paths(serializer.errors)
         fields.update({name: ["Unknown field."] for name in unknown})
         raise ValidationFailed(fields)
-    return dict(serializer.validated_data)
+    content = dict(serializer.validated_data)
+    # Free-form JSON fields are stored as jsonb on PostgreSQL, which cannot hold U+0000.
+    null_paths = _null_character_paths(content)
+    if null_paths:
+        raise ValidationFailed({path: ["Null characters are not allowed."] for path in null_paths})
+    return content
+
+
+def _null_character_paths(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            found += [child] if "\x00" in str(key) else _null_character_paths(item, child)
+        return found
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in _null_character_paths(item, f"{path}[{index}]")]
+    return []
 
 
 def _field_paths(problems: Any, path: str = "") -> dict[str, list[str]]:

@@ -8,10 +8,10 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from apps.accounts.errors import ApiKeyMissing
 from apps.core.errors import ApplicationError
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
-    drf.NotAuthenticated: ("missing_api_key", 401, "Send 'Authorization: Bearer <key>'."),
     drf.AuthenticationFailed: ("invalid_api_key", 403, "Check the API key."),
     drf.PermissionDenied: ("permission_denied", 403, "This key may not do that."),
     drf.NotFound: ("not_found", 404, "Check the URL and the id."),
@@ -43,6 +43,8 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
+    if isinstance(exc, drf.NotAuthenticated):  # raised by DRF when the HasApp permission refuses
+        exc = ApiKeyMissing(str(exc.detail))
     if isinstance(exc, ApplicationError):
         extra = {"fields": exc.details["fields"]} if "fields" in exc.details else {}
         return error_body(exc.code, exc.message, exc.fix_hint, **extra), exc.status, {}
@@ -68,6 +70,15 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
     return None
 
 
+def _settle_rejected_authentication(request) -> None:
+    """A rejected key leaves DRF's ``request.user`` unset, so reading it (as the browsable API's renderer
+    does) would raise again and turn the 403 into a 500; settle it as anonymous."""
+    try:
+        request.user  # noqa: B018 - evaluated for its side effect
+    except ApplicationError:
+        request._not_authenticated()  # what DRF itself does when one of its own authentication errors is raised
+
+
 def native_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER for every surface that has not registered its own shape."""
     rendered = _render(exc)
@@ -76,6 +87,8 @@ def native_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     body, status, headers = rendered
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="dramatis"')
+    if status in (401, 403) and "request" in context:
+        _settle_rejected_authentication(context["request"])
     set_rollback()
     return Response(body, status=status, headers=headers)
 

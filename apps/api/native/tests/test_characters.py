@@ -114,6 +114,9 @@ def test_missing_key_writes_nothing(anon, nothing_written):
         ({"profile": ["bio"]}, ["profile"]),
         ({"greeting": {"text": "hi"}}, ["greeting"]),
         ({"personality": "shy"}, ["personality"]),
+        ({"profile": {"visible_bio": "a\x00b"}}, ["profile.visible_bio"]),  # PostgreSQL jsonb cannot store it
+        ({"onboarding": [{"step": ["ok", "\x00"]}]}, ["onboarding[0].step[1]"]),
+        ({"display_name": "Lu\x00na"}, ["display_name"]),
         ({"slug": "bad slug", "display_name": "", "mood": 1}, ["slug", "display_name", "mood"]),
     ],
 )

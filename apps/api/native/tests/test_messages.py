@@ -82,6 +82,13 @@ def test_idempotency_key_on_another_session_is_422(api, owner, session, nothing_
     assert_error(response, 422, "idempotency_key_reused")
 
 
+def test_overlong_idempotency_key_is_422_and_writes_nothing(api, session, nothing_written):
+    with nothing_written():
+        response = _send(api, session.id, {"text": "hello?"}, HTTP_IDEMPOTENCY_KEY="k" * 256)
+    assert_error(response, 422, "validation_error", fields=["Idempotency-Key"])
+    assert _send(api, session.id, {"text": "hello?"}, HTTP_IDEMPOTENCY_KEY="k" * 255).status_code == 202
+
+
 def test_idempotency_keys_are_per_app(api, other_api, owner, other, session):
     theirs = session_start(other.api_key.app, slug="their-luna")
     headers = {"HTTP_IDEMPOTENCY_KEY": "same-key"}
@@ -96,6 +103,7 @@ def test_idempotency_keys_are_per_app(api, other_api, owner, other, session):
         ({"text": ""}, 422, "validation_error", ["text"]),
         ({"text": "   \n\t "}, 422, "validation_error", ["text"]),
         ({"text": None}, 422, "validation_error", ["text"]),
+        ({"text": "hi\x00"}, 422, "validation_error", ["text"]),
         ({"text": 123}, 422, "validation_error", ["text"]),
         ({"text": ["hi"]}, 422, "validation_error", ["text"]),
         ({"text": {"body": "hi"}}, 422, "validation_error", ["text"]),

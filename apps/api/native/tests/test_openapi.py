@@ -141,3 +141,19 @@ def test_browsable_api_needs_staff(client, django_user_model):
     client.force_login(user)
     response = client.get("/v1/characters", HTTP_ACCEPT="application/json")
     assert response.status_code == 401 and response.json()["detail"]["code"] == "missing_api_key"
+
+
+def test_browsable_api_renders_a_rejected_key_as_an_error_page(db):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer drm_000000000000_nope")
+    page = client.get("/v1/characters", HTTP_ACCEPT="text/html")
+    assert page.status_code == 403 and page["Content-Type"].startswith("text/html")
+    assert "invalid_api_key" in page.content.decode()
+
+
+def test_browsable_api_without_a_key_is_a_401_page(anon, db):
+    page = anon.get("/v1/characters", HTTP_ACCEPT="text/html")
+    assert page.status_code == 401 and page["Content-Type"].startswith("text/html")
+    assert "missing_api_key" in page.content.decode()

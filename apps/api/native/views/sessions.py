@@ -20,14 +20,23 @@ from apps.api.native.serializers import (
     enveloped,
 )
 from apps.conversations import selectors, services
+from apps.core.errors import ValidationFailed
 
 ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
 
 
 def _validated(serializer_class, data):
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
+    return key
 
 
 class SessionCollectionApi(APIView):
@@ -133,7 +142,7 @@ class MessageSendApi(APIView):
             app=request.user,
             session_id=session_id,
             text=data["text"],
-            idempotency_key=request.headers.get("Idempotency-Key") or None,
+            idempotency_key=_idempotency_key(request),
         )
         body = {
             "accepted": result.accepted,
