@@ -1,6 +1,7 @@
 """POST/GET /v1/sessions: creation, the greeting, detail, cursor pagination."""
 
 import pytest
+from django.utils import timezone
 
 from apps.api.native.tests.contract import assert_error
 from apps.characters.tests.factories import character_publish
@@ -127,7 +128,19 @@ def test_list_pages_with_a_cursor_without_overlap(api, many_sessions, other):
         cursor = page["next_cursor"]
     assert len(seen) == len(set(seen)) == 7
     assert sorted(seen) == sorted(many_sessions)
-    assert seen == list(reversed(many_sessions))  # newest first
+    newest_first = Session.objects.filter(pk__in=many_sessions).order_by("-created_at", "-id")
+    assert seen == list(newest_first.values_list("id", flat=True))
+
+
+def test_pagination_survives_identical_timestamps(api, many_sessions):
+    Session.objects.filter(pk__in=many_sessions).update(created_at=timezone.now())
+    seen, cursor = [], None
+    while True:
+        page = api.get("/v1/sessions", {"limit": 2, **({"cursor": cursor} if cursor else {})}).json()["data"]
+        seen += [s["session_id"] for s in page["sessions"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == sorted(many_sessions, reverse=True)
 
 
 def test_list_filters(api, many_sessions):

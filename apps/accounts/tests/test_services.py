@@ -1,0 +1,63 @@
+"""Keys and quotas through the accounts services."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts import errors, selectors, services
+from apps.accounts.models import ApiKey, App
+
+
+def test_authenticate_returns_the_live_key_with_its_app(owner):
+    key = selectors.api_key_authenticate(raw_key=owner.raw_key)
+    assert key.pk == owner.api_key.pk and key.app == owner.api_key.app
+
+
+@pytest.mark.parametrize("raw_key", ["", "drm", "drm_abc", "xyz_abc_def", "drm_a_b_c"])
+def test_malformed_keys_are_invalid(db, raw_key):
+    with pytest.raises(errors.ApiKeyInvalid):
+        selectors.api_key_authenticate(raw_key=raw_key)
+
+
+def test_revoke_is_immediate_and_keeps_the_first_timestamp(owner):
+    first = services.api_key_revoke(api_key=owner.api_key).revoked_at
+    again = services.api_key_revoke(api_key=owner.api_key).revoked_at
+    assert first is not None and again == first
+    with pytest.raises(errors.ApiKeyRevoked):
+        selectors.api_key_authenticate(raw_key=owner.raw_key)
+
+
+def test_expiry_is_checked_at_use(db):
+    app = services.app_create(name="a")
+    issued = services.api_key_create(app=app, expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(errors.ApiKeyExpired):
+        selectors.api_key_authenticate(raw_key=issued.raw_key)
+
+
+def test_quota_consume_counts_up_to_the_cap_then_refuses(db):
+    app = services.app_create(name="capped", max_sessions=2)
+    services.app_quota_consume(app=app, resource="sessions")
+    services.app_quota_consume(app=app, resource="sessions")
+    with pytest.raises(errors.QuotaExhausted) as raised:
+        services.app_quota_consume(app=app, resource="sessions")
+    assert (raised.value.code, raised.value.status) == ("quota_exceeded", 403)
+    assert App.objects.get(pk=app.pk).sessions_used == 2
+
+
+def test_unlimited_apps_only_count(db):
+    app = services.app_create(name="free")
+    for _ in range(3):
+        services.app_quota_consume(app=app, resource="user_messages")
+    assert App.objects.get(pk=app.pk).user_messages_used == 3
+
+
+def test_sandbox_keys_follow_the_ttl_setting(db, settings):
+    settings.DEMO_SANDBOX_ENABLED = True
+    settings.DEMO_SANDBOX_TTL_HOURS = 2
+    issued = services.sandbox_issue(client_address="127.0.0.9")
+    app = issued.api_key.app
+    assert app.is_sandbox and (app.max_characters, app.max_sessions, app.max_user_messages) == (3, 5, 60)
+    remaining = issued.api_key.expires_at - timezone.now()
+    assert timedelta(hours=1, minutes=59) < remaining <= timedelta(hours=2)
+    assert ApiKey.objects.filter(app=app).count() == 1
