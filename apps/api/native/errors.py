@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.accounts.errors import ApiKeyMissing
-from apps.core.errors import ApplicationError
+from apps.core.errors import ApplicationError, ValidationFailed
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
     drf.AuthenticationFailed: ("invalid_api_key", 403, "Check the API key."),
@@ -52,7 +52,7 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
         fields = _field_errors(exc.detail)
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
         body = error_body(
-            "validation_error", f"Invalid request: {summary}", "Correct the fields named and retry.", fields=fields
+            "validation_error", f"Invalid request: {summary}", ValidationFailed.fix, fields=fields
         )
         return body, 422, {}
     if isinstance(exc, drf.ParseError):

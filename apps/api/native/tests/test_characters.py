@@ -257,3 +257,10 @@ def test_session_keeps_the_version_it_started_on(api):
     assert api.get(f"/v1/sessions/{session_id}").json()["data"]["character_version"] == 1
     newer = api.post("/v1/sessions", {"character": "luna", "external_user_ref": "u2"}, format="json").json()["data"]
     assert newer["character_version"] == 2
+
+
+def test_an_unpublished_draft_shows_as_draft(api, owner):
+    Character.objects.create(app=owner.api_key.app, slug="drafty", display_name="D")  # made in the admin
+    data = api.get("/v1/characters/drafty").json()["data"]
+    assert (data["status"], data["version_number"], data["content"]) == ("draft", None, {})
+    assert api.get("/v1/characters/drafty/versions").json()["data"]["versions"] == []

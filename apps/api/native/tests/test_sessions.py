@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from apps.api.native.tests.contract import assert_error
+from apps.characters.models import Character
 from apps.characters.tests.factories import character_publish
 from apps.conversations.models import Event, Session
 from apps.conversations.tests.factories import session_start
@@ -74,6 +75,13 @@ def test_invalid_body_is_422_naming_the_fields(api, owner, nothing_written, body
     with nothing_written():
         response = api.post("/v1/sessions", body, format="json")
     assert_error(response, 422, "validation_error", fields=fields)
+
+
+def test_character_without_a_published_version_is_409(api, owner, nothing_written):
+    Character.objects.create(app=owner.api_key.app, slug="luna", display_name="Luna")  # an admin-made draft
+    with nothing_written():
+        response = _create(api)
+    assert_error(response, 409, "character_not_published")
 
 
 def test_missing_key_is_401_and_writes_nothing(anon, owner, nothing_written):
