@@ -51,9 +51,7 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
     if isinstance(exc, drf.ValidationError):
         fields = _field_errors(exc.detail)
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
-        body = error_body(
-            "validation_error", f"Invalid request: {summary}", ValidationFailed.fix, fields=fields
-        )
+        body = error_body("validation_error", f"Invalid request: {summary}", ValidationFailed.fix, fields=fields)
         return body, 422, {}
     if isinstance(exc, drf.ParseError):
         return error_body("invalid_json", f"The body is not valid JSON: {exc.detail}", "Send a JSON object."), 422, {}
