@@ -43,6 +43,7 @@ PRODUCTION = bool(settings.REDIS_URL)
 MODE = "production" if PRODUCTION else "embedded"
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 40.0
+LOG_KEEP_SECONDS = 6 * 3600
 
 
 def free_port() -> int:
@@ -139,6 +140,9 @@ class LiveStack:
 
     def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> Process:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.log_dir.iterdir():  # keep recent logs for post-mortems, not every run's
+            if old.stat().st_mtime < time.time() - LOG_KEEP_SECONDS:
+                old.unlink(missing_ok=True)
         log_path = self.log_dir / f"{name}-{uuid.uuid4().hex[:8]}.log"
         with log_path.open("wb") as log_file:
             popen = subprocess.Popen(

@@ -3,7 +3,8 @@
 Frames are ``id: <cursor>`` + ``data: <event JSON>`` (no ``event:`` line, so EventSource's ``onmessage``
 sees them all). The stream subscribes to the session's group *before* reading the backlog from the
 database, then drops anything at or below the last cursor sent and refills from the database when a
-gap shows, so events that commit while it connects are neither missed nor doubled.
+gap shows, so events that commit while it connects are neither missed nor doubled. Each heartbeat also
+reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
 """
 
 import asyncio
