@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +23,25 @@ _pool_lock = threading.Lock()
 _scheduler_started = threading.Event()
 
 
+# Publishing waits at most ~0.6 s for an unreachable broker: the run is already durable in the database.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.25, "interval_max": 0.5}
+
+
 def run_dispatch(*, run_id: str, countdown: float = 0.0) -> None:
-    """Hand ``run_id`` to the configured executor, to start after ``countdown`` seconds."""
+    """Hand ``run_id`` to the configured executor, to start after ``countdown`` seconds.
+
+    Never raises for an unreachable broker: the run stays queued in the database and the recovery sweep
+    dispatches it once the broker is back, so an accepted message is answered late rather than lost.
+    """
     if settings.RUN_EXECUTOR == "celery":
         from apps.conversations import tasks  # tasks imports this module for re-dispatch
 
-        tasks.run_execute_task.apply_async(args=[run_id], countdown=countdown or None)
+        try:
+            tasks.run_execute_task.apply_async(
+                args=[run_id], countdown=countdown or None, retry=True, retry_policy=_PUBLISH_RETRY
+            )
+        except (BrokerUnavailable, OSError) as error:
+            logger.warning("Broker unavailable for run %s (%s); the recovery sweep will dispatch it", run_id, error)
     elif settings.RUN_EXECUTOR == "inline":
         if countdown:
             threading.Timer(countdown, run_execute_and_reschedule, args=[run_id]).start()

@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -43,6 +45,10 @@ def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # The database is down, restarting or (SQLite) busy: a retryable outage, not a bug.
+        body = error_body("service_unavailable", "The database is unavailable.", "Retry in a few seconds.")
+        return body, 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated):  # raised by DRF when the HasApp permission refuses
         exc = ApiKeyMissing(str(exc.detail))
     if isinstance(exc, ApplicationError):

@@ -77,3 +77,15 @@ def test_wrong_method_is_405_in_the_native_shape(api, db):
 def test_error_bodies_carry_only_the_detail(anon, db):
     body = anon.get("/v1/characters").json()
     assert set(body) == {"detail"} and set(body["detail"]) == {"code", "message", "fix"}
+
+
+def test_database_outage_is_a_retryable_503_in_the_native_shape():
+    from django.db import OperationalError
+
+    from apps.api.native.errors import native_exception_handler
+
+    response = native_exception_handler(OperationalError("could not connect to server"), {})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response.data["detail"]["code"] == "service_unavailable"
+    assert set(response.data["detail"]) == {"code", "message", "fix"}
