@@ -51,7 +51,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "apps.core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +58,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost and sync-only on purpose: under ASGI Django then runs the whole chain above in the request's
+    # thread, instead of hopping loop <-> thread for every process_request/process_response (~13 hops, about
+    # a third of a message POST's time under daphne). No middleware above reads the body, so the size check
+    # still comes before anything parses it.
+    "apps.core.middleware.RequestSizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

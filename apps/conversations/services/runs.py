@@ -136,14 +136,14 @@ def run_execute(*, run_id: str) -> RunOutcome:
     attempt = _claim(run_id)
     if attempt is None:
         return RunOutcome(run_id, "skipped")
-    run = Run.objects.select_related("session").get(pk=run_id)
+    run = Run.objects.select_related("session__character_version").get(pk=run_id)
     if attempt > settings.RUN_MAX_ATTEMPTS:
         # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
         # every time must end in run.failed instead of being reclaimed forever.
         message = f"The turn was abandoned by its worker {attempt - 1} times."
         _finish_failure(run, attempt, RunAbandoned(message), run.model_calls)
         return RunOutcome(run_id, "failed")
-    version = CharacterVersion.objects.get(pk=run.session.character_version_id)
+    version = run.session.character_version
     try:
         spec, messages = _prompt(run, version)
     except ApplicationError as error:  # e.g. the character names a model the catalog no longer has
