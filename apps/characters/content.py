@@ -12,7 +12,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apps.core.errors import ValidationFailed
-from apps.core.fields import StrictCharField
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
@@ -66,17 +66,17 @@ class ObjectOrTextField(serializers.JSONField):
 class BehavioralThresholdsSerializer(serializers.Serializer):
     """Known knobs are typed and ranged; unknown keys are kept as authored."""
 
-    proactivity_tolerance = serializers.FloatField(min_value=0, max_value=1, required=False)
-    cold_initiate_enabled = serializers.BooleanField(required=False)
-    session_resume_enabled = serializers.BooleanField(required=False)
-    cold_initiate_min_idle_minutes = serializers.IntegerField(min_value=5, max_value=1440, required=False)
-    session_resume_min_idle_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
-    session_resume_max_unanswered_character_turns = serializers.IntegerField(min_value=0, max_value=20, required=False)
-    min_gap_between_initiate_minutes = serializers.IntegerField(min_value=0, max_value=1440, required=False)
-    daily_initiate_cap = serializers.IntegerField(min_value=0, max_value=50, required=False)
-    image_proactivity = serializers.FloatField(min_value=0, max_value=1, required=False)
-    selfie_comfort = serializers.FloatField(min_value=0, max_value=1, required=False)
-    daily_image_cap = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    proactivity_tolerance = StrictFloatField(min_value=0, max_value=1, required=False)
+    cold_initiate_enabled = StrictBooleanField(required=False)
+    session_resume_enabled = StrictBooleanField(required=False)
+    cold_initiate_min_idle_minutes = StrictIntegerField(min_value=5, max_value=1440, required=False)
+    session_resume_min_idle_minutes = StrictIntegerField(min_value=0, max_value=1440, required=False)
+    session_resume_max_unanswered_character_turns = StrictIntegerField(min_value=0, max_value=20, required=False)
+    min_gap_between_initiate_minutes = StrictIntegerField(min_value=0, max_value=1440, required=False)
+    daily_initiate_cap = StrictIntegerField(min_value=0, max_value=50, required=False)
+    image_proactivity = StrictFloatField(min_value=0, max_value=1, required=False)
+    selfie_comfort = StrictFloatField(min_value=0, max_value=1, required=False)
+    daily_image_cap = StrictIntegerField(min_value=0, max_value=100, required=False)
 
     def to_internal_value(self, data):
         validated = super().to_internal_value(data)
@@ -87,9 +87,9 @@ class BehavioralThresholdsSerializer(serializers.Serializer):
 class EmotionBaselineSerializer(serializers.Serializer):
     """Resting mood as valence/arousal/dominance in [-1, 1]; other keys are kept as authored."""
 
-    valence = serializers.FloatField(min_value=-1, max_value=1, required=False)
-    arousal = serializers.FloatField(min_value=-1, max_value=1, required=False)
-    dominance = serializers.FloatField(min_value=-1, max_value=1, required=False)
+    valence = StrictFloatField(min_value=-1, max_value=1, required=False)
+    arousal = StrictFloatField(min_value=-1, max_value=1, required=False)
+    dominance = StrictFloatField(min_value=-1, max_value=1, required=False)
 
     def to_internal_value(self, data):
         validated = super().to_internal_value(data)

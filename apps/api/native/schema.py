@@ -1,6 +1,14 @@
 """OpenAPI for ``/v1``: only native paths, bearer auth, and the SSE stream (a plain Django view)."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
+
+
+def _json_object() -> dict:
+    return {"type": "object", "additionalProperties": {}}
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -17,6 +25,41 @@ class StaffPlaygroundScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "Admin login (browsable API)"}
+
+
+class CharacterInputSchema(OpenApiSerializerExtension):
+    """Character content refuses unknown top-level fields (so typos do not vanish); say so."""
+
+    target_class = "apps.api.native.serializers.CharacterInput"
+
+    def map_serializer(self, auto_schema, direction):
+        return {**auto_schema._map_basic_serializer(self.target, direction), "additionalProperties": False}
+
+
+class JsonFieldSchema(OpenApiSerializerFieldExtension):
+    """Any JSON value; without ``allow_null`` DRF refuses null, which an untyped schema (``{}``) would allow."""
+
+    target_class = "rest_framework.fields.JSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.allow_null:
+            return {}
+        scalars = [{"type": name} for name in ("string", "number", "boolean")]
+        return {"anyOf": [_json_object(), {"type": "array", "items": {}}, *scalars]}
+
+
+class AnyObjectFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "apps.characters.content.AnyObjectField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return _json_object()
+
+
+class ObjectOrTextFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "apps.characters.content.ObjectOrTextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"oneOf": [_json_object(), {"type": "string"}]}
 
 
 def only_native_paths(endpoints, **kwargs):

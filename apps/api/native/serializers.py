@@ -1,9 +1,10 @@
 """Request and response shapes of the native surface (also the source of its OpenAPI schema)."""
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from apps.characters.content import CharacterContentSerializer
-from apps.core.fields import StrictCharField
+from apps.characters.content import SLUG_PATTERN, CharacterContentSerializer
+from apps.core.fields import StrictBooleanField, StrictCharField
 
 
 class NextActionSerializer(serializers.Serializer):
@@ -103,9 +104,13 @@ class CharacterValidateOutput(serializers.Serializer):
 
 # --- sessions ----------------------------------------------------------------------------------------
 class SessionInput(serializers.Serializer):
-    character = StrictCharField(max_length=128, help_text="The character's slug.")
+    character = StrictCharField(
+        max_length=128,
+        validators=[RegexValidator(SLUG_PATTERN, "Not a character slug.")],
+        help_text="The character's slug.",
+    )
     external_user_ref = StrictCharField(max_length=256, help_text="Your opaque id for the end-user.")
-    proactive_enabled = serializers.BooleanField(default=False)
+    proactive_enabled = StrictBooleanField(default=False)
 
 
 class SessionOutput(serializers.Serializer):
@@ -132,7 +137,7 @@ class SessionListQuery(serializers.Serializer):
 
 
 class MessageInput(serializers.Serializer):
-    text = StrictCharField(allow_blank=False, trim_whitespace=False, help_text="The end-user's message.")
+    text = StrictCharField(help_text="The end-user's message.")
     reply_mode = serializers.ChoiceField(choices=["async"], default="async", required=False)
 
 

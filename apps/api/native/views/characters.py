@@ -17,6 +17,7 @@ from apps.characters import selectors, services
 from apps.characters.readiness import readiness_evaluate
 
 ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+BODY_ERRORS = {413: ErrorSerializer, 422: ErrorSerializer}  # every POST: the size cap, then validation
 
 
 class CharacterCollectionApi(APIView):
@@ -27,7 +28,7 @@ class CharacterCollectionApi(APIView):
             200: enveloped("CharacterUnchangedEnvelope", CharacterOutput),
             201: enveloped("CharacterEnvelope", CharacterOutput),
             409: ErrorSerializer,
-            422: ErrorSerializer,
+            **BODY_ERRORS,
             **ERRORS,
         },
         description="Create a character or publish its next version. Identical content keeps the current version.",
@@ -63,7 +64,7 @@ class CharacterValidateApi(APIView):
         request=CharacterInput,
         responses={
             200: enveloped("CharacterValidateEnvelope", CharacterValidateOutput),
-            422: ErrorSerializer,
+            **BODY_ERRORS,
             **ERRORS,
         },
         description="Dry run: the same validation as POST /v1/characters; nothing is written.",

@@ -16,7 +16,12 @@ class DemoSandboxKeyApi(APIView):
     @extend_schema(
         operation_id="demo_sandbox_key",
         request=None,
-        responses={201: enveloped("SandboxKeyEnvelope", SandboxKeyOutput), 403: ErrorSerializer, 429: ErrorSerializer},
+        responses={
+            201: enveloped("SandboxKeyEnvelope", SandboxKeyOutput),
+            403: ErrorSerializer,
+            413: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request):
         issued = accounts_services.sandbox_issue(client_address=request.META.get("REMOTE_ADDR", "unknown"))

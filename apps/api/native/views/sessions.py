@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.db.models import Q
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
@@ -23,10 +24,15 @@ from apps.conversations import selectors, services
 from apps.core.errors import ValidationFailed
 
 ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+BODY_ERRORS = {413: ErrorSerializer, 422: ErrorSerializer}  # every POST: the size cap, then validation
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
 
 
 def _validated(serializer_class, data):
+    if isinstance(data, QueryDict):
+        # DRF reads a QueryDict the way it reads an HTML form, where an empty value (``?limit=``) means "not
+        # given"; an API call that sends an empty value has sent an invalid one.
+        data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -46,7 +52,7 @@ class SessionCollectionApi(APIView):
         responses={
             201: enveloped("SessionEnvelope", SessionOutput),
             409: ErrorSerializer,
-            422: ErrorSerializer,
+            **BODY_ERRORS,
             **ERRORS,
         },
     )
@@ -120,7 +126,7 @@ class MessageSendApi(APIView):
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
-                str,
+                {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
                 OpenApiParameter.HEADER,
                 required=False,
                 description="Retries with the same key return the first answer.",
@@ -129,9 +135,8 @@ class MessageSendApi(APIView):
         responses={
             202: enveloped("MessageAcceptedEnvelope", MessageAcceptedOutput),
             402: ErrorSerializer,
-            413: ErrorSerializer,
-            422: ErrorSerializer,
             429: ErrorSerializer,
+            **BODY_ERRORS,
             **ERRORS,
         },
         description="Accept the end-user's message; the character's reply arrives as a later event.",
