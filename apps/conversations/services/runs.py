@@ -39,7 +39,8 @@ def _claim(run_id: str) -> int | None:
     """Take the run if it is due (queued) or abandoned (lease expired); return the new attempt number."""
     now = clock.now()
     table = Run._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, so autocommit makes it atomic; a transaction block would only add BEGIN and COMMIT round trips.
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = 'running', attempts = attempts + 1, lease_expires_at = %s, "  # noqa: S608
             f"started_at = COALESCE(started_at, %s), updated_at = %s "
