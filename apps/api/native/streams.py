@@ -16,11 +16,11 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts.errors import ApiKeyInvalid, ApiKeyMissing
-from apps.api.native.errors import json_error
+from apps.api.native.errors import error_body, json_error
 from apps.conversations import selectors
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.delivery import realtime
@@ -125,7 +125,8 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
 
 async def session_event_stream(request: HttpRequest, session_id: str) -> HttpResponse:
     if request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET"})
+        body = error_body("method_not_allowed", f'Method "{request.method}" not allowed.', "Use GET.")
+        return JsonResponse(body, status=405, headers={"Allow": "GET"})
     try:
         since = _start_cursor(request)
         session = await sync_to_async(_authenticate_and_load)(request.headers.get("Authorization", ""), session_id)

@@ -1,0 +1,333 @@
+"""Tenant isolation on the native /v1 surface (reliability.md items 25-27), generated from its OpenAPI schema.
+
+- BOLA matrix: for every path with an id or slug and every HTTP method, app B's key on app A's ids gets
+  exactly the answer an id that does not exist gets (404 for the documented methods, 405 for the others),
+  writes and announces nothing, and never shows one of A's ids; list endpoints never show A's rows.
+- Mass assignment: ownership, ids, counters and timestamps in request bodies are refused (character
+  content, whose unknown fields are 422s) or ignored (sessions, messages), never applied.
+- Keys authenticate only in the Authorization header, and no response carries a key, its hash or its secret.
+"""
+
+import json
+import re
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from apps.accounts.models import ApiKey
+from apps.api.native.tests.contract import assert_error, quota_counters, row_counts
+from apps.characters.models import Character, CharacterVersion
+from apps.characters.tests.factories import character_publish
+from apps.conversations import services as conversation_services
+from apps.conversations.models import Event, IdempotencyRecord, Run, Session
+
+SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
+METHODS = ("get", "post", "put", "patch", "delete")
+ID_PATHS = sorted(path for path in SCHEMA["paths"] if "{" in path)
+LIST_PATHS = sorted(path for path, item in SCHEMA["paths"].items() if "{" not in path and "get" in item)
+MATRIX = [(path, method) for path in ID_PATHS for method in METHODS]
+NOT_FOUND_CODES = {"slug": "character_not_found", "session_id": "session_not_found"}
+# A valid body for each documented write with an id in its path, so that only the tenancy can refuse it.
+VALID_BODIES = {"message_send": {"text": "hello from the wrong tenant"}}
+SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
+UNKNOWN = {"slug": "no-such-character", "session_id": "sess_000000000000000000000000"}
+
+
+class Tenant:
+    """An app with a key, characters, sessions, and a sent message (a run and its events) in each session."""
+
+    def __init__(self, issued, name: str, captured) -> None:
+        self.app = issued.api_key.app
+        self.raw_key = issued.raw_key
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
+        self.slugs = [f"{name}-luna", f"{name}-mira"]
+        for slug in self.slugs:
+            character_publish(self.app, slug=slug, display_name=slug.title(), greeting="hi!")
+        self.sessions = [
+            conversation_services.session_create(app=self.app, character_slug=slug, external_user_ref="user_1")
+            for slug in self.slugs
+        ]
+        with captured(execute=True):
+            for index, session in enumerate(self.sessions):
+                key = SHARED_IDEMPOTENCY_KEY if index == 0 else None  # keys are per app
+                conversation_services.message_send(
+                    app=self.app, session_id=session.id, text="hello", idempotency_key=key
+                )
+
+    @property
+    def path_values(self) -> dict[str, str]:
+        return {"slug": self.slugs[0], "session_id": self.sessions[0].id}
+
+    def snapshot(self) -> dict[str, list]:
+        """Every row the app owns, with every column, to prove that nothing of it changed."""
+        sessions = Session.objects.filter(app=self.app)
+        return {
+            "characters": list(Character.objects.filter(app=self.app).order_by("pk").values()),
+            "versions": list(CharacterVersion.objects.filter(character__app=self.app).order_by("pk").values()),
+            "sessions": list(sessions.order_by("pk").values()),
+            "events": list(Event.objects.filter(session__in=sessions).order_by("pk").values()),
+            "runs": list(Run.objects.filter(session__in=sessions).order_by("pk").values()),
+            "idempotency": list(IdempotencyRecord.objects.filter(app=self.app).order_by("pk").values()),
+            "keys": list(ApiKey.objects.filter(app=self.app).order_by("pk").values()),
+        }
+
+    def visible_ids(self) -> set[str]:
+        """Every id of the app's rows that a response could show."""
+        sessions = Session.objects.filter(app=self.app)
+        return {
+            self.app.id,
+            *self.slugs,
+            *Character.objects.filter(app=self.app).values_list("id", flat=True),
+            *CharacterVersion.objects.filter(character__app=self.app).values_list("id", flat=True),
+            *sessions.values_list("id", flat=True),
+            *Run.objects.filter(session__in=sessions).values_list("id", flat=True),
+        }
+
+
+@pytest.fixture
+def tenant_a(owner, django_capture_on_commit_callbacks):
+    return Tenant(owner, "alpha", django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def tenant_b(other, django_capture_on_commit_callbacks):
+    return Tenant(other, "beta", django_capture_on_commit_callbacks)
+
+
+def _url(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
+
+
+def _call(client: APIClient, method: str, url: str, body: dict | None, **headers):
+    if method == "get":
+        return client.get(url, **headers)
+    return getattr(client, method)(url, body if body is not None else {}, format="json", **headers)
+
+
+def _without_ids(detail: dict, values: dict[str, str]) -> dict:
+    """The error detail with the requested ids blanked out (messages name the id that was asked for)."""
+    text = json.dumps(detail)
+    for value in values.values():
+        text = text.replace(value, "<id>")
+    return json.loads(text)
+
+
+def test_the_matrix_covers_every_id_path_of_the_schema():
+    assert {
+        "/v1/characters/{slug}",
+        "/v1/sessions/{session_id}/messages",
+        "/v1/sessions/{session_id}/events/stream",
+    } <= set(ID_PATHS)
+    params = {name for path in ID_PATHS for name in re.findall(r"\{(\w+)\}", path)}
+    assert params == set(NOT_FOUND_CODES), "a new path parameter needs its not-found code and unknown value here"
+    documented_writes = {
+        item[method]["operationId"]
+        for path, item in SCHEMA["paths"].items()
+        if "{" in path
+        for method in item
+        if method != "get"
+    }
+    assert documented_writes == set(VALID_BODIES), "a new write with an id needs a valid body here"
+
+
+@pytest.mark.parametrize(("path", "method"), MATRIX, ids=[f"{m.upper()} {p}" for p, m in MATRIX])
+def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
+    path, method, tenant_a, tenant_b, announced, django_capture_on_commit_callbacks
+):
+    operation = SCHEMA["paths"][path].get(method)
+    body = VALID_BODIES.get(operation["operationId"]) if operation else None
+    before, counts, quotas, announced_before = tenant_a.snapshot(), row_counts(), quota_counters(), len(announced)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        # With the key both apps used: a replay must not answer before the tenancy check.
+        headers = {"HTTP_IDEMPOTENCY_KEY": SHARED_IDEMPOTENCY_KEY}
+        foreign = _call(tenant_b.client, method, _url(path, tenant_a.path_values), body, **headers)
+        unknown = _call(tenant_b.client, method, _url(path, UNKNOWN), body, **headers)
+
+    if operation:
+        (param,) = re.findall(r"\{(\w+)\}", path)
+        detail = assert_error(foreign, 404, NOT_FOUND_CODES[param])
+    else:
+        detail = assert_error(foreign, 405, "method_not_allowed")
+    assert unknown.status_code == foreign.status_code
+    assert _without_ids(detail, tenant_a.path_values) == _without_ids(unknown.json()["detail"], UNKNOWN)
+    assert not any(
+        value in foreign.content.decode() for value in tenant_a.visible_ids() - set(tenant_a.path_values.values())
+    )
+    assert tenant_a.snapshot() == before
+    assert (row_counts(), quota_counters(), callbacks, len(announced)) == (counts, quotas, [], announced_before)
+
+
+def test_the_owner_gets_the_same_requests_answered(tenant_a, django_capture_on_commit_callbacks):
+    """The matrix's 404s come from the tenancy, not from wrong URLs or bodies: the owner's key gets 2xx."""
+    for path, method in MATRIX:
+        operation = SCHEMA["paths"][path].get(method)
+        if operation is None or path.endswith("/stream"):  # the stream would not end
+            continue
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _call(
+                tenant_a.client, method, _url(path, tenant_a.path_values), VALID_BODIES.get(operation["operationId"])
+            )
+        assert 200 <= response.status_code < 300, (method, path, response.content[:300])
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+def test_lists_show_only_the_callers_rows(path, tenant_a, tenant_b):
+    filters = {"character": tenant_a.slugs[0], "external_user_ref": "user_1", "limit": 100}
+    parameters = [
+        param["name"] for param in SCHEMA["paths"][path]["get"].get("parameters", []) if param["in"] == "query"
+    ]
+    queries = [{}] + [{name: filters[name]} for name in parameters if name in filters]
+    for query in queries:
+        response = tenant_b.client.get(path, query)
+        assert response.status_code == 200, (path, query, response.content[:300])
+        text = response.content.decode()
+        assert not [value for value in tenant_a.visible_ids() if value in text], (path, query)
+    own = tenant_b.client.get(path).content.decode()
+    assert all(slug in own for slug in tenant_b.slugs)  # the caller's own rows are there
+
+
+def test_an_idempotency_key_replays_only_within_its_app(tenant_a, tenant_b):
+    """Both apps sent "hello" with the same Idempotency-Key; B's retry replays B's first answer, never A's."""
+    session = tenant_b.sessions[0]
+    first_run = Run.objects.get(session=session)
+    response = tenant_b.client.post(
+        f"/v1/sessions/{session.id}/messages",
+        {"text": "hello"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=SHARED_IDEMPOTENCY_KEY,
+    )
+    assert response.status_code == 202
+    assert response.json()["data"]["run_ref"] == first_run.id
+    assert Run.objects.filter(session__app=tenant_b.app).count() == len(tenant_b.sessions)  # a replay, not a send
+
+
+# --- mass assignment ---------------------------------------------------------------------------------
+FORGED = {
+    "app": "app_forged",
+    "app_id": "app_forged",
+    "id": "forged_id",
+    "created_at": "2000-01-01T00:00:00Z",
+    "updated_at": "2000-01-01T00:00:00Z",
+    "status": "archived",
+    "api_key": "dk_forged",
+    "secret": "forged",
+}
+
+
+def test_character_body_with_internal_fields_is_422_naming_them(tenant_a, tenant_b):
+    forged = {
+        **FORGED,
+        "character_id": "char_forged",
+        "version_number": 99,
+        "current_version": 1,
+        "app": tenant_a.app.id,
+    }
+    before, counts = tenant_a.snapshot(), row_counts()
+    response = tenant_b.client.post(
+        "/v1/characters", {"slug": "beta-new", "display_name": "New", **forged}, format="json"
+    )
+    assert_error(response, 422, "validation_error", fields=list(forged))
+    assert (tenant_a.snapshot(), row_counts()) == (before, counts)
+
+
+def test_session_body_cannot_set_owner_ids_or_counters(tenant_a, tenant_b):
+    forged = {
+        **FORGED,
+        "app": tenant_a.app.id,
+        "app_id": tenant_a.app.id,
+        "session_id": tenant_a.sessions[0].id,
+        "id": "sess_forged000000000000000000",
+        "character_id": Character.objects.get(slug=tenant_a.slugs[0]).id,
+        "character_version": 99,
+        "last_cursor": 500,
+        "user_turn_count": 50,
+        "user_turns": 50,
+        "api_key": tenant_a.raw_key,
+    }
+    before = tenant_a.snapshot()
+    plain = tenant_b.client.post(
+        "/v1/sessions", {"character": tenant_b.slugs[0], "external_user_ref": "u9"}, format="json"
+    )
+    response = tenant_b.client.post(
+        "/v1/sessions", {"character": tenant_b.slugs[0], "external_user_ref": "u9", **forged}, format="json"
+    )
+    assert (plain.status_code, response.status_code) == (201, 201), response.content[:300]
+    data = response.json()["data"]
+    session = Session.objects.get(id=data["session_id"])
+    assert session.app == tenant_b.app and session.character.slug == tenant_b.slugs[0]
+    assert session.id not in forged.values()
+    assert session.created_at.year > 2000
+    expected = {name: plain.json()["data"][name] for name in ("character_version", "last_cursor", "user_turns")}
+    assert {name: data[name] for name in expected} == expected
+    assert (session.last_cursor, session.user_turn_count) == (expected["last_cursor"], 0)
+    assert tenant_a.raw_key not in response.content.decode()
+    assert tenant_a.snapshot() == before
+
+
+def test_message_body_cannot_choose_session_role_cursor_or_counters(
+    tenant_a, tenant_b, django_capture_on_commit_callbacks
+):
+    session = tenant_b.sessions[0]
+    session.refresh_from_db()
+    forged = {
+        **FORGED,
+        "session_id": tenant_a.sessions[0].id,
+        "run_ref": "run_forged",
+        "cursor": 500,
+        "sent_turn_index": 50,
+        "user_turn_count": 50,
+        "role": "character",
+        "event_type": "character.initiated",
+        "accepted": False,
+    }
+    before = tenant_a.snapshot()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tenant_b.client.post(f"/v1/sessions/{session.id}/messages", {"text": "hi", **forged}, format="json")
+    assert response.status_code == 202, response.content[:300]
+    data = response.json()["data"]
+    assert (data["cursor"], data["sent_turn_index"], data["accepted"]) == (session.last_cursor + 1, 2, True)
+    event = Event.objects.get(session=session, cursor=data["cursor"])
+    assert (event.event_type, event.role, event.payload["text"]) == ("message.created", "user", "hi")
+    assert Run.objects.get(id=data["run_ref"]).session_id == session.id
+    session.refresh_from_db()
+    assert session.user_turn_count == 2
+    assert tenant_a.snapshot() == before
+
+
+# --- keys ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("param", ["api_key", "key", "apikey", "access_token", "token", "authorization"])
+def test_a_key_in_the_query_string_does_not_authenticate(param, tenant_a):
+    anon = APIClient()
+    session_id = tenant_a.sessions[0].id
+    for value in (tenant_a.raw_key, f"Bearer {tenant_a.raw_key}"):
+        query = {param: value}
+        assert_error(anon.get("/v1/characters", query), 401, "missing_api_key")
+        assert_error(anon.get(f"/v1/sessions/{session_id}/events/stream", query), 401, "missing_api_key")
+        counts = row_counts()
+        response = anon.post(f"/v1/sessions/{session_id}/messages?{param}={value}", {"text": "hi"}, format="json")
+        assert_error(response, 401, "missing_api_key")
+        assert row_counts() == counts
+
+
+def test_no_response_carries_a_key_its_hash_or_internal_fields(tenant_a, tenant_b):
+    secrets = {tenant_a.raw_key, tenant_b.raw_key} | set(ApiKey.objects.values_list("secret_hash", flat=True))
+    internal = {"secret_hash", "secret", "prefix", "app", "app_id", "lease_token", "claimed_by", "prompt"}
+    for path in sorted(SCHEMA["paths"]):
+        if "get" not in SCHEMA["paths"][path] or path.endswith("/stream"):
+            continue
+        response = tenant_a.client.get(_url(path, tenant_a.path_values))
+        assert response.status_code == 200, path
+        text = response.content.decode()
+        assert not [secret for secret in secrets if secret in text], path
+        assert not internal & _keys(response.json()["data"]), path
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {key for item in value.values() for key in _keys(item)}
+    if isinstance(value, list):
+        return {key for item in value for key in _keys(item)}
+    return set()
