@@ -15,7 +15,7 @@ Without ``--target`` the script starts, on 127.0.0.1 only, and stops again by pr
 - an OpenAI-compatible fake LLM that answers at once (``tests/fakes/openai_server.py`` when present,
   else ``bench/fake_llm.py``), so what is measured is everything in a turn except the model,
 - the bare reference (``bench/bare/``): a Django+DRF view that inserts one row, served by daphne on the
-  same Postgres server (database ``dramatis_bench_bare``), as in ``docs``/perf-limits section 2.
+  same Postgres server (database ``dramatis_bench_bare``), as in specs/perf-limits.md section 2.
 
 The load generator is this process (aiohttp, one event loop), separate from every server process.
 Server logs go to ``var/bench/logs/``; the figures are printed and written to ``var/bench/turns.json``.
