@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
 from apps.api.native import presenters
+from apps.api.native.tests.contract import assert_error, row_counts
 from apps.conversations.tests.factories import session_start
 from config.wsgi import application
 
@@ -89,3 +90,50 @@ def _aim_at_real_resources(case, tenant) -> None:
     if key and not case.meta.is_negative_at(ParameterLocation.HEADER):
         # Reusing a key for a different body is a (documented) 422; generated keys repeat, so make them unique.
         case.headers = {**case.headers, "Idempotency-Key": f"{next(_sequence)}-{key}"[:255]}
+
+
+# Requests the fuzzer found the server and its schema disagreeing on, kept as fixed examples.
+CHARACTER = {"slug": "mira", "display_name": "Mira"}
+SCHEMA_LIES = [
+    (
+        "/v1/characters",
+        {**CHARACTER, "behavioral_thresholds": {"selfie_comfort": False}},
+        "behavioral_thresholds.selfie_comfort",
+    ),
+    ("/v1/characters", {**CHARACTER, "emotion_baseline": {"valence": "0.5"}}, "emotion_baseline.valence"),
+    (
+        "/v1/characters",
+        {**CHARACTER, "behavioral_thresholds": {"daily_image_cap": "7"}},
+        "behavioral_thresholds.daily_image_cap",
+    ),
+    (
+        "/v1/characters",
+        {**CHARACTER, "behavioral_thresholds": {"cold_initiate_enabled": "yes"}},
+        "behavioral_thresholds.cold_initiate_enabled",
+    ),
+    ("/v1/characters", {**CHARACTER, "display_name": " \u0085 "}, "display_name"),
+    ("/v1/characters", {**CHARACTER, "onboarding": [None]}, "onboarding[0]"),
+    ("/v1/sessions", {"character": "luna", "external_user_ref": "u1", "proactive_enabled": 1}, "proactive_enabled"),
+    ("/v1/sessions", {"character": " luna", "external_user_ref": "u1"}, "character"),
+    ("/v1/sessions", {"character": "luna", "external_user_ref": "\u0085"}, "external_user_ref"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), SCHEMA_LIES, ids=[field for _, _, field in SCHEMA_LIES])
+def test_bodies_the_schema_calls_invalid_are_422_naming_the_field(path, body, field, tenant, api):
+    counts = row_counts()
+    assert_error(api.post(path, body, format="json"), 422, "validation_error", fields=[field])
+    assert row_counts() == counts
+
+
+@pytest.mark.parametrize("query", ["limit=", "character=", "cursor=", "external_user_ref="])
+def test_an_empty_query_value_is_invalid_not_absent(query, api, db):
+    name = query.rstrip("=")
+    assert_error(api.get(f"/v1/sessions?{query}"), 422, "validation_error", fields=[name])
+
+
+def test_text_is_kept_exactly_as_sent(tenant, api):
+    body = {"slug": "nova", "display_name": " Nova ", "greeting": "  hi  "}
+    content = api.post("/v1/characters", body, format="json").json()["data"]
+    stored = api.get("/v1/characters/nova").json()["data"]["content"]
+    assert (content["display_name"], stored["greeting"]) == (" Nova ", "  hi  ")
