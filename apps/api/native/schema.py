@@ -1,4 +1,5 @@
-"""OpenAPI for ``/v1``: only native paths, bearer auth, and the SSE stream (a plain Django view)."""
+"""OpenAPI for ``/v1``: only native paths, bearer auth, the SSE stream (a plain Django view), and the exact JSON
+types of the free-form content fields, so that the schema accepts exactly what the server accepts."""
 
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
@@ -33,7 +34,8 @@ class CharacterInputSchema(OpenApiSerializerExtension):
     target_class = "apps.api.native.serializers.CharacterInput"
 
     def map_serializer(self, auto_schema, direction):
-        return {**auto_schema._map_basic_serializer(self.target, direction), "additionalProperties": False}
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
 
 
 class JsonFieldSchema(OpenApiSerializerFieldExtension):
