@@ -70,9 +70,13 @@ def app_quota_consume(*, app: App, resource: QuotaResource) -> None:
     """Count one use of ``resource`` against the app's cap, atomically; call inside the writing transaction.
 
     A single conditional UPDATE both checks and increments, so concurrent requests cannot overshoot the
-    cap; when the surrounding transaction rolls back, the use is given back.
+    cap; when the surrounding transaction rolls back, the use is given back. Apps without a cap for
+    ``resource`` are not counted: the UPDATE would row-lock the app on every write for nothing (a cap
+    set later counts from then on).
     """
     used, cap = f"{resource}_used", f"max_{resource}"
+    if getattr(app, cap) is None:
+        return
     table = App._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

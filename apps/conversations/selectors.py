@@ -15,18 +15,6 @@ def session_get(*, app: App, session_id: str) -> Session:
     return session
 
 
-def session_id_get(*, app: App, session_id: str) -> str:
-    """The id of ``app``'s session ``session_id``; raises SessionNotFound like ``session_get``.
-
-    For writers that need nothing but the id: it skips the joins and the version's content, which a
-    message send would otherwise load on every request.
-    """
-    found = Session.objects.filter(app=app, pk=session_id).values_list("id", flat=True)[:1]
-    if not found:
-        raise SessionNotFound(f"No session with id '{session_id}'.")
-    return found[0]
-
-
 def session_list(
     *, app: App, character_slug: str | None = None, external_user_ref: str | None = None
 ) -> QuerySet[Session]:

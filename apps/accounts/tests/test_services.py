@@ -45,11 +45,13 @@ def test_quota_consume_counts_up_to_the_cap_then_refuses(db):
     assert App.objects.get(pk=app.pk).sessions_used == 2
 
 
-def test_unlimited_apps_only_count(db):
+def test_uncapped_apps_are_neither_refused_nor_written(db, django_assert_num_queries):
+    # an app without a cap is never refused, and its row is not touched (no lock taken on every send)
     app = services.app_create(name="free")
-    for _ in range(3):
-        services.app_quota_consume(app=app, resource="user_messages")
-    assert App.objects.get(pk=app.pk).user_messages_used == 3
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            services.app_quota_consume(app=app, resource="user_messages")
+    assert App.objects.get(pk=app.pk).user_messages_used == 0
 
 
 def test_sandbox_keys_follow_the_ttl_setting(db, settings):

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, Session
 from apps.conversations.sinks import events_announce
 from apps.core import clock
@@ -18,22 +19,24 @@ class NewEvent:
     run_id: str | None = None
 
 
-def cursor_advance(*, session_id: str, count: int, user_turns: int = 0) -> tuple[int, int]:
+def cursor_advance(*, session_id: str, count: int, user_turns: int = 0, app_id: str | None = None) -> tuple[int, int]:
     """Reserve ``count`` cursors; return (last cursor reserved, user turn count after). Must run in a transaction.
 
     The UPDATE row-locks the session until commit, so concurrent appenders queue behind each other and
-    cursors come out gap-free in commit order.
+    cursors come out gap-free in commit order. With ``app_id`` the same statement checks ownership, so a
+    writer needs no separate lookup; raises SessionNotFound when no such session belongs to the app.
     """
     table = Session._meta.db_table
+    owner_clause, owner_params = (" AND app_id = %s", [app_id]) if app_id is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s "  # noqa: S608
-            f"WHERE id = %s RETURNING last_cursor, user_turn_count",
-            [count, user_turns, session_id],
+            f"WHERE id = %s{owner_clause} RETURNING last_cursor, user_turn_count",
+            [count, user_turns, session_id, *owner_params],
         )
         row = cursor.fetchone()
     if row is None:
-        raise Session.DoesNotExist(session_id)
+        raise SessionNotFound(f"No session with id '{session_id}'.")
     return row[0], row[1]
 
 

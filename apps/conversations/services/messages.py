@@ -52,22 +52,28 @@ def _idempotency_claim(app: App, key: str, scope: str, fingerprint: str) -> Idem
 def message_send(*, app: App, session_id: str, text: str, idempotency_key: str | None = None) -> SendResult:
     """Accept an end-user's message and queue the character's reply.
 
-    In one transaction: check the text, count the message against the app's caps, reserve two cursors
-    (row-locking the session), append ``message.created`` (role user) and ``run.status`` (generating),
-    and create the Run. After commit the run is dispatched to a worker and the events announced. With an
-    ``idempotency_key`` a retry of the same request returns the first answer; a different request with
-    the same key raises IdempotencyKeyReused (422).
+    In one transaction: check the text, reserve two cursors (row-locking the session, and raising
+    SessionNotFound unless it is the app's), append ``message.created`` (role user) and ``run.status``
+    (generating), create the Run, and count the message against the app's caps. After commit the run is
+    dispatched to a worker and the events announced. With an ``idempotency_key`` a retry of the same
+    request returns the first answer; a different request with the same key raises
+    IdempotencyKeyReused (422).
     """
-    session_id = selectors.session_id_get(app=app, session_id=session_id)
     text = _text_check(app, text)
     record = None
     if idempotency_key:
         fingerprint = hashlib.sha256(json.dumps({"text": text}).encode()).hexdigest()
-        claimed = _idempotency_claim(app, idempotency_key, f"message_send:{session_id}", fingerprint)
+        try:
+            claimed = _idempotency_claim(app, idempotency_key, f"message_send:{session_id}", fingerprint)
+        except IdempotencyKeyReused:
+            # A key reused on a session that is not the app's must look like any unknown session (404).
+            selectors.session_get(app=app, session_id=session_id)
+            raise
         if isinstance(claimed, SendResult):
             return claimed
         record = claimed
-    last_cursor, turn_index = cursor_advance(session_id=session_id, count=2, user_turns=1)
+    # The cursor UPDATE also checks that the session is the app's: one statement instead of a lookup first.
+    last_cursor, turn_index = cursor_advance(session_id=session_id, count=2, user_turns=1, app_id=app.pk)
     user_cursor = last_cursor - 1
     run = Run.objects.create(session_id=session_id, trigger_cursor=user_cursor, available_at=clock.now())
     events_append(
