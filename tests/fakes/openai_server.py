@@ -205,9 +205,7 @@ class FakeOpenAIServer:
 
     async def _bind(self) -> None:
         # handler_cancellation: a client that timed out must not leave a slow handler sleeping on shutdown.
-        self._runner = web.AppRunner(
-            self.build_app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None
-        )
+        self._runner = web.AppRunner(self.build_app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
