@@ -31,6 +31,12 @@ def _inline_pipeline(settings, request):
 
 
 @pytest.fixture(autouse=True)
+def _no_api_key_cache(settings):
+    """Tests change keys behind the service's back (expiry via the ORM); test_key_cache.py turns it on."""
+    settings.API_KEY_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

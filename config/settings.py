@@ -166,6 +166,8 @@ LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=400)
 LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=24)
 
 # --- Product limits -------------------------------------------------------------------------------
+# A verified API key is trusted for this long in each process; a revocation made elsewhere lands within it.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=8000)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES

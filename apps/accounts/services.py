@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts import errors
+from apps.accounts import errors, selectors
 from apps.accounts.models import ApiKey, App
 from apps.accounts.selectors import KEY_SCHEME, secret_digest
 from apps.core.errors import ValidationFailed
@@ -44,6 +44,7 @@ def api_key_create(*, app: App, name: str = "", expires_at: datetime | None = No
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke a key at once; later requests with it get 403 api_key_revoked."""
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    selectors.api_key_cache_forget(api_key_id=api_key.pk)
     api_key.refresh_from_db()
     return api_key
 

@@ -105,17 +105,16 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
                 continue
             message = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
-            cursor = message["event"]["cursor"]
-            if cursor <= last:
-                continue  # already sent from the backlog or a refill
-            if cursor == last + 1:
-                yield _frame(message["event"])
-                last = cursor
-                continue
-            # A gap: the events in between committed but their notifications are late or lost.
-            async for event in _catch_up(session_id, last):
-                yield _frame(event)
-                last = event["cursor"]
+            pushed = [event for event in message["events"] if event["cursor"] > last]  # drop what was sent
+            if pushed and pushed[0]["cursor"] == last + 1:
+                for event in pushed:
+                    yield _frame(event)
+                    last = event["cursor"]
+            elif pushed:
+                # A gap: the events in between committed but their notifications are late or lost.
+                async for event in _catch_up(session_id, last):
+                    yield _frame(event)
+                    last = event["cursor"]
         yield ": stream closes after its time limit; reconnect with Last-Event-ID\n\n"
     finally:
         receiving.cancel()
