@@ -1,17 +1,22 @@
-"""ASGI entry point: HTTP (REST API, admin, SSE) through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP (REST API, admin, SSE) through Django, WebSockets through Channels.
+
+Cookie-less requests to the APIs take a slimmer middleware stack (see ``apps.core.handlers``).
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
+site_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
 
+from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/",)),
         "websocket": URLRouter([]),
     }
 )

@@ -65,6 +65,13 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestSizeLimitMiddleware",
 ]
 
+# Cookie-less requests to the APIs (bearer keys, never sessions) run only these; see apps/core/handlers.py.
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.RequestSizeLimitMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
