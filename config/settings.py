@@ -149,7 +149,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.conversations.tasks.runs_recover_task",
         "schedule": RUNS_RECOVER_INTERVAL_SECONDS,
     },
+    "idempotency-records-purge": {
+        "task": "apps.conversations.tasks.idempotency_records_purge_task",
+        "schedule": 3600.0,
+    },
 }
+# An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
+IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
 
 # How accepted runs reach a worker: "celery" (production) or "inprocess" (embedded default: a thread
 # pool inside the web process). Both call the same service, conversations.services.run_execute.

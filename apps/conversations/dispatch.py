@@ -10,6 +10,7 @@ Every executor calls the same ``services.run_execute`` and re-dispatches with th
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -112,9 +113,15 @@ def embedded_scheduler_start(interval_seconds: float | None = None) -> None:
     interval_seconds = interval_seconds or settings.RUNS_RECOVER_INTERVAL_SECONDS
 
     def loop() -> None:
+        from apps.conversations import services
+
+        next_purge = 0.0
         while True:
             try:
                 recover_and_dispatch()
+                if time.monotonic() >= next_purge:
+                    services.idempotency_records_purge()
+                    next_purge = time.monotonic() + 3600
             except Exception:
                 logger.exception("Embedded scheduler tick failed")
             finally:

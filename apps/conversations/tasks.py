@@ -15,3 +15,11 @@ def run_execute_task(run_id: str) -> None:
 def runs_recover_task() -> int:
     """Beat: dispatch runs whose worker died or whose dispatch was lost."""
     return len(dispatch.recover_and_dispatch())
+
+
+@shared_task(ignore_result=True)
+def idempotency_records_purge_task() -> int:
+    """Beat, hourly: forget Idempotency-Key records past their retention."""
+    from apps.conversations import services
+
+    return services.idempotency_records_purge()
