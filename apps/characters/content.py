@@ -11,7 +11,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from apps.core.errors import ValidationFailed
+from apps.core.errors import ValidationFailed, field_error_paths
 from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
 
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -148,7 +148,7 @@ def content_validate(data: Any) -> dict[str, Any]:
     serializer = CharacterContentSerializer(data=data)
     unknown = sorted(set(data) - set(serializer.fields))
     if not serializer.is_valid() or unknown:
-        fields = _field_paths(serializer.errors)
+        fields = field_error_paths(serializer.errors)
         fields.update({name: ["Unknown field."] for name in unknown})
         raise ValidationFailed(fields)
     content = dict(serializer.validated_data)
@@ -171,28 +171,6 @@ def _null_character_paths(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list):
         return [found for index, item in enumerate(value) for found in _null_character_paths(item, f"{path}[{index}]")]
     return []
-
-
-def _field_paths(problems: Any, path: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as ``{"a.b[2]": [messages]}``. List fields key their items' errors by index."""
-    if isinstance(problems, dict):
-        found: dict[str, list[str]] = {}
-        for key, value in problems.items():
-            if key == "non_field_errors":
-                child = path
-            elif isinstance(key, int):
-                child = f"{path}[{key}]"
-            else:
-                child = f"{path}.{key}" if path else str(key)
-            found.update(_field_paths(value, child))
-        return found
-    if isinstance(problems, list) and any(isinstance(item, dict | list) for item in problems):
-        found = {}
-        for index, item in enumerate(problems):
-            found.update(_field_paths(item, f"{path}[{index}]"))
-        return found
-    messages = problems if isinstance(problems, list) else [problems]
-    return {path or "body": [str(message) for message in messages]}
 
 
 def content_hash(content: dict[str, Any]) -> str:

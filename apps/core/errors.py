@@ -73,3 +73,25 @@ class UpstreamUnavailable(ApplicationError):
     code = "upstream_unavailable"
     status = 503
     fix = "Retry later; the model provider did not answer."
+
+
+def field_error_paths(problems: Any, path: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as ``{"a.b[2]": [messages]}``. List fields key their items' errors by index."""
+    if isinstance(problems, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in problems.items():
+            if key == "non_field_errors":
+                child = path
+            elif isinstance(key, int):
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            found.update(field_error_paths(value, child))
+        return found
+    if isinstance(problems, list) and any(isinstance(item, dict | list) for item in problems):
+        found = {}
+        for index, item in enumerate(problems):
+            found.update(field_error_paths(item, f"{path}[{index}]"))
+        return found
+    messages = problems if isinstance(problems, list) else [problems]
+    return {path or "body": [str(message) for message in messages]}

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.accounts.errors import ApiKeyMissing
-from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.errors import ApplicationError, ValidationFailed, field_error_paths
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
     drf.AuthenticationFailed: ("invalid_api_key", 403, "Check the API key."),
@@ -28,22 +28,6 @@ def error_body(code: str, message: str, fix: str, **extra: Any) -> dict[str, Any
     return {"detail": {"code": code, "message": message, "fix": fix, **extra}}
 
 
-def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    if isinstance(detail, dict):
-        fields: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            fields.update(_field_errors(value, "body" if name == "non_field_errors" else name))
-        return fields
-    if isinstance(detail, list) and detail and all(isinstance(item, dict | list) for item in detail):
-        fields = {}
-        for index, item in enumerate(detail):
-            fields.update(_field_errors(item, f"{prefix}[{index}]"))
-        return fields
-    messages = detail if isinstance(detail, list) else [detail]
-    return {prefix or "body": [str(message) for message in messages]}
-
-
 def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
     if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
         # The database is down, restarting or (SQLite) busy: a retryable outage, not a bug.
@@ -55,7 +39,7 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
         extra = {"fields": exc.details["fields"]} if "fields" in exc.details else {}
         return error_body(exc.code, exc.message, exc.fix_hint, **extra), exc.status, {}
     if isinstance(exc, drf.ValidationError):
-        fields = _field_errors(exc.detail)
+        fields = field_error_paths(exc.detail)
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
         body = error_body("validation_error", f"Invalid request: {summary}", ValidationFailed.fix, fields=fields)
         return body, 422, {}
