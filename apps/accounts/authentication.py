@@ -3,7 +3,7 @@
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
-from apps.accounts import errors, selectors
+from apps.accounts import errors, selectors, services
 from apps.accounts.models import App
 
 
@@ -22,6 +22,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not raw_key.strip():
             raise errors.ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
         key = selectors.api_key_authenticate(raw_key=raw_key.strip())
+        services.api_key_mark_used(api_key=key)
         return key.app, key
 
     def authenticate_header(self, request) -> str:

@@ -17,6 +17,7 @@ from apps.core import clock
 # another process takes effect here within the TTL, one made here at once (api_key_cache_forget).
 _verified: dict[str, tuple[float, ApiKey]] = {}
 _verified_lock = threading.Lock()
+_VERIFIED_MAX = 10_000
 
 KEY_SCHEME = "drm"
 
@@ -60,6 +61,9 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
         key = _lookup(raw_key)
         if ttl > 0:
             with _verified_lock:
+                if len(_verified) >= _VERIFIED_MAX:  # keep memory bounded: drop what has expired
+                    for stale in [d for d, (until, _) in _verified.items() if until <= now]:
+                        del _verified[stale]
                 _verified[digest] = (now + ttl, key)
     if key.revoked_at is not None:
         raise errors.ApiKeyRevoked("The API key was revoked.")

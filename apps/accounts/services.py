@@ -49,6 +49,27 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+# When this process last recorded a use of each key; uses in between are not written.
+_LAST_USE_EVERY = timedelta(minutes=1)
+_last_use_written: dict[str, datetime] = {}
+
+
+def api_key_mark_used(*, api_key: ApiKey) -> None:
+    """Record that ``api_key`` was just used, at most once a minute per key and process.
+
+    Keeps ``last_used_at`` useful to operators (which keys are live) without a write on every request.
+    """
+    now = timezone.now()
+    written = _last_use_written.get(api_key.pk)
+    if written is not None and now - written < _LAST_USE_EVERY:
+        return
+    if len(_last_use_written) >= 10_000:  # keep memory bounded: forget keys not written for a while
+        for stale in [pk for pk, at in _last_use_written.items() if now - at >= _LAST_USE_EVERY]:
+            del _last_use_written[stale]
+    _last_use_written[api_key.pk] = now
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+
+
 def _sandbox_rate_check(client_address: str) -> None:
     bucket = f"sandbox-issue:{client_address}:{int(timezone.now().timestamp() // 3600)}"
     cache.add(bucket, 0, timeout=3700)

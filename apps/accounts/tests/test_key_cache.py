@@ -55,3 +55,11 @@ def test_expiry_is_checked_on_every_hit(owner, cached):
     key.expires_at = timezone.now() - timezone.timedelta(seconds=1)  # the cached row's expiry has come
     with pytest.raises(errors.ApiKeyExpired):
         selectors.api_key_authenticate(raw_key=owner.raw_key)
+
+
+def test_the_cache_stays_bounded(owner, cached, settings, monkeypatch):
+    monkeypatch.setattr(selectors, "_VERIFIED_MAX", 3)
+    for index in range(3):
+        selectors._verified[f"expired-{index}"] = (0.0, owner.api_key)
+    selectors.api_key_authenticate(raw_key=owner.raw_key)
+    assert len(selectors._verified) == 1  # the expired entries made room for the new one

@@ -63,3 +63,21 @@ def test_sandbox_keys_follow_the_ttl_setting(db, settings):
     remaining = issued.api_key.expires_at - timezone.now()
     assert timedelta(hours=1, minutes=59) < remaining <= timedelta(hours=2)
     assert ApiKey.objects.filter(app=app).count() == 1
+
+
+def test_key_use_is_recorded_at_most_once_a_minute(owner, api, django_assert_num_queries):
+    services._last_use_written.clear()
+    key = owner.api_key
+    assert ApiKey.objects.get(pk=key.pk).last_used_at is None
+    # the first authenticated request records the use
+    assert api.get("/v1/characters").status_code == 200
+    first = ApiKey.objects.get(pk=key.pk).last_used_at
+    assert first is not None
+    # further uses within the minute write nothing
+    with django_assert_num_queries(0):
+        services.api_key_mark_used(api_key=key)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == first
+    # a minute later the next use is recorded again
+    services._last_use_written[key.pk] -= services._LAST_USE_EVERY
+    services.api_key_mark_used(api_key=key)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at > first

@@ -19,6 +19,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from apps.accounts import selectors as accounts_selectors
+from apps.accounts import services as accounts_services
 from apps.accounts.errors import ApiKeyInvalid, ApiKeyMissing
 from apps.api.native.errors import error_body, json_error
 from apps.conversations import selectors
@@ -35,6 +36,7 @@ def _authenticate_and_load(authorization: str, session_id: str):
     if scheme.lower() != "bearer" or not raw_key.strip():
         raise ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
     key = accounts_selectors.api_key_authenticate(raw_key=raw_key.strip())
+    accounts_services.api_key_mark_used(api_key=key)
     return selectors.session_get(app=key.app, session_id=session_id)
 
 
