@@ -4,7 +4,24 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.permissions import BasePermission
 
 from apps.accounts import errors, selectors, services
-from apps.accounts.models import App
+from apps.accounts.models import ApiKey, App
+
+
+def api_key_from_authorization(header: str) -> ApiKey | None:
+    """The live key named by an ``Authorization`` header value, recording its use; None when it is empty.
+
+    Shared by the DRF authentication and the plain Django views (the SSE stream). Raises ApiKeyInvalid for
+    anything but ``Bearer <key>`` and the errors of ``selectors.api_key_authenticate``.
+    """
+    header = header.strip()
+    if not header:
+        return None
+    scheme, _, raw_key = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw_key.strip():
+        raise errors.ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
+    key = selectors.api_key_authenticate(raw_key=raw_key.strip())
+    services.api_key_mark_used(api_key=key)
+    return key
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -15,15 +32,8 @@ class ApiKeyAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request):
-        header = get_authorization_header(request).decode("latin-1").strip()
-        if not header:
-            return None
-        scheme, _, raw_key = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw_key.strip():
-            raise errors.ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
-        key = selectors.api_key_authenticate(raw_key=raw_key.strip())
-        services.api_key_mark_used(api_key=key)
-        return key.app, key
+        key = api_key_from_authorization(get_authorization_header(request).decode("latin-1"))
+        return None if key is None else (key.app, key)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="dramatis"'

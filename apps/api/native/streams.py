@@ -18,9 +18,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from apps.accounts import selectors as accounts_selectors
-from apps.accounts import services as accounts_services
-from apps.accounts.errors import ApiKeyInvalid, ApiKeyMissing
+from apps.accounts.authentication import api_key_from_authorization
+from apps.accounts.errors import ApiKeyMissing
 from apps.api.native.errors import error_body, json_error
 from apps.conversations import selectors
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -30,13 +29,9 @@ PAGE = 500
 
 
 def _authenticate_and_load(authorization: str, session_id: str):
-    scheme, _, raw_key = authorization.partition(" ")
-    if not authorization:
+    key = api_key_from_authorization(authorization)
+    if key is None:
         raise ApiKeyMissing("An API key is required.")
-    if scheme.lower() != "bearer" or not raw_key.strip():
-        raise ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
-    key = accounts_selectors.api_key_authenticate(raw_key=raw_key.strip())
-    accounts_services.api_key_mark_used(api_key=key)
     return selectors.session_get(app=key.app, session_id=session_id)
 
 
