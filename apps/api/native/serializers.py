@@ -37,6 +37,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = ErrorDetailSerializer()
 
 
+# The error responses every authenticated operation documents, and those every POST adds.
+AUTH_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+BODY_ERRORS = {413: ErrorSerializer, 422: ErrorSerializer}  # the size cap, then validation
+
+
 # --- demo --------------------------------------------------------------------------------------------
 class SandboxKeyOutput(serializers.Serializer):
     api_key = serializers.CharField()

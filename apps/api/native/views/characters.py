@@ -4,6 +4,8 @@ from rest_framework.views import APIView
 from apps.api.native import presenters
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
     CharacterInput,
     CharacterListOutput,
     CharacterOutput,
@@ -16,9 +18,6 @@ from apps.api.native.serializers import (
 from apps.characters import selectors, services
 from apps.characters.readiness import readiness_evaluate
 
-ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-BODY_ERRORS = {413: ErrorSerializer, 422: ErrorSerializer}  # every POST: the size cap, then validation
-
 
 class CharacterCollectionApi(APIView):
     @extend_schema(
@@ -29,7 +28,7 @@ class CharacterCollectionApi(APIView):
             201: enveloped("CharacterEnvelope", CharacterOutput),
             409: ErrorSerializer,
             **BODY_ERRORS,
-            **ERRORS,
+            **AUTH_ERRORS,
         },
         description="Create a character or publish its next version. Identical content keeps the current version.",
     )
@@ -51,7 +50,7 @@ class CharacterCollectionApi(APIView):
 
     @extend_schema(
         operation_id="character_list",
-        responses={200: enveloped("CharacterListEnvelope", CharacterListOutput), **ERRORS},
+        responses={200: enveloped("CharacterListEnvelope", CharacterListOutput), **AUTH_ERRORS},
     )
     def get(self, request):
         characters = [presenters.character_data(character) for character in selectors.character_list(app=request.user)]
@@ -65,7 +64,7 @@ class CharacterValidateApi(APIView):
         responses={
             200: enveloped("CharacterValidateEnvelope", CharacterValidateOutput),
             **BODY_ERRORS,
-            **ERRORS,
+            **AUTH_ERRORS,
         },
         description="Dry run: the same validation as POST /v1/characters; nothing is written.",
     )
@@ -77,7 +76,8 @@ class CharacterValidateApi(APIView):
 
 class CharacterDetailApi(APIView):
     @extend_schema(
-        operation_id="character_get", responses={200: enveloped("CharacterDetailEnvelope", CharacterOutput), **ERRORS}
+        operation_id="character_get",
+        responses={200: enveloped("CharacterDetailEnvelope", CharacterOutput), **AUTH_ERRORS},
     )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
@@ -90,7 +90,7 @@ class CharacterDetailApi(APIView):
 class CharacterVersionListApi(APIView):
     @extend_schema(
         operation_id="character_version_list",
-        responses={200: enveloped("CharacterVersionListEnvelope", CharacterVersionListOutput), **ERRORS},
+        responses={200: enveloped("CharacterVersionListEnvelope", CharacterVersionListOutput), **AUTH_ERRORS},
     )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
@@ -106,7 +106,7 @@ class CharacterVersionListApi(APIView):
 class CharacterReadinessApi(APIView):
     @extend_schema(
         operation_id="character_readiness",
-        responses={200: enveloped("ReadinessEnvelope", ReadinessSerializer), **ERRORS},
+        responses={200: enveloped("ReadinessEnvelope", ReadinessSerializer), **AUTH_ERRORS},
     )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)

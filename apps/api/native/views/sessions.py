@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 from apps.api.native import presenters
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
     ErrorSerializer,
     EventListOutput,
     EventListQuery,
@@ -23,8 +25,6 @@ from apps.api.native.serializers import (
 from apps.conversations import selectors, services
 from apps.core.errors import ValidationFailed
 
-ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
-BODY_ERRORS = {413: ErrorSerializer, 422: ErrorSerializer}  # every POST: the size cap, then validation
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
 
 
@@ -53,7 +53,7 @@ class SessionCollectionApi(APIView):
             201: enveloped("SessionEnvelope", SessionOutput),
             409: ErrorSerializer,
             **BODY_ERRORS,
-            **ERRORS,
+            **AUTH_ERRORS,
         },
     )
     def post(self, request):
@@ -78,7 +78,7 @@ class SessionCollectionApi(APIView):
     @extend_schema(
         operation_id="session_list",
         parameters=[SessionListQuery],
-        responses={200: enveloped("SessionListEnvelope", SessionListOutput), 422: ErrorSerializer, **ERRORS},
+        responses={200: enveloped("SessionListEnvelope", SessionListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
         query = _validated(SessionListQuery, request.query_params)
@@ -109,7 +109,7 @@ class SessionCollectionApi(APIView):
 
 class SessionDetailApi(APIView):
     @extend_schema(
-        operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **ERRORS}
+        operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **AUTH_ERRORS}
     )
     def get(self, request, session_id: str):
         session = selectors.session_get(app=request.user, session_id=session_id)
@@ -137,7 +137,7 @@ class MessageSendApi(APIView):
             402: ErrorSerializer,
             429: ErrorSerializer,
             **BODY_ERRORS,
-            **ERRORS,
+            **AUTH_ERRORS,
         },
         description="Accept the end-user's message; the character's reply arrives as a later event.",
     )
@@ -170,7 +170,7 @@ class EventListApi(APIView):
     @extend_schema(
         operation_id="event_list",
         parameters=[EventListQuery],
-        responses={200: enveloped("EventListEnvelope", EventListOutput), 422: ErrorSerializer, **ERRORS},
+        responses={200: enveloped("EventListEnvelope", EventListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
     )
     def get(self, request, session_id: str):
         query = _validated(EventListQuery, request.query_params)
@@ -189,7 +189,7 @@ class EventListApi(APIView):
 
 
 class RunListApi(APIView):
-    @extend_schema(operation_id="run_list", responses={200: enveloped("RunListEnvelope", RunListOutput), **ERRORS})
+    @extend_schema(operation_id="run_list", responses={200: enveloped("RunListEnvelope", RunListOutput), **AUTH_ERRORS})
     def get(self, request, session_id: str):
         session = selectors.session_get(app=request.user, session_id=session_id)
         runs = [presenters.run_data(run) for run in selectors.run_list(session_id=session.id)]
