@@ -2,7 +2,7 @@
 
 - ``celery`` (production): a task on the broker; any worker process runs it.
 - ``inprocess`` (embedded default): a small thread pool inside the web process, plus a scheduler thread
-  that sweeps for abandoned runs, so one command runs the whole system.
+  that runs the beat schedule in-process (``EmbeddedScheduler``), so one command runs the whole system.
 - ``inline``: run at once in the caller's thread (tests, debugging).
 
 Every executor calls the same ``services.run_execute`` and re-dispatches with the backoff it returns.
@@ -10,11 +10,16 @@ Every executor calls the same ``services.run_execute`` and re-dispatches with th
 
 import logging
 import threading
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
+from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
@@ -102,30 +107,68 @@ def recover_and_dispatch() -> list[str]:
     return run_ids
 
 
-def embedded_scheduler_start(interval_seconds: float | None = None) -> None:
-    """Start the embedded mode's periodic jobs (what Celery beat does in production) once per process.
+class EmbeddedScheduler:
+    """Runs every ``settings.CELERY_BEAT_SCHEDULE`` entry in-process, on the entry's own schedule.
 
-    They run every ``interval_seconds`` (default: ``settings.RUNS_RECOVER_INTERVAL_SECONDS``, beat's interval).
+    The embedded mode has no beat process; this thread stands in for it, so periodic work is declared once
+    (a task and a beat entry) and runs in both modes. Each entry runs once at start, then whenever its
+    schedule (seconds, ``timedelta`` or ``crontab``) says it is due. Entries run one after another on this
+    thread, so a periodic task must stay short and hand long work to the executor.
     """
+
+    def __init__(self, beat_schedule: dict[str, dict]) -> None:
+        self.entries = [
+            _ScheduledEntry(
+                name=name,
+                target=import_string(spec["task"]),
+                schedule=maybe_schedule(_as_timedelta(spec["schedule"])),
+                args=tuple(spec.get("args", ())),
+                kwargs=dict(spec.get("kwargs", {})),
+            )
+            for name, spec in beat_schedule.items()
+        ]
+
+    def tick(self) -> float:
+        """Run every due entry; return the seconds until the next one is due."""
+        next_in = 60.0
+        for entry in self.entries:
+            due, seconds = (True, 0.0) if entry.last_run_at is None else entry.schedule.is_due(entry.last_run_at)
+            if due:
+                entry.last_run_at = entry.schedule.now()
+                try:
+                    entry.target(*entry.args, **entry.kwargs)
+                except Exception:
+                    logger.exception("Embedded scheduler: %s failed", entry.name)
+                finally:
+                    close_old_connections()
+                seconds = entry.schedule.remaining_estimate(entry.last_run_at).total_seconds()
+            next_in = min(next_in, max(seconds, 0.05))
+        return next_in
+
+
+@dataclass
+class _ScheduledEntry:
+    name: str
+    target: Callable[..., Any]
+    schedule: Any
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    last_run_at: datetime | None = None
+
+
+def _as_timedelta(value: Any) -> Any:
+    return timedelta(seconds=value) if isinstance(value, int | float) else value
+
+
+def embedded_scheduler_start() -> None:
+    """Start the embedded stand-in for Celery beat once per process (see ``EmbeddedScheduler``)."""
     if _scheduler_started.is_set():
         return
     _scheduler_started.set()
-    interval_seconds = interval_seconds or settings.RUNS_RECOVER_INTERVAL_SECONDS
+    scheduler = EmbeddedScheduler(settings.CELERY_BEAT_SCHEDULE)
 
     def loop() -> None:
-        from apps.conversations import services
-
-        next_purge = 0.0
         while True:
-            try:
-                recover_and_dispatch()
-                if time.monotonic() >= next_purge:
-                    services.idempotency_records_purge()
-                    next_purge = time.monotonic() + 3600
-            except Exception:
-                logger.exception("Embedded scheduler tick failed")
-            finally:
-                close_old_connections()
-            threading.Event().wait(interval_seconds)
+            threading.Event().wait(scheduler.tick())
 
     threading.Thread(target=loop, name="dramatis-scheduler", daemon=True).start()
