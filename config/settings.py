@@ -170,6 +170,11 @@ RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 # The pipeline never imports the delivery app; delivery provides the sinks.
 EVENT_SINKS = env.list("EVENT_SINKS", default=["apps.delivery.sinks.ChannelLayerSink"])
 
+# --- Secrets at rest -----------------------------------------------------------------------------
+# Fernet keys for secrets stored in the database (bot tokens, webhook secrets); comma-separated, the first
+# encrypts, all decrypt (rotation). Empty: a key derived from SECRET_KEY. See apps/core/secrets.py.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+
 # --- LLM ------------------------------------------------------------------------------------------
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")
 LLM_API_KEY = env.str("LLM_API_KEY", default="")
