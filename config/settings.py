@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.llm",
     "apps.characters",
+    "apps.personas",
     "apps.conversations",
     "apps.delivery",
     "apps.api.native",
