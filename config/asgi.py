@@ -11,12 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 site_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
+from django.urls import path  # noqa: E402
 
+from apps.api.emotion.consumers import EmotionSocket  # noqa: E402
 from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/",)),
-        "websocket": URLRouter([]),
+        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/", "/emotion/v1/")),
+        "websocket": URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())]),
     }
 )

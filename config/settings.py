@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.delivery",
     "apps.api.native",
+    "apps.api.emotion",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,12 @@ RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 # Committed events are announced to these sinks (dotted paths), the way Django names its backends.
 # The pipeline never imports the delivery app; delivery provides the sinks.
 EVENT_SINKS = env.list("EVENT_SINKS", default=["apps.delivery.sinks.ChannelLayerSink"])
+
+# Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
+# WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.
+PERSONA_EVENT_SINKS = env.list("PERSONA_EVENT_SINKS", default=["apps.delivery.persona_sinks.PersonaSocketSink"])
+# Requests per minute per API key on /emotion/v1 (molroo's RATE_LIMIT); 0 = no limit.
+EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default=0)
 
 # --- Secrets at rest -----------------------------------------------------------------------------
 # Fernet keys for secrets stored in the database (bot tokens, webhook secrets); comma-separated, the first

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", lambda request: HttpResponseRedirect("/v1/llms.txt")),
     path("admin/", admin.site.urls),
     path("v1/", include("apps.api.native.urls")),
+    path("emotion/v1/", include("apps.api.emotion.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]
 

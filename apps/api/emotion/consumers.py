@@ -1,0 +1,144 @@
+"""``/emotion/v1/ws/{sessionId}?token=<api key>``: turns in, state and proactive actions out (molroo's WebSocket).
+
+Client messages (JSON with a ``type``):
+
+- ``{"type": "turn", "message": ...}`` or the full form (``event``, ``elapsedSeconds``, ``event_context``)
+  -> ``{"type": "turn_result", "data": <the POST /turn body>}``
+- ``{"type": "appraisal", "appraisal": {...}, "context"?, "elapsedSeconds"?}`` -> ``turn_result``
+- ``{"type": "ack", "action_id": ...}`` marks a proactive action handled -> ``{"type": "ack", "action_id"}``
+- ``{"type": "ping"}`` -> ``{"type": "pong"}``
+
+Server pushes: ``connected`` (on connect), ``missed_proactive`` (pending actions on connect), ``proactive``
+(a new action), ``state_update`` (a turn made elsewhere: REST or another socket), ``stage_transition`` and
+``emotional_overflow``. A bad message gets ``{"type": "error", "error": {code, status, message}}`` and the
+socket stays open; a bad key or session closes it with 4001 / 4004 after that error frame.
+"""
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from rest_framework.exceptions import ValidationError
+
+from apps.accounts.authentication import api_key_from_authorization
+from apps.accounts.errors import ApiKeyMissing
+from apps.api.emotion import presenters
+from apps.api.emotion.errors import render_error
+from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
+from apps.core.errors import ApplicationError, ValidationFailed
+from apps.delivery import realtime
+from apps.delivery.persona_sinks import persona_group
+from apps.personas import selectors, services
+
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_NOT_FOUND = 4004
+PUSHED_TYPES = {"proactive_action": "proactive", "stage_transition": "stage_transition",
+                "emotional_overflow": "emotional_overflow", "turn_result": "state_update"}
+
+
+def _authenticate(token: str, session_id: str):
+    key = api_key_from_authorization(f"Bearer {token}" if token else "")
+    if key is None:
+        raise ApiKeyMissing("Pass your API key as ?token=<key>.")
+    session = selectors.persona_session_get(app=key.app, session_id=session_id)
+    pending = [presenters.proactive_action(action) for action in selectors.proactive_pending(session=session)]
+    return key.app, pending
+
+
+def _validated(serializer_class, data: dict) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class EmotionSocket(AsyncJsonWebsocketConsumer):
+    app = None
+
+    async def connect(self) -> None:
+        self.session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
+        await self.accept()
+        try:
+            self.app, pending = await database_sync_to_async(_authenticate)(token, self.session_id)
+        except ApplicationError as exc:
+            body, status, _ = render_error(exc)
+            await self.send_json({"type": "error", **body})
+            await self.close(code=CLOSE_UNAUTHORIZED if status == 401 else CLOSE_NOT_FOUND)
+            return
+        realtime.server_loop_remember(asyncio.get_running_loop())
+        await self.channel_layer.group_add(persona_group(self.session_id), self.channel_name)
+        await self.send_json({"type": "connected", "session_id": self.session_id})
+        if pending:
+            await self.send_json({"type": "missed_proactive", "data": pending})
+
+    async def disconnect(self, code) -> None:
+        if self.app is not None:
+            await self.channel_layer.group_discard(persona_group(self.session_id), self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.app is None:
+            return
+        try:
+            await self._handle(content)
+        except (ApplicationError, ValidationError) as exc:
+            body, _, _ = render_error(exc)
+            await self.send_json({"type": "error", **body})
+
+    async def decode_json(self, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return {"type": None, "_invalid_json": True}
+
+    async def _handle(self, content) -> None:
+        if not isinstance(content, dict) or content.get("_invalid_json"):
+            raise ValidationFailed({"body": ["Each message must be a JSON object with a 'type'."]})
+        kind = content.get("type")
+        fields = {key: value for key, value in content.items() if key != "type"}
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "turn":
+            data = _validated(TurnInput, {**fields, "sessionId": self.session_id})
+            event = data.get("event")
+            result = await database_sync_to_async(services.persona_turn)(
+                app=self.app,
+                session_id=self.session_id,
+                user_ref=data.get("userId", ""),
+                message=event["description"] if event else data["message"],
+                source=event["source"] if event else "user",
+                elapsed_seconds=data.get("elapsedSeconds"),
+                context=data.get("event_context", ""),
+                origin=self.channel_name,
+            )
+            await self.send_json({"type": "turn_result", "data": result.to_dict()})
+        elif kind == "appraisal":
+            data = _validated(AppraisalTurnInput, {**fields, "sessionId": self.session_id})
+            result = await database_sync_to_async(services.persona_turn)(
+                app=self.app,
+                session_id=self.session_id,
+                user_ref=data.get("userId", ""),
+                appraisal=data["appraisal"],
+                elapsed_seconds=data.get("elapsedSeconds"),
+                context=data.get("context", ""),
+                origin=self.channel_name,
+            )
+            await self.send_json({"type": "turn_result", "data": result.to_dict()})
+        elif kind == "ack":
+            action_id = fields.get("action_id")
+            if not isinstance(action_id, str) or not action_id:
+                raise ValidationFailed({"action_id": ["The id of the proactive action to acknowledge."]})
+            await database_sync_to_async(services.proactive_action_acknowledge)(
+                app=self.app, session_id=self.session_id, action_id=action_id
+            )
+            await self.send_json({"type": "ack", "action_id": action_id})
+        else:
+            raise ValidationFailed({"type": ["One of turn, appraisal, ack, ping."]})
+
+    async def persona_events(self, message) -> None:
+        """A commit's events for this session (from ``PersonaSocketSink``)."""
+        for event in message["events"]:
+            kind = PUSHED_TYPES.get(event["type"])
+            if kind is None or (event["type"] == "turn_result" and event.get("origin") == self.channel_name):
+                continue
+            await self.send_json({"type": kind, "data": event["data"]})

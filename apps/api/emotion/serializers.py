@@ -1,0 +1,114 @@
+"""Request bodies of the emotion surface, with molroo's field names (``sessionId``, ``elapsedSeconds``...).
+
+Persona bodies are validated by the engine itself (``personality_from_spec`` names every bad field by
+path), so only their outer shape is checked here. Text limits follow the native surface's settings.
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+MAX_ELAPSED_SECONDS = 10 * 365 * 24 * 3600  # ten years: anything longer is a client bug, not an absence
+CONTEXT_MAX_CHARS = 4000
+EVENT_TYPES = ("proactive_action", "emotional_overflow", "stage_transition")
+PROACTIVE_TRIGGERS = ("attachment_seeking", "need_deficit", "emotional_overflow")
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown fields, so a misspelt ``elapsed_seconds`` is a 400 instead of silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _message_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(max_length=settings.MESSAGE_MAX_CHARS, trim_whitespace=True, **kwargs)
+
+
+class SessionRef(StrictSerializer):
+    sessionId = serializers.CharField(max_length=40)  # noqa: N815 - molroo's field names
+    userId = serializers.CharField(max_length=256, required=False, allow_blank=True)  # noqa: N815
+
+
+class TurnEventInput(StrictSerializer):
+    description = _message_field()
+    source = serializers.ChoiceField(choices=("user", "system", "internal"))
+
+
+class TurnInput(SessionRef):
+    """Either the simple form ``{sessionId, message}`` or the full form ``{sessionId, event, ...}``."""
+
+    message = _message_field(required=False)
+    event = TurnEventInput(required=False)
+    elapsedSeconds = serializers.FloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
+    event_context = serializers.CharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if ("message" in attrs) == ("event" in attrs):
+            raise serializers.ValidationError({"message": ["Send either 'message' or 'event', not both or neither."]})
+        return attrs
+
+
+class AppraisalVectorInput(StrictSerializer):
+    goal_relevance = serializers.FloatField(min_value=0, max_value=1)
+    goal_congruence = serializers.FloatField(min_value=-1, max_value=1)
+    expectedness = serializers.FloatField(min_value=0, max_value=1)
+    controllability = serializers.FloatField(min_value=0, max_value=1)
+    agency = serializers.FloatField(min_value=-1, max_value=1)
+    norm_compatibility = serializers.FloatField(min_value=-1, max_value=1)
+
+
+class AppraisalTurnInput(SessionRef):
+    appraisal = AppraisalVectorInput()
+    context = serializers.CharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
+    elapsedSeconds = serializers.FloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
+
+
+class PersonaListQuery(StrictSerializer):
+    cursor = serializers.CharField(max_length=200, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class ProactivePreferencesInput(StrictSerializer):
+    """``enabled`` switches proactive behaviour on or off; ``triggers`` picks which kinds may fire.
+
+    ``triggers`` is a list of trigger names or an object of booleans (``{"need_deficit": false}``); omitted
+    triggers keep their previous setting (all on when the session was created).
+    """
+
+    enabled = serializers.BooleanField(required=False)
+    triggers = serializers.JSONField(required=False)
+
+    def validate_triggers(self, value):
+        if isinstance(value, list):
+            unknown = [name for name in value if name not in PROACTIVE_TRIGGERS]
+            if unknown or not all(isinstance(name, str) for name in value):
+                raise serializers.ValidationError(f"Each trigger must be one of {', '.join(PROACTIVE_TRIGGERS)}.")
+            return {name: name in value for name in PROACTIVE_TRIGGERS}
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(PROACTIVE_TRIGGERS))
+            if unknown or not all(isinstance(flag, bool) for flag in value.values()):
+                raise serializers.ValidationError(
+                    f"An object of booleans keyed by {', '.join(PROACTIVE_TRIGGERS)}."
+                )
+            return dict(value)
+        raise serializers.ValidationError("A list of trigger names or an object of booleans.")
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"enabled": ["Send 'enabled' and/or 'triggers'."]})
+        return attrs
+
+
+class WebhookInput(StrictSerializer):
+    url = serializers.CharField(max_length=2048)  # vetted (scheme, host, SSRF guard) by the delivery app
+    secret = serializers.CharField(max_length=512)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1, max_length=len(EVENT_TYPES)
+    )
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        return sorted(set(value), key=EVENT_TYPES.index)

@@ -1,0 +1,93 @@
+"""Emotion sessions (molroo's ``sessionId``): a resolved persona, its emotion dynamics and its current state.
+
+The engine (``apps.personas.engine``) is pure; these rows are where its values live between turns, as JSON
+snapshots of the engine's dataclasses. A turn locks its session row, so concurrent turns on one session
+apply one after the other and none is lost.
+"""
+
+from django.db import models
+
+from apps.core.models import TimestampedModel, prefixed_id_field
+
+
+class PersonaSession(TimestampedModel):
+    """One persona's emotional life with the end-users of one app.
+
+    ``persona`` is the resolved persona (identity, personality with facets, goals, the preset it came
+    from), ``config`` the emotion dynamics (derived from the personality unless overridden), ``state`` the
+    engine's emotion state after the last turn. Deleting a session deletes everything that hangs off it.
+    """
+
+    id = prefixed_id_field("ses")
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="persona_sessions")
+    preset = models.CharField(max_length=64, blank=True)
+    persona = models.JSONField()
+    config = models.JSONField()
+    state = models.JSONField()
+    relationship = models.JSONField(default=dict, blank=True, help_text="With the session's own end-user.")
+    turn_count = models.PositiveIntegerField(default=0)
+    last_turn_at = models.DateTimeField(null=True, blank=True)
+    proactive_enabled = models.BooleanField(default=False)
+    proactive_preferences = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["app", "-created_at", "-id"], name="persona_session_app_recent")]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class PersonaRelationship(TimestampedModel):
+    """How the persona relates to one more end-user: trust, attachment style and the engine's bookkeeping.
+
+    molroo's API has one end-user per session, whose relationship lives on the session row; a turn that
+    names a ``userId`` (our extension, the integrator's opaque end-user id) keeps that user's here.
+    """
+
+    session = models.ForeignKey(PersonaSession, on_delete=models.CASCADE, related_name="relationships")
+    user_ref = models.CharField(max_length=256, blank=True)
+    state = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user_ref"], name="persona_relationship_one_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}/{self.user_ref or '-'}"
+
+
+class ProactiveAction(TimestampedModel):
+    """Something the persona wants to initiate (molroo's proactive action), pending until acknowledged."""
+
+    class Type(models.TextChoices):
+        ATTACHMENT_SEEKING = "attachment_seeking"
+        NEED_DEFICIT = "need_deficit"
+        EMOTIONAL_OVERFLOW = "emotional_overflow"
+
+    class Priority(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+
+    id = prefixed_id_field("pa")
+    session = models.ForeignKey(PersonaSession, on_delete=models.CASCADE, related_name="proactive_actions")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    message = models.TextField()
+    priority = models.CharField(max_length=8, choices=Priority.choices)
+    metadata = models.JSONField(default=dict, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["session", "created_at"],
+                name="proactive_action_pending",
+                condition=models.Q(acknowledged_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

@@ -1,0 +1,66 @@
+"""Reads for persona sessions, always scoped to the asking app."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+
+from apps.accounts.models import App
+from apps.personas import engine
+from apps.personas.errors import PersonaSessionNotFound
+from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
+
+
+def persona_session_get(*, app: App, session_id: str) -> PersonaSession:
+    """Raises PersonaSessionNotFound for unknown ids and for another app's sessions."""
+    session = PersonaSession.objects.filter(app=app, pk=session_id).first()
+    if session is None:
+        raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
+    return session
+
+
+def persona_session_page(
+    *, app: App, after: tuple[datetime, str] | None, limit: int
+) -> tuple[list[PersonaSession], bool]:
+    """Newest first; ``after`` is the (created_at, id) of the last row of the previous page. Returns (rows, more)."""
+    sessions = PersonaSession.objects.filter(app=app).order_by("-created_at", "-id")
+    if after is not None:
+        created_at, row_id = after
+        sessions = sessions.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
+    page = list(sessions[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def preset_list() -> list[dict[str, Any]]:
+    return engine.presets_list()
+
+
+def persona_state(*, app: App, session_id: str, user_ref: str = "") -> dict[str, Any]:
+    """The full state snapshot (molroo's ``GET /state``): emotion, needs, regulation, prompt_data, relationship."""
+    session = persona_session_get(app=app, session_id=session_id)
+    personality = engine.personality_from_dict(session.persona)
+    config = engine.emotion_config_derive(personality, session.config)
+    stored = session.relationship if not user_ref else (
+        PersonaRelationship.objects.filter(session=session, user_ref=user_ref).values_list("state", flat=True).first()
+    )
+    relationship = engine.Relationship.from_dict(stored) if stored else engine.relationship_initial(config)
+    state = engine.EmotionState.from_dict(session.state)
+    return {
+        **state.public_dict(),
+        "relationship": relationship.public_dict(),
+        "prompt_data": engine.prompt_data_build(personality, state, relationship, config),
+    }
+
+
+def proactive_pending(*, session: PersonaSession) -> list[ProactiveAction]:
+    """Actions not yet acknowledged, oldest first."""
+    return list(session.proactive_actions.filter(acknowledged_at__isnull=True).order_by("created_at", "id"))
+
+
+def prompt_data_with_context(prompt_data: dict[str, Any], context: str) -> dict[str, Any]:
+    """molroo's ``event_context``/``context``: what just happened, added to the per-turn context block."""
+    if not context:
+        return prompt_data
+    block = prompt_data.get("formatted", {}).get("context_block", "")
+    formatted = {**prompt_data.get("formatted", {}), "context_block": f"{block}\n{context}".strip()}
+    return {**prompt_data, "context": {**prompt_data.get("context", {}), "event_context": context}, "formatted": formatted}

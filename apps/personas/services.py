@@ -1,0 +1,237 @@
+"""Writes for persona sessions: create, turn, delete, proactive preferences and actions.
+
+A turn reads the session to appraise the message (the LLM appraiser may take a while, so that happens
+outside any lock), then locks the session row, applies the engine step to the state as it is now, and
+saves state, relationship and events in one transaction: concurrent turns on one session serialise and
+none is lost, and a failed turn changes nothing.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.models import App
+from apps.core import clock
+from apps.personas import engine, proactive
+from apps.personas.engine.stages import stage_dict
+from apps.personas.errors import PersonaSessionNotFound, ProactiveActionNotFound
+from apps.personas.events import persona_event, persona_events_emit
+from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
+from apps.personas.selectors import prompt_data_with_context, proactive_pending
+
+TRIGGERS_DEFAULT = {name: True for name in proactive.TRIGGERS}
+
+
+def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSession:
+    """Resolve a molroo persona body (a ``preset`` and/or custom fields; custom fields win) into a new session.
+
+    Raises the engine's UnknownPreset and EngineInputInvalid; nothing is written then.
+    """
+    personality = engine.personality_from_spec(spec)
+    config = engine.emotion_config_from_spec(personality, spec)
+    state = engine.emotion_state_initial(config)
+    return PersonaSession.objects.create(
+        app=app,
+        preset=personality.preset or "",
+        persona=personality.to_dict(),
+        config=config.to_dict(),
+        state=state.to_dict(),
+        proactive_preferences={"triggers": dict(TRIGGERS_DEFAULT)},
+    )
+
+
+def persona_session_delete(*, app: App, session_id: str) -> None:
+    """Delete the session and everything hanging off it (relationships, proactive actions). Other apps' ids 404."""
+    deleted, _ = PersonaSession.objects.filter(app=app, pk=session_id).delete()
+    if not deleted:
+        raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
+
+
+def _locked(app: App, session_id: str) -> PersonaSession:
+    session = PersonaSession.objects.select_for_update().filter(app=app, pk=session_id).first()
+    if session is None:
+        raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
+    return session
+
+
+def _relationship_locked(
+    session: PersonaSession, user_ref: str, config: engine.EmotionConfig
+) -> tuple[PersonaRelationship | None, engine.Relationship]:
+    """The relationship with ``user_ref``: the session's own end-user's lives on the session row (None row),
+    another named end-user's in its own row. The caller holds the session's lock, which every turn takes,
+    so these are read and written by one turn at a time."""
+    if not user_ref:
+        state = session.relationship
+        return None, engine.Relationship.from_dict(state) if state else engine.relationship_initial(config)
+    row = PersonaRelationship.objects.filter(session=session, user_ref=user_ref).first()
+    if row is None:
+        initial = engine.relationship_initial(config)
+        return PersonaRelationship(session=session, user_ref=user_ref, state=initial.to_dict()), initial
+    return row, engine.Relationship.from_dict(row.state)
+
+
+def _elapsed(session: PersonaSession, given: float | None, now: datetime) -> float:
+    if given is not None:
+        return float(given)
+    if session.last_turn_at is None:
+        return 0.0
+    return max(0.0, (now - session.last_turn_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class PersonaTurn:
+    """A turn's outcome: the engine's TurnResult plus what molroo adds around it."""
+
+    session: PersonaSession
+    result: engine.TurnResult
+    prompt_data: dict[str, Any]
+    proactive_hint: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """molroo's ``POST /turn`` body."""
+        return {**self.result.to_dict(), "proactive_hint": self.proactive_hint, "prompt_data": self.prompt_data}
+
+
+def persona_turn(
+    *,
+    app: App,
+    session_id: str,
+    message: str | None = None,
+    appraisal: Mapping[str, float] | None = None,
+    source: str = "user",
+    elapsed_seconds: float | None = None,
+    context: str = "",
+    user_ref: str = "",
+    origin: str | None = None,
+) -> PersonaTurn:
+    """Apply one event to the session's emotion state; return the engine's TurnResult with prompt_data.
+
+    The event is appraised from ``message`` (by the LLM when one is configured, else the offline lexicon)
+    unless ``appraisal`` (molroo's six dimensions) is given. ``elapsed_seconds`` defaults to the time since
+    the session's last turn and drives decay toward the baseline first. Emits ``turn_result``, and
+    ``stage_transition`` / ``emotional_overflow`` / ``proactive_action`` when they happen. Raises
+    PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
+    """
+    vector = engine.Appraisal.from_dict(appraisal) if appraisal is not None else None
+    now = clock.now()
+    with transaction.atomic():
+        session = _locked(app, session_id)
+        personality = engine.personality_from_dict(session.persona)
+        if vector is None:
+            vector = engine.appraise_text(message or "", personality)
+        config = engine.emotion_config_derive(personality, session.config)
+        row, relationship = _relationship_locked(session, user_ref, config)
+        result = engine.emotion_step(
+            engine.EmotionState.from_dict(session.state),
+            vector,
+            config,
+            personality,
+            relationship,
+            _elapsed(session, elapsed_seconds, now),
+        )
+        session.state = result.state.to_dict()
+        session.turn_count += 1
+        session.last_turn_at = now
+        changed = ["state", "turn_count", "last_turn_at", "updated_at"]
+        if row is None:
+            session.relationship = result.relationship.to_dict()
+            changed.append("relationship")
+        else:
+            row.state = result.relationship.to_dict()
+            row.save()
+        session.save(update_fields=changed)
+        prompt_data = prompt_data_with_context(
+            engine.prompt_data_build(personality, result.state, result.relationship, config), context
+        )
+        public = result.to_dict()
+        events = []
+        if result.stage_transition:
+            events.append(_event(session, "stage_transition", {
+                "from": stage_dict(result.previous_stage), "to": public["soul_stage"],
+            }))
+        if result.emotional_overflow:
+            events.append(_event(session, "emotional_overflow", {
+                "emotion_intensity": public["emotion_intensity"],
+                "threshold": config.overflow_threshold,
+                "discrete_emotion": public["discrete_emotion"],
+            }))
+        events += _proactive_actions_create(session, idle_seconds=0.0, relationship=result.relationship.to_dict())
+        outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
+        events.insert(0, _event(session, "turn_result", outcome.to_dict(), origin=origin))
+        persona_events_emit(events)
+    return outcome
+
+
+def _event(session: PersonaSession, type: str, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
+    return persona_event(type=type, app_id=session.app_id, session_id=session.pk, data=data, origin=origin)
+
+
+def _proactive_hint(session: PersonaSession, relationship: engine.Relationship, now: datetime) -> dict[str, Any]:
+    """When the persona would next reach out by itself, and what it already wants to (only when enabled)."""
+    if not session.proactive_enabled:
+        return {"enabled": False, "next_check_at": None, "pending_actions": []}
+    pending = list(session.proactive_actions.filter(acknowledged_at__isnull=True).values("id", "type", "priority"))
+    wait = proactive.attachment_wait_seconds(relationship=relationship.to_dict(), config=session.config)
+    next_check = (now + timedelta(seconds=wait)).isoformat().replace("+00:00", "Z")
+    return {"enabled": True, "next_check_at": next_check, "pending_actions": pending}
+
+
+def _proactive_actions_create(
+    session: PersonaSession, *, idle_seconds: float, relationship: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Create the proactive actions now due (when enabled; at most one pending per type); their events."""
+    if not session.proactive_enabled:
+        return []
+    triggers = {**TRIGGERS_DEFAULT, **session.proactive_preferences.get("triggers", {})}
+    pending = set(session.proactive_actions.filter(acknowledged_at__isnull=True).values_list("type", flat=True))
+    candidates = proactive.proactive_candidates(
+        state=session.state,
+        relationship=relationship,
+        config=session.config,
+        idle_seconds=idle_seconds,
+        triggers=triggers,
+        exclude=pending,
+    )
+    events = []
+    for candidate in candidates:
+        action = ProactiveAction.objects.create(session=session, **candidate)
+        events.append(_event(session, "proactive_action", {
+            "id": action.id, "type": action.type, "message": action.message,
+            "priority": action.priority, "metadata": action.metadata,
+        }))
+    return events
+
+
+def persona_proactive_check(*, app: App, session_id: str) -> list[ProactiveAction]:
+    """Evaluate the time-driven triggers now (absence, unmet needs) and return the pending actions, oldest first."""
+    now = clock.now()
+    with transaction.atomic():
+        session = _locked(app, session_id)
+        idle = (now - (session.last_turn_at or session.created_at)).total_seconds()
+        persona_events_emit(_proactive_actions_create(session, idle_seconds=idle, relationship=session.relationship))
+    return proactive_pending(session=session)
+
+
+def persona_proactive_preferences_update(
+    *, app: App, session_id: str, enabled: bool | None = None, triggers: Mapping[str, bool] | None = None
+) -> PersonaSession:
+    with transaction.atomic():
+        session = _locked(app, session_id)
+        if enabled is not None:
+            session.proactive_enabled = enabled
+        if triggers is not None:
+            current = {**TRIGGERS_DEFAULT, **session.proactive_preferences.get("triggers", {})}
+            session.proactive_preferences = {**session.proactive_preferences, "triggers": {**current, **triggers}}
+        session.save(update_fields=["proactive_enabled", "proactive_preferences", "updated_at"])
+    return session
+
+
+def proactive_action_acknowledge(*, app: App, session_id: str, action_id: str) -> None:
+    """Mark a pending action handled (the WebSocket ``ack``); acknowledging twice is harmless."""
+    found = ProactiveAction.objects.filter(pk=action_id, session_id=session_id, session__app=app).exists()
+    if not found:
+        raise ProactiveActionNotFound(f"No proactive action with id '{action_id}'.")
+    ProactiveAction.objects.filter(pk=action_id, acknowledged_at__isnull=True).update(acknowledged_at=clock.now())

@@ -1,0 +1,221 @@
+"""Emotion benchmark: ``POST /emotion/v1/turn`` under daphne against the bare Django+DRF insert view.
+
+Usage::
+
+    .venv/bin/python bench/emotion.py            # start everything, measure, stop (about 40 s)
+    .venv/bin/python bench/emotion.py --quick    # shorter phases (a smoke run, noisier figures)
+
+Without ``--target`` the script starts on 127.0.0.1 only, and stops by process group at exit (also on Ctrl-C):
+
+- the web process exactly as the ``Procfile`` names it (daphne ``config.asgi:application``) in production
+  mode: PostgreSQL (127.0.0.1:5432) with its own freshly migrated database ``dramatis_bench_emotion`` and
+  Redis on its own db (``--redis-db``, flushed). No LLM is configured, so every turn is appraised by the
+  engine's offline lexicon appraiser; no worker is needed (a turn is answered inside the request).
+- the bare reference of ``bench/turns.py`` (``bench/bare/``: one DRF view that inserts one row), served by
+  daphne on the same Postgres server.
+
+The load generator is this process (aiohttp, one event loop). Each phase is a closed loop at ``--concurrency``
+for ``--seconds`` after a warm-up: first the bare view, then ``POST /emotion/v1/turn`` with the simple form
+``{sessionId, message}`` spread round-robin over ``--sessions`` persona sessions made from the five presets.
+``req/s`` counts 2xx answers; ``ratio`` is ours / bare, and the target is ``ratio >= 0.5`` (the HTTP turn
+within 2x of the bare insert view). Figures are printed and written to ``var/bench/emotion.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from turns import (  # noqa: E402  (the shared pieces of the turn benchmark)
+    BARE_BODY,
+    BIN,
+    OUT_DIR,
+    ROOT,
+    Stack,
+    database_recreate,
+    free_port,
+    git_head,
+    post_closed_loop,
+    procfile_command,
+    run_checked,
+    wait_http,
+)
+
+PRESETS = ("cheerful_companion", "stoic_mentor", "anxious_helper", "playful_trickster", "empathetic_listener")
+MESSAGES = (
+    "Thank you so much, you really helped me today!",
+    "I'm so tired of this, nothing ever works out for me.",
+    "Guess what, I got the job!",
+    "You are useless and I hate talking to you.",
+    "Can you tell me a story about the sea?",
+)
+
+
+def http_stack_start(args, stack: Stack) -> tuple[str, str, str]:
+    """Start the bare reference and the web process; return (base URL, bare URL, API key)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "LLM_"))}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+
+    bare_db = "dramatis_bench_bare"
+    database_recreate(bare_db)
+    bare_env = {**env, "BARE_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{bare_db}"}
+    run_checked([sys.executable, "manage.py", "migrate", "-v0"], bare_env, ROOT / "bench" / "bare")
+    bare_port = free_port()
+    stack.start(
+        "bare",
+        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(bare_port), "bare.asgi:application"],
+        bare_env,
+        ROOT / "bench" / "bare",
+    )
+
+    import redis
+
+    database_recreate(args.database)
+    redis.Redis.from_url(f"redis://127.0.0.1:6379/{args.redis_db}").flushdb()
+    web_port = free_port()
+    app_env = {
+        **env,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DRAMATIS_VAR_DIR": str(OUT_DIR / "var"),
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(web_port),
+    }
+    run_checked([sys.executable, "manage.py", "migrate", "-v0"], app_env)
+    api_key = run_checked([sys.executable, "manage.py", "createapikey", "--app", "bench-emotion"], app_env).strip()
+    stack.start("web", ["bash", "-c", f"exec {procfile_command('web')}"], app_env)
+    return f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{bare_port}", api_key
+
+
+async def http_bench(args, base: str, bare: str, api_key: str, stack: Stack) -> dict:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    await wait_http(f"{base}/v1/llms.txt", stack)
+    await wait_http(f"{bare}/messages", stack)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        sessions = []
+        for index in range(args.sessions):
+            body = {"preset": PRESETS[index % len(PRESETS)]}
+            async with http.post(f"{base}/emotion/v1/persona", json=body, headers=headers) as resp:
+                if resp.status != 201:
+                    raise RuntimeError(f"persona create: {resp.status} {await resp.text()}")
+                sessions.append((await resp.json())["sessionId"])
+        bare_url = [f"{bare}/messages"]
+        await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.warmup)
+        results = {"bare": await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.seconds)}
+        # One URL, many bodies: post_closed_loop sends one body, so each sender keeps to its own session.
+        turn_url = f"{base}/emotion/v1/turn"
+        loops = [
+            post_closed_loop(
+                http,
+                [turn_url],
+                {"sessionId": session_id, "message": MESSAGES[index % len(MESSAGES)]},
+                headers,
+                1,
+                args.warmup,
+            )
+            for index, session_id in enumerate(sessions[: args.concurrency])
+        ]
+        await asyncio.gather(*loops)
+        started = time.perf_counter()
+        per_sender = await asyncio.gather(
+            *(
+                post_closed_loop(
+                    http,
+                    [turn_url],
+                    {"sessionId": sessions[index % len(sessions)], "message": MESSAGES[index % len(MESSAGES)]},
+                    headers,
+                    1,
+                    args.seconds,
+                )
+                for index in range(args.concurrency)
+            )
+        )
+        elapsed = time.perf_counter() - started
+        results["turn"] = merge(per_sender, elapsed)
+    results["ratio"] = round(results["turn"]["per_second"] / results["bare"]["per_second"], 3)
+    return results
+
+
+def merge(parts: list[dict], elapsed: float) -> dict:
+    """Combine the per-sender summaries of one closed loop (request-weighted p50/p99 are approximate)."""
+    n = sum(part["n"] for part in parts)
+    weighted = [part for part in parts if part["n"]]
+
+    def mean(key: str) -> float | None:
+        return round(sum(part[key] * part["n"] for part in weighted) / n, 2) if n else None
+
+    return {
+        "n": n,
+        "errors": sum(part["errors"] for part in parts),
+        "seconds": round(elapsed, 2),
+        "per_second": round(n / elapsed, 1) if elapsed else None,
+        "p50_ms": mean("p50_ms"),
+        "p99_ms": max((part["p99_ms"] for part in weighted), default=None),
+    }
+
+
+def report_http(args, results: dict) -> dict:
+    print()
+    print(f"{'phase':<48} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
+    for key, label in (("bare", "bare DRF insert view"), ("turn", "POST /emotion/v1/turn (offline appraiser)")):
+        fig = results[key]
+        print(f"{label:<48} {fig['per_second']:>10} {fig['p50_ms']:>9} {fig['p99_ms']:>9} {fig['errors']:>7}")
+    ok = results["ratio"] >= 0.5
+    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {'PASS' if ok else 'FAIL'})")
+    return {"http_turn_within_2x_of_bare": ok}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="dramatis_bench_emotion", help="database to (re)create for the stack")
+    parser.add_argument("--redis-db", type=int, default=13, help="Redis db number for the stack (flushed)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--sessions", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--quick", action="store_true", help="short phases for a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.warmup = 4.0, 1.0
+
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        base, bare, api_key = http_stack_start(args, stack)
+        results = asyncio.run(http_bench(args, base, bare, api_key, stack))
+        checks = report_http(args, results)
+        record = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "commit": git_head(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "args": vars(args),
+            "results": {"http": results},
+            "targets": checks,
+        }
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        (OUT_DIR / "emotion.json").write_text(json.dumps(record, indent=2) + "\n")
+        print(f"figures written to {(OUT_DIR / 'emotion.json').relative_to(ROOT)}")
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the stack", file=sys.stderr)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
