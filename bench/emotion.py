@@ -177,7 +177,8 @@ def report_http(args, results: dict) -> dict:
         fig = results[key]
         print(f"{label:<48} {fig['per_second']:>10} {fig['p50_ms']:>9} {fig['p99_ms']:>9} {fig['errors']:>7}")
     ok = results["ratio"] >= 0.5
-    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {'PASS' if ok else 'FAIL'})")
+    verdict = "PASS" if ok else "FAIL"
+    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {verdict})")
     return {"http_turn_within_2x_of_bare": ok}
 
 

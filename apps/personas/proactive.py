@@ -67,8 +67,11 @@ def proactive_candidates(
             )
     if wanted("need_deficit"):
         needs = state.get("need_state") if isinstance(state.get("need_state"), dict) else {}
-        low = sorted((value, name) for name in ("relatedness", "competence", "autonomy")
-                     if (value := _number(needs, name, 1.0)) < NEED_DEFICIT_BELOW)
+        low = sorted(
+            (value, name)
+            for name in ("relatedness", "competence", "autonomy")
+            if (value := _number(needs, name, 1.0)) < NEED_DEFICIT_BELOW
+        )
         if low:
             value, name = low[0]
             found.append(

@@ -40,8 +40,14 @@ def persona_state(*, app: App, session_id: str, user_ref: str = "") -> dict[str,
     session = persona_session_get(app=app, session_id=session_id)
     personality = engine.personality_from_dict(session.persona)
     config = engine.emotion_config_derive(personality, session.config)
-    stored = session.relationship if not user_ref else (
-        PersonaRelationship.objects.filter(session=session, user_ref=user_ref).values_list("state", flat=True).first()
+    stored = (
+        session.relationship
+        if not user_ref
+        else (
+            PersonaRelationship.objects.filter(session=session, user_ref=user_ref)
+            .values_list("state", flat=True)
+            .first()
+        )
     )
     relationship = engine.Relationship.from_dict(stored) if stored else engine.relationship_initial(config)
     state = engine.EmotionState.from_dict(session.state)
@@ -63,4 +69,8 @@ def prompt_data_with_context(prompt_data: dict[str, Any], context: str) -> dict[
         return prompt_data
     block = prompt_data.get("formatted", {}).get("context_block", "")
     formatted = {**prompt_data.get("formatted", {}), "context_block": f"{block}\n{context}".strip()}
-    return {**prompt_data, "context": {**prompt_data.get("context", {}), "event_context": context}, "formatted": formatted}
+    return {
+        **prompt_data,
+        "context": {**prompt_data.get("context", {}), "event_context": context},
+        "formatted": formatted,
+    }

@@ -20,7 +20,7 @@ from apps.personas.engine.stages import stage_dict
 from apps.personas.errors import PersonaSessionNotFound, ProactiveActionNotFound
 from apps.personas.events import persona_event, persona_events_emit
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
-from apps.personas.selectors import prompt_data_with_context, proactive_pending
+from apps.personas.selectors import proactive_pending, prompt_data_with_context
 
 TRIGGERS_DEFAULT = {name: True for name in proactive.TRIGGERS}
 
@@ -149,15 +149,28 @@ def persona_turn(
         public = result.to_dict()
         events = []
         if result.stage_transition:
-            events.append(_event(session, "stage_transition", {
-                "from": stage_dict(result.previous_stage), "to": public["soul_stage"],
-            }))
+            events.append(
+                _event(
+                    session,
+                    "stage_transition",
+                    {
+                        "from": stage_dict(result.previous_stage),
+                        "to": public["soul_stage"],
+                    },
+                )
+            )
         if result.emotional_overflow:
-            events.append(_event(session, "emotional_overflow", {
-                "emotion_intensity": public["emotion_intensity"],
-                "threshold": config.overflow_threshold,
-                "discrete_emotion": public["discrete_emotion"],
-            }))
+            events.append(
+                _event(
+                    session,
+                    "emotional_overflow",
+                    {
+                        "emotion_intensity": public["emotion_intensity"],
+                        "threshold": config.overflow_threshold,
+                        "discrete_emotion": public["discrete_emotion"],
+                    },
+                )
+            )
         events += _proactive_actions_create(session, idle_seconds=0.0, relationship=result.relationship.to_dict())
         outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
         events.insert(0, _event(session, "turn_result", outcome.to_dict(), origin=origin))
@@ -198,10 +211,19 @@ def _proactive_actions_create(
     events = []
     for candidate in candidates:
         action = ProactiveAction.objects.create(session=session, **candidate)
-        events.append(_event(session, "proactive_action", {
-            "id": action.id, "type": action.type, "message": action.message,
-            "priority": action.priority, "metadata": action.metadata,
-        }))
+        events.append(
+            _event(
+                session,
+                "proactive_action",
+                {
+                    "id": action.id,
+                    "type": action.type,
+                    "message": action.message,
+                    "priority": action.priority,
+                    "metadata": action.metadata,
+                },
+            )
+        )
     return events
 
 

@@ -33,8 +33,12 @@ from apps.personas import selectors, services
 
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_NOT_FOUND = 4004
-PUSHED_TYPES = {"proactive_action": "proactive", "stage_transition": "stage_transition",
-                "emotional_overflow": "emotional_overflow", "turn_result": "state_update"}
+PUSHED_TYPES = {
+    "proactive_action": "proactive",
+    "stage_transition": "stage_transition",
+    "emotional_overflow": "emotional_overflow",
+    "turn_result": "state_update",
+}
 
 
 def _authenticate(token: str, session_id: str):

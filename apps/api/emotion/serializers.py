@@ -91,9 +91,7 @@ class ProactivePreferencesInput(StrictSerializer):
         if isinstance(value, dict):
             unknown = sorted(set(value) - set(PROACTIVE_TRIGGERS))
             if unknown or not all(isinstance(flag, bool) for flag in value.values()):
-                raise serializers.ValidationError(
-                    f"An object of booleans keyed by {', '.join(PROACTIVE_TRIGGERS)}."
-                )
+                raise serializers.ValidationError(f"An object of booleans keyed by {', '.join(PROACTIVE_TRIGGERS)}.")
             return dict(value)
         raise serializers.ValidationError("A list of trigger names or an object of booleans.")
 

@@ -48,8 +48,11 @@ def assert_error(response, status: int, code: str, *, fields: list[str] | None =
 def row_snapshot() -> list:
     """Every persona row and its mutable columns, so a failed request provably changed nothing."""
     return [
-        list(PersonaSession.objects.order_by("pk").values_list("pk", "state", "relationship", "turn_count", "proactive_enabled",
-                                                                "proactive_preferences")),
+        list(
+            PersonaSession.objects.order_by("pk").values_list(
+                "pk", "state", "relationship", "turn_count", "proactive_enabled", "proactive_preferences"
+            )
+        ),
         list(PersonaRelationship.objects.order_by("pk").values_list("pk", "state")),
         list(ProactiveAction.objects.order_by("pk").values_list("pk", "acknowledged_at")),
     ]

@@ -9,7 +9,13 @@ from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveA
 
 PRESETS = {"cheerful_companion", "stoic_mentor", "anxious_helper", "playful_trickster", "empathetic_listener"}
 CUSTOM = {
-    "identity": {"name": "Sera", "role": "barista", "core_values": ["kindness"], "speaking_style": "warm", "language": "en"},
+    "identity": {
+        "name": "Sera",
+        "role": "barista",
+        "core_values": ["kindness"],
+        "speaking_style": "warm",
+        "language": "en",
+    },
     "personality": {"O": 0.7, "C": 0.6, "E": 0.8, "A": 0.9, "N": 0.3, "H": 0.8},
     "goals": ["make regulars feel at home"],
 }
@@ -86,7 +92,9 @@ def test_every_endpoint_wants_a_key(anon, nothing_written, header, persona):
             ("get", f"/emotion/v1/proactive/{persona}"),
             ("put", f"/emotion/v1/proactive/{persona}/preferences"),
         ]:
-            response = getattr(anon, method)(path, {"preset": "stoic_mentor"} if method != "get" else None, format="json")
+            response = getattr(anon, method)(
+                path, {"preset": "stoic_mentor"} if method != "get" else None, format="json"
+            )
             assert_error(response, 401, "UNAUTHORIZED")
             assert response["WWW-Authenticate"].startswith("Bearer")
 

@@ -59,11 +59,17 @@ def test_disabled_trigger_does_not_fire(api, persona):
 def test_overflow_during_a_turn_creates_an_action(api, persona):
     api.put(f"/emotion/v1/proactive/{persona}/preferences", {"enabled": True}, format="json")
     hostile = {
-        "goal_relevance": 1, "goal_congruence": -1, "expectedness": 0, "controllability": 0, "agency": -1,
+        "goal_relevance": 1,
+        "goal_congruence": -1,
+        "expectedness": 0,
+        "controllability": 0,
+        "agency": -1,
         "norm_compatibility": -1,
     }
     for _ in range(10):
-        body = api.post("/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": hostile}, format="json").json()
+        body = api.post(
+            "/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": hostile}, format="json"
+        ).json()
     assert "emotional_overflow" in [a["type"] for a in body["proactive_hint"]["pending_actions"]]
     assert body["proactive_hint"]["enabled"] is True and body["proactive_hint"]["next_check_at"]
 
