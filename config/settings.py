@@ -190,6 +190,12 @@ LLM_CHAT_MODEL = env.str("LLM_CHAT_MODEL", default="scripted" if not LLM_BASE_UR
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=400)
 LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=24)
+# Emotion appraisal of each message: "auto" = the LLM when the appraisal model is a real provider, else the
+# offline lexicon; "llm" or "lexicon" force one. EMOTION_APPRAISAL_MODEL names a catalog model (default chat model).
+EMOTION_APPRAISER = env.str("EMOTION_APPRAISER", default="auto")
+if EMOTION_APPRAISER not in {"auto", "llm", "lexicon"}:
+    raise ImproperlyConfigured("EMOTION_APPRAISER must be one of: auto, llm, lexicon.")
+EMOTION_APPRAISAL_MODEL = env.str("EMOTION_APPRAISAL_MODEL", default="")
 
 # --- Product limits -------------------------------------------------------------------------------
 # A verified API key is trusted for this long in each process; a revocation made elsewhere lands within it.

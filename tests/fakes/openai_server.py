@@ -13,6 +13,11 @@ in process (``server.set_mode(...)``) or over HTTP (``POST /_control {"mode": ..
 - ``not_json``: plain prose even when JSON was asked for.  ``garbage``: a 200 HTML page.
 - ``stream_cut``: a stream that drops the connection after two deltas; ``stream_error``: a stream
   that sends an error event after two deltas. (Both answer non-streaming requests normally.)
+- ``appraisal_invalid``: an appraisal request (below) gets a JSON object without the six dimensions.
+
+A JSON request whose system message asks for an emotion appraisal (it names ``goal_congruence``) gets the
+six dimensions back, judged from a few words of the last user message (``appraisal_for``): values the
+offline lexicon never produces (relevance 0.77), so tests can tell which appraiser answered.
 
 It records every request it receives (method, path, headers, JSON body, client port) for assertions.
 
@@ -53,6 +58,7 @@ MODES = (
     "garbage",
     "stream_cut",
     "stream_error",
+    "appraisal_invalid",
 )
 DEFAULT_MODEL = "fake-chat"
 
@@ -79,6 +85,30 @@ def reply_for(messages: list[dict]) -> str:
     words = re.sub(r"\s+", " ", users[-1] if users else "").strip().rstrip("?!.").split(" ")
     echo = " ".join(words[:6]) if words and words[0] else "hello"
     return f"{name} here, you said: {echo}. Tell me more about it?"
+
+
+_WARM_WORDS = ("love", "great", "thank", "wonderful", "amazing", "고마", "ありがとう")
+_HOSTILE_WORDS = ("hate", "stupid", "idiot", "useless", "바보", "バカ")
+
+
+def appraisal_for(messages: list[dict]) -> dict[str, float]:
+    """The fake model's appraisal of the last user message: warm, hostile or neutral, by a few words."""
+    users = [str(m.get("content", "")).lower() for m in messages if m.get("role") == "user"]
+    text = users[-1] if users else ""
+    if any(word in text for word in _HOSTILE_WORDS):
+        congruence, norm, agency = -0.9, -0.8, -0.9
+    elif any(word in text for word in _WARM_WORDS):
+        congruence, norm, agency = 0.9, 0.7, -0.7
+    else:
+        congruence, norm, agency = 0.0, 0.0, 0.0
+    return {
+        "goal_relevance": 0.77,
+        "goal_congruence": congruence,
+        "expectedness": 0.33,
+        "controllability": 0.44,
+        "agency": agency,
+        "norm_compatibility": norm,
+    }
 
 
 def _word_count(messages: list[dict]) -> int:
@@ -274,7 +304,13 @@ class FakeOpenAIServer:
 
         text = reply_for(body["messages"])
         wants_json = (body.get("response_format") or {}).get("type") == "json_object"
-        if wants_json and mode != "not_json":
+        asks_appraisal = any(
+            m.get("role") == "system" and "goal_congruence" in str(m.get("content", "")) for m in body["messages"]
+        )
+        if wants_json and asks_appraisal and mode != "not_json":
+            appraisal = {"mood": "unsure"} if mode == "appraisal_invalid" else appraisal_for(body["messages"])
+            text = json.dumps({"appraisal": appraisal})
+        elif wants_json and mode != "not_json":
             text = json.dumps({"reply": text, "mood": "curious"})
         usage = {
             "prompt_tokens": _word_count(body["messages"]),

@@ -66,7 +66,7 @@ def emotion_state_initial(config: EmotionConfig) -> EmotionState:
         needs=Needs(NEED_SETPOINT, NEED_SETPOINT, NEED_SETPOINT),
         regulation_active=None,
         regulation_history=(),
-        valence_history=(base.V,),
+        valence_history=(round(base.V, 4),),
         turns=0,
     )
 
@@ -78,6 +78,11 @@ def emotion_decay(state: EmotionState, config: EmotionConfig, elapsed_seconds: f
     half as fast while rumination is the active strategy); body budget refills, stress fades, autonomy
     and competence return to their set point, relatedness sinks toward a lonely level.
     """
+    return _decayed(state, config, elapsed_seconds, relabel=True)
+
+
+def _decayed(state: EmotionState, config: EmotionConfig, elapsed_seconds: float, *, relabel: bool) -> EmotionState:
+    # emotion_step relabels after its own change, so it skips the (costlier) labelling here.
     t = float(elapsed_seconds)
     if not t > 0:
         return state
@@ -93,7 +98,7 @@ def emotion_decay(state: EmotionState, config: EmotionConfig, elapsed_seconds: f
     need_keep = math.exp(-LN2 * t / NEED_HALF_LIFE)
     related_keep = math.exp(-LN2 * t / RELATEDNESS_HALF_LIFE)
     needs = state.needs
-    primary, secondary = discrete_label(v, a, d)
+    primary, secondary = discrete_label(v, a, d) if relabel else (state.discrete.primary, state.discrete.secondary)
     stage = stage_for(
         stress=stress, crisis_experienced=state.crisis_experienced, resilience=state.resilience, current=state.stage
     )
@@ -188,7 +193,7 @@ def emotion_step(
     personality and state (regulation only absorbs part of a change, never reverses it).
     """
     previous_stage = state.stage
-    state = emotion_decay(state, config, elapsed_seconds)
+    state = _decayed(state, config, elapsed_seconds, relabel=False)
     p = personality
     rel = appraisal.goal_relevance
     cong = appraisal.goal_congruence
@@ -296,7 +301,7 @@ def emotion_step(
         needs=needs,
         regulation_active=regulation_active,
         regulation_history=history,
-        valence_history=(*state.valence_history, v)[-VALENCE_HISTORY:],
+        valence_history=(*state.valence_history, round(v, 4))[-VALENCE_HISTORY:],
         turns=state.turns + 1,
     )
     return TurnResult(
