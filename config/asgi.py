@@ -18,7 +18,7 @@ from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/", "/emotion/v1/")),
+        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/", "/emotion/v1/", "/hooks/")),
         "websocket": URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())]),
     }
 )

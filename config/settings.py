@@ -155,6 +155,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.conversations.tasks.idempotency_records_purge_task",
         "schedule": 3600.0,
     },
+    "telegram-deliveries-sweep": {
+        "task": "apps.delivery.telegram.tasks.telegram_deliveries_sweep_task",
+        "schedule": env.float("TELEGRAM_SWEEP_INTERVAL_SECONDS", default=5.0),
+    },
+    "telegram-updates-purge": {
+        "task": "apps.delivery.telegram.tasks.telegram_updates_purge_task",
+        "schedule": 3600.0,
+    },
 }
 # An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
 IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
@@ -170,7 +178,9 @@ RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 
 # Committed events are announced to these sinks (dotted paths), the way Django names its backends.
 # The pipeline never imports the delivery app; delivery provides the sinks.
-EVENT_SINKS = env.list("EVENT_SINKS", default=["apps.delivery.sinks.ChannelLayerSink"])
+EVENT_SINKS = env.list(
+    "EVENT_SINKS", default=["apps.delivery.sinks.ChannelLayerSink", "apps.delivery.sinks.TelegramSink"]
+)
 
 # Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
 # WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.
@@ -182,6 +192,18 @@ EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default
 # Fernet keys for secrets stored in the database (bot tokens, webhook secrets); comma-separated, the first
 # encrypts, all decrypt (rotation). Empty: a key derived from SECRET_KEY. See apps/core/secrets.py.
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[])
+
+# --- Telegram (managed delivery channel) ----------------------------------------------------------
+# The https:// address Telegram (and other callers from outside) reach this server at; bot webhooks point
+# at <PUBLIC_BASE_URL>/hooks/telegram/<channel id>. Connecting a bot fails with 503 while it is unset.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+TELEGRAM_TIMEOUT_SECONDS = env.float("TELEGRAM_TIMEOUT_SECONDS", default=10.0)
+# Sends of one event before it is given up (429s count too; their retry_after is honoured).
+TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=8)
+TELEGRAM_RETRY_BACKOFF_SECONDS = env.float("TELEGRAM_RETRY_BACKOFF_SECONDS", default=2.0)
+# A chat's sender holds it this long; if the sender dies, another takes the chat over after it.
+TELEGRAM_LEASE_SECONDS = env.float("TELEGRAM_LEASE_SECONDS", default=60.0)
 
 # --- LLM ------------------------------------------------------------------------------------------
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("apps.api.native.urls")),
     path("emotion/v1/", include("apps.api.emotion.urls")),
+    path("hooks/", include("apps.api.hooks.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]
 

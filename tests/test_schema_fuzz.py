@@ -21,6 +21,7 @@ from schemathesis.core.parameters import ParameterLocation
 from apps.api.native import presenters
 from apps.api.native.tests.contract import assert_error, row_counts
 from apps.conversations.tests.factories import session_start
+from apps.delivery.telegram import channels as telegram_channels
 from config.wsgi import application
 
 STREAM = "/v1/sessions/{session_id}/events/stream"
@@ -32,12 +33,20 @@ schema.config.generation.update(allow_x00=False)
 
 
 @pytest.fixture
-def tenant(owner, db):
-    """The key's app with a published ``luna`` and a session on it: the real values of path parameters."""
+def tenant(owner, db, fake_telegram):
+    """The key's app with a published ``luna``, a session on it and a Telegram bot connected to it (on a
+    fake Bot API): the real values of path parameters."""
     session = session_start(owner.api_key.app, slug="luna", display_name="Luna")
+    channel, _ = telegram_channels.telegram_channel_connect(
+        app=owner.api_key.app,
+        bot_token=fake_telegram.bot_create(),
+        routing_mode="single_character",
+        default_character_slug="luna",
+    )
     return {
         "key": owner.raw_key,
-        "path": {"slug": "luna", "session_id": session.id},
+        "telegram": fake_telegram,
+        "path": {"slug": "luna", "session_id": session.id, "app_id": owner.api_key.app.id, "channel_id": channel.id},
         "page_cursor": presenters.page_cursor_encode(session.created_at, session.id),
     }
 
@@ -86,6 +95,11 @@ def _aim_at_real_resources(case, tenant) -> None:
         case.query = {**case.query, "cursor": tenant["page_cursor"]}
     if isinstance(case.body, dict) and "character" in case.body and chosen and not negative_body:
         case.body = {**case.body, "character": tenant["path"]["slug"]}
+    if isinstance(case.body, dict) and "bot_token" in case.body and not negative_body:
+        # A made-up token that has the right form is one Telegram refuses (a documented 422): use a real one.
+        case.body = {**case.body, "bot_token": tenant["telegram"].bot_create()}
+        if chosen:
+            case.body["default_character_id"] = tenant["path"]["slug"]
     key = (case.headers or {}).get("Idempotency-Key")
     if key and not case.meta.is_negative_at(ParameterLocation.HEADER):
         # Reusing a key for a different body is a (documented) 422; generated keys repeat, so make them unique.

@@ -21,23 +21,45 @@ from apps.characters.models import Character, CharacterVersion
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
+from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
+from apps.delivery.telegram import channels as telegram_channels
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 METHODS = ("get", "post", "put", "patch", "delete")
 ID_PATHS = sorted(path for path in SCHEMA["paths"] if "{" in path)
 LIST_PATHS = sorted(path for path, item in SCHEMA["paths"].items() if "{" not in path and "get" in item)
 MATRIX = [(path, method) for path in ID_PATHS for method in METHODS]
-NOT_FOUND_CODES = {"slug": "character_not_found", "session_id": "session_not_found"}
-# A valid body for each documented write with an id in its path, so that only the tenancy can refuse it.
-VALID_BODIES = {"message_send": {"text": "hello from the wrong tenant"}}
+NOT_FOUND_CODES = {
+    "slug": "character_not_found",
+    "session_id": "session_not_found",
+    "app_id": "app_not_found",
+    "channel_id": "delivery_channel_not_found",
+}
+# A valid body for each documented write with an id in its path, so that only the tenancy can refuse it
+# (a callable gets the tenant whose ids are in the path).
+VALID_BODIES = {
+    "message_send": {"text": "hello from the wrong tenant"},
+    "telegram_channel_connect": lambda tenant: {
+        "bot_token": tenant.telegram.bot_create(),
+        "default_character_id": tenant.slugs[0],
+    },
+    "delivery_channel_verify": {},
+    "delivery_channel_delete": None,
+}
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
-UNKNOWN = {"slug": "no-such-character", "session_id": "sess_000000000000000000000000"}
+UNKNOWN = {
+    "slug": "no-such-character",
+    "session_id": "sess_000000000000000000000000",
+    "app_id": "app_000000000000000000000000",
+    "channel_id": "dch_000000000000000000000000",
+}
 
 
 class Tenant:
-    """An app with a key, characters, sessions, and a sent message (a run and its events) in each session."""
+    """An app with a key, characters, sessions, and a sent message (a run and its events) in each session,
+    and a connected Telegram bot."""
 
-    def __init__(self, issued, name: str, captured) -> None:
+    def __init__(self, issued, name: str, captured, telegram) -> None:
         self.app = issued.api_key.app
         self.raw_key = issued.raw_key
         self.client = APIClient()
@@ -55,10 +77,23 @@ class Tenant:
                 conversation_services.message_send(
                     app=self.app, session_id=session.id, text="hello", idempotency_key=key
                 )
+        self.telegram = telegram
+        self.bot_token = telegram.bot_create()
+        self.channel, _ = telegram_channels.telegram_channel_connect(
+            app=self.app,
+            bot_token=self.bot_token,
+            routing_mode="single_character",
+            default_character_slug=self.slugs[0],
+        )
 
     @property
     def path_values(self) -> dict[str, str]:
-        return {"slug": self.slugs[0], "session_id": self.sessions[0].id}
+        return {
+            "slug": self.slugs[0],
+            "session_id": self.sessions[0].id,
+            "app_id": self.app.id,
+            "channel_id": self.channel.id,
+        }
 
     def snapshot(self) -> dict[str, list]:
         """Every row the app owns, with every column, to prove that nothing of it changed."""
@@ -71,6 +106,10 @@ class Tenant:
             "runs": list(Run.objects.filter(session__in=sessions).order_by("pk").values()),
             "idempotency": list(IdempotencyRecord.objects.filter(app=self.app).order_by("pk").values()),
             "keys": list(ApiKey.objects.filter(app=self.app).order_by("pk").values()),
+            "telegram_channels": list(TelegramChannel.objects.filter(app=self.app).order_by("pk").values()),
+            "telegram_chats": list(TelegramChat.objects.filter(channel__app=self.app).order_by("pk").values()),
+            "telegram_updates": list(TelegramUpdate.objects.filter(channel__app=self.app).order_by("pk").values()),
+            "telegram_deliveries": list(TelegramDelivery.objects.filter(channel__app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -83,17 +122,23 @@ class Tenant:
             *CharacterVersion.objects.filter(character__app=self.app).values_list("id", flat=True),
             *sessions.values_list("id", flat=True),
             *Run.objects.filter(session__in=sessions).values_list("id", flat=True),
+            *TelegramChannel.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
 @pytest.fixture
-def tenant_a(owner, django_capture_on_commit_callbacks):
-    return Tenant(owner, "alpha", django_capture_on_commit_callbacks)
+def tenant_a(owner, django_capture_on_commit_callbacks, fake_telegram):
+    return Tenant(owner, "alpha", django_capture_on_commit_callbacks, fake_telegram)
 
 
 @pytest.fixture
-def tenant_b(other, django_capture_on_commit_callbacks):
-    return Tenant(other, "beta", django_capture_on_commit_callbacks)
+def tenant_b(other, django_capture_on_commit_callbacks, fake_telegram):
+    return Tenant(other, "beta", django_capture_on_commit_callbacks, fake_telegram)
+
+
+def _body(operation_id: str, tenant: Tenant):
+    body = VALID_BODIES.get(operation_id)
+    return body(tenant) if callable(body) else body
 
 
 def _url(path: str, values: dict[str, str]) -> str:
@@ -137,7 +182,7 @@ def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
     path, method, tenant_a, tenant_b, announced, django_capture_on_commit_callbacks
 ):
     operation = SCHEMA["paths"][path].get(method)
-    body = VALID_BODIES.get(operation["operationId"]) if operation else None
+    body = _body(operation["operationId"], tenant_a) if operation else None
     before, counts, quotas, announced_before = tenant_a.snapshot(), row_counts(), quota_counters(), len(announced)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -162,13 +207,13 @@ def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
 
 def test_the_owner_gets_the_same_requests_answered(tenant_a, django_capture_on_commit_callbacks):
     """The matrix's 404s come from the tenancy, not from wrong URLs or bodies: the owner's key gets 2xx."""
-    for path, method in MATRIX:
+    for path, method in sorted(MATRIX, key=lambda pair: pair[1] == "delete"):  # deletes last: the ids must live
         operation = SCHEMA["paths"][path].get(method)
         if operation is None or path.endswith("/stream"):  # the stream would not end
             continue
         with django_capture_on_commit_callbacks(execute=True):
             response = _call(
-                tenant_a.client, method, _url(path, tenant_a.path_values), VALID_BODIES.get(operation["operationId"])
+                tenant_a.client, method, _url(path, tenant_a.path_values), _body(operation["operationId"], tenant_a)
             )
         assert 200 <= response.status_code < 300, (method, path, response.content[:300])
 
@@ -314,7 +359,20 @@ def test_a_key_in_the_query_string_does_not_authenticate(param, tenant_a):
 
 def test_no_response_carries_a_key_its_hash_or_internal_fields(tenant_a, tenant_b):
     secrets = {tenant_a.raw_key, tenant_b.raw_key} | set(ApiKey.objects.values_list("secret_hash", flat=True))
-    internal = {"secret_hash", "secret", "prefix", "app", "app_id", "lease_token", "claimed_by", "prompt"}
+    for channel in TelegramChannel.objects.all():  # bot tokens (their secret half) and webhook secrets
+        secrets |= {channel.bot_token.split(":")[1], channel.webhook_secret}
+    internal = {
+        "secret_hash",
+        "secret",
+        "prefix",
+        "app",
+        "app_id",
+        "lease_token",
+        "claimed_by",
+        "prompt",
+        "bot_token",
+        "webhook_secret",
+    }
     for path in sorted(SCHEMA["paths"]):
         if "get" not in SCHEMA["paths"][path] or path.endswith("/stream"):
             continue

@@ -1,6 +1,6 @@
 """Errors raised by accounts services and the API-key authentication."""
 
-from apps.core.errors import ApplicationError, PayloadTooLarge, PermissionDenied, QuotaExceeded, RateLimited
+from apps.core.errors import ApplicationError, NotFound, PayloadTooLarge, PermissionDenied, QuotaExceeded, RateLimited
 
 
 class ApiKeyMissing(ApplicationError):
@@ -50,3 +50,8 @@ class DemoSandboxDisabled(PermissionDenied):
 class QuotaExhausted(QuotaExceeded):
     code = "quota_exceeded"
     fix = "Your app reached a cap set by the operator; ask them to raise it."
+
+
+class AppNotFound(NotFound):
+    code = "app_not_found"
+    fix = "Use your own app's id (shown as app_id when your key was issued); other apps are not visible to your key."

@@ -8,7 +8,7 @@ import time
 from django.conf import settings
 
 from apps.accounts import errors
-from apps.accounts.models import ApiKey
+from apps.accounts.models import ApiKey, App
 from apps.core import clock
 
 # Keys verified in this process in the last API_KEY_CACHE_SECONDS, by digest of the whole presented key.
@@ -70,3 +70,10 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     if key.expires_at is not None and key.expires_at <= clock.now():
         raise errors.ApiKeyExpired("The API key has expired.")
     return key
+
+
+def app_get(*, app: App, app_id: str) -> App:
+    """The caller's own app when ``app_id`` names it; any other id (another app's too) raises AppNotFound."""
+    if app_id != app.pk:
+        raise errors.AppNotFound(f"No app with id '{app_id}'.")
+    return app

@@ -15,3 +15,20 @@ class ChannelLayerSink:
     def publish(self, events: list[dict]) -> None:
         for session_id, batch in groupby(events, key=lambda event: event["session_id"]):
             group_send_soon(session_group(session_id), {"type": "session.events", "events": list(batch)})
+
+
+class TelegramSink:
+    """Kicks the sender of every Telegram chat bound to a session that got a deliverable event.
+
+    It writes nothing: the chat's sender reads the session's event log from its own cursor, so a kick
+    that never happens only delays the message until the sweep (see ``telegram.outbound``).
+    """
+
+    def publish(self, events: list[dict]) -> None:
+        from apps.delivery.telegram import dispatch, outbound
+
+        session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
+        if not session_ids:
+            return
+        for chat_id in outbound.chats_for_sessions(session_ids=session_ids):
+            dispatch.telegram_chat_drain_dispatch(chat_id=chat_id)

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer
+from tests.fakes.telegram_server import FakeTelegramServer
 
 FAKE_LLM_API_KEY = "sk-fake-test-key"
 
@@ -27,3 +28,35 @@ def fake_llm(_fake_llm_server, settings) -> FakeOpenAIServer:
     settings.LLM_TIMEOUT_SECONDS = 5.0
     yield _fake_llm_server
     _fake_llm_server.reset()
+
+
+# Where tests' Telegram channels say they live; the inbound URL is then "/hooks/telegram/<id>" on the test client.
+TEST_PUBLIC_BASE_URL = "http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def _telegram_stays_local(settings):
+    """No test ever talks to the real Telegram: unless a test asks for ``fake_telegram``, the Bot API is a
+    closed local port (calls fail as "Telegram unreachable")."""
+    settings.TELEGRAM_API_BASE_URL = "http://127.0.0.1:9"
+    settings.TELEGRAM_TIMEOUT_SECONDS = 2.0
+
+
+@pytest.fixture(scope="session")
+def _fake_telegram_server():
+    with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_telegram(_fake_telegram_server, settings) -> FakeTelegramServer:
+    """A fake Bot API on 127.0.0.1 that TELEGRAM_API_BASE_URL points at, with PUBLIC_BASE_URL set.
+
+    Make bots with ``fake_telegram.bot_create()``; misbehave with ``fake_telegram.fail("sendMessage",
+    error_code=429, retry_after=1)``; assert on ``fake_telegram.calls`` / ``sent_texts()``.
+    """
+    _fake_telegram_server.reset()
+    settings.TELEGRAM_API_BASE_URL = _fake_telegram_server.base_url
+    settings.PUBLIC_BASE_URL = TEST_PUBLIC_BASE_URL
+    yield _fake_telegram_server
+    _fake_telegram_server.reset()

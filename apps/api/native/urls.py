@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import characters, demo, meta, sessions
+from apps.api.native.views import characters, demo, meta, sessions, telegram
 
 urlpatterns = [
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
@@ -18,6 +18,17 @@ urlpatterns = [
     path("sessions/<str:session_id>/events", sessions.EventListApi.as_view(), name="session-events"),
     path("sessions/<str:session_id>/events/stream", streams.session_event_stream, name="session-event-stream"),
     path("sessions/<str:session_id>/runs", sessions.RunListApi.as_view(), name="session-runs"),
+    path(
+        "apps/<str:app_id>/delivery-channels/telegram",
+        telegram.TelegramChannelCollectionApi.as_view(),
+        name="telegram-channels",
+    ),
+    path("delivery-channels/<str:channel_id>", telegram.DeliveryChannelDetailApi.as_view(), name="delivery-channel"),
+    path(
+        "delivery-channels/<str:channel_id>/verify",
+        telegram.DeliveryChannelVerifyApi.as_view(),
+        name="delivery-channel-verify",
+    ),
     # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
     re_path(r"^.*$", errors.not_found_view, name="not-found"),
 ]

@@ -3,8 +3,22 @@
 from apps.accounts.models import ApiKey, App
 from apps.characters.models import Character, CharacterVersion
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
+from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 
-WRITTEN_MODELS = (App, ApiKey, Character, CharacterVersion, Session, Event, Run, IdempotencyRecord)
+WRITTEN_MODELS = (
+    App,
+    ApiKey,
+    Character,
+    CharacterVersion,
+    Session,
+    Event,
+    Run,
+    IdempotencyRecord,
+    TelegramChannel,
+    TelegramChat,
+    TelegramUpdate,
+    TelegramDelivery,
+)
 
 
 def assert_error(response, status: int, code: str, *, fields: list[str] | None = None) -> dict:

@@ -1,0 +1,272 @@
+"""Events out to Telegram, in order per chat, at least once, each bubble sent once.
+
+How an event travels:
+
+1. The session's events are the durable source. ``telegram_chat_scan`` turns a bound chat's events after
+   its ``scanned_cursor`` into delivery rows (unique per event and bot) and advances the cursor in the same
+   transaction, so every event gets exactly one row even when scans race.
+2. ``telegram_chat_drain`` takes the chat's lease (one sender per chat keeps the order), scans, and sends
+   the pending rows oldest first: a character message as one ``sendMessage`` per bubble, recording each
+   accepted bubble before the next, and ``run.status`` generating as ``sendChatAction`` typing (skipped
+   when the reply is already there, since a late typing bubble would follow the reply).
+3. A transient failure (no answer, 5xx, 429) stops the chat's queue until the row is due again:
+   ``retry_after`` for a 429, exponential backoff otherwise, at most ``TELEGRAM_MAX_ATTEMPTS``. Permanent
+   refusals (the user blocked the bot, chat not found) fail that row and the queue moves on.
+4. The sink kicks a drain after each commit; the sweep (beat) kicks chats with due rows or unscanned
+   events, so a lost kick or a crashed sender only delays a message.
+
+A sender that dies after Telegram accepted a bubble but before recording it sends that bubble again when
+the lease runs out: Telegram has no idempotency key, so this is the one at-least-once duplicate left.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from apps.conversations import selectors as conversation_selectors
+from apps.core import clock
+from apps.delivery.telegram import bot_api
+from apps.delivery.telegram.bot_api import BotApiError
+from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_TYPES = ("message.created", "character.initiated")
+TYPING_TYPE = "run.status"
+TELEGRAM_TEXT_LIMIT = 4096
+# A typing action older than this is pointless: Telegram shows it for 5 s, and the reply may be out.
+TYPING_STALE_SECONDS = 30.0
+SCAN_BATCH = 200
+
+
+def event_is_deliverable(event: dict) -> bool:
+    """Whether a bound session's event produces a Telegram send (what the sink filters on)."""
+    if event["event_type"] in MESSAGE_TYPES:
+        return event.get("role") == "character"
+    return event["event_type"] == TYPING_TYPE and (event.get("payload") or {}).get("status") == "generating"
+
+
+def _texts(payload: dict) -> list[str]:
+    """The messages for one character event: its bubbles, each cut to Telegram's 4096-character limit."""
+    bubbles = payload.get("bubbles") or ([payload["text"]] if payload.get("text") else [])
+    texts: list[str] = []
+    for bubble in bubbles:
+        bubble = str(bubble).strip()
+        texts.extend(bubble[i : i + TELEGRAM_TEXT_LIMIT] for i in range(0, len(bubble), TELEGRAM_TEXT_LIMIT))
+    return texts
+
+
+def telegram_chat_scan(*, chat_id: int) -> int:
+    """Write delivery rows for the chat's events after ``scanned_cursor``; return how many were written."""
+    with transaction.atomic():
+        chat = TelegramChat.objects.select_for_update().filter(pk=chat_id).first()
+        if chat is None:
+            return 0
+        events = conversation_selectors.event_list(
+            session_id=chat.session_id, since=chat.scanned_cursor, limit=SCAN_BATCH
+        )
+        if not events:
+            return 0
+        finished_runs = {
+            event.run_id
+            for event in events
+            if event.run_id
+            and (
+                event.event_type == "run.failed"
+                or (event.event_type == "message.created" and event.role == "character")
+            )
+        }
+        now = clock.now()
+        rows = []
+        for event in events:
+            public = event.as_public_dict()
+            if not event_is_deliverable(public):
+                continue
+            typing = event.event_type == TYPING_TYPE
+            texts = [] if typing else _texts(event.payload)
+            status = TelegramDelivery.Status.PENDING
+            if (typing and event.run_id in finished_runs) or (not typing and not texts):
+                status = TelegramDelivery.Status.SKIPPED
+            rows.append(
+                TelegramDelivery(
+                    channel_id=chat.channel_id,
+                    chat=chat,
+                    event_id=public["event_id"],
+                    event_type=event.event_type,
+                    cursor=event.cursor,
+                    kind=TelegramDelivery.Kind.TYPING if typing else TelegramDelivery.Kind.MESSAGE,
+                    texts=texts,
+                    status=status,
+                    next_attempt_at=now,
+                )
+            )
+        TelegramDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        TelegramChat.objects.filter(pk=chat.pk).update(scanned_cursor=events[-1].cursor)
+    return len(rows)
+
+
+def _lease_take(chat_id: int) -> bool:
+    now = clock.now()
+    until = now + timedelta(seconds=settings.TELEGRAM_LEASE_SECONDS)
+    return bool(
+        TelegramChat.objects.filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now), pk=chat_id).update(
+            lease_expires_at=until
+        )
+    )
+
+
+def _lease_release(chat_id: int) -> None:
+    TelegramChat.objects.filter(pk=chat_id).update(lease_expires_at=None)
+
+
+def _backoff(attempts: int) -> float:
+    return min(settings.TELEGRAM_RETRY_BACKOFF_SECONDS * (2 ** (attempts - 1)), 600.0)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    delivered: bool
+    retry_in: float | None = None
+
+
+def _fail(delivery: TelegramDelivery, error: BotApiError, *, attempts: int) -> None:
+    TelegramDelivery.objects.filter(pk=delivery.pk).update(
+        status=TelegramDelivery.Status.FAILED,
+        attempts=attempts,
+        last_status_code=error.error_code,
+        last_error=error.description[:500],
+    )
+    if error.unauthorized:
+        TelegramChannel.objects.filter(pk=delivery.channel_id).update(
+            status=TelegramChannel.Status.UNAUTHORIZED,
+            last_error="Telegram refuses the bot token (revoked or replaced in @BotFather).",
+        )
+
+
+def _typing_pointless(delivery: TelegramDelivery) -> bool:
+    """A typing action is late when it is old or a message is already queued after it (the reply)."""
+    if (clock.now() - delivery.created_at).total_seconds() > TYPING_STALE_SECONDS:
+        return True
+    later = TelegramDelivery.objects.filter(chat_id=delivery.chat_id, cursor__gt=delivery.cursor)
+    return later.filter(kind=TelegramDelivery.Kind.MESSAGE).exclude(status=TelegramDelivery.Status.SKIPPED).exists()
+
+
+def _send(delivery: TelegramDelivery, token: str, chat_id: int) -> SendOutcome:
+    """Send what is left of one row; record each accepted bubble at once."""
+    attempts = delivery.attempts + 1
+    try:
+        if delivery.kind == TelegramDelivery.Kind.TYPING:
+            if _typing_pointless(delivery):
+                TelegramDelivery.objects.filter(pk=delivery.pk).update(status=TelegramDelivery.Status.SKIPPED)
+                return SendOutcome(False)
+            bot_api.call(token, "sendChatAction", {"chat_id": chat_id, "action": "typing"})
+        else:
+            message_ids = list(delivery.message_ids)
+            for index in range(delivery.parts_sent, len(delivery.texts)):
+                message = bot_api.call(token, "sendMessage", {"chat_id": chat_id, "text": delivery.texts[index]})
+                message_ids.append(message.get("message_id") if isinstance(message, dict) else None)
+                TelegramDelivery.objects.filter(pk=delivery.pk).update(parts_sent=index + 1, message_ids=message_ids)
+    except BotApiError as error:
+        if not error.transient or delivery.kind == TelegramDelivery.Kind.TYPING:
+            _fail(delivery, error, attempts=attempts)  # typing is best effort: never worth holding the queue
+            return SendOutcome(False)
+        if attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
+            _fail(delivery, error, attempts=attempts)
+            return SendOutcome(False)
+        wait = error.retry_after if error.retry_after is not None else _backoff(attempts)
+        TelegramDelivery.objects.filter(pk=delivery.pk).update(
+            attempts=attempts,
+            next_attempt_at=clock.now() + timedelta(seconds=wait),
+            last_status_code=error.error_code,
+            last_error=error.description[:500],
+        )
+        return SendOutcome(False, retry_in=wait)
+    TelegramDelivery.objects.filter(pk=delivery.pk).update(
+        status=TelegramDelivery.Status.DELIVERED, attempts=attempts, delivered_at=clock.now(), last_error=""
+    )
+    return SendOutcome(True)
+
+
+def _drain_once(chat: TelegramChat) -> float | None:
+    """Send the chat's due rows in order; return the wait before the next row is due, if one is waiting."""
+    token = chat.channel.bot_token
+    while True:
+        telegram_chat_scan(chat_id=chat.pk)
+        delivery = (
+            TelegramDelivery.objects.filter(chat=chat, status=TelegramDelivery.Status.PENDING)
+            .order_by("cursor")
+            .first()
+        )
+        if delivery is None:
+            return None
+        wait = (delivery.next_attempt_at - clock.now()).total_seconds()
+        if wait > 0:
+            return wait
+        outcome = _send(delivery, token, chat.chat_id)
+        if outcome.retry_in is not None:
+            return outcome.retry_in
+
+
+def _has_work(chat_id: int) -> bool:
+    due = TelegramDelivery.objects.filter(
+        chat_id=chat_id, status=TelegramDelivery.Status.PENDING, next_attempt_at__lte=clock.now()
+    )
+    unscanned = TelegramChat.objects.filter(pk=chat_id, session__last_cursor__gt=F("scanned_cursor"))
+    return due.exists() or unscanned.exists()
+
+
+def telegram_chat_drain(*, chat_id: int) -> float | None:
+    """Deliver everything due for one chat; safe to call any number of times from any number of workers.
+
+    Returns the seconds until the chat's next row is due (after a 429 or a transient error), else None.
+    When another sender holds the chat's lease this returns at once: that sender re-checks for new work
+    after releasing the lease, so nothing committed meanwhile is left behind.
+    """
+    while True:
+        if not _lease_take(chat_id):
+            return None
+        try:
+            chat = TelegramChat.objects.select_related("channel").filter(pk=chat_id).first()
+            if chat is None or chat.channel.status == TelegramChannel.Status.UNAUTHORIZED:
+                return None
+            retry_in = _drain_once(chat)
+        finally:
+            _lease_release(chat_id)
+        if retry_in is not None or not _has_work(chat_id):
+            return retry_in
+
+
+def chats_for_sessions(*, session_ids: list[str]) -> list[int]:
+    """The bound chats of these sessions (what the sink kicks)."""
+    return list(TelegramChat.objects.filter(session_id__in=session_ids).values_list("pk", flat=True))
+
+
+def telegram_chats_due(*, limit: int = 500) -> list[int]:
+    """Chats the sweep should drain: a pending row is due, or the session has events not yet scanned.
+
+    Chats whose lease is held are left to their sender.
+    """
+    now = clock.now()
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    due = set(
+        TelegramDelivery.objects.filter(status=TelegramDelivery.Status.PENDING, next_attempt_at__lte=now)
+        .values_list("chat_id", flat=True)
+        .distinct()[:limit]
+    )
+    unscanned = TelegramChat.objects.filter(session__last_cursor__gt=F("scanned_cursor")).values_list("pk", flat=True)[
+        :limit
+    ]
+    candidates = due | set(unscanned)
+    if not candidates:
+        return []
+    return list(TelegramChat.objects.filter(free, pk__in=candidates).values_list("pk", flat=True))
+
+
+def telegram_updates_purge(*, older_than: timedelta = timedelta(days=2)) -> int:
+    """Forget inbound update ids older than Telegram's redelivery window; return how many."""
+    deleted, _ = TelegramUpdate.objects.filter(received_at__lt=clock.now() - older_than).delete()
+    return deleted
