@@ -163,6 +163,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.delivery.telegram.tasks.telegram_updates_purge_task",
         "schedule": 3600.0,
     },
+    "persona-proactive-sweep": {
+        "task": "apps.personas.tasks.persona_proactive_sweep_task",
+        "schedule": env.float("PERSONA_PROACTIVE_SWEEP_SECONDS", default=60.0),
+    },
 }
 # An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
 IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)

@@ -29,10 +29,21 @@ class PersonaSession(TimestampedModel):
     last_turn_at = models.DateTimeField(null=True, blank=True)
     proactive_enabled = models.BooleanField(default=False)
     proactive_preferences = models.JSONField(default=dict, blank=True)
+    proactive_next_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the periodic sweep next evaluates this session's proactive triggers."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["app", "-created_at", "-id"], name="persona_session_app_recent")]
+        indexes = [
+            models.Index(fields=["app", "-created_at", "-id"], name="persona_session_app_recent"),
+            # The sweep reads only sessions with proactive behaviour on, the most overdue first.
+            models.Index(
+                fields=["proactive_next_check_at"],
+                name="persona_session_proactive_due",
+                condition=models.Q(proactive_enabled=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.id

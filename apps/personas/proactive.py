@@ -14,6 +14,7 @@ TRIGGERS = ("attachment_seeking", "need_deficit", "emotional_overflow")
 # Hours of absence before attachment seeking, by attachment style, for a neutral bond (trust 0.5).
 ABSENCE_HOURS = {"anxious": 4.0, "fearful": 12.0, "secure": 24.0, "avoidant": 72.0}
 NEED_DEFICIT_BELOW = 0.3
+RECHECK_MIN_SECONDS = 3600.0  # the periodic sweep looks at a session at most this often
 
 MESSAGES = {
     "attachment_seeking": "Hey, it's been a while. I've been thinking about our last conversation...",

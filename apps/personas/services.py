@@ -136,6 +136,9 @@ def persona_turn(
         session.turn_count += 1
         session.last_turn_at = now
         changed = ["state", "turn_count", "last_turn_at", "updated_at"]
+        if session.proactive_enabled:
+            session.proactive_next_check_at = _next_check(session, result.relationship.to_dict(), now)
+            changed.append("proactive_next_check_at")
         if row is None:
             session.relationship = result.relationship.to_dict()
             changed.append("relationship")
@@ -182,14 +185,19 @@ def _event(session: PersonaSession, type: str, data: dict[str, Any], origin: str
     return persona_event(type=type, app_id=session.app_id, session_id=session.pk, data=data, origin=origin)
 
 
+def _next_check(session: PersonaSession, relationship: dict[str, Any], now: datetime) -> datetime:
+    """When the sweep should look again: once the persona's tolerance of absence has run out."""
+    wait = proactive.attachment_wait_seconds(relationship=relationship, config=session.config)
+    return now + timedelta(seconds=max(wait, proactive.RECHECK_MIN_SECONDS))
+
+
 def _proactive_hint(session: PersonaSession, relationship: engine.Relationship, now: datetime) -> dict[str, Any]:
     """When the persona would next reach out by itself, and what it already wants to (only when enabled)."""
     if not session.proactive_enabled:
         return {"enabled": False, "next_check_at": None, "pending_actions": []}
     pending = list(session.proactive_actions.filter(acknowledged_at__isnull=True).values("id", "type", "priority"))
-    wait = proactive.attachment_wait_seconds(relationship=relationship.to_dict(), config=session.config)
-    next_check = (now + timedelta(seconds=wait)).isoformat().replace("+00:00", "Z")
-    return {"enabled": True, "next_check_at": next_check, "pending_actions": pending}
+    next_check = session.proactive_next_check_at or _next_check(session, relationship.to_dict(), now)
+    return {"enabled": True, "next_check_at": next_check.isoformat().replace("+00:00", "Z"), "pending_actions": pending}
 
 
 def _proactive_actions_create(
@@ -237,6 +245,30 @@ def persona_proactive_check(*, app: App, session_id: str) -> list[ProactiveActio
     return proactive_pending(session=session)
 
 
+def persona_proactive_sweep(*, limit: int = 500) -> int:
+    """Evaluate the triggers of up to ``limit`` proactive sessions that are due; return the actions created.
+
+    Run periodically (beat, or the embedded scheduler). Due rows are claimed with SKIP LOCKED, so
+    concurrent sweeps and turns never wait on each other, and each swept session's next check moves
+    forward by its tolerance of absence.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        due = list(
+            PersonaSession.objects.select_for_update(skip_locked=True)
+            .filter(proactive_enabled=True, proactive_next_check_at__lte=now)
+            .order_by("proactive_next_check_at")[:limit]
+        )
+        events: list[dict[str, Any]] = []
+        for session in due:
+            idle = (now - (session.last_turn_at or session.created_at)).total_seconds()
+            events += _proactive_actions_create(session, idle_seconds=idle, relationship=session.relationship)
+            session.proactive_next_check_at = _next_check(session, session.relationship, now)
+        PersonaSession.objects.bulk_update(due, ["proactive_next_check_at"])
+        persona_events_emit(events)
+    return len(events)
+
+
 def persona_proactive_preferences_update(
     *, app: App, session_id: str, enabled: bool | None = None, triggers: Mapping[str, bool] | None = None
 ) -> PersonaSession:
@@ -244,10 +276,14 @@ def persona_proactive_preferences_update(
         session = _locked(app, session_id)
         if enabled is not None:
             session.proactive_enabled = enabled
+            now = clock.now()
+            session.proactive_next_check_at = _next_check(session, session.relationship, now) if enabled else None
         if triggers is not None:
             current = {**TRIGGERS_DEFAULT, **session.proactive_preferences.get("triggers", {})}
             session.proactive_preferences = {**session.proactive_preferences, "triggers": {**current, **triggers}}
-        session.save(update_fields=["proactive_enabled", "proactive_preferences", "updated_at"])
+        session.save(
+            update_fields=["proactive_enabled", "proactive_preferences", "proactive_next_check_at", "updated_at"]
+        )
     return session
 
 

@@ -1,5 +1,8 @@
 """Request bodies of the emotion surface, with molroo's field names (``sessionId``, ``elapsedSeconds``...).
 
+Unknown fields are ignored, as a molroo client may send fields this server does not know; only the
+appraisal vector refuses them (a misspelt dimension must not silently count as absent).
+
 Persona bodies are validated by the engine itself (``personality_from_spec`` names every bad field by
 path), so only their outer shape is checked here. Text limits follow the native surface's settings.
 """
@@ -14,7 +17,7 @@ PROACTIVE_TRIGGERS = ("attachment_seeking", "need_deficit", "emotional_overflow"
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses unknown fields, so a misspelt ``elapsed_seconds`` is a 400 instead of silently ignored."""
+    """Refuses unknown fields: for the appraisal vector, where a misspelt dimension must not read as 0."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -28,12 +31,12 @@ def _message_field(**kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=settings.MESSAGE_MAX_CHARS, trim_whitespace=True, **kwargs)
 
 
-class SessionRef(StrictSerializer):
+class SessionRef(serializers.Serializer):
     sessionId = serializers.CharField(max_length=40)  # noqa: N815 - molroo's field names
     userId = serializers.CharField(max_length=256, required=False, allow_blank=True)  # noqa: N815
 
 
-class TurnEventInput(StrictSerializer):
+class TurnEventInput(serializers.Serializer):
     description = _message_field()
     source = serializers.ChoiceField(choices=("user", "system", "internal"))
 
@@ -67,12 +70,12 @@ class AppraisalTurnInput(SessionRef):
     elapsedSeconds = serializers.FloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
 
 
-class PersonaListQuery(StrictSerializer):
+class PersonaListQuery(serializers.Serializer):
     cursor = serializers.CharField(max_length=200, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
-class ProactivePreferencesInput(StrictSerializer):
+class ProactivePreferencesInput(serializers.Serializer):
     """``enabled`` switches proactive behaviour on or off; ``triggers`` picks which kinds may fire.
 
     ``triggers`` is a list of trigger names or an object of booleans (``{"need_deficit": false}``); omitted
@@ -101,7 +104,7 @@ class ProactivePreferencesInput(StrictSerializer):
         return attrs
 
 
-class WebhookInput(StrictSerializer):
+class WebhookInput(serializers.Serializer):
     url = serializers.CharField(max_length=2048)  # vetted (scheme, host, SSRF guard) by the delivery app
     secret = serializers.CharField(max_length=512)
     events = serializers.ListField(

@@ -58,3 +58,27 @@ def test_concurrent_turns_on_one_session_all_apply(owner):
     row = PersonaSession.objects.get(pk=session.id)
     assert row.turn_count == 18 and row.state["dynamics"]["turns"] == 18
     assert row.relationship["interactions"] == 18
+
+
+def test_the_sweep_creates_due_actions_once_and_moves_the_next_check(owner, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from apps.core import clock
+    from apps.personas.models import ProactiveAction
+    from apps.personas.tasks import persona_proactive_sweep_task
+
+    app = owner.api_key.app
+    quiet = services.persona_session_create(app=app, spec={"preset": "anxious_helper"})
+    away = services.persona_session_create(app=app, spec={"preset": "anxious_helper"})
+    off = services.persona_session_create(app=app, spec={"preset": "anxious_helper"})
+    for session in (quiet, away):
+        services.persona_proactive_preferences_update(app=app, session_id=session.id, enabled=True)
+    assert persona_proactive_sweep_task() == 0  # nobody is due yet
+    week_ago = clock.now() - timedelta(days=7)
+    due = PersonaSession.objects.filter(pk__in=[away.id, off.id])
+    due.update(last_turn_at=week_ago, proactive_next_check_at=week_ago)
+    assert persona_proactive_sweep_task() == 1
+    [action] = ProactiveAction.objects.all()
+    assert action.session_id == away.id and action.type == "attachment_seeking"
+    assert PersonaSession.objects.get(pk=away.id).proactive_next_check_at > clock.now()
+    assert persona_proactive_sweep_task() == 0  # not due again yet

@@ -117,7 +117,7 @@ def test_list_is_cursor_paged_newest_first_and_per_app(api, other_api):
     assert len(api.get("/emotion/v1/persona").json()["sessions"]) == 5  # default limit 20
 
 
-@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"limit": ""}, {"cursor": "garbage"}, {"x": 1}])
+@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"limit": ""}, {"cursor": "garbage"}])
 def test_list_refuses_bad_queries(api, query):
     assert_error(api.get("/emotion/v1/persona", query), 400, "VALIDATION_ERROR")
 
