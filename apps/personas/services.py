@@ -1,9 +1,9 @@
 """Writes for persona sessions: create, turn, delete, proactive preferences and actions.
 
-A turn reads the session to appraise the message (the LLM appraiser may take a while, so that happens
-outside any lock), then locks the session row, applies the engine step to the state as it is now, and
-saves state, relationship and events in one transaction: concurrent turns on one session serialise and
-none is lost, and a failed turn changes nothing.
+A turn reads the session, appraises the message (the LLM appraiser may take a while, so no lock is held
+then), applies the engine step and saves state, relationship and events in one transaction whose UPDATE
+only succeeds if no other turn saved meanwhile; a turn that lost that race does it again under the row
+lock. Concurrent turns on one session thus serialise and none is lost, and a failed turn changes nothing.
 """
 
 from collections.abc import Mapping
@@ -16,11 +16,12 @@ from django.db import transaction
 from apps.accounts.models import App
 from apps.core import clock
 from apps.personas import engine, proactive
+from apps.personas.appraisal import message_appraise
 from apps.personas.engine.stages import stage_dict
 from apps.personas.errors import PersonaSessionNotFound, ProactiveActionNotFound
 from apps.personas.events import persona_event, persona_events_emit
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
-from apps.personas.selectors import proactive_pending, prompt_data_with_context
+from apps.personas.selectors import persona_session_get, proactive_pending, prompt_data_with_context
 
 TRIGGERS_DEFAULT = {name: True for name in proactive.TRIGGERS}
 
@@ -57,12 +58,12 @@ def _locked(app: App, session_id: str) -> PersonaSession:
     return session
 
 
-def _relationship_locked(
+def _relationship_of(
     session: PersonaSession, user_ref: str, config: engine.EmotionConfig
 ) -> tuple[PersonaRelationship | None, engine.Relationship]:
     """The relationship with ``user_ref``: the session's own end-user's lives on the session row (None row),
-    another named end-user's in its own row. The caller holds the session's lock, which every turn takes,
-    so these are read and written by one turn at a time."""
+    another named end-user's in its own row, which is only written by the turn that wins the session's
+    conditional UPDATE, so it is read and written by one turn at a time."""
     if not user_ref:
         state = session.relationship
         return None, engine.Relationship.from_dict(state) if state else engine.relationship_initial(config)
@@ -109,75 +110,92 @@ def persona_turn(
 ) -> PersonaTurn:
     """Apply one event to the session's emotion state; return the engine's TurnResult with prompt_data.
 
-    The event is appraised from ``message`` (by the LLM when one is configured, else the offline lexicon)
-    unless ``appraisal`` (molroo's six dimensions) is given. ``elapsed_seconds`` defaults to the time since
-    the session's last turn and drives decay toward the baseline first. Emits ``turn_result``, and
+    The event is appraised from ``message`` by ``appraisal.message_appraise`` (the LLM when one is
+    configured, else the offline lexicon) unless ``appraisal`` (molroo's six dimensions) is given.
+    ``elapsed_seconds`` defaults to the time since the session's last turn and drives decay toward the
+    baseline first. Emits ``turn_result``, and
     ``stage_transition`` / ``emotional_overflow`` / ``proactive_action`` when they happen. Raises
     PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
     """
-    vector = engine.Appraisal.from_dict(appraisal) if appraisal is not None else None
+    session = persona_session_get(app=app, session_id=session_id)
+    personality = engine.personality_from_dict(session.persona)  # a persona never changes after creation
+    if appraisal is not None:
+        vector = engine.Appraisal.from_dict(appraisal)
+    else:  # the LLM appraiser may take seconds: appraise before writing anything
+        vector = message_appraise(text=message or "", personality=personality, context=context).appraisal
+    config = engine.emotion_config_derive(personality, session.config)
+    for contended in (False, True):
+        with transaction.atomic():
+            if contended:  # another turn got in first: this time take the row lock and build on its state
+                session = _locked(app, session_id)
+            outcome = _turn_apply(session, personality, config, vector, elapsed_seconds, context, user_ref, origin)
+            if outcome is not None:
+                return outcome
+    raise AssertionError("a turn under the session's row lock cannot lose the race")  # pragma: no cover
+
+
+def _turn_apply(
+    session: PersonaSession,
+    personality: engine.Personality,
+    config: engine.EmotionConfig,
+    vector: engine.Appraisal,
+    elapsed_seconds: float | None,
+    context: str,
+    user_ref: str,
+    origin: str | None,
+) -> PersonaTurn | None:
+    """Step ``session`` as read and save it only if no other turn saved in between (None if one did).
+
+    The save is one UPDATE conditioned on ``turn_count``; the winner holds the row until it commits, so a
+    concurrent loser's UPDATE waits, then matches nothing and the loser retries under the lock.
+    """
     now = clock.now()
-    with transaction.atomic():
-        session = _locked(app, session_id)
-        personality = engine.personality_from_dict(session.persona)
-        if vector is None:
-            vector = engine.appraise_text(message or "", personality)
-        config = engine.emotion_config_derive(personality, session.config)
-        row, relationship = _relationship_locked(session, user_ref, config)
-        result = engine.emotion_step(
-            engine.EmotionState.from_dict(session.state),
-            vector,
-            config,
-            personality,
-            relationship,
-            _elapsed(session, elapsed_seconds, now),
-        )
-        session.state = result.state.to_dict()
-        session.turn_count += 1
-        session.last_turn_at = now
-        changed = ["state", "turn_count", "last_turn_at", "updated_at"]
-        if session.proactive_enabled:
-            session.proactive_next_check_at = _next_check(session, result.relationship.to_dict(), now)
-            changed.append("proactive_next_check_at")
-        if row is None:
-            session.relationship = result.relationship.to_dict()
-            changed.append("relationship")
-        else:
-            row.state = result.relationship.to_dict()
-            row.save()
-        session.save(update_fields=changed)
-        prompt_data = prompt_data_with_context(
-            engine.prompt_data_build(personality, result.state, result.relationship, config), context
-        )
-        public = result.to_dict()
-        events = []
-        if result.stage_transition:
-            events.append(
-                _event(
-                    session,
-                    "stage_transition",
-                    {
-                        "from": stage_dict(result.previous_stage),
-                        "to": public["soul_stage"],
-                    },
-                )
-            )
-        if result.emotional_overflow:
-            events.append(
-                _event(
-                    session,
-                    "emotional_overflow",
-                    {
-                        "emotion_intensity": public["emotion_intensity"],
-                        "threshold": config.overflow_threshold,
-                        "discrete_emotion": public["discrete_emotion"],
-                    },
-                )
-            )
-        events += _proactive_actions_create(session, idle_seconds=0.0, relationship=result.relationship.to_dict())
-        outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
-        events.insert(0, _event(session, "turn_result", outcome.to_dict(), origin=origin))
-        persona_events_emit(events)
+    row, relationship = _relationship_of(session, user_ref, config)
+    result = engine.emotion_step(
+        engine.EmotionState.from_dict(session.state),
+        vector,
+        config,
+        personality,
+        relationship,
+        _elapsed(session, elapsed_seconds, now),
+    )
+    changes: dict[str, Any] = {
+        "state": result.state.to_dict(),
+        "turn_count": session.turn_count + 1,
+        "last_turn_at": now,
+        "updated_at": now,
+    }
+    if session.proactive_enabled:
+        changes["proactive_next_check_at"] = _next_check(session, result.relationship.to_dict(), now)
+    if row is None:
+        changes["relationship"] = result.relationship.to_dict()
+    saved = PersonaSession.objects.filter(pk=session.pk, turn_count=session.turn_count).update(**changes)
+    if not saved:
+        return None
+    for name, value in changes.items():
+        setattr(session, name, value)
+    if row is not None:
+        row.state = result.relationship.to_dict()
+        row.save()
+    prompt_data = prompt_data_with_context(
+        engine.prompt_data_build(personality, result.state, result.relationship, config), context
+    )
+    public = result.to_dict()
+    events = []
+    if result.stage_transition:
+        transition = {"from": stage_dict(result.previous_stage), "to": public["soul_stage"]}
+        events.append(_event(session, "stage_transition", transition))
+    if result.emotional_overflow:
+        overflow = {
+            "emotion_intensity": public["emotion_intensity"],
+            "threshold": config.overflow_threshold,
+            "discrete_emotion": public["discrete_emotion"],
+        }
+        events.append(_event(session, "emotional_overflow", overflow))
+    events += _proactive_actions_create(session, idle_seconds=0.0, relationship=result.relationship.to_dict())
+    outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
+    events.insert(0, _event(session, "turn_result", outcome.to_dict(), origin=origin))
+    persona_events_emit(events)
     return outcome
 
 

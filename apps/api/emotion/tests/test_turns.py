@@ -169,3 +169,16 @@ def test_stage_transition_and_overflow_are_announced(api, persona, persona_event
 def test_unknown_fields_are_ignored(api, persona):
     response = _turn(api, persona, message="hello", metadata={"client": "molroo-sdk"}, locale="en")
     assert response.status_code == 200
+
+
+def test_a_configured_llm_appraises_the_message(api, persona, fake_llm):
+    body = _turn(api, persona, message="I love talking to you", event_context="a rainy evening").json()
+    assert body["appraisal"]["goal_relevance"] == 0.77  # the fake model's figure, which the lexicon never gives
+    [request] = fake_llm.chat_requests
+    assert "a rainy evening" in request.body["messages"][0]["content"]
+    assert request.body["messages"][-1]["content"] == "I love talking to you"
+
+
+def test_a_supplied_appraisal_never_calls_the_llm(api, persona, fake_llm):
+    api.post("/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": APPRAISAL}, format="json")
+    assert fake_llm.chat_requests == []
