@@ -222,6 +222,11 @@ EMOTION_APPRAISER = env.str("EMOTION_APPRAISER", default="auto")
 if EMOTION_APPRAISER not in {"auto", "llm", "lexicon"}:
     raise ImproperlyConfigured("EMOTION_APPRAISER must be one of: auto, llm, lexicon.")
 EMOTION_APPRAISAL_MODEL = env.str("EMOTION_APPRAISAL_MODEL", default="")
+# The rate card of models that come from these settings (catalog rows carry their own rates in the admin).
+LLM_INPUT_CREDITS_PER_1K = env.float("LLM_INPUT_CREDITS_PER_1K", default=1.0)
+LLM_OUTPUT_CREDITS_PER_1K = env.float("LLM_OUTPUT_CREDITS_PER_1K", default=2.0)
+# What one generated image will cost (listed on GET /v1/rates; charged once image generation lands).
+IMAGE_CREDITS_PER_IMAGE = env.float("IMAGE_CREDITS_PER_IMAGE", default=10.0)
 
 # --- Product limits -------------------------------------------------------------------------------
 # A verified API key is trusted for this long in each process; a revocation made elsewhere lands within it.

@@ -46,7 +46,13 @@ def tenant(owner, db, fake_telegram):
     return {
         "key": owner.raw_key,
         "telegram": fake_telegram,
-        "path": {"slug": "luna", "session_id": session.id, "app_id": owner.api_key.app.id, "channel_id": channel.id},
+        "path": {
+            "slug": "luna",
+            "session_id": session.id,
+            "app_id": owner.api_key.app.id,
+            "channel_id": channel.id,
+            "external_user_ref": session.external_user_ref,
+        },
         "page_cursor": presenters.page_cursor_encode(session.created_at, session.id),
     }
 

@@ -15,7 +15,8 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from apps.accounts.models import ApiKey
+from apps.accounts import services as accounts_services
+from apps.accounts.models import ApiKey, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.api.native.tests.contract import assert_error, quota_counters, row_counts
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.tests.factories import character_publish
@@ -34,6 +35,7 @@ NOT_FOUND_CODES = {
     "session_id": "session_not_found",
     "app_id": "app_not_found",
     "channel_id": "delivery_channel_not_found",
+    "external_user_ref": "external_user_not_found",
 }
 # A valid body for each documented write with an id in its path, so that only the tenancy can refuse it
 # (a callable gets the tenant whose ids are in the path).
@@ -45,6 +47,8 @@ VALID_BODIES = {
     },
     "delivery_channel_verify": {},
     "delivery_channel_delete": None,
+    "external_user_budget_policy_set": {"limit_credits": 5},
+    "external_user_budget_policy_delete": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 UNKNOWN = {
@@ -52,12 +56,17 @@ UNKNOWN = {
     "session_id": "sess_000000000000000000000000",
     "app_id": "app_000000000000000000000000",
     "channel_id": "dch_000000000000000000000000",
+    "external_user_ref": "no-such-user",
 }
+# Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
+LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy"}
+# The query under which a list shows the caller's own slugs.
+OWN_ROWS_QUERY = {"/v1/usage": {"group_by": "character"}}
 
 
 class Tenant:
     """An app with a key, characters, sessions, and a sent message (a run and its events) in each session,
-    and a connected Telegram bot."""
+    a connected Telegram bot, budgets for the app and its end-user, and the runs' usage in the ledger."""
 
     def __init__(self, issued, name: str, captured, telegram) -> None:
         self.app = issued.api_key.app
@@ -65,12 +74,19 @@ class Tenant:
         self.client = APIClient()
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
         self.slugs = [f"{name}-luna", f"{name}-mira"]
+        self.external_user_ref = f"{name}-user"
         for slug in self.slugs:
             character_publish(self.app, slug=slug, display_name=slug.title(), greeting="hi!")
         self.sessions = [
-            conversation_services.session_create(app=self.app, character_slug=slug, external_user_ref="user_1")
+            conversation_services.session_create(
+                app=self.app, character_slug=slug, external_user_ref=self.external_user_ref
+            )
             for slug in self.slugs
         ]
+        accounts_services.budget_policy_set(app=self.app, limit_credits=1000)
+        accounts_services.budget_policy_set(
+            app=self.app, external_user_ref=self.external_user_ref, limit_credits=100, period="daily"
+        )
         with captured(execute=True):
             for index, session in enumerate(self.sessions):
                 key = SHARED_IDEMPOTENCY_KEY if index == 0 else None  # keys are per app
@@ -93,6 +109,7 @@ class Tenant:
             "session_id": self.sessions[0].id,
             "app_id": self.app.id,
             "channel_id": self.channel.id,
+            "external_user_ref": self.external_user_ref,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -110,6 +127,9 @@ class Tenant:
             "telegram_chats": list(TelegramChat.objects.filter(channel__app=self.app).order_by("pk").values()),
             "telegram_updates": list(TelegramUpdate.objects.filter(channel__app=self.app).order_by("pk").values()),
             "telegram_deliveries": list(TelegramDelivery.objects.filter(channel__app=self.app).order_by("pk").values()),
+            "usage": list(UsageRecord.objects.filter(app=self.app).order_by("pk").values()),
+            "budgets": list(BudgetPolicy.objects.filter(app=self.app).order_by("pk").values()),
+            "budget_counters": list(BudgetCounter.objects.filter(policy__app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -123,6 +143,9 @@ class Tenant:
             *sessions.values_list("id", flat=True),
             *Run.objects.filter(session__in=sessions).values_list("id", flat=True),
             *TelegramChannel.objects.filter(app=self.app).values_list("id", flat=True),
+            *UsageRecord.objects.filter(app=self.app).values_list("id", flat=True),
+            *BudgetPolicy.objects.filter(app=self.app).values_list("id", flat=True),
+            self.external_user_ref,
         }
 
 
@@ -220,7 +243,12 @@ def test_the_owner_gets_the_same_requests_answered(tenant_a, django_capture_on_c
 
 @pytest.mark.parametrize("path", LIST_PATHS)
 def test_lists_show_only_the_callers_rows(path, tenant_a, tenant_b):
-    filters = {"character": tenant_a.slugs[0], "external_user_ref": "user_1", "limit": 100}
+    filters = {
+        "character": tenant_a.slugs[0],
+        "external_user_ref": tenant_a.external_user_ref,
+        "session_id": tenant_a.sessions[0].id,
+        "limit": 100,
+    }
     parameters = [
         param["name"] for param in SCHEMA["paths"][path]["get"].get("parameters", []) if param["in"] == "query"
     ]
@@ -230,7 +258,9 @@ def test_lists_show_only_the_callers_rows(path, tenant_a, tenant_b):
         assert response.status_code == 200, (path, query, response.content[:300])
         text = response.content.decode()
         assert not [value for value in tenant_a.visible_ids() if value in text], (path, query)
-    own = tenant_b.client.get(path).content.decode()
+    if path in LISTS_WITHOUT_OWN_IDS:
+        return
+    own = tenant_b.client.get(path, OWN_ROWS_QUERY.get(path, {})).content.decode()
     assert all(slug in own for slug in tenant_b.slugs)  # the caller's own rows are there
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from apps.accounts import services
-from apps.accounts.models import ApiKey, App
+from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -46,3 +46,42 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             services.api_key_revoke(api_key=key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).")
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    """The ledger is written by the pipeline only: read-only here."""
+
+    list_display = ("id", "app", "resource_type", "model", "external_user_ref", "status", "credits", "created_at")
+    list_filter = ("status", "resource_type", "model")
+    search_fields = ("id", "run_ref", "session_id", "external_user_ref", "character")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class BudgetCounterInline(admin.TabularInline):
+    model = BudgetCounter
+    extra = 0
+    fields = ("period_start", "limit_credits", "spent_credits", "reserved_credits", "warned_at")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(BudgetPolicy)
+class BudgetPolicyAdmin(admin.ModelAdmin):
+    list_display = ("app", "external_user_ref", "resource_type", "period", "limit_credits", "enforcement")
+    list_filter = ("period", "enforcement", "resource_type")
+    search_fields = ("app__name", "external_user_ref")
+    readonly_fields = ("id", "app", "external_user_ref", "resource_type", "created_at", "updated_at")
+    inlines = [BudgetCounterInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # set through the API, whose service keeps the counters in step
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

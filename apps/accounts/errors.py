@@ -1,6 +1,14 @@
 """Errors raised by accounts services and the API-key authentication."""
 
-from apps.core.errors import ApplicationError, NotFound, PayloadTooLarge, PermissionDenied, QuotaExceeded, RateLimited
+from apps.core.errors import (
+    ApplicationError,
+    NotFound,
+    PayloadTooLarge,
+    PaymentRequired,
+    PermissionDenied,
+    QuotaExceeded,
+    RateLimited,
+)
 
 
 class ApiKeyMissing(ApplicationError):
@@ -55,3 +63,21 @@ class QuotaExhausted(QuotaExceeded):
 class AppNotFound(NotFound):
     code = "app_not_found"
     fix = "Use your own app's id (shown as app_id when your key was issued); other apps are not visible to your key."
+
+
+class BudgetExceeded(PaymentRequired):
+    code = "budget_exceeded"
+    fix = (
+        "A budget cap was reached. Raise it with POST /v1/external-users/{external_user_ref}/budget-policy "
+        "or PUT /v1/budget-policy, or wait for the next period; GET /v1/usage shows what was spent."
+    )
+
+
+class ExternalUserNotFound(NotFound):
+    code = "external_user_not_found"
+    fix = "Check the external_user_ref; an end-user is known to your app once it has a session (POST /v1/sessions)."
+
+
+class DemoKeySurfaceDisabled(PermissionDenied):
+    code = "demo_key_surface_disabled"
+    fix = "Sandbox keys cannot do this (budgets, channels, image generation); use a full API key."

@@ -1,6 +1,7 @@
-"""Tenants and their credentials."""
+"""Tenants, their credentials, the usage ledger and budgets."""
 
 from django.db import models
+from django.db.models import Q
 
 from apps.core.models import TimestampedModel, prefixed_id_field
 
@@ -48,3 +49,130 @@ class ApiKey(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.app_id})"
+
+
+CREDITS = {"max_digits": 18, "decimal_places": 6}
+
+
+class ResourceType(models.TextChoices):
+    """What a usage record paid for."""
+
+    CHAT_TURN = "chat_turn"
+    PROACTIVE_TURN = "proactive_turn"
+    IMAGE = "image"
+
+
+class UsageRecord(models.Model):
+    """The ledger: one row per metered piece of work (a run today), reserved before it and settled after.
+
+    The row is written when credits are reserved (``status`` reserved, ``reserved_credits`` the most the
+    work can cost) and settled once with what the provider reported (``credits``). ``holds`` lists the
+    budget counters the reservation was taken on and how much, so settling releases exactly that.
+    Identifiers are plain strings, not foreign keys: the ledger outlives sessions and characters.
+    """
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved"
+        SETTLED = "settled"
+
+    id = prefixed_id_field("use")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="usage_records")
+    run_ref = models.CharField(max_length=40, blank=True)
+    session_id = models.CharField(max_length=40, blank=True)
+    character = models.CharField(max_length=128, blank=True, help_text="The character's slug.")
+    external_user_ref = models.CharField(max_length=256, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=32, blank=True)
+    resource_type = models.CharField(max_length=32, choices=ResourceType.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
+    outcome = models.CharField(max_length=16, blank=True, help_text="succeeded or failed, once settled.")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    reserved_credits = models.DecimalField(**CREDITS, default=0)
+    credits = models.DecimalField(**CREDITS, default=0)
+    holds = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run_ref"], condition=~Q(run_ref=""), name="usage_one_per_run"),
+        ]
+        indexes = [
+            # GET /v1/usage: an app's settled rows in a date range, grouped in the database.
+            models.Index(fields=["app", "created_at"], name="usage_app_time", condition=Q(status="settled")),
+            # Per end-user totals (budget counters start from them) and the external_user filter.
+            models.Index(
+                fields=["app", "external_user_ref", "created_at"],
+                name="usage_app_user_time",
+                condition=Q(status="settled"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.resource_type} {self.credits}"
+
+
+class BudgetPolicy(TimestampedModel):
+    """A cap on the credits an app (``external_user_ref`` empty) or one of its end-users may spend per period.
+
+    ``resource_type`` "all" counts every resource. A hard policy refuses work whose reservation would go
+    over ``limit_credits``; a soft one only warns. Either warns once per period at ``soft_limit_credits``.
+    """
+
+    class Period(models.TextChoices):
+        DAILY = "daily"
+        MONTHLY = "monthly"
+
+    class Enforcement(models.TextChoices):
+        HARD = "hard"
+        SOFT = "soft"
+
+    ALL = "all"
+
+    id = prefixed_id_field("bud")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="budget_policies")
+    external_user_ref = models.CharField(max_length=256, blank=True, help_text="Empty for the app-wide budget.")
+    resource_type = models.CharField(max_length=32, default=ALL)
+    period = models.CharField(max_length=16, choices=Period.choices, default=Period.MONTHLY)
+    limit_credits = models.DecimalField(**CREDITS)
+    soft_limit_credits = models.DecimalField(**CREDITS, null=True, blank=True)
+    enforcement = models.CharField(max_length=8, choices=Enforcement.choices, default=Enforcement.HARD)
+
+    class Meta:
+        ordering = ["external_user_ref", "resource_type"]
+        verbose_name_plural = "budget policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "external_user_ref", "resource_type"], name="budget_one_policy_per_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.external_user_ref or "app"
+        return f"{self.app_id} {scope} {self.resource_type} {self.limit_credits}/{self.period}"
+
+
+class BudgetCounter(models.Model):
+    """What a policy's scope spent and holds reserved in one period (UTC day or month).
+
+    Changed only by conditional UPDATEs in ``services.budgets``: a reservation succeeds only if
+    ``spent + reserved + amount`` stays within ``limit_credits`` (the policy's hard limit, copied here so
+    that one row decides), so concurrent reservations can never overspend.
+    """
+
+    policy = models.ForeignKey(BudgetPolicy, on_delete=models.CASCADE, related_name="counters")
+    period_start = models.DateField()
+    limit_credits = models.DecimalField(**CREDITS, null=True, blank=True, help_text="Null when not enforced.")
+    spent_credits = models.DecimalField(**CREDITS, default=0)
+    reserved_credits = models.DecimalField(**CREDITS, default=0)
+    warned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "period_start"], name="budget_counter_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy_id} {self.period_start}"

@@ -1,14 +1,18 @@
-"""Reads for accounts: resolving a presented key to its app."""
+"""Reads for accounts: resolving a presented key to its app, the usage ledger and budgets."""
 
 import hashlib
 import hmac
 import threading
 import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Count, Sum
 
 from apps.accounts import errors
-from apps.accounts.models import ApiKey, App
+from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
 
 # Keys verified in this process in the last API_KEY_CACHE_SECONDS, by digest of the whole presented key.
@@ -77,3 +81,165 @@ def app_get(*, app: App, app_id: str) -> App:
     if app_id != app.pk:
         raise errors.AppNotFound(f"No app with id '{app_id}'.")
     return app
+
+
+# --- usage ledger ------------------------------------------------------------------------------------
+# The dimensions GET /v1/usage groups by, and the ledger column behind each.
+USAGE_GROUP_COLUMNS = {
+    "model": "model",
+    "provider": "provider",
+    "character": "character",
+    "session": "session_id",
+    "external_user": "external_user_ref",
+    "resource_type": "resource_type",
+}
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    key: str | None
+    records: int
+    input_tokens: int
+    output_tokens: int
+    credits: Decimal
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    totals: UsageTotals
+    groups: list[UsageTotals]
+    truncated: bool
+
+
+def _totals(key: str | None, row: dict) -> UsageTotals:
+    return UsageTotals(
+        key=key,
+        records=row["records"] or 0,
+        input_tokens=row["input_tokens"] or 0,
+        output_tokens=row["output_tokens"] or 0,
+        credits=row["credits"] or Decimal(0),
+    )
+
+
+_SUMS = {
+    "records": Count("id"),
+    "input_tokens": Sum("input_tokens"),
+    "output_tokens": Sum("output_tokens"),
+    "credits": Sum("credits"),
+}
+
+
+def usage_report(
+    *,
+    app: App,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: str | None = None,
+    filters: dict[str, str] | None = None,
+    limit: int = 100,
+) -> UsageReport:
+    """Settled usage of ``app`` in [start, end): totals, and per ``group_by`` value (most credits first).
+
+    ``filters`` maps dimensions of USAGE_GROUP_COLUMNS to a value. Sums and groups are computed by the
+    database over the app's settled rows in the range (index ``usage_app_time``).
+    """
+    rows = UsageRecord.objects.filter(app=app, status=UsageRecord.Status.SETTLED)
+    if start is not None:
+        rows = rows.filter(created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    for dimension, value in (filters or {}).items():
+        rows = rows.filter(**{USAGE_GROUP_COLUMNS[dimension]: value})
+    totals = _totals(None, rows.aggregate(**_SUMS))
+    groups: list[UsageTotals] = []
+    truncated = False
+    if group_by is not None:
+        column = USAGE_GROUP_COLUMNS[group_by]
+        grouped = list(rows.order_by().values(column).annotate(**_SUMS).order_by("-credits", column)[: limit + 1])
+        truncated = len(grouped) > limit
+        groups = [_totals(row[column], row) for row in grouped[:limit]]
+    return UsageReport(totals=totals, groups=groups, truncated=truncated)
+
+
+def usage_by_run(*, app_id: str, run_refs: list[str]) -> dict[str, UsageRecord]:
+    """The ledger rows of these runs (reserved or settled), by run_ref; runs without one are absent."""
+    refs = [ref for ref in run_refs if ref]
+    if not refs:
+        return {}
+    return {row.run_ref: row for row in UsageRecord.objects.filter(app_id=app_id, run_ref__in=refs)}
+
+
+# --- budgets -----------------------------------------------------------------------------------------
+def budget_period_bounds(*, period: str, at: datetime) -> tuple[datetime, datetime]:
+    """The UTC day or month around ``at``, as [start, end)."""
+    day = at.astimezone(UTC).date()
+    if period == BudgetPolicy.Period.DAILY:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start, start + timedelta(days=1)
+    start = datetime(day.year, day.month, 1, tzinfo=UTC)
+    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return start, datetime(following.year, following.month, 1, tzinfo=UTC)
+
+
+def usage_spent(*, policy: BudgetPolicy, start: datetime, end: datetime) -> Decimal:
+    """What the policy's scope spent in [start, end), from the ledger."""
+    rows = UsageRecord.objects.filter(
+        app_id=policy.app_id, status=UsageRecord.Status.SETTLED, created_at__gte=start, created_at__lt=end
+    )
+    if policy.external_user_ref:
+        rows = rows.filter(external_user_ref=policy.external_user_ref)
+    if policy.resource_type != BudgetPolicy.ALL:
+        rows = rows.filter(resource_type=policy.resource_type)
+    return rows.aggregate(total=Sum("credits"))["total"] or Decimal(0)
+
+
+def budget_policies_applicable(*, app_id: str, external_user_ref: str, resource_type: str) -> list[BudgetPolicy]:
+    """The app-wide and the end-user's budgets that count ``resource_type``, in id order (the lock order)."""
+    return list(
+        BudgetPolicy.objects.filter(
+            app_id=app_id,
+            external_user_ref__in={"", external_user_ref},
+            resource_type__in=[BudgetPolicy.ALL, resource_type],
+        ).order_by("pk")
+    )
+
+
+def budget_policies_exist(*, app: App) -> bool:
+    return BudgetPolicy.objects.filter(app=app).exists()
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """A policy with where its scope stands in the current period."""
+
+    policy: BudgetPolicy
+    period_start: datetime
+    period_end: datetime
+    spent_credits: Decimal
+    reserved_credits: Decimal
+
+    @property
+    def remaining_credits(self) -> Decimal:
+        return max(Decimal(0), self.policy.limit_credits - self.spent_credits - self.reserved_credits)
+
+
+def budget_status(*, policy: BudgetPolicy, at: datetime | None = None) -> BudgetStatus:
+    at = at or clock.now()
+    start, end = budget_period_bounds(period=policy.period, at=at)
+    counter = BudgetCounter.objects.filter(policy=policy, period_start=start.date()).first()
+    if counter is None:  # nothing reserved in this period yet: the ledger has the truth
+        return BudgetStatus(policy, start, end, usage_spent(policy=policy, start=start, end=end), Decimal(0))
+    return BudgetStatus(policy, start, end, counter.spent_credits, counter.reserved_credits)
+
+
+def budget_used(*, policy: BudgetPolicy, at: datetime) -> Decimal:
+    """Spent plus reserved in the current period."""
+    status = budget_status(policy=policy, at=at)
+    return status.spent_credits + status.reserved_credits
+
+
+def budget_statuses(*, app: App, external_user_ref: str = "") -> list[BudgetStatus]:
+    """The scope's policies (the app's own when ``external_user_ref`` is empty) with their current period."""
+    now = clock.now()
+    policies = BudgetPolicy.objects.filter(app=app, external_user_ref=external_user_ref).order_by("resource_type")
+    return [budget_status(policy=policy, at=now) for policy in policies]

@@ -31,5 +31,20 @@ def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
     return list(Event.objects.filter(session_id=session_id, cursor__gt=since).order_by("cursor")[:limit])
 
 
-def run_list(*, session_id: str, limit: int = 50) -> list[Run]:
-    return list(Run.objects.filter(session_id=session_id).order_by("-created_at")[:limit])
+def event_list_newest(
+    *, session_id: str, limit: int, before: int | None = None, run_id: str | None = None
+) -> list[Event]:
+    """Events newest first, with cursor < ``before`` when given, optionally only one run's."""
+    events = Event.objects.filter(session_id=session_id)
+    if before is not None:
+        events = events.filter(cursor__lt=before)
+    if run_id is not None:
+        events = events.filter(run_id=run_id)
+    return list(events.order_by("-cursor")[:limit])
+
+
+def run_list(*, session_id: str, limit: int = 50, run_id: str | None = None) -> list[Run]:
+    runs = Run.objects.filter(session_id=session_id)
+    if run_id is not None:
+        runs = runs.filter(pk=run_id)
+    return list(runs.order_by("-created_at")[:limit])

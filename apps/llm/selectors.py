@@ -1,12 +1,13 @@
 """Resolving a model name to a ModelSpec: the admin's catalog first, then the LLM_* settings."""
 
 import os
+from decimal import Decimal
 
 from django.conf import settings
 
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
-from apps.llm.types import ModelSpec
+from apps.llm.types import ModelRate, ModelSpec
 
 
 def _spec_from_row(row: LLMModel) -> ModelSpec:
@@ -18,6 +19,8 @@ def _spec_from_row(row: LLMModel) -> ModelSpec:
         api_key=os.environ.get(row.api_key_env, "") if row.api_key_env else settings.LLM_API_KEY,
         timeout_seconds=row.timeout_seconds,
         max_tokens=row.max_tokens,
+        input_credits_per_1k=row.prompt_credits_per_1k,
+        output_credits_per_1k=row.completion_credits_per_1k,
     )
 
 
@@ -31,6 +34,8 @@ def _spec_from_settings(name: str) -> ModelSpec:
         api_key=settings.LLM_API_KEY,
         timeout_seconds=settings.LLM_TIMEOUT_SECONDS,
         max_tokens=settings.LLM_MAX_TOKENS,
+        input_credits_per_1k=Decimal(str(settings.LLM_INPUT_CREDITS_PER_1K)),
+        output_credits_per_1k=Decimal(str(settings.LLM_OUTPUT_CREDITS_PER_1K)),
     )
 
 
@@ -48,3 +53,38 @@ def model_spec_get(*, name: str | None = None) -> ModelSpec:
         raise ModelNotFound(f"No active model is named '{name}'.")
     row = LLMModel.objects.filter(is_default=True, is_active=True).first()
     return _spec_from_row(row) if row is not None else _spec_from_settings(settings.LLM_CHAT_MODEL)
+
+
+def rate_card_list() -> list[ModelRate]:
+    """Every model integrators can name, with its rates: the active catalog rows, then the models the
+    LLM_* settings provide (the configured default and the offline ``scripted`` one) unless the catalog
+    has a row of the same name."""
+    rows = list(LLMModel.objects.filter(is_active=True).order_by("name"))
+    has_default_row = any(row.is_default for row in rows)
+    rates = [
+        ModelRate(
+            model=row.name,
+            provider=row.provider,
+            input_credits_per_1k=row.prompt_credits_per_1k,
+            output_credits_per_1k=row.completion_credits_per_1k,
+            max_tokens=row.max_tokens,
+            is_default=row.is_default,
+        )
+        for row in rows
+    ]
+    named = {row.name for row in rows}
+    for name in dict.fromkeys([settings.LLM_CHAT_MODEL, "scripted"]):
+        if name in named:
+            continue
+        spec = _spec_from_settings(name)
+        rates.append(
+            ModelRate(
+                model=spec.name,
+                provider=spec.provider,
+                input_credits_per_1k=spec.input_credits_per_1k,
+                output_credits_per_1k=spec.output_credits_per_1k,
+                max_tokens=spec.max_tokens,
+                is_default=not has_default_row and name == settings.LLM_CHAT_MODEL,
+            )
+        )
+    return rates

@@ -1,6 +1,7 @@
 """Plain data passed to and from providers."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -42,3 +43,18 @@ class ModelSpec:
     timeout_seconds: float = 60.0
     max_tokens: int = 400
     context: dict[str, Any] = field(default_factory=dict)
+    # The rate card: credits per 1,000 input (prompt) and output (completion) tokens.
+    input_credits_per_1k: Decimal = Decimal(0)
+    output_credits_per_1k: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ModelRate:
+    """One line of the rate card: a model integrators can use and what its tokens cost in credits."""
+
+    model: str
+    provider: str
+    input_credits_per_1k: Decimal
+    output_credits_per_1k: Decimal
+    max_tokens: int
+    is_default: bool = False

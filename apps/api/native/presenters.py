@@ -4,6 +4,7 @@ import base64
 import json
 from datetime import datetime
 
+from apps.accounts.models import UsageRecord
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.conversations.models import Run, Session
@@ -54,7 +55,8 @@ def session_data(session: Session) -> dict:
     }
 
 
-def run_data(run: Run) -> dict:
+def run_data(run: Run, usage: UsageRecord | None = None) -> dict:
+    """The run with its cost from the usage ledger (``usage`` is the run's ledger row, if it has one)."""
     return {
         "run_ref": run.id,
         "status": run.status,
@@ -68,6 +70,10 @@ def run_data(run: Run) -> dict:
         "latency_ms": run.latency_ms,
         "error": run.status == Run.Status.FAILED,
         "error_code": run.error_code or None,
+        "resource_type": usage.resource_type if usage else None,
+        "reserved_credits": float(usage.reserved_credits) if usage else None,
+        "credits": float(usage.credits) if usage else None,
+        "usage_status": usage.status if usage else None,
         "created_at": run.created_at,
         "finished_at": run.finished_at,
     }

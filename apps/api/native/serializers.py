@@ -189,8 +189,16 @@ class RunOutput(serializers.Serializer):
     latency_ms = serializers.IntegerField(allow_null=True)
     error = serializers.BooleanField()
     error_code = serializers.CharField(allow_null=True)
+    resource_type = serializers.CharField(allow_null=True, help_text="chat_turn or proactive_turn, once metered.")
+    reserved_credits = serializers.FloatField(allow_null=True, help_text="Held before the model call.")
+    credits = serializers.FloatField(allow_null=True, help_text="The settled cost; null until the run reserved.")
+    usage_status = serializers.CharField(allow_null=True, help_text="reserved, then settled; null if never metered.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RunListQuery(serializers.Serializer):
+    run_ref = serializers.CharField(required=False, max_length=40, help_text="Only this run.")
 
 
 class RunListOutput(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import characters, demo, meta, sessions, telegram
+from apps.api.native.views import characters, demo, meta, sessions, telegram, usage
 
 urlpatterns = [
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
@@ -28,6 +28,15 @@ urlpatterns = [
         "delivery-channels/<str:channel_id>/verify",
         telegram.DeliveryChannelVerifyApi.as_view(),
         name="delivery-channel-verify",
+    ),
+    path("sessions/<str:session_id>/trace", usage.SessionTraceApi.as_view(), name="session-trace"),
+    path("rates", usage.RatesApi.as_view(), name="rates"),
+    path("usage", usage.UsageApi.as_view(), name="usage"),
+    path("budget-policy", usage.AppBudgetPolicyApi.as_view(), name="app-budget-policy"),
+    path(
+        "external-users/<str:external_user_ref>/budget-policy",
+        usage.ExternalUserBudgetPolicyApi.as_view(),
+        name="external-user-budget-policy",
     ),
     # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
     re_path(r"^.*$", errors.not_found_view, name="not-found"),

@@ -12,6 +12,7 @@ from apps.accounts.models import App
 from apps.conversations import dispatch, selectors
 from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
+from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.core import clock
 
@@ -72,6 +73,7 @@ def message_send(*, app: App, session_id: str, text: str, idempotency_key: str |
         if isinstance(claimed, SendResult):
             return claimed
         record = claimed
+    metering.message_budget_check(app=app, session_id=session_id, text=text)  # 402 before anything is written
     # The cursor UPDATE also checks that the session is the app's: one statement instead of a lookup first.
     last_cursor, turn_index = cursor_advance(session_id=session_id, count=2, user_turns=1, app_id=app.pk)
     user_cursor = last_cursor - 1

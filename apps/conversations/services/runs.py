@@ -13,6 +13,7 @@ from apps.conversations import prompts
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Event, Run
+from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
 from apps.core import clock
 from apps.core.errors import ApplicationError
@@ -71,7 +72,7 @@ def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMe
     return spec, prompts.chat_messages(version.content, _history(run))
 
 
-def _finish_success(run: Run, attempt: int, result: ChatResult, latency_ms: int) -> bool:
+def _finish_success(run: Run, attempt: int, spec: ModelSpec, result: ChatResult, latency_ms: int) -> bool:
     with transaction.atomic():
         updated = _fenced(run.id, attempt).update(
             status=Run.Status.SUCCEEDED,
@@ -93,6 +94,7 @@ def _finish_success(run: Run, attempt: int, result: ChatResult, latency_ms: int)
             "reply_to_cursor": run.trigger_cursor,
         }
         events_append(session_id=run.session_id, events=[NewEvent("message.created", payload, "character", run.id)])
+        metering.run_usage_settle(run=run, outcome="succeeded", spec=spec, usage=result.usage)
     return True
 
 
@@ -110,6 +112,7 @@ def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int)
             return False
         payload = {"run_ref": run.id, "code": error.code, "message": error.message, "retryable": False}
         events_append(session_id=run.session_id, events=[NewEvent("run.failed", payload, run_id=run.id)])
+        metering.run_usage_settle(run=run, outcome="failed")
     return True
 
 
@@ -147,7 +150,8 @@ def run_execute(*, run_id: str) -> RunOutcome:
     version = run.session.character_version
     try:
         spec, messages = _prompt(run, version)
-    except ApplicationError as error:  # e.g. the character names a model the catalog no longer has
+        metering.run_usage_reserve(run=run, spec=spec, messages=messages)
+    except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls)
         return RunOutcome(run_id, "failed")
     started = time.monotonic()
@@ -164,7 +168,7 @@ def run_execute(*, run_id: str) -> RunOutcome:
         _finish_failure(run, attempt, error, run.model_calls + 1)
         return RunOutcome(run_id, "failed")
     latency_ms = int((time.monotonic() - started) * 1000)
-    finished = _finish_success(run, attempt, result, latency_ms)
+    finished = _finish_success(run, attempt, spec, result, latency_ms)
     return RunOutcome(run_id, "succeeded" if finished else "superseded")
 
 

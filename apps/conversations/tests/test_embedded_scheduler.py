@@ -54,9 +54,7 @@ def test_the_wait_is_the_soonest_due_entry_and_crontab_entries_are_understood():
 
 def test_a_failing_entry_does_not_stop_the_others():
     calls.clear()
-    scheduler = EmbeddedScheduler(
-        {"bad": {"task": f"{__name__}.always_fails", "schedule": 10.0}, "good": _entry(10.0)}
-    )
+    scheduler = EmbeddedScheduler({"bad": {"task": f"{__name__}.always_fails", "schedule": 10.0}, "good": _entry(10.0)})
     scheduler.tick()
     assert len(calls) == 1
 

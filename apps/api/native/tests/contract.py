@@ -1,6 +1,8 @@
 """Helpers for the native surface's contract tests: the error body and "nothing was written"."""
 
-from apps.accounts.models import ApiKey, App
+from django.db.models import F, Sum
+
+from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.characters.models import Character, CharacterVersion
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
@@ -18,6 +20,9 @@ WRITTEN_MODELS = (
     TelegramChat,
     TelegramUpdate,
     TelegramDelivery,
+    UsageRecord,
+    BudgetPolicy,
+    BudgetCounter,
 )
 
 
@@ -40,6 +45,9 @@ def row_counts() -> dict[str, int]:
     """How many rows each writable table holds, plus the sessions' cursors (which a failed send must not move)."""
     counts = {model.__name__: model.objects.count() for model in WRITTEN_MODELS}
     counts["session_cursors"] = sum(Session.objects.values_list("last_cursor", flat=True))
+    # A reservation or settlement moves budget counters without adding rows.
+    held = BudgetCounter.objects.aggregate(total=Sum(F("spent_credits") + F("reserved_credits")))["total"]
+    counts["budget_credits"] = str(held or 0)
     return counts
 
 

@@ -5,6 +5,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
+from apps.accounts import selectors as accounts_selectors
 from apps.api.native import presenters
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import (
@@ -16,6 +17,7 @@ from apps.api.native.serializers import (
     MessageAcceptedOutput,
     MessageInput,
     RunListOutput,
+    RunListQuery,
     SessionInput,
     SessionListOutput,
     SessionListQuery,
@@ -189,10 +191,17 @@ class EventListApi(APIView):
 
 
 class RunListApi(APIView):
-    @extend_schema(operation_id="run_list", responses={200: enveloped("RunListEnvelope", RunListOutput), **AUTH_ERRORS})
+    @extend_schema(
+        operation_id="run_list",
+        parameters=[RunListQuery],
+        responses={200: enveloped("RunListEnvelope", RunListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
+    )
     def get(self, request, session_id: str):
+        query = _validated(RunListQuery, request.query_params)
         session = selectors.session_get(app=request.user, session_id=session_id)
-        runs = [presenters.run_data(run) for run in selectors.run_list(session_id=session.id)]
+        rows = selectors.run_list(session_id=session.id, run_id=query.get("run_ref"))
+        usage = accounts_selectors.usage_by_run(app_id=session.app_id, run_refs=[run.id for run in rows])
+        runs = [presenters.run_data(run, usage.get(run.id)) for run in rows]
         return envelope(
             {"session_id": session.id, "runs": runs},
             [action(f"GET /v1/sessions/{session.id}/events?since=0", "Read the events these runs produced")],

@@ -122,3 +122,34 @@ def app_message_length_check(*, app: App, text: str) -> None:
     if app.is_sandbox:
         raise errors.DemoInputTooLarge(problem)
     raise ValidationFailed({"text": [problem]})
+
+
+from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic modules, re-exported
+    BudgetWarning,
+    Settlement,
+    UsageSubject,
+    budget_policy_clear,
+    budget_policy_set,
+    budget_preflight,
+    usage_reserve,
+    usage_settle,
+)
+
+__all__ = [
+    "BudgetWarning",
+    "IssuedKey",
+    "Settlement",
+    "UsageSubject",
+    "api_key_create",
+    "api_key_mark_used",
+    "api_key_revoke",
+    "app_create",
+    "app_message_length_check",
+    "app_quota_consume",
+    "budget_policy_clear",
+    "budget_policy_set",
+    "budget_preflight",
+    "sandbox_issue",
+    "usage_reserve",
+    "usage_settle",
+]

@@ -1,0 +1,315 @@
+"""Request and response shapes of the native surface's usage, rates, budgets and trace endpoints,
+and the functions that turn the domain's objects into them."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.models import BudgetPolicy, ResourceType, UsageRecord
+from apps.accounts.selectors import USAGE_GROUP_COLUMNS, BudgetStatus, UsageReport, UsageTotals
+from apps.api.native.serializers import EventSerializer
+from apps.core.fields import StrictFloatField
+from apps.llm.rates import credits_quantize
+from apps.llm.types import ModelRate
+
+MAX_CREDITS = 1_000_000_000  # well inside the ledger columns (12 integer digits)
+RESOURCE_TYPES = [choice for choice, _ in ResourceType.choices]
+
+
+def credits_number(value: Decimal | None) -> float | None:
+    """Credits go out as JSON numbers (six decimal places at most)."""
+    return None if value is None else float(value)
+
+
+# --- rates -------------------------------------------------------------------------------------------
+class ModelRateOutput(serializers.Serializer):
+    model = serializers.CharField(help_text="The name characters and requests use.")
+    provider = serializers.CharField()
+    input_credits_per_1k_tokens = serializers.FloatField()
+    output_credits_per_1k_tokens = serializers.FloatField()
+    input_credits_per_1m_tokens = serializers.FloatField()
+    output_credits_per_1m_tokens = serializers.FloatField()
+    max_tokens = serializers.IntegerField(help_text="Reply cap; a turn reserves credits for this many output tokens.")
+    is_default = serializers.BooleanField()
+
+
+class ImageRateOutput(serializers.Serializer):
+    credits_per_image = serializers.FloatField()
+
+
+class RatesOutput(serializers.Serializer):
+    unit = serializers.CharField(default="credits")
+    models = ModelRateOutput(many=True)
+    images = ImageRateOutput()
+
+
+def model_rate_data(rate: ModelRate) -> dict:
+    return {
+        "model": rate.model,
+        "provider": rate.provider,
+        "input_credits_per_1k_tokens": float(rate.input_credits_per_1k),
+        "output_credits_per_1k_tokens": float(rate.output_credits_per_1k),
+        "input_credits_per_1m_tokens": float(rate.input_credits_per_1k * 1000),
+        "output_credits_per_1m_tokens": float(rate.output_credits_per_1k * 1000),
+        "max_tokens": rate.max_tokens,
+        "is_default": rate.is_default,
+    }
+
+
+# --- usage -------------------------------------------------------------------------------------------
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]})
+class DateOrDateTimeField(serializers.Field):
+    """An ISO date (``2026-11-01``, a whole UTC day) or date-time (``2026-11-01T12:00:00Z``, UTC if no offset)."""
+
+    default_error_messages = {"invalid": "Use an ISO date (2026-11-01) or date-time (2026-11-01T12:00:00Z)."}
+
+    def to_internal_value(self, data) -> date | datetime:
+        text = str(data).upper()  # RFC 3339 allows a lowercase t and z
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            parsed = datetime.fromisoformat(text)
+            # In UTC: the database need not take odd offsets (-20:15 is valid ISO 8601).
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+def _range_start(value: date | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min, tzinfo=UTC)
+
+
+def _range_end(value: date | datetime | None) -> datetime | None:
+    """``to`` is inclusive for a date (the whole day) and exclusive for a date-time."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if value == date.max:
+        return None  # the end of time: no upper bound
+    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+class UsageQuery(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=list(USAGE_GROUP_COLUMNS), required=False)
+    to = DateOrDateTimeField(required=False, help_text="Until this date (inclusive) or date-time (exclusive), UTC.")
+    external_user_ref = serializers.CharField(required=False, max_length=256)
+    character = serializers.CharField(required=False, max_length=128, help_text="A character slug.")
+    session_id = serializers.CharField(required=False, max_length=40)
+    resource_type = serializers.ChoiceField(choices=RESOURCE_TYPES, required=False)
+    model = serializers.CharField(required=False, max_length=200)
+    limit = serializers.IntegerField(min_value=1, max_value=1000, default=100, help_text="At most this many groups.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # ``from`` is a Python keyword, so it cannot be declared as an attribute.
+        fields["from"] = DateOrDateTimeField(required=False, help_text="From this date or date-time (inclusive), UTC.")
+        return fields
+
+    def validate(self, attrs):
+        # A range that ends before it starts is empty (zero totals), not an error.
+        attrs["start"], attrs["end"] = _range_start(attrs.pop("from", None)), _range_end(attrs.pop("to", None))
+        return attrs
+
+    def filters(self) -> dict[str, str]:
+        names = {"external_user_ref": "external_user", "session_id": "session"}
+        data = self.validated_data
+        wanted = ("external_user_ref", "character", "session_id", "resource_type", "model")
+        return {names.get(name, name): data[name] for name in wanted if data.get(name)}
+
+
+class UsageTotalsOutput(serializers.Serializer):
+    records = serializers.IntegerField(help_text="Settled runs (and, later, images).")
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    credits = serializers.FloatField()
+
+
+class UsageGroupOutput(UsageTotalsOutput):
+    key = serializers.CharField(help_text="The group's value: a model name, slug, session id, end-user ref...")
+
+
+class UsageOutput(serializers.Serializer):
+    group_by = serializers.CharField(allow_null=True)
+    from_ = serializers.DateTimeField(allow_null=True)
+    to = serializers.DateTimeField(allow_null=True)
+    totals = UsageTotalsOutput()
+    groups = UsageGroupOutput(many=True)
+    truncated = serializers.BooleanField(help_text="More groups than ?limit= exist; the totals count them all.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+def _totals_data(totals: UsageTotals) -> dict:
+    return {
+        "records": totals.records,
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "total_tokens": totals.input_tokens + totals.output_tokens,
+        "credits": float(credits_quantize(totals.credits)),
+    }
+
+
+def usage_report_data(report: UsageReport, *, group_by: str | None, start, end) -> dict:
+    return {
+        "group_by": group_by,
+        "from": start,
+        "to": end,
+        "totals": _totals_data(report.totals),
+        "groups": [{"key": group.key or "", **_totals_data(group)} for group in report.groups],
+        "truncated": report.truncated,
+    }
+
+
+class RunUsageOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["reserved", "settled"])
+    resource_type = serializers.CharField()
+    model = serializers.CharField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    reserved_credits = serializers.FloatField()
+    credits = serializers.FloatField(help_text="What the run cost; 0 until settled.")
+    settled_at = serializers.DateTimeField(allow_null=True)
+
+
+def run_usage_data(record: UsageRecord | None) -> dict | None:
+    if record is None:
+        return None
+    return {
+        "status": record.status,
+        "resource_type": record.resource_type,
+        "model": record.model,
+        "input_tokens": record.input_tokens,
+        "output_tokens": record.output_tokens,
+        "reserved_credits": float(record.reserved_credits),
+        "credits": float(record.credits),
+        "settled_at": record.settled_at,
+    }
+
+
+# --- budgets -----------------------------------------------------------------------------------------
+class BudgetPolicyInput(serializers.Serializer):
+    resource_type = serializers.ChoiceField(
+        choices=[BudgetPolicy.ALL, *RESOURCE_TYPES], default=BudgetPolicy.ALL, help_text="What the cap counts."
+    )
+    limit_credits = StrictFloatField(
+        min_value=0, max_value=MAX_CREDITS, allow_null=True, help_text="The cap per period; null removes the policy."
+    )
+    period = serializers.ChoiceField(choices=BudgetPolicy.Period.choices, default=BudgetPolicy.Period.MONTHLY)
+    enforcement = serializers.ChoiceField(
+        choices=BudgetPolicy.Enforcement.choices,
+        default=BudgetPolicy.Enforcement.HARD,
+        help_text="hard: refuse work over the cap (402 budget_exceeded); soft: only warn.",
+    )
+    soft_limit_credits = StrictFloatField(
+        min_value=0,
+        max_value=MAX_CREDITS,
+        allow_null=True,
+        default=None,
+        help_text="Emit one budget.warning event per period when spending reaches this.",
+    )
+
+    def validate(self, attrs):
+        for name in ("limit_credits", "soft_limit_credits"):
+            if attrs.get(name) is not None:
+                attrs[name] = credits_quantize(Decimal(str(attrs[name])))
+        return attrs
+
+
+class BudgetPolicyDeleteQuery(serializers.Serializer):
+    resource_type = serializers.ChoiceField(
+        choices=[BudgetPolicy.ALL, *RESOURCE_TYPES], required=False, help_text="Only this policy; default: all."
+    )
+
+
+class BudgetStatusOutput(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["app", "external_user"])
+    external_user_ref = serializers.CharField(allow_null=True)
+    resource_type = serializers.CharField()
+    period = serializers.CharField()
+    enforcement = serializers.CharField()
+    limit_credits = serializers.FloatField()
+    soft_limit_credits = serializers.FloatField(allow_null=True)
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    spent_credits = serializers.FloatField()
+    reserved_credits = serializers.FloatField(help_text="Held by turns in progress.")
+    remaining_credits = serializers.FloatField()
+    updated_at = serializers.DateTimeField()
+
+
+class BudgetPolicyListOutput(serializers.Serializer):
+    external_user_ref = serializers.CharField(allow_null=True)
+    policies = BudgetStatusOutput(many=True)
+
+
+class BudgetPolicyClearedOutput(serializers.Serializer):
+    external_user_ref = serializers.CharField(allow_null=True)
+    cleared = serializers.IntegerField(help_text="How many policies were removed.")
+
+
+def budget_status_data(status: BudgetStatus) -> dict:
+    policy = status.policy
+    return {
+        "scope": "external_user" if policy.external_user_ref else "app",
+        "external_user_ref": policy.external_user_ref or None,
+        "resource_type": policy.resource_type,
+        "period": policy.period,
+        "enforcement": policy.enforcement,
+        "limit_credits": float(policy.limit_credits),
+        "soft_limit_credits": credits_number(policy.soft_limit_credits),
+        "period_start": status.period_start,
+        "period_end": status.period_end,
+        "spent_credits": float(status.spent_credits),
+        "reserved_credits": float(status.reserved_credits),
+        "remaining_credits": float(status.remaining_credits),
+        "updated_at": policy.updated_at,
+    }
+
+
+# --- trace -------------------------------------------------------------------------------------------
+class TraceQuery(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    before = serializers.IntegerField(min_value=1, required=False, help_text="Only events with a lower cursor.")
+    run_ref = serializers.CharField(required=False, max_length=40, help_text="Only this run's events.")
+
+
+class DeliveryStatusOutput(serializers.Serializer):
+    channel_id = serializers.CharField(allow_null=True)
+    kind = serializers.CharField(help_text="sse (polling and streams read the log: always available), webhook, ...")
+    status = serializers.CharField()
+    attempts = serializers.IntegerField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+# Polling and SSE read the event log itself: every committed event is available to them.
+IMPLICIT_DELIVERY = {
+    "channel_id": None,
+    "kind": "sse",
+    "status": "available",
+    "attempts": None,
+    "last_status_code": None,
+    "delivered_at": None,
+}
+
+
+class TraceEventOutput(serializers.Serializer):
+    event = EventSerializer()
+    deliveries = DeliveryStatusOutput(many=True)
+    usage = RunUsageOutput(allow_null=True, help_text="The settled usage of the run the event belongs to.")
+
+
+class TraceOutput(serializers.Serializer):
+    session_id = serializers.CharField()
+    events = TraceEventOutput(many=True)
+    next_before = serializers.IntegerField(allow_null=True, help_text="Pass as ?before= for older events.")

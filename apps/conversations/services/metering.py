@@ -1,0 +1,108 @@
+"""Metering turns: the budget gate of a send, and the credits a run reserves before its model call and
+settles after it. The ledger and the budgets are the accounts app's; this module says what a turn is
+(its resource type, end-user, character, model) and what it costs at the model's rate."""
+
+from decimal import Decimal
+
+from apps.accounts import selectors as accounts_selectors
+from apps.accounts import services as accounts_services
+from apps.accounts.models import App, ResourceType
+from apps.conversations.models import Event, Run, Session
+from apps.conversations.services.events import NewEvent, events_append
+from apps.core.errors import ApplicationError
+from apps.llm import rates
+from apps.llm import selectors as llm_selectors
+from apps.llm.types import ChatMessage, ModelSpec, Usage
+
+
+def _resource_type(run: Run) -> str:
+    """A turn answering an end-user's message is a chat turn; one the character starts is proactive."""
+    trigger = (
+        Event.objects.filter(session_id=run.session_id, cursor=run.trigger_cursor)
+        .values_list("event_type", "role")
+        .first()
+    )
+    return ResourceType.CHAT_TURN if trigger == ("message.created", "user") else ResourceType.PROACTIVE_TURN
+
+
+def message_budget_check(*, app: App, session_id: str, text: str) -> None:
+    """Refuse a send with BudgetExceeded (402) when a hard budget has no room for the reply, before
+    anything is written. One indexed query for apps without budgets.
+
+    The bound used is the reply at the model's ``max_tokens`` plus the message itself; the run then
+    reserves its whole prompt, so a turn that fits here can still be refused there (as ``run.failed``).
+    """
+    if not accounts_selectors.budget_policies_exist(app=app):
+        return
+    session = Session.objects.filter(app=app, pk=session_id).select_related("character_version").first()
+    if session is None:
+        return  # the send itself answers 404
+    try:
+        spec = llm_selectors.model_spec_get(name=session.character_version.content.get("model"))
+    except ApplicationError:
+        return  # the run fails on the model name and reserves nothing
+    floor = rates.credits_upper_bound(spec=spec, messages=[ChatMessage("user", text)])
+    accounts_services.budget_preflight(
+        app=app, external_user_ref=session.external_user_ref, resource_type=ResourceType.CHAT_TURN, credits=floor
+    )
+
+
+def run_usage_reserve(*, run: Run, spec: ModelSpec, messages: list[ChatMessage]) -> None:
+    """Reserve the most the run's model call can cost, on every budget that applies.
+
+    Raises BudgetExceeded when a hard budget has no room; the run then fails with that code and the model
+    is not called. A run taken over from a dead worker keeps its first reservation.
+    """
+    session = run.session
+    subject = accounts_services.UsageSubject(
+        app_id=session.app_id,
+        resource_type=_resource_type(run),
+        external_user_ref=session.external_user_ref,
+        session_id=session.id,
+        character=session.character_version.content.get("slug", ""),
+        run_ref=run.id,
+        model=spec.name,
+        provider=spec.provider,
+    )
+    accounts_services.usage_reserve(subject=subject, credits=rates.credits_upper_bound(spec=spec, messages=messages))
+
+
+def run_usage_settle(*, run: Run, outcome: str, spec: ModelSpec | None = None, usage: Usage | None = None) -> None:
+    """Settle the run's reservation with what the provider reported (nothing for a failed call, whose
+    tokens are unknown) and report crossed warning thresholds as ``budget.warning`` events. Call inside
+    the transaction that records the run's outcome."""
+    usage = usage or Usage()
+    credits = (
+        rates.credits_for(spec=spec, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
+        if spec is not None
+        else Decimal(0)
+    )
+    settlement = accounts_services.usage_settle(
+        run_ref=run.id,
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        credits=credits,
+        outcome=outcome,
+    )
+    if not settlement.warnings:
+        return
+    events = [
+        NewEvent(
+            "budget.warning",
+            {
+                "scope": "external_user" if warning.policy.external_user_ref else "app",
+                "external_user_ref": warning.policy.external_user_ref or None,
+                "resource_type": warning.policy.resource_type,
+                "period": warning.policy.period,
+                "period_start": warning.period_start.isoformat(),
+                "enforcement": warning.policy.enforcement,
+                "limit_credits": float(warning.policy.limit_credits),
+                "threshold_credits": float(warning.threshold),
+                "spent_credits": float(warning.spent_credits),
+                "run_ref": run.id,
+            },
+            run_id=run.id,
+        )
+        for warning in settlement.warnings
+    ]
+    events_append(session_id=run.session_id, events=events)

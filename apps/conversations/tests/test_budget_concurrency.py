@@ -1,0 +1,104 @@
+"""Budgets under concurrency, with real threads each on its own connection (``transactional_db``): the cap
+is held by the database (one conditional UPDATE per counter row), so no interleaving overspends it.
+Runs on SQLite (IMMEDIATE transactions) and, in CI, on PostgreSQL."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from apps.accounts import services as accounts_services
+from apps.accounts.errors import BudgetExceeded
+from apps.accounts.models import BudgetCounter, UsageRecord
+from apps.conversations import services
+from apps.conversations.models import Event, Run
+from apps.conversations.tests.factories import session_start
+from apps.conversations.tests.test_concurrency import own_connection
+from apps.llm.models import LLMModel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
+    # given an end-user with a 10-credit cap and 25 reservations of 1 credit released at once
+    app = owner.api_key.app
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal(10))
+    contenders = 25
+    start = threading.Barrier(contenders)
+
+    @own_connection
+    def reserve(index: int) -> bool:
+        subject = accounts_services.UsageSubject(
+            app_id=app.id, resource_type="chat_turn", external_user_ref="u-1", run_ref=f"run_test{index}"
+        )
+        start.wait()
+        try:
+            accounts_services.usage_reserve(subject=subject, credits=Decimal(1))
+        except BudgetExceeded:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=contenders) as pool:
+        granted = sum(pool.map(reserve, range(contenders)))
+
+    # then exactly ten fit, and the counter holds exactly them
+    assert granted == 10
+    counter = BudgetCounter.objects.get()
+    assert (counter.spent_credits, counter.reserved_credits) == (0, 10)
+    assert UsageRecord.objects.count() == 10
+
+    # and settling them concurrently turns the holds into spend, to the credit
+    @own_connection
+    def settle(run_ref: str) -> None:
+        accounts_services.usage_settle(
+            run_ref=run_ref, input_tokens=10, output_tokens=10, credits=Decimal("0.75"), outcome="succeeded"
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(settle, UsageRecord.objects.values_list("run_ref", flat=True)))
+    counter.refresh_from_db()
+    assert (counter.spent_credits, counter.reserved_credits) == (Decimal("7.5"), 0)
+
+
+def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_call_the_model(owner, fake_llm):
+    # given a priced model and an end-user who has room for about three turns' reservations
+    LLMModel.objects.create(
+        name="fake-chat", is_default=True, prompt_credits_per_1k=Decimal(1), completion_credits_per_1k=Decimal(3)
+    )
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    services.message_send(app=app, session_id=session.id, text="warm up")  # the inline executor answers it
+    first = UsageRecord.objects.get()
+    cap = first.credits + 3 * first.reserved_credits
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=cap)
+    senders = 12
+    start = threading.Barrier(senders)
+
+    @own_connection
+    def send(index: int) -> str:
+        start.wait()
+        try:
+            services.message_send(app=app, session_id=session.id, text=f"message {index}")
+        except BudgetExceeded:
+            return "refused"
+        return "accepted"
+
+    # when twelve sends race for it (each runs its turn right after its commit, as a worker would)
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        answers = list(pool.map(send, range(senders)))
+
+    # then the spend stays within the cap and nothing stays reserved
+    counter = BudgetCounter.objects.get()
+    assert counter.reserved_credits == 0
+    assert counter.spent_credits <= cap
+    settled = UsageRecord.objects.filter(status="settled")
+    assert sum(settled.values_list("credits", flat=True)) == counter.spent_credits  # it started from the ledger
+    # and only turns that reserved reached the model: one request per ledger row
+    succeeded = Run.objects.filter(session=session, status="succeeded").count()
+    assert len(fake_llm.chat_requests) == succeeded == settled.count()
+    assert succeeded >= 2  # three reservations' worth of room, so the cap was not trivially zero
+    refused_runs = Run.objects.filter(session=session, status="failed", error_code="budget_exceeded").count()
+    assert answers.count("refused") + refused_runs > 0  # and not trivially large either
+    assert answers.count("accepted") == (succeeded - 1) + refused_runs
+    assert Event.objects.filter(session=session, event_type="run.failed").count() == refused_runs

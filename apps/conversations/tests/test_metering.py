@@ -1,0 +1,268 @@
+"""Metering turns: the ledger row of each run priced from the rate card, reservation before the model call,
+settlement after it, the 402 gate of a send and budget refusals of runs — against the fake OpenAI server
+(real HTTP through the openai client) and the offline scripted provider."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.accounts import services as accounts_services
+from apps.accounts.errors import BudgetExceeded
+from apps.accounts.models import BudgetCounter, UsageRecord
+from apps.api.native.tests.contract import row_counts
+from apps.conversations import services
+from apps.conversations.models import Event, Run
+from apps.conversations.tests.factories import session_start
+from apps.core import clock
+from apps.llm import rates
+from apps.llm.models import LLMModel
+from apps.llm.types import ChatMessage, ModelSpec
+
+PRICED = {"prompt_credits_per_1k": Decimal("1.5"), "completion_credits_per_1k": Decimal("4")}
+
+
+@pytest.fixture
+def priced_fake_model(fake_llm):
+    """The fake server's model in the catalog, with a rate card."""
+    return LLMModel.objects.create(name="fake-chat", provider="openai_compatible", is_default=True, **PRICED)
+
+
+def _cost(input_tokens: int, output_tokens: int, per_1k_in: Decimal, per_1k_out: Decimal) -> Decimal:
+    return ((input_tokens * per_1k_in + output_tokens * per_1k_out) / 1000).quantize(Decimal("0.000001"))
+
+
+def test_a_run_through_the_openai_client_settles_a_ledger_row_priced_from_the_catalog(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app, slug="luna", external_user_ref="u-42", display_name="Luna")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_send(app=app, session_id=session.id, text="hey, what are you up to tonight?")
+
+    [request] = fake_llm.chat_requests
+    run = Run.objects.get(pk=sent.run_ref)
+    record = UsageRecord.objects.get(run_ref=sent.run_ref)
+    # the fake server counts words; the ledger takes the provider's usage block as reported
+    assert (record.input_tokens, record.output_tokens) == (run.prompt_tokens, run.completion_tokens)
+    assert record.input_tokens == sum(len(m["content"].split()) for m in request.body["messages"])
+    assert record.credits == _cost(record.input_tokens, record.output_tokens, Decimal("1.5"), Decimal("4"))
+    assert record.credits > 0
+    assert (record.status, record.outcome, record.resource_type) == ("settled", "succeeded", "chat_turn")
+    assert (record.app_id, record.session_id, record.character, record.external_user_ref) == (
+        app.id,
+        session.id,
+        "luna",
+        "u-42",
+    )
+    assert (record.model, record.provider) == ("fake-chat", "openai_compatible")
+    # what was reserved bounded what was spent: the whole prompt and max_tokens of reply
+    assert record.reserved_credits >= record.credits
+    assert record.reserved_credits == _cost(
+        sum((len(m["content"]) + 1) // 2 + 4 for m in request.body["messages"]),
+        request.body["max_tokens"],
+        Decimal("1.5"),
+        Decimal("4"),
+    )
+
+
+def test_the_scripted_provider_reports_token_counts_priced_from_the_settings(
+    owner, settings, django_capture_on_commit_callbacks
+):
+    settings.LLM_INPUT_CREDITS_PER_1K = 2.0
+    settings.LLM_OUTPUT_CREDITS_PER_1K = 10.0
+    app = owner.api_key.app
+    session = session_start(app, display_name="Luna", profile={"visible_interests": ["tea"]})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_send(app=app, session_id=session.id, text="tell me something about tea please")
+
+    record = UsageRecord.objects.get(run_ref=sent.run_ref)
+    reply = Event.objects.get(session=session, role="character", event_type="message.created")
+    assert record.output_tokens == len(reply.payload["text"].split()) > 0
+    assert record.input_tokens > 6  # the message's six words plus the character sheet
+    assert record.credits == _cost(record.input_tokens, record.output_tokens, Decimal(2), Decimal(10))
+    assert (record.model, record.provider) == ("scripted", "scripted")
+
+
+def test_over_a_hard_cap_the_send_is_refused_before_anything_is_written_or_called(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks, announced
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal("0.01"))
+    before, announced_before = row_counts(), len(announced)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(BudgetExceeded) as refused:
+        services.message_send(app=app, session_id=session.id, text="hello")
+
+    assert refused.value.status == 402 and refused.value.code == "budget_exceeded"
+    assert "u-1" in refused.value.message and refused.value.fix_hint
+    assert fake_llm.chat_requests == []
+    assert (row_counts(), callbacks, len(announced)) == (before, [], announced_before)
+
+
+def test_a_run_that_can_no_longer_reserve_fails_with_budget_exceeded_without_a_model_call(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    # given a message accepted while there was room, and a cap lowered before its run starts
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    sent = services.message_send(app=app, session_id=session.id, text="hello")  # not dispatched yet
+    accounts_services.budget_policy_set(app=app, limit_credits=Decimal("0.01"))  # the app-wide budget
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = services.run_execute(run_id=sent.run_ref)
+
+    assert outcome.status == "failed"
+    assert fake_llm.chat_requests == []
+    run = Run.objects.get(pk=sent.run_ref)
+    assert (run.status, run.error_code, run.model_calls) == ("failed", "budget_exceeded", 0)
+    failed = Event.objects.get(session=session, event_type="run.failed")
+    assert failed.payload["code"] == "budget_exceeded" and failed.payload["run_ref"] == run.id
+    assert not UsageRecord.objects.exists()  # nothing reserved, nothing in the ledger
+    assert not BudgetCounter.objects.exists()  # the refused reservation was rolled back whole
+
+
+def test_a_failed_model_call_settles_to_zero_and_releases_the_reservation(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal(100))
+    fake_llm.set_mode("bad_request")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_send(app=app, session_id=session.id, text="hello")
+
+    record = UsageRecord.objects.get(run_ref=sent.run_ref)
+    assert (record.status, record.outcome, record.credits) == ("settled", "failed", 0)
+    assert record.reserved_credits > 0
+    counter = BudgetCounter.objects.get()
+    assert (counter.spent_credits, counter.reserved_credits) == (0, 0)
+
+
+def test_a_run_taken_over_keeps_its_first_reservation_and_settles_once(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    # given a run whose worker reserved credits and died before the model answered
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal(100))
+    sent = services.message_send(app=app, session_id=session.id, text="hello")
+    run = Run.objects.select_related("session__character_version").get(pk=sent.run_ref)
+    spec = ModelSpec(name="fake-chat", provider="openai_compatible", upstream_model="fake-chat", **_rates())
+    services.metering.run_usage_reserve(run=run, spec=spec, messages=[ChatMessage("user", "hello")])
+    held = BudgetCounter.objects.get().reserved_credits
+    Run.objects.filter(pk=run.id).update(status="running", attempts=1, lease_expires_at=clock.now())
+
+    # when another worker takes the run over and finishes it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.run_execute(run_id=run.id).status == "succeeded"
+
+    # then one ledger row, its first reservation released, and the spend counted once
+    record = UsageRecord.objects.get()
+    assert record.reserved_credits == held
+    counter = BudgetCounter.objects.get()
+    assert (counter.reserved_credits, counter.spent_credits) == (0, record.credits)
+    settled_again = accounts_services.usage_settle(
+        run_ref=run.id, input_tokens=1, output_tokens=1, credits=Decimal(1), outcome="succeeded"
+    )
+    assert settled_again.record is None
+    counter.refresh_from_db()
+    assert counter.spent_credits == record.credits
+
+
+def _rates() -> dict:
+    return {"input_credits_per_1k": Decimal("1.5"), "output_credits_per_1k": Decimal("4"), "max_tokens": 400}
+
+
+def test_crossing_the_soft_limit_emits_one_budget_warning_per_period(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks, announced
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    accounts_services.budget_policy_set(
+        app=app, external_user_ref="u-1", limit_credits=Decimal(100), soft_limit_credits=Decimal("0.000001")
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.message_send(app=app, session_id=session.id, text="hello")
+        services.message_send(app=app, session_id=session.id, text="hello again")
+
+    [warning] = Event.objects.filter(session=session, event_type="budget.warning")
+    assert warning.run_id == first.run_ref
+    assert warning.payload["scope"] == "external_user" and warning.payload["external_user_ref"] == "u-1"
+    assert warning.payload["threshold_credits"] == 0.000001
+    assert warning.payload["spent_credits"] == float(UsageRecord.objects.get(run_ref=first.run_ref).credits)
+    assert "budget.warning" in [event["event_type"] for event in announced]
+
+
+def test_a_soft_policy_warns_at_its_limit_but_never_refuses(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app)
+    accounts_services.budget_policy_set(app=app, limit_credits=Decimal("0.000001"), enforcement="soft")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for text in ("one", "two", "three"):
+            services.message_send(app=app, session_id=session.id, text=text)
+
+    assert Run.objects.filter(session=session, status="succeeded").count() == 3
+    assert Event.objects.filter(session=session, event_type="budget.warning").count() == 1
+    counter = BudgetCounter.objects.get()
+    assert counter.spent_credits == sum(UsageRecord.objects.values_list("credits", flat=True))
+
+
+def test_per_user_caps_hold_one_end_user_while_the_app_wide_cap_holds_them_all(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    capped = session_start(app, slug="luna", external_user_ref="capped")
+    free = services.session_create(app=app, character_slug="luna", external_user_ref="free")
+    accounts_services.budget_policy_set(app=app, external_user_ref="capped", limit_credits=Decimal(0))
+
+    with pytest.raises(BudgetExceeded):
+        services.message_send(app=app, session_id=capped.id, text="hi")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(app=app, session_id=free.id, text="hi")
+    spent = UsageRecord.objects.get().credits
+    assert spent > 0
+
+    # an app-wide cap at what was spent leaves no room for anyone
+    accounts_services.budget_policy_set(app=app, limit_credits=spent)
+    for session in (capped, free):
+        with pytest.raises(BudgetExceeded):
+            services.message_send(app=app, session_id=session.id, text="hi")
+    # a cap on another resource type does not count chat turns
+    accounts_services.budget_policy_clear(app=app)
+    accounts_services.budget_policy_set(app=app, resource_type="proactive_turn", limit_credits=Decimal(0))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(app=app, session_id=free.id, text="hi")
+    assert UsageRecord.objects.count() == 2
+
+
+def test_a_cap_set_mid_period_counts_what_was_already_spent(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(app=app, session_id=session.id, text="hi")
+    spent = UsageRecord.objects.get().credits
+
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=spent)
+
+    with pytest.raises(BudgetExceeded) as refused:
+        services.message_send(app=app, session_id=session.id, text="again")
+    assert f"used {spent.normalize():f} of its" in refused.value.message
+
+
+def test_the_reservation_bound_covers_what_the_word_counting_providers_report():
+    spec = ModelSpec(name="m", provider="scripted", upstream_model="m", **_rates())
+    messages = [ChatMessage("system", "a b c d e f"), ChatMessage("user", "I a b c")]
+    assert rates.input_tokens_upper_bound(messages) >= sum(len(m.content.split()) for m in messages)
+    assert rates.credits_upper_bound(spec=spec, messages=messages) == rates.credits_for(
+        spec=spec, input_tokens=rates.input_tokens_upper_bound(messages), output_tokens=400
+    )
