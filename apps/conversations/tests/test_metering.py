@@ -9,14 +9,26 @@ import pytest
 from apps.accounts import services as accounts_services
 from apps.accounts.errors import BudgetExceeded
 from apps.accounts.models import BudgetCounter, UsageRecord
-from apps.api.native.tests.contract import row_counts
 from apps.conversations import services
-from apps.conversations.models import Event, Run
+from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.conversations.tests.factories import session_start
 from apps.core import clock
 from apps.llm import rates
 from apps.llm.models import LLMModel
 from apps.llm.types import ChatMessage, ModelSpec
+
+
+def row_counts() -> dict:
+    """What a refused send must leave untouched."""
+    return {
+        "events": Event.objects.count(),
+        "runs": Run.objects.count(),
+        "usage": UsageRecord.objects.count(),
+        "counters": list(BudgetCounter.objects.values_list("pk", "spent_credits", "reserved_credits")),
+        "cursors": list(Session.objects.values_list("pk", "last_cursor", "user_turn_count")),
+        "idempotency": IdempotencyRecord.objects.count(),
+    }
+
 
 PRICED = {"prompt_credits_per_1k": Decimal("1.5"), "completion_credits_per_1k": Decimal("4")}
 
