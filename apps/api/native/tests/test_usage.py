@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.accounts import services as accounts_services
 from apps.accounts.models import BudgetPolicy, UsageRecord
 from apps.api.native.tests.contract import assert_error
 from apps.conversations import services
@@ -262,8 +263,8 @@ def test_the_app_wide_budget_is_set_read_and_cleared(api, traffic, other_api):
 
 
 def test_sandbox_keys_cannot_change_budgets(anon, db, nothing_written):
-    key = anon.post("/v1/demo/sandbox-key").json()["data"]["api_key"]
-    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    sandbox = accounts_services.app_create(name="sandbox", is_sandbox=True, **accounts_services.SANDBOX_CAPS)
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {accounts_services.api_key_create(app=sandbox).raw_key}")
     with nothing_written():
         response = anon.put("/v1/budget-policy", {"limit_credits": 5}, format="json")
     assert_error(response, 403, "demo_key_surface_disabled")
