@@ -1,16 +1,21 @@
-"""Emotion benchmark: ``POST /emotion/v1/turn`` under daphne against the bare Django+DRF insert view.
+"""Emotion benchmark: the engine's pure functions, then ``POST /emotion/v1/turn`` under daphne against the
+bare Django+DRF insert view, in one run.
 
 Usage::
 
-    .venv/bin/python bench/emotion.py            # start everything, measure, stop (about 40 s)
+    .venv/bin/python bench/emotion.py            # engine, then start everything, measure, stop (about 50 s)
     .venv/bin/python bench/emotion.py --quick    # shorter phases (a smoke run, noisier figures)
+    .venv/bin/python bench/emotion.py --no-http  # the engine part only (= bench/emotion_engine.py)
+
+The engine part is ``bench/emotion_engine.py``'s ``engine_section()`` (engine step target: under 100 µs).
+For the HTTP part:
 
 Without ``--target`` the script starts on 127.0.0.1 only, and stops by process group at exit (also on Ctrl-C):
 
 - the web process exactly as the ``Procfile`` names it (daphne ``config.asgi:application``) in production
   mode: PostgreSQL (127.0.0.1:5432) with its own freshly migrated database ``dramatis_bench_emotion`` and
-  Redis on its own db (``--redis-db``, flushed). No LLM is configured, so every turn is appraised by the
-  engine's offline lexicon appraiser; no worker is needed (a turn is answered inside the request).
+  Redis on its own db (``--redis-db``, flushed). ``EMOTION_APPRAISER=lexicon``: every turn is appraised by
+  the engine's offline lexicon appraiser; no worker is needed (a turn is answered inside the request).
 - the bare reference of ``bench/turns.py`` (``bench/bare/``: one DRF view that inserts one row), served by
   daphne on the same Postgres server.
 
@@ -37,6 +42,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from emotion_engine import engine_print, engine_section  # noqa: E402  (the engine part)
 from turns import (  # noqa: E402  (the shared pieces of the turn benchmark)
     BARE_BODY,
     BIN,
@@ -95,6 +101,7 @@ def http_stack_start(args, stack: Stack) -> tuple[str, str, str]:
         "DRAMATIS_VAR_DIR": str(OUT_DIR / "var"),
         "LOG_LEVEL": "WARNING",
         "PORT": str(web_port),
+        "EMOTION_APPRAISER": "lexicon",  # the offline appraiser, as an operator without a model would set it
     }
     run_checked([sys.executable, "manage.py", "migrate", "-v0"], app_env)
     api_key = run_checked([sys.executable, "manage.py", "createapikey", "--app", "bench-emotion"], app_env).strip()
@@ -190,23 +197,30 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--engine-seconds", type=float, default=2.0, help="measuring time per engine phase")
+    parser.add_argument("--no-http", action="store_true", help="only the engine part")
     parser.add_argument("--quick", action="store_true", help="short phases for a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.warmup = 4.0, 1.0
+        args.seconds, args.warmup, args.engine_seconds = 4.0, 1.0, 0.4
 
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        base, bare, api_key = http_stack_start(args, stack)
-        results = asyncio.run(http_bench(args, base, bare, api_key, stack))
-        checks = report_http(args, results)
+        engine_figures = engine_section(args.engine_seconds)
+        engine_print(engine_figures)
+        checks = {"engine_step_under_100us": engine_figures["step_within_target"]}
+        results = {"engine": engine_figures}
+        if not args.no_http:
+            base, bare, api_key = http_stack_start(args, stack)
+            results["http"] = asyncio.run(http_bench(args, base, bare, api_key, stack))
+            checks.update(report_http(args, results["http"]))
         record = {
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "commit": git_head(),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
             "args": vars(args),
-            "results": {"http": results},
+            "results": results,
             "targets": checks,
         }
         OUT_DIR.mkdir(parents=True, exist_ok=True)
