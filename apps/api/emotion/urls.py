@@ -1,9 +1,10 @@
 from django.urls import path, re_path
 
 from apps.api.emotion import errors
-from apps.api.emotion.views import personas, proactive, turns
+from apps.api.emotion.views import meta, personas, proactive, turns
 
 urlpatterns = [
+    path("openapi.json", meta.openapi_json, name="emotion-openapi"),
     path("persona", personas.PersonaCollectionApi.as_view(), name="emotion-personas"),
     path("persona/<str:session_id>", personas.PersonaDetailApi.as_view(), name="emotion-persona-detail"),
     path("presets", personas.PresetListApi.as_view(), name="emotion-presets"),

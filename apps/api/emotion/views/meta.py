@@ -1,0 +1,11 @@
+"""``GET /emotion/v1/openapi.json``: the surface's OpenAPI document (public, like the native schema)."""
+
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from apps.api.emotion.openapi import openapi_document
+
+
+@require_GET
+def openapi_json(request) -> JsonResponse:
+    return JsonResponse(openapi_document())
