@@ -7,8 +7,8 @@ How an event travels:
    transaction, so every event gets exactly one row even when scans race.
 2. ``telegram_chat_drain`` takes the chat's lease (one sender per chat keeps the order), scans, and sends
    the pending rows oldest first: a character message as one ``sendMessage`` per bubble, recording each
-   accepted bubble before the next, and ``run.status`` generating as ``sendChatAction`` typing (skipped
-   when the reply is already there, since a late typing bubble would follow the reply).
+   accepted bubble before the next, and ``run.status`` generating as ``sendChatAction`` typing, repeated
+   every few seconds while the turn is generating and dropped the moment its reply (or failure) is there.
 3. A transient failure (no answer, 5xx, 429) stops the chat's queue until the row is due again:
    ``retry_after`` for a 429, exponential backoff otherwise, at most ``TELEGRAM_MAX_ATTEMPTS``. Permanent
    refusals (the user blocked the bot, chat not found) fail that row and the queue moves on.
@@ -38,8 +38,10 @@ logger = logging.getLogger(__name__)
 MESSAGE_TYPES = ("message.created", "character.initiated")
 TYPING_TYPE = "run.status"
 TELEGRAM_TEXT_LIMIT = 4096
-# A typing action older than this is pointless: Telegram shows it for 5 s, and the reply may be out.
-TYPING_STALE_SECONDS = 30.0
+# Telegram shows "typing…" for 5 s, so it is sent again this often while the turn is still generating,
+# for at most TYPING_MAX_SECONDS (a turn that takes longer ends in a reply or run.failed anyway).
+TYPING_REPEAT_SECONDS = 4.5
+TYPING_MAX_SECONDS = 120.0
 SCAN_BATCH = 200
 
 
@@ -147,34 +149,59 @@ def _fail(delivery: TelegramDelivery, error: BotApiError, *, attempts: int) -> N
         )
 
 
-def _typing_pointless(delivery: TelegramDelivery) -> bool:
-    """A typing action is late when it is old or a message is already queued after it (the reply)."""
-    if (clock.now() - delivery.created_at).total_seconds() > TYPING_STALE_SECONDS:
+def _typing_over(delivery: TelegramDelivery, session_id: str) -> bool:
+    """Whether the turn a typing row announces is over: its reply or failure is in the log, a message is
+    already queued after it, or it has been going on for longer than TYPING_MAX_SECONDS."""
+    if (clock.now() - delivery.created_at).total_seconds() > TYPING_MAX_SECONDS:
         return True
     later = TelegramDelivery.objects.filter(chat_id=delivery.chat_id, cursor__gt=delivery.cursor)
-    return later.filter(kind=TelegramDelivery.Kind.MESSAGE).exclude(status=TelegramDelivery.Status.SKIPPED).exists()
+    if later.filter(kind=TelegramDelivery.Kind.MESSAGE).exclude(status=TelegramDelivery.Status.SKIPPED).exists():
+        return True
+    events = conversation_selectors.event_list(session_id=session_id, since=delivery.cursor - 1, limit=SCAN_BATCH)
+    run_id = events[0].run_id if events else None
+    return any(event.run_id == run_id and _ends_run(event) for event in events[1:])
+
+
+def _ends_run(event) -> bool:
+    return event.event_type == "run.failed" or (event.event_type == "message.created" and event.role == "character")
+
+
+def _typing_finish(delivery: TelegramDelivery) -> None:
+    """Close a typing row whose turn is over: delivered if it was shown at least once, else skipped."""
+    shown = delivery.attempts > 0 and delivery.last_status_code is None
+    TelegramDelivery.objects.filter(pk=delivery.pk).update(
+        status=TelegramDelivery.Status.DELIVERED if shown else TelegramDelivery.Status.SKIPPED
+    )
+
+
+def _typing_send(delivery: TelegramDelivery, token: str, chat_id: int) -> SendOutcome:
+    """Show "typing…" once more and keep the row pending until the turn is over (best effort: a failure
+    ends it, since a late typing indicator is worth no retry)."""
+    try:
+        bot_api.call(token, "sendChatAction", {"chat_id": chat_id, "action": "typing"})
+    except BotApiError as error:
+        _fail(delivery, error, attempts=delivery.attempts + 1)
+        return SendOutcome(False)
+    now = clock.now()
+    TelegramDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=delivery.attempts + 1,
+        delivered_at=delivery.delivered_at or now,
+        next_attempt_at=now + timedelta(seconds=TYPING_REPEAT_SECONDS),
+    )
+    return SendOutcome(True, retry_in=TYPING_REPEAT_SECONDS)
 
 
 def _send(delivery: TelegramDelivery, token: str, chat_id: int) -> SendOutcome:
-    """Send what is left of one row; record each accepted bubble at once."""
+    """Send what is left of one message row; record each accepted bubble at once."""
     attempts = delivery.attempts + 1
     try:
-        if delivery.kind == TelegramDelivery.Kind.TYPING:
-            if _typing_pointless(delivery):
-                TelegramDelivery.objects.filter(pk=delivery.pk).update(status=TelegramDelivery.Status.SKIPPED)
-                return SendOutcome(False)
-            bot_api.call(token, "sendChatAction", {"chat_id": chat_id, "action": "typing"})
-        else:
-            message_ids = list(delivery.message_ids)
-            for index in range(delivery.parts_sent, len(delivery.texts)):
-                message = bot_api.call(token, "sendMessage", {"chat_id": chat_id, "text": delivery.texts[index]})
-                message_ids.append(message.get("message_id") if isinstance(message, dict) else None)
-                TelegramDelivery.objects.filter(pk=delivery.pk).update(parts_sent=index + 1, message_ids=message_ids)
+        message_ids = list(delivery.message_ids)
+        for index in range(delivery.parts_sent, len(delivery.texts)):
+            message = bot_api.call(token, "sendMessage", {"chat_id": chat_id, "text": delivery.texts[index]})
+            message_ids.append(message.get("message_id") if isinstance(message, dict) else None)
+            TelegramDelivery.objects.filter(pk=delivery.pk).update(parts_sent=index + 1, message_ids=message_ids)
     except BotApiError as error:
-        if not error.transient or delivery.kind == TelegramDelivery.Kind.TYPING:
-            _fail(delivery, error, attempts=attempts)  # typing is best effort: never worth holding the queue
-            return SendOutcome(False)
-        if attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
+        if not error.transient or attempts >= settings.TELEGRAM_MAX_ATTEMPTS:
             _fail(delivery, error, attempts=attempts)
             return SendOutcome(False)
         wait = error.retry_after if error.retry_after is not None else _backoff(attempts)
@@ -196,17 +223,18 @@ def _drain_once(chat: TelegramChat) -> float | None:
     token = chat.channel.bot_token
     while True:
         telegram_chat_scan(chat_id=chat.pk)
-        delivery = (
-            TelegramDelivery.objects.filter(chat=chat, status=TelegramDelivery.Status.PENDING)
-            .order_by("cursor")
-            .first()
-        )
+        pending = TelegramDelivery.objects.filter(chat=chat, status=TelegramDelivery.Status.PENDING)
+        delivery = pending.order_by("cursor").first()
         if delivery is None:
             return None
+        typing = delivery.kind == TelegramDelivery.Kind.TYPING
+        if typing and _typing_over(delivery, chat.session_id):
+            _typing_finish(delivery)  # never holds back the reply, even between two typing actions
+            continue
         wait = (delivery.next_attempt_at - clock.now()).total_seconds()
         if wait > 0:
             return wait
-        outcome = _send(delivery, token, chat.chat_id)
+        outcome = _typing_send(delivery, token, chat.chat_id) if typing else _send(delivery, token, chat.chat_id)
         if outcome.retry_in is not None:
             return outcome.retry_in
 

@@ -361,3 +361,56 @@ def _append_reply(chat: TelegramChat, bubbles: list[str]) -> None:
             session_id=chat.session_id,
             events=[NewEvent("message.created", {"text": " ".join(bubbles), "bubbles": bubbles}, "character")],
         )
+
+
+def _start_turn(chat: TelegramChat) -> Run:
+    run = Run.objects.create(session=chat.session, trigger_cursor=1, available_at=clock.now())
+    with transaction.atomic():
+        events_append(
+            session_id=chat.session_id,
+            events=[NewEvent("run.status", {"status": "generating", "run_ref": run.id}, run_id=run.id)],
+        )
+    return run
+
+
+@pytest.mark.parametrize("ending", ["reply", "failure"])
+def test_typing_is_repeated_while_the_turn_generates_and_stops_when_it_ends(bot, owner, fake_telegram, ending):
+    chat = _bound_chat(bot, owner)
+    run = _start_turn(chat)
+
+    assert outbound.telegram_chat_drain(chat_id=chat.pk) == outbound.TYPING_REPEAT_SECONDS
+    TelegramDelivery.objects.update(next_attempt_at=clock.now())  # as if 4.5 s went by
+    assert outbound.telegram_chat_drain(chat_id=chat.pk) == outbound.TYPING_REPEAT_SECONDS
+    with transaction.atomic():
+        if ending == "reply":
+            events_append(
+                session_id=chat.session_id,
+                events=[NewEvent("message.created", {"text": "hi.", "bubbles": ["hi."]}, "character", run.id)],
+            )
+        else:
+            events_append(
+                session_id=chat.session_id,
+                events=[NewEvent("run.failed", {"run_ref": run.id, "code": "x", "message": "x"}, run_id=run.id)],
+            )
+    assert outbound.telegram_chat_drain(chat_id=chat.pk) is None  # the wait for the next typing is dropped
+
+    typing_then = [("sendChatAction", "typing"), ("sendChatAction", "typing")]
+    assert _bot_calls(fake_telegram, bot["token"]) == typing_then + (
+        [("sendMessage", "hi.")] if ending == "reply" else []
+    )
+    typing_row = TelegramDelivery.objects.get(kind="typing")
+    assert (typing_row.status, typing_row.attempts) == ("delivered", 2)
+
+
+def test_a_failed_typing_action_is_not_retried_and_holds_nothing_back(bot, owner, fake_telegram):
+    chat = _bound_chat(bot, owner)
+    _start_turn(chat)
+    fake_telegram.fail("sendChatAction", error_code=500)
+    assert outbound.telegram_chat_drain(chat_id=chat.pk) is None
+    _append_reply(chat, ["there."])
+    outbound.telegram_chat_drain(chat_id=chat.pk)
+    assert fake_telegram.sent_texts() == ["there."]
+    assert list(TelegramDelivery.objects.order_by("cursor").values_list("kind", "status")) == [
+        ("typing", "failed"),
+        ("message", "delivered"),
+    ]
