@@ -11,7 +11,7 @@ from apps.characters.tests.factories import character_publish
 from apps.conversations.models import Event
 from apps.delivery.models import TelegramDelivery
 from tests.fakes.telegram_server import FakeTelegramServer
-from tests.live import live_stack_factory  # noqa: F401  (fixture)
+from tests.live import PRODUCTION, live_stack_factory  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -21,13 +21,15 @@ RETRY_AFTER = 1
 
 def test_an_update_posted_by_telegram_is_answered_in_the_chat(live_stack_factory):  # noqa: F811
     with FakeTelegramServer() as telegram:
-        stack = live_stack_factory(
-            env={
-                "TELEGRAM_API_BASE_URL": telegram.base_url,
-                "PUBLIC_BASE_URL": "https://dramatis.example",
-                "TELEGRAM_SWEEP_INTERVAL_SECONDS": "0.5",
-            }
-        )
+        env = {
+            "TELEGRAM_API_BASE_URL": telegram.base_url,
+            "PUBLIC_BASE_URL": "https://dramatis.example",
+            "TELEGRAM_SWEEP_INTERVAL_SECONDS": "0.5",
+            "RUNS_RECOVER_INTERVAL_SECONDS": "1",
+        }
+        stack = live_stack_factory(env=env, workers=0)
+        if PRODUCTION:  # with beat, whose sweeps are part of the delivery guarantee
+            stack.start_worker("worker", beat=True)
         app = accounts_services.app_create(name="telegram live")
         client = stack.client(accounts_services.api_key_create(app=app, name="live").raw_key)
         character_publish(app, slug="luna", greeting=GREETING)
@@ -57,7 +59,7 @@ def test_an_update_posted_by_telegram_is_answered_in_the_chat(live_stack_factory
             expected = [GREETING, *reply.payload["bubbles"]]
             return expected if telegram.sent_texts(chat_id=777) == expected else None
 
-        expected = stack.wait_for(reply_bubbles, timeout=40, what="the greeting and the reply in the Telegram chat")
+        expected = stack.wait_for(reply_bubbles, timeout=60, what="the greeting and the reply in the Telegram chat")
         sends = [c for c in telegram.calls if c.method in ("sendMessage", "sendChatAction")]
         refused, first_accepted = sends[0], next(c for c in sends if c.params.get("_accepted"))
         assert refused.method == "sendMessage" and not refused.params.get("_accepted")
