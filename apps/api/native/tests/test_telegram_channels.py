@@ -5,6 +5,7 @@ from django.db import connection
 
 from apps.api.native.tests.contract import assert_error
 from apps.characters.tests.factories import character_publish
+from apps.conversations.models import Session
 from apps.core.secrets import secret_decrypt
 from apps.delivery.models import TelegramChannel
 
@@ -314,3 +315,43 @@ def test_another_apps_channel_looks_absent(connected, other_api, fake_telegram, 
         ):
             assert_error(response, 404, "delivery_channel_not_found")
     assert [c.method for c in fake_telegram.calls] == ["getMe", "setWebhook"]  # only the owner's connect
+
+
+# --- the session trace -------------------------------------------------------------------------------
+def test_the_trace_shows_each_events_telegram_delivery(
+    api, app, fake_telegram, settings, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    settings.EVENT_SINKS = ["conftest.RecordingSink", "apps.delivery.sinks.TelegramSink"]
+    token = fake_telegram.bot_create()
+    channel_id = _connect(api, app.id, token).json()["data"]["channel_id"]
+    url, secret = fake_telegram.webhook_of(token)
+    fake_telegram.fail("sendChatAction", error_code=400)
+    update = fake_telegram.update(user_id=99, text="hello")
+    with django_capture_on_commit_callbacks(execute=True):  # the turn and the sends run inline
+        response = Client().post(
+            url.removeprefix("http://testserver"),
+            update,
+            content_type="application/json",
+            HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret,
+        )
+    assert response.status_code == 200
+    session_id = Session.objects.get(external_user_ref="telegram:99").id
+
+    events = api.get(f"/v1/sessions/{session_id}/trace").json()["data"]["events"]
+
+    telegram = {
+        item["event"]["event_type"] + "/" + str(item["event"]["role"]): [
+            (d["channel_id"], d["status"], d["attempts"], d["last_status_code"])
+            for d in item["deliveries"]
+            if d["kind"] == "telegram"
+        ]
+        for item in events
+    }
+    assert telegram == {
+        "message.created/character": [(channel_id, "delivered", 1, None)],
+        "run.status/None": [(channel_id, "failed", 1, 400)],
+        "message.created/user": [],
+        "character.initiated/character": [(channel_id, "delivered", 1, None)],
+    }

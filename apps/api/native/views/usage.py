@@ -14,6 +14,7 @@ from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
 from apps.api.native.views.sessions import _validated
 from apps.conversations import selectors as conversation_selectors
+from apps.delivery.telegram import selectors as telegram_selectors
 from apps.llm import selectors as llm_selectors
 
 READ_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 422: ErrorSerializer}
@@ -202,10 +203,13 @@ class SessionTraceApi(APIView):
         events = events[: query["limit"]]
         public = [event.as_public_dict() for event in events]
         usage = accounts_selectors.usage_by_run(app_id=session.app_id, run_refs=[e["run_ref"] for e in public])
+        telegram = telegram_selectors.telegram_deliveries_for_events(
+            app=request.user, event_ids=[event["event_id"] for event in public]
+        )
         items = [
             {
                 "event": event,
-                "deliveries": [shapes.IMPLICIT_DELIVERY],
+                "deliveries": [shapes.IMPLICIT_DELIVERY, *telegram.get(event["event_id"], [])],
                 "usage": shapes.run_usage_data(usage.get(event["run_ref"])) if event["run_ref"] else None,
             }
             for event in public
