@@ -167,7 +167,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.personas.tasks.persona_proactive_sweep_task",
         "schedule": env.float("PERSONA_PROACTIVE_SWEEP_SECONDS", default=60.0),
     },
+    "proactive-scan": {
+        "task": "apps.conversations.tasks.proactive_scan_task",
+        "schedule": env.float("PROACTIVE_SCAN_INTERVAL_SECONDS", default=30.0),
+    },
 }
+# Proactive messages: each scan claims due sessions in batches (one transaction each) up to a limit per tick;
+# what is left is claimed by the next tick. Any number of beats and workers may scan at once.
+PROACTIVE_SCAN_BATCH_SIZE = env.int("PROACTIVE_SCAN_BATCH_SIZE", default=100)
+PROACTIVE_SCAN_MAX_BATCHES = env.int("PROACTIVE_SCAN_MAX_BATCHES", default=50)
 # An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
 IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
 

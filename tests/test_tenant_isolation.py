@@ -49,6 +49,8 @@ VALID_BODIES = {
     "delivery_channel_delete": None,
     "external_user_budget_policy_set": {"limit_credits": 5},
     "external_user_budget_policy_delete": None,
+    "proactive_controls_update": {"proactive_enabled": True, "daily_initiate_cap": 5, "timezone": "Asia/Seoul"},
+    "proactive_test": {},
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 UNKNOWN = {

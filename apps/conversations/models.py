@@ -21,12 +21,27 @@ class Session(TimestampedModel):
     proactive_enabled = models.BooleanField(default=False)
     last_cursor = models.BigIntegerField(default=0)
     user_turn_count = models.PositiveIntegerField(default=0)
+    # Proactive messages: per-session overrides of the character's behavioral_thresholds (only the keys the
+    # integrator set), the end-user's time zone and quiet hours, and when the scheduler should look next.
+    proactive_controls = models.JSONField(default=dict, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone of the end-user.")
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    proactive_next_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a proactive message may next be sent; kept by the proactive services."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["app", "-created_at", "-id"], name="session_app_recent"),
             models.Index(fields=["app", "external_user_ref"], name="session_app_user"),
+            # The scheduler's scan reads only due sessions, so its cost follows the due count, not all sessions.
+            models.Index(
+                fields=["proactive_next_due_at"],
+                name="session_proactive_due",
+                condition=Q(proactive_enabled=True, proactive_next_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -46,8 +61,19 @@ class Run(TimestampedModel):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        REPLY = "reply"
+        COLD_INITIATE = "cold_initiate"
+        SESSION_RESUME = "session_resume"
+
     id = prefixed_id_field("run")
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.REPLY,
+        help_text="A reply, or a message the character initiates.",
+    )
     trigger_cursor = models.BigIntegerField(help_text="Cursor of the event that asked for this turn.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
@@ -124,3 +150,25 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app_id}:{self.key}"
+
+
+class ProactiveSend(models.Model):
+    """The ledger of scheduled proactive sends: one row per claimed slot.
+
+    ``slot_at`` is the due time the scheduler claimed; the unique (session, slot_at) is the last word on
+    "each slot is sent at most once", whatever beats and workers race. The daily cap and the minimum gap
+    are counted from ``sent_at``. Test sends (POST .../proactive-test) bypass the schedule and are not here.
+    """
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="proactive_sends")
+    slot_at = models.DateTimeField()
+    sent_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Run.Kind.choices)
+    run = models.OneToOneField(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="proactive_send")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "slot_at"], name="proactive_send_slot_unique")]
+        indexes = [models.Index(fields=["session", "-sent_at"], name="proactive_send_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}@{self.slot_at.isoformat()} {self.kind}"

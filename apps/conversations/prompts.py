@@ -15,7 +15,22 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def system_prompt(content: dict[str, Any]) -> str:
+# The last line of the system prompt when the character writes first. The scripted provider reads the
+# "Write first (<kind>):" prefix, so keep it stable.
+INITIATE_INSTRUCTIONS = {
+    "cold_initiate": (
+        "Write first (cold_initiate): the user has been quiet for a long while. Open a fresh conversation in your "
+        "own voice: share a small moment from your day or ask about theirs. Do not mention the silence as a "
+        "complaint, and never say you were scheduled or prompted."
+    ),
+    "session_resume": (
+        "Write first (session_resume): the user has not answered your last message. Nudge the thread back to life "
+        "lightly, in your own voice, without repeating yourself or guilt-tripping them."
+    ),
+}
+
+
+def system_prompt(content: dict[str, Any], *, initiate: str | None = None) -> str:
     """The character sheet the model plays from. Lines the scripted provider reads are kept stable."""
     profile = content.get("profile") or {}
     lines = [f"You are {content['display_name']}. Stay in character at all times; you are not an AI assistant."]
@@ -43,12 +58,18 @@ def system_prompt(content: dict[str, Any]) -> str:
     lines.append(
         "Reply like a text message: short, natural, one to three sentences, separate chat bubbles with line breaks."
     )
+    if initiate:
+        lines.append(INITIATE_INSTRUCTIONS[initiate])
     return "\n".join(lines)
 
 
-def chat_messages(content: dict[str, Any], history: list[tuple[str, str]]) -> list[ChatMessage]:
-    """The full prompt: system sheet, then history as (role, text) with role 'user' or 'character'."""
-    messages = [ChatMessage("system", system_prompt(content))]
+def chat_messages(
+    content: dict[str, Any], history: list[tuple[str, str]], *, initiate: str | None = None
+) -> list[ChatMessage]:
+    """The full prompt: system sheet, then history as (role, text) with role 'user' or 'character'.
+
+    With ``initiate`` (``cold_initiate`` or ``session_resume``) the character is told to write first."""
+    messages = [ChatMessage("system", system_prompt(content, initiate=initiate))]
     for role, text in history:
         messages.append(ChatMessage("user" if role == "user" else "assistant", text))
     return messages

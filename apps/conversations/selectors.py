@@ -1,10 +1,17 @@
 """Reads for conversations, always scoped to the asking app."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from apps.accounts.models import App
+from apps.conversations import proactive
 from apps.conversations.errors import SessionNotFound
-from apps.conversations.models import Event, Run, Session
+from apps.conversations.models import Event, ProactiveSend, Run, Session
+
+MESSAGE_TYPES = ("message.created", "character.initiated")
+UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
 
 
 def session_get(*, app: App, session_id: str) -> Session:
@@ -48,3 +55,60 @@ def run_list(*, session_id: str, limit: int = 50, run_id: str | None = None) -> 
     if run_id is not None:
         runs = runs.filter(pk=run_id)
     return list(runs.order_by("-created_at")[:limit])
+
+
+def proactive_state(*, session: Session, now: datetime) -> proactive.ProactiveState:
+    """Read what the schedule depends on: the controls, the newest messages, turns in flight, recent sends."""
+    controls = proactive.controls_resolve(
+        overrides=session.proactive_controls or {},
+        thresholds=session.character_version.content.get("behavioral_thresholds"),
+    )
+    # Enough messages to count the longest allowed run of unanswered character turns (20).
+    newest = list(
+        Event.objects.filter(session_id=session.id, event_type__in=MESSAGE_TYPES)
+        .order_by("-cursor")
+        .values_list("role", "created_at")[:22]
+    )
+    unanswered = 0
+    for role, _ in newest:
+        if role == "user":
+            break
+        unanswered += 1
+    sends = ProactiveSend.objects.filter(session_id=session.id, sent_at__gte=now - proactive.SEND_LOOKBACK)
+    quiet = (
+        (session.quiet_hours_start, session.quiet_hours_end)
+        if session.quiet_hours_start is not None and session.quiet_hours_end is not None
+        else None
+    )
+    return proactive.ProactiveState(
+        enabled=session.proactive_enabled,
+        controls=controls,
+        tz=proactive.zone(session.timezone),
+        quiet=quiet,
+        started_at=session.created_at,
+        last_message_at=newest[0][1] if newest else None,
+        unanswered=unanswered,
+        busy=Run.objects.filter(session_id=session.id, status__in=UNFINISHED).exists(),
+        sends=tuple(sends.values_list("sent_at", flat=True)),
+    )
+
+
+@dataclass(frozen=True)
+class ProactiveView:
+    """A session's proactive settings as the integrator sees them."""
+
+    session: Session
+    controls: proactive.Controls
+    sent_today: int  # scheduled sends in the end-user's current local day
+    next_due: proactive.Due | None
+
+
+def session_proactive_view(*, session: Session, now: datetime) -> ProactiveView:
+    state = proactive_state(session=session, now=now)
+    day_start, day_end = proactive.local_day_bounds(now, state.tz)
+    return ProactiveView(
+        session=session,
+        controls=state.controls,
+        sent_today=proactive.sends_between(state.sends, day_start, day_end),
+        next_due=proactive.next_due(state),
+    )

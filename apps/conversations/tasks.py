@@ -23,3 +23,11 @@ def idempotency_records_purge_task() -> int:
     from apps.conversations import services
 
     return services.idempotency_records_purge()
+
+
+@shared_task(ignore_result=True)
+def proactive_scan_task() -> int:
+    """Beat: claim the sessions whose proactive message is due and queue their initiate turns."""
+    from apps.conversations import services
+
+    return len(services.proactive_scan().run_ids)

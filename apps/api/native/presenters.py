@@ -8,6 +8,7 @@ from apps.accounts.models import UsageRecord
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.conversations.models import Run, Session
+from apps.conversations.selectors import ProactiveView
 from apps.core.errors import ValidationFailed
 
 
@@ -52,6 +53,24 @@ def session_data(session: Session) -> dict:
         "last_cursor": session.last_cursor,
         "user_turns": session.user_turn_count,
         "created_at": session.created_at,
+    }
+
+
+def proactive_data(view: ProactiveView) -> dict:
+    session = view.session
+    quiet = None
+    if session.quiet_hours_start is not None and session.quiet_hours_end is not None:
+        quiet = {"start": session.quiet_hours_start.strftime("%H:%M"), "end": session.quiet_hours_end.strftime("%H:%M")}
+    return {
+        "session_id": session.id,
+        "proactive_enabled": session.proactive_enabled,
+        "timezone": session.timezone,
+        "quiet_hours": quiet,
+        "controls": view.controls.values,
+        "sources": view.controls.sources,
+        "sent_today": view.sent_today,
+        "next_due_at": view.next_due.at if view.next_due else None,
+        "next_kind": view.next_due.kind if view.next_due else None,
     }
 
 

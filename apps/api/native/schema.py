@@ -38,6 +38,16 @@ class CharacterInputSchema(OpenApiSerializerExtension):
         return {**schema, "additionalProperties": False}
 
 
+class ProactiveControlsInputSchema(OpenApiSerializerExtension):
+    """The controls update refuses unknown fields too."""
+
+    target_class = "apps.api.native.serializers.ProactiveControlsInput"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 class JsonFieldSchema(OpenApiSerializerFieldExtension):
     """Any JSON value; without ``allow_null`` DRF refuses null, which an untyped schema (``{}``) would allow."""
 

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import characters, demo, meta, sessions, telegram, usage
+from apps.api.native.views import characters, demo, meta, proactive, sessions, telegram, usage
 
 urlpatterns = [
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
@@ -37,6 +37,14 @@ urlpatterns = [
         "external-users/<str:external_user_ref>/budget-policy",
         usage.ExternalUserBudgetPolicyApi.as_view(),
         name="external-user-budget-policy",
+    ),
+    path(
+        "sessions/<str:session_id>/proactive-controls",
+        proactive.ProactiveControlsApi.as_view(),
+        name="session-proactive-controls",
+    ),
+    path(
+        "sessions/<str:session_id>/proactive-test", proactive.ProactiveTestApi.as_view(), name="session-proactive-test"
     ),
     # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
     re_path(r"^.*$", errors.not_found_view, name="not-found"),

@@ -3,18 +3,32 @@
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
 from apps.conversations.services.messages import SendResult, message_send
+from apps.conversations.services.proactive import (
+    ProactiveTestResult,
+    ScanResult,
+    proactive_reschedule,
+    proactive_scan,
+    proactive_test_send,
+    session_proactive_update,
+)
 from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
 from apps.conversations.services.sessions import session_create
 
 __all__ = [
     "NewEvent",
+    "ProactiveTestResult",
+    "ScanResult",
     "RunOutcome",
     "SendResult",
     "cursor_advance",
     "events_append",
     "idempotency_records_purge",
     "message_send",
+    "proactive_reschedule",
+    "proactive_scan",
+    "proactive_test_send",
     "run_execute",
     "runs_recover",
     "session_create",
+    "session_proactive_update",
 ]

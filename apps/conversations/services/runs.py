@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from apps.characters.models import CharacterVersion
-from apps.conversations import prompts
+from apps.conversations import proactive, prompts
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Event, Run
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.proactive import proactive_reschedule
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
@@ -69,7 +70,8 @@ def _history(run: Run) -> list[tuple[str, str]]:
 
 def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMessage]]:
     spec = llm_selectors.model_spec_get(name=version.content.get("model"))
-    return spec, prompts.chat_messages(version.content, _history(run))
+    initiate = None if run.kind == Run.Kind.REPLY else run.kind
+    return spec, prompts.chat_messages(version.content, _history(run), initiate=initiate)
 
 
 def _finish_success(run: Run, attempt: int, spec: ModelSpec, result: ChatResult, latency_ms: int) -> bool:
@@ -93,8 +95,10 @@ def _finish_success(run: Run, attempt: int, spec: ModelSpec, result: ChatResult,
             "run_ref": run.id,
             "reply_to_cursor": run.trigger_cursor,
         }
+        payload = proactive.reply_payload(kind=run.kind, run_id=run.id, payload=payload)
         events_append(session_id=run.session_id, events=[NewEvent("message.created", payload, "character", run.id)])
         metering.run_usage_settle(run=run, outcome="succeeded", spec=spec, usage=result.usage)
+        proactive_reschedule(session_id=run.session_id)
     return True
 
 
@@ -113,6 +117,7 @@ def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int)
         payload = {"run_ref": run.id, "code": error.code, "message": error.message, "retryable": False}
         events_append(session_id=run.session_id, events=[NewEvent("run.failed", payload, run_id=run.id)])
         metering.run_usage_settle(run=run, outcome="failed")
+        proactive_reschedule(session_id=run.session_id)
     return True
 
 

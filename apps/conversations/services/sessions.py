@@ -8,6 +8,7 @@ from apps.characters import selectors as character_selectors
 from apps.characters.errors import CharacterNotPublished
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.proactive import proactive_reschedule
 
 
 @transaction.atomic
@@ -34,4 +35,6 @@ def session_create(
         payload = {"text": greeting, "bubbles": [greeting], "kind": "greeting"}
         events_append(session_id=session.id, events=[NewEvent("character.initiated", payload, role="character")])
         session.last_cursor = 1
+    if proactive_enabled:
+        session.proactive_next_due_at = proactive_reschedule(session_id=session.id)
     return session

@@ -25,6 +25,27 @@ _MIDDLES = [
     "I got a little lost in {interest} earlier.",
     "You caught me in the middle of {interest}.",
 ]
+# Openers for a character that writes first (the prompt's "Write first (<kind>):" line).
+_INITIATE_OPENERS = {
+    "cold_initiate": ["Hey, it's {name}!", "Hi you, {name} here.", "Guess who's back.", "Hey stranger!"],
+    "session_resume": ["No pressure, but", "Okay, one more little nudge:", "Still there? Anyway,", "Hey again,"],
+}
+_INITIATE_MIDDLES = {
+    "cold_initiate": [
+        "I was just thinking about {interest} and it made me think of you.",
+        "Today was all about {interest}, so of course I had to tell someone.",
+        "I finally made time for {interest} today.",
+    ],
+    "session_resume": [
+        "I'm still curious what you'd say.",
+        "I keep coming back to {interest}, honestly.",
+        "I didn't want our chat to just trail off.",
+    ],
+}
+_INITIATE_QUESTIONS = {
+    "cold_initiate": ["How have you been?", "What's new with you?", "What are you up to today?"],
+    "session_resume": ["What do you think?", "Tell me when you're free?", "How's your day going?"],
+}
 _QUESTIONS = [
     "What are you up to?",
     "How's your day going?",
@@ -67,6 +88,9 @@ class ScriptedProvider:
         last_user = users[-1] if users else ""
         seed = "\n".join(m.content for m in messages).encode()
         name, interest, sample = _character_facts(system)
+        initiate = re.search(r"^Write first \((\w+)\):", system, re.MULTILINE)
+        if initiate and initiate.group(1) in _INITIATE_OPENERS:
+            return self._initiate_text(initiate.group(1), seed, name, interest)
         if not last_user:
             return f"Hey, it's {name}. " + _pick(_QUESTIONS, seed, 3)
         parts = [
@@ -75,6 +99,16 @@ class ScriptedProvider:
             _pick(_QUESTIONS, seed, 2),
         ]
         return " ".join(parts)
+
+    def _initiate_text(self, kind: str, seed: bytes, name: str, interest: str) -> str:
+        """An in-character opener: a fresh start (cold initiate) or a light nudge (session resume)."""
+        return " ".join(
+            [
+                _pick(_INITIATE_OPENERS[kind], seed, 10).format(name=name),
+                _pick(_INITIATE_MIDDLES[kind], seed, 11).format(interest=interest),
+                _pick(_INITIATE_QUESTIONS[kind], seed, 12),
+            ]
+        )
 
     def chat(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         text = self.reply_text(messages)

@@ -4,7 +4,7 @@ from django.db.models import F, Sum
 
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.characters.models import Character, CharacterVersion
-from apps.conversations.models import Event, IdempotencyRecord, Run, Session
+from apps.conversations.models import Event, IdempotencyRecord, ProactiveSend, Run, Session
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 
 WRITTEN_MODELS = (
@@ -16,6 +16,7 @@ WRITTEN_MODELS = (
     Event,
     Run,
     IdempotencyRecord,
+    ProactiveSend,
     TelegramChannel,
     TelegramChat,
     TelegramUpdate,
