@@ -6,6 +6,7 @@ Every failure becomes a ``BotApiError`` that says whether retrying can help. The
 so nothing here ever puts a URL or a library's message (which may quote it) into an error.
 """
 
+import logging
 import re
 from functools import cache
 from typing import Any
@@ -14,6 +15,21 @@ import httpx2
 from django.conf import settings
 
 TOKEN_PATTERN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+_TOKEN_IN_URL = re.compile(r"/bot[0-9]{1,20}:[A-Za-z0-9_-]+")
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Blanks bot tokens out of log lines: the HTTP client logs each request's URL at INFO, and Bot API
+    URLs carry the token (``/bot<token>/sendMessage``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/bot" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub("/bot<redacted>", message), ()
+        return True
+
+
+logging.getLogger("httpx2").addFilter(TokenRedactingFilter())
 
 
 class BotApiError(Exception):

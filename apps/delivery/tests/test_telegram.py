@@ -1,11 +1,13 @@
 """Telegram end to end against a fake Bot API: an update posted to our webhook becomes a turn, and the
 character's greeting, typing action and reply bubbles go back out as Bot API calls, in order, once."""
 
+import logging
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services
@@ -414,3 +416,33 @@ def test_a_failed_typing_action_is_not_retried_and_holds_nothing_back(bot, owner
         ("typing", "failed"),
         ("message", "delivered"),
     ]
+
+
+def test_bot_tokens_never_reach_the_logs(bot, owner, fake_telegram, caplog):
+    chat = _bound_chat(bot, owner)
+    _append_reply(chat, ["logged?"])
+    with caplog.at_level(logging.DEBUG):
+        outbound.telegram_chat_drain(chat_id=chat.pk)
+    assert fake_telegram.sent_texts() == ["logged?"]
+    assert "/bot<redacted>/sendMessage" in caplog.text  # the client's request line is there, without the token
+    assert bot["token"].split(":")[1] not in caplog.text
+
+
+def test_the_admin_shows_channels_and_sends_but_never_the_token(admin_client, bot, owner):
+    chat = _bound_chat(bot, owner)
+    _append_reply(chat, ["hi."])
+    outbound.telegram_chat_drain(chat_id=chat.pk)
+    channel = bot["channel"]
+    pages = [
+        reverse("admin:delivery_telegramchannel_changelist"),
+        reverse("admin:delivery_telegramchannel_change", args=[channel.pk]),
+        reverse("admin:delivery_telegramchat_changelist"),
+        reverse("admin:delivery_telegramdelivery_changelist"),
+        reverse("admin:delivery_telegramdelivery_change", args=[TelegramDelivery.objects.get().pk]),
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        text = response.content.decode()
+        assert bot["token"].split(":")[1] not in text and bot["secret"] not in text
+    assert channel.bot_username in admin_client.get(pages[0]).content.decode()
