@@ -1,6 +1,7 @@
 """/emotion/v1/persona (create, list, get, delete) and /presets, as molroo defines them."""
 
 from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -179,11 +180,13 @@ def test_unknown_paths_and_methods_answer_in_molroo_shape(api):
     assert_error(api.put("/emotion/v1/presets", {}, format="json"), 405, "METHOD_NOT_ALLOWED")
 
 
-def test_rate_limit_per_key(api, other_api, settings):
+def test_rate_limit_per_key(api, other_api, settings, monkeypatch):
     settings.EMOTION_RATE_LIMIT_PER_MINUTE = 2
+    frozen = 1_800_000_030.0  # mid-window, so the three requests cannot straddle a minute boundary
+    monkeypatch.setattr("apps.api.emotion.throttling.time", SimpleNamespace(time=lambda: frozen))
     assert api.get("/emotion/v1/presets").status_code == 200
     assert api.get("/emotion/v1/presets").status_code == 200
     response = api.get("/emotion/v1/presets")
     assert_error(response, 429, "RATE_LIMIT")
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert int(response["Retry-After"]) == 30
     assert other_api.get("/emotion/v1/presets").status_code == 200  # per key
