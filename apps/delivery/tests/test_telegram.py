@@ -446,3 +446,18 @@ def test_the_admin_shows_channels_and_sends_but_never_the_token(admin_client, bo
         text = response.content.decode()
         assert bot["token"].split(":")[1] not in text and bot["secret"] not in text
     assert channel.bot_username in admin_client.get(pages[0]).content.decode()
+
+
+def test_a_proactive_message_reaches_the_chat_with_nobody_writing_first(
+    bot, fake_telegram, django_capture_on_commit_callbacks
+):
+    _deliver(bot, fake_telegram.update(user_id=606, text="/start"), django_capture_on_commit_callbacks)
+    session = Session.objects.get(external_user_ref="telegram:606")
+    fake_telegram.calls_clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.proactive_test_send(app=session.app, session_id=session.id)
+
+    message = Event.objects.get(session=session, event_type="message.created", role="character")
+    assert message.payload.get("proactive")
+    assert fake_telegram.sent_texts(chat_id=606) == message.payload["bubbles"]
