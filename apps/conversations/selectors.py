@@ -59,38 +59,51 @@ def run_list(*, session_id: str, limit: int = 50, run_id: str | None = None) -> 
 
 def proactive_state(*, session: Session, now: datetime) -> proactive.ProactiveState:
     """Read what the schedule depends on: the controls, the newest messages, turns in flight, recent sends."""
-    controls = proactive.controls_resolve(
-        overrides=session.proactive_controls or {},
-        thresholds=session.character_version.content.get("behavioral_thresholds"),
-    )
-    # Enough messages to count the longest allowed run of unanswered character turns (20).
-    newest = list(
-        Event.objects.filter(session_id=session.id, event_type__in=MESSAGE_TYPES)
-        .order_by("-cursor")
-        .values_list("role", "created_at")[:22]
-    )
-    unanswered = 0
-    for role, _ in newest:
-        if role == "user":
-            break
-        unanswered += 1
-    sends = ProactiveSend.objects.filter(session_id=session.id, sent_at__gte=now - proactive.SEND_LOOKBACK)
-    quiet = (
-        (session.quiet_hours_start, session.quiet_hours_end)
-        if session.quiet_hours_start is not None and session.quiet_hours_end is not None
-        else None
-    )
-    return proactive.ProactiveState(
-        enabled=session.proactive_enabled,
-        controls=controls,
-        tz=proactive.zone(session.timezone),
-        quiet=quiet,
-        started_at=session.created_at,
-        last_message_at=newest[0][1] if newest else None,
-        unanswered=unanswered,
-        busy=Run.objects.filter(session_id=session.id, status__in=UNFINISHED).exists(),
-        sends=tuple(sends.values_list("sent_at", flat=True)),
-    )
+    return proactive_states(sessions=[session], now=now)[session.id]
+
+
+def proactive_states(*, sessions: list[Session], now: datetime) -> dict[str, proactive.ProactiveState]:
+    """``proactive_state`` for a batch (the scheduler's): turns in flight and recent sends are read for all
+    of them in one query each; the newest messages take one indexed query per session."""
+    ids = [session.id for session in sessions]
+    busy = set(Run.objects.filter(session_id__in=ids, status__in=UNFINISHED).values_list("session_id", flat=True))
+    sends: dict[str, list[datetime]] = {session_id: [] for session_id in ids}
+    recent = ProactiveSend.objects.filter(session_id__in=ids, sent_at__gte=now - proactive.SEND_LOOKBACK)
+    for session_id, sent_at in recent.values_list("session_id", "sent_at"):
+        sends[session_id].append(sent_at)
+    states = {}
+    for session in sessions:
+        # Enough messages to count the longest allowed run of unanswered character turns (20).
+        newest = list(
+            Event.objects.filter(session_id=session.id, event_type__in=MESSAGE_TYPES)
+            .order_by("-cursor")
+            .values_list("role", "created_at")[:22]
+        )
+        unanswered = 0
+        for role, _ in newest:
+            if role == "user":
+                break
+            unanswered += 1
+        quiet = (
+            (session.quiet_hours_start, session.quiet_hours_end)
+            if session.quiet_hours_start is not None and session.quiet_hours_end is not None
+            else None
+        )
+        states[session.id] = proactive.ProactiveState(
+            enabled=session.proactive_enabled,
+            controls=proactive.controls_resolve(
+                overrides=session.proactive_controls or {},
+                thresholds=session.character_version.content.get("behavioral_thresholds"),
+            ),
+            tz=proactive.zone(session.timezone),
+            quiet=quiet,
+            started_at=session.created_at,
+            last_message_at=newest[0][1] if newest else None,
+            unanswered=unanswered,
+            busy=session.id in busy,
+            sends=tuple(sends[session.id]),
+        )
+    return states
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from apps.accounts.models import App
@@ -140,32 +140,45 @@ def due_sessions_locked(*, now: datetime, limit: int) -> QuerySet:
     )
 
 
-def _claim(session_id: str, stored_due: datetime, now: datetime) -> str | None:
+def _slot_record(*, session_id: str, slot_at: datetime, sent_at: datetime, kind: str, run_id: str) -> bool:
+    """Write the ledger row of a slot; False when the slot was sent already (its unique key exists).
+
+    ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError, so no savepoint is needed per claim.
+    """
+    ops, table = connection.ops, ProactiveSend._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (session_id, slot_at, sent_at, kind, run_id) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (session_id, slot_at) DO NOTHING RETURNING id",
+            [
+                session_id,
+                ops.adapt_datetimefield_value(slot_at),
+                ops.adapt_datetimefield_value(sent_at),
+                kind,
+                run_id,
+            ],
+        )
+        return cursor.fetchone() is not None
+
+
+def _claim(session: Session, state: proactive.ProactiveState, stored_due: datetime, now: datetime) -> str | None:
     """Decide a locked due session: send (return the new run's id) or move its due time. In a transaction."""
-    session = Session.objects.select_related("character_version").get(pk=session_id)
-    due = proactive.next_due(selectors.proactive_state(session=session, now=now))
+    due = proactive.next_due(state)
     if due is None or due.at > now:  # something changed since the due time was stored: not (yet) due
-        Session.objects.filter(pk=session_id).update(proactive_next_due_at=due.at if due else None)
+        Session.objects.filter(pk=session.id).update(proactive_next_due_at=due.at if due else None)
         return None
-    run = Run(session_id=session_id, kind=due.kind)  # its id is known before the row (FKs are checked at commit)
-    try:
-        with transaction.atomic():
-            ProactiveSend.objects.create(
-                session_id=session_id, slot_at=due.at, sent_at=now, kind=due.kind, run_id=run.id
-            )
-            # Conditional on the due time this scan read: with the row lock held it always matches, and it
-            # would refuse a claim if the lock were ever lost.
-            if not Session.objects.filter(pk=session_id, proactive_next_due_at=stored_due).update(
-                proactive_next_due_at=None  # busy until the initiate turn ends, which reschedules
-            ):
-                raise IntegrityError("the due time moved under the claim")
-            _initiate_run_create(session_id=session_id, kind=due.kind, run=run)
-    except IntegrityError as error:
-        logger.warning("Proactive slot %s@%s not claimed: %s", session_id, due.at.isoformat(), error)
-        # The slot was sent already; look again after a minute rather than on every tick.
+    # Conditional on the due time this scan read: with the row lock held it always matches, and it would
+    # refuse the claim if the lock were ever lost. NULL: busy until the initiate turn ends, which reschedules.
+    if not Session.objects.filter(pk=session.id, proactive_next_due_at=stored_due).update(proactive_next_due_at=None):
+        return None
+    run = Run(session_id=session.id, kind=due.kind)  # its id is known before the row (FKs are checked at commit)
+    if not _slot_record(session_id=session.id, slot_at=due.at, sent_at=now, kind=due.kind, run_id=run.id):
+        logger.warning("Proactive slot %s@%s was already sent", session.id, due.at.isoformat())
+        # Look again after a minute rather than on every tick.
         retry_at = max(now, stored_due) + proactive.CLAIM_RETRY
-        Session.objects.filter(pk=session_id).update(proactive_next_due_at=retry_at)
+        Session.objects.filter(pk=session.id).update(proactive_next_due_at=retry_at)
         return None
+    _initiate_run_create(session_id=session.id, kind=due.kind, run=run)
     return run.id
 
 
@@ -185,8 +198,10 @@ def proactive_scan(*, batch_size: int | None = None, max_batches: int | None = N
         with transaction.atomic():
             now = clock.now()
             due = list(due_sessions_locked(now=now, limit=batch_size))
+            sessions = Session.objects.select_related("character_version").in_bulk([row[0] for row in due])
+            states = selectors.proactive_states(sessions=list(sessions.values()), now=now)
             for session_id, stored_due in due:
-                run_id = _claim(session_id, stored_due, now)
+                run_id = _claim(sessions[session_id], states[session_id], stored_due, now)
                 if run_id:
                     run_ids.append(run_id)
         examined += len(due)

@@ -114,6 +114,24 @@ def test_a_stale_due_time_is_moved_when_the_user_spoke_since(owner, sim, django_
 
 
 @pytest.mark.django_db
+def test_a_slot_already_in_the_ledger_is_not_sent_again(owner, sim, django_capture_on_commit_callbacks):
+    app = owner.api_key.app
+    session = _proactive_session(app, proactivity_tolerance=1, session_resume_min_idle_minutes=30)
+    slot = START + timedelta(minutes=30)
+    # as if another scanner had claimed this very slot without the row lock
+    ProactiveSend.objects.create(
+        session=session, slot_at=slot, sent_at=START - timedelta(hours=3), kind="session_resume"
+    )
+    sim.advance(minutes=31)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.proactive_scan().run_ids == []
+    assert not Run.objects.filter(session=session).exists()
+    assert ProactiveSend.objects.filter(session=session).count() == 1
+    session.refresh_from_db()
+    assert session.proactive_next_due_at == sim.now() + proactive.CLAIM_RETRY
+
+
+@pytest.mark.django_db
 def test_switching_proactive_off_stops_the_scan_from_seeing_the_session(owner, sim):
     app = owner.api_key.app
     session = _proactive_session(app, proactivity_tolerance=1, session_resume_min_idle_minutes=30)
