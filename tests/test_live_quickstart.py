@@ -54,14 +54,15 @@ def test_quickstart_over_http_gets_a_character_reply(live_stack):  # noqa: F811
     assert page.data["session_id"] == session_id and page.data["next_cursor"] == page.data["events"][-1]["cursor"]
     assert page.body["next_actions"]
 
-    # and the whole log reads in order: user message, generating, reply, with gap-free cursors
+    # and the whole log reads in order: user message, generating, reply, emotion, with gap-free cursors
     log = client.events(session_id)
     assert [(e["event_type"], e["role"]) for e in log] == [
         ("message.created", "user"),
         ("run.status", None),
         ("message.created", "character"),
+        ("emotion.updated", "character"),
     ]
-    assert [e["cursor"] for e in log] == [cursor, cursor + 1, cursor + 2]
+    assert [e["cursor"] for e in log] == [cursor, cursor + 1, cursor + 2, cursor + 3]
     # and the turn is listed with its status and model calls
     runs = client.get(f"/v1/sessions/{session_id}/runs")
     assert runs.status == 200, runs.body

@@ -118,7 +118,13 @@ def test_stream_delivers_the_reply_live_with_cursor_ids_and_resumes(live_stack):
         # when a stream is open and the user sends a message
         connected = asyncio.Event()
         reading = asyncio.create_task(
-            stream_read(live_stack.base_url, session_id, key, until=lambda s: bool(s.replies()), connected=connected)
+            stream_read(
+                live_stack.base_url,
+                session_id,
+                key,
+                until=lambda s: any(e["event_type"] == "emotion.updated" for e in s.events),
+                connected=connected,
+            )
         )
         await connected.wait()
         sent = await asyncio.to_thread(client.post, f"/v1/sessions/{session_id}/messages", {"text": "hello there"})
@@ -128,12 +134,13 @@ def test_stream_delivers_the_reply_live_with_cursor_ids_and_resumes(live_stack):
     # then the stream carries the backlog and then the turn live, each frame's id being its cursor
     assert sent.status == 202, sent.body
     assert stream.status == 200 and stream.retry == "2000"
-    assert stream.cursors == [1, 2, 3, 4]
+    assert stream.cursors == [1, 2, 3, 4, 5]
     assert [(e["event_type"], e["role"]) for e in stream.events] == [
         ("character.initiated", "character"),
         ("message.created", "user"),
         ("run.status", None),
         ("message.created", "character"),
+        ("emotion.updated", "character"),
     ]
     # and it carries exactly what polling returns
     assert stream.events == client.events(session_id)
@@ -201,9 +208,9 @@ def test_twenty_concurrent_sends_while_streams_connect(live_stack):  # noqa: F81
     run_refs = {response.data["run_ref"] for response in sent}
     assert len(run_refs) == sends
 
-    # and the log is gap-free: the greeting, then one user message, one run.status and one reply per send
+    # and the log is gap-free: the greeting, then per send one user message, run.status, reply and emotion
     log = client.events(session_id)
-    assert [e["cursor"] for e in log] == list(range(1, 3 * sends + 2))
+    assert [e["cursor"] for e in log] == list(range(1, 4 * sends + 2))
     assert sorted(e["cursor"] for e in log if e["role"] == "user") == user_cursors
     replies = [e for e in log if e["event_type"] == "message.created" and e["role"] == "character"]
     assert sorted(e["payload"]["run_ref"] for e in replies) == sorted(run_refs)

@@ -72,4 +72,5 @@ def test_a_run_whose_worker_is_killed_is_answered_once_by_another_worker(live_st
         "message.created",
         "run.status",
         "message.created",
+        "emotion.updated",
     ]

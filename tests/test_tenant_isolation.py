@@ -24,6 +24,7 @@ from apps.conversations import services as conversation_services
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 from apps.delivery.telegram import channels as telegram_channels
+from apps.personas.models import PersonaSession
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -132,6 +133,7 @@ class Tenant:
             "usage": list(UsageRecord.objects.filter(app=self.app).order_by("pk").values()),
             "budgets": list(BudgetPolicy.objects.filter(app=self.app).order_by("pk").values()),
             "budget_counters": list(BudgetCounter.objects.filter(policy__app=self.app).order_by("pk").values()),
+            "persona_sessions": list(PersonaSession.objects.filter(app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -148,6 +150,7 @@ class Tenant:
             *UsageRecord.objects.filter(app=self.app).values_list("id", flat=True),
             *BudgetPolicy.objects.filter(app=self.app).values_list("id", flat=True),
             self.external_user_ref,
+            *PersonaSession.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
@@ -189,6 +192,7 @@ def test_the_matrix_covers_every_id_path_of_the_schema():
         "/v1/characters/{slug}",
         "/v1/sessions/{session_id}/messages",
         "/v1/sessions/{session_id}/events/stream",
+        "/v1/sessions/{session_id}/state",
     } <= set(ID_PATHS)
     params = {name for path in ID_PATHS for name in re.findall(r"\{(\w+)\}", path)}
     assert params == set(NOT_FOUND_CODES), "a new path parameter needs its not-found code and unknown value here"

@@ -30,6 +30,14 @@ class Session(TimestampedModel):
     proactive_next_due_at = models.DateTimeField(
         null=True, blank=True, help_text="When a proactive message may next be sent; kept by the proactive services."
     )
+    persona_session = models.OneToOneField(
+        "personas.PersonaSession",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="native_session",
+        help_text="The character's emotion state in this conversation (started with the first turn).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -63,13 +63,26 @@ def system_prompt(content: dict[str, Any], *, initiate: str | None = None) -> st
     return "\n".join(lines)
 
 
+def emotion_prompt(prompt_data: dict[str, Any]) -> str:
+    """The emotion engine's per-turn blocks (current inner state, how to express it) as one system message."""
+    formatted = prompt_data.get("formatted") or {}
+    return "\n\n".join(block for block in (formatted.get("context_block"), formatted.get("instruction_block")) if block)
+
+
 def chat_messages(
-    content: dict[str, Any], history: list[tuple[str, str]], *, initiate: str | None = None
+    content: dict[str, Any],
+    history: list[tuple[str, str]],
+    emotion: dict[str, Any] | None = None,
+    *,
+    initiate: str | None = None,
 ) -> list[ChatMessage]:
-    """The full prompt: system sheet, then history as (role, text) with role 'user' or 'character'.
+    """The full prompt: system sheet, the emotion engine's ``prompt_data`` blocks when given, then history as
+    (role, text) with role 'user' or 'character'.
 
     With ``initiate`` (``cold_initiate`` or ``session_resume``) the character is told to write first."""
     messages = [ChatMessage("system", system_prompt(content, initiate=initiate))]
+    if emotion:
+        messages.append(ChatMessage("system", emotion_prompt(emotion)))
     for role, text in history:
         messages.append(ChatMessage("user" if role == "user" else "assistant", text))
     return messages

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -9,6 +10,8 @@ from apps.accounts.models import App
 from apps.conversations import proactive
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, ProactiveSend, Run, Session
+from apps.personas.characters import character_persona_preview
+from apps.personas.selectors import persona_session_get, persona_state
 
 MESSAGE_TYPES = ("message.created", "character.initiated")
 UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
@@ -125,3 +128,21 @@ def session_proactive_view(*, session: Session, now: datetime) -> ProactiveView:
         sent_today=proactive.sends_between(state.sends, day_start, day_end),
         next_due=proactive.next_due(state),
     )
+
+
+def session_emotion_state(*, app: App, session_id: str) -> dict[str, Any]:
+    """The character's current emotion in a session: VAD, discrete emotion, body budget, stage, needs,
+    regulation, relationship (trust) and prompt_data. Before the first turn, the state it will start in.
+
+    Raises SessionNotFound for unknown ids and for another app's sessions.
+    """
+    session = session_get(app=app, session_id=session_id)
+    if session.persona_session_id:
+        persona = persona_session_get(app=app, session_id=session.persona_session_id)
+        state = persona_state(app=app, session_id=persona.pk)
+        turns, updated_at = persona.turn_count, persona.last_turn_at
+    else:
+        state = character_persona_preview(character_id=session.character_id, content=session.character_version.content)
+        turns, updated_at = 0, None
+    return {"session_id": session.id, "persona_session_id": session.persona_session_id, "turns": turns,
+            "updated_at": updated_at, **state}  # fmt: skip

@@ -102,3 +102,19 @@ class ProactiveAction(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class CharacterPersona(TimestampedModel):
+    """The persona a character's native sessions start from, edited in the admin.
+
+    ``spec`` is a molroo persona body (``preset`` and/or ``identity``, ``personality``, ``goals``,
+    ``emotion_config``); what it leaves out comes from the character's content (name, locale,
+    ``emotion_baseline``). Each native session snapshots the resolved persona when its emotion starts, so an
+    edit applies to sessions started afterwards, the way a published character version does.
+    """
+
+    character = models.OneToOneField("characters.Character", on_delete=models.CASCADE, related_name="persona")
+    spec = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"persona of {self.character_id}"

@@ -13,11 +13,13 @@ in process (``server.set_mode(...)``) or over HTTP (``POST /_control {"mode": ..
 - ``not_json``: plain prose even when JSON was asked for.  ``garbage``: a 200 HTML page.
 - ``stream_cut``: a stream that drops the connection after two deltas; ``stream_error``: a stream
   that sends an error event after two deltas. (Both answer non-streaming requests normally.)
-- ``appraisal_invalid``: an appraisal request (below) gets a JSON object without the six dimensions.
 
-A JSON request whose system message asks for an emotion appraisal (it names ``goal_congruence``) gets the
-six dimensions back, judged from a few words of the last user message (``appraisal_for``): values the
-offline lexicon never produces (relevance 0.77), so tests can tell which appraiser answered.
+Emotion appraisal requests (JSON requests whose system message names ``goal_congruence``) are a side
+channel: they get the six dimensions back, judged from a few words of the last user message
+(``appraisal_for``: values the offline lexicon never produces, relevance 0.77, so tests can tell which
+appraiser answered), whatever the mode above, and are neither counted by ``flaky`` nor listed in
+``chat_requests`` (see ``appraisal_requests``). Only these modes touch them: ``appraisal_fail`` (HTTP 500),
+``appraisal_invalid`` (a JSON object without the six dimensions), ``appraisal_prose`` (not JSON).
 
 It records every request it receives (method, path, headers, JSON body, client port) for assertions.
 
@@ -58,7 +60,9 @@ MODES = (
     "garbage",
     "stream_cut",
     "stream_error",
+    "appraisal_fail",
     "appraisal_invalid",
+    "appraisal_prose",
 )
 DEFAULT_MODEL = "fake-chat"
 
@@ -109,6 +113,16 @@ def appraisal_for(messages: list[dict]) -> dict[str, float]:
         "agency": agency,
         "norm_compatibility": norm,
     }
+
+
+def _asks_appraisal(body: Any) -> bool:
+    if not isinstance(body, dict) or (body.get("response_format") or {}).get("type") != "json_object":
+        return False
+    messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+    return any(
+        isinstance(m, dict) and m.get("role") == "system" and "goal_congruence" in str(m.get("content", ""))
+        for m in messages
+    )
 
 
 def _word_count(messages: list[dict]) -> int:
@@ -174,7 +188,12 @@ class FakeOpenAIServer:
 
     @property
     def chat_requests(self) -> list[ReceivedRequest]:
-        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+        """Chat completion requests, except emotion appraisal requests (listed by ``appraisal_requests``)."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions") and not _asks_appraisal(r.body)]
+
+    @property
+    def appraisal_requests(self) -> list[ReceivedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions") and _asks_appraisal(r.body)]
 
     @property
     def root_url(self) -> str:
@@ -281,6 +300,8 @@ class FakeOpenAIServer:
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body.get("model"):
             message = "'model' and 'messages' are required properties."
             return web.json_response(_error_body(message, "invalid_request_error", None, "messages"), status=400)
+        if _asks_appraisal(body):
+            return self._appraisal(body)
         with self._lock:
             self._chat_count += 1
             mode, count, fail_times, delay = self.mode, self._chat_count, self.fail_times, self.delay_seconds
@@ -304,13 +325,7 @@ class FakeOpenAIServer:
 
         text = reply_for(body["messages"])
         wants_json = (body.get("response_format") or {}).get("type") == "json_object"
-        asks_appraisal = any(
-            m.get("role") == "system" and "goal_congruence" in str(m.get("content", "")) for m in body["messages"]
-        )
-        if wants_json and asks_appraisal and mode != "not_json":
-            appraisal = {"mood": "unsure"} if mode == "appraisal_invalid" else appraisal_for(body["messages"])
-            text = json.dumps({"appraisal": appraisal})
-        elif wants_json and mode != "not_json":
+        if wants_json and mode != "not_json":
             text = json.dumps({"reply": text, "mood": "curious"})
         usage = {
             "prompt_tokens": _word_count(body["messages"]),
@@ -343,6 +358,30 @@ class FakeOpenAIServer:
         if mode == "no_usage":
             del answer["usage"]
         return web.json_response(answer)
+
+    def _appraisal(self, body: dict) -> web.Response:
+        mode = self.mode
+        if mode == "appraisal_fail":
+            body_500 = _error_body("The server had an error while processing your request.", "server_error", None)
+            return web.json_response(body_500, status=500)
+        if mode == "appraisal_prose":
+            text = "The user seems friendly, I would say."
+        elif mode == "appraisal_invalid":
+            text = json.dumps({"appraisal": {"mood": "unsure"}})
+        else:
+            text = json.dumps({"appraisal": appraisal_for(body["messages"])})
+        usage = {"prompt_tokens": _word_count(body["messages"]), "completion_tokens": len(text.split())}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake-appraisal",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": usage,
+            }
+        )
 
     async def _stream(
         self, request: web.Request, body: dict, mode: str, text: str, usage: dict, completion_id: str, created: int

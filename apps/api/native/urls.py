@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import characters, demo, meta, proactive, sessions, telegram, usage
+from apps.api.native.views import characters, demo, emotion, meta, proactive, sessions, telegram, usage
 
 urlpatterns = [
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
@@ -46,6 +46,7 @@ urlpatterns = [
     path(
         "sessions/<str:session_id>/proactive-test", proactive.ProactiveTestApi.as_view(), name="session-proactive-test"
     ),
+    path("sessions/<str:session_id>/state", emotion.SessionStateApi.as_view(), name="session-state"),
     # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
     re_path(r"^.*$", errors.not_found_view, name="not-found"),
 ]

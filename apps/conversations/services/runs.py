@@ -14,6 +14,7 @@ from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Event, Run
 from apps.conversations.services import metering
+from apps.conversations.services.emotion import RunEmotion, run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.proactive import proactive_reschedule
 from apps.core import clock
@@ -68,13 +69,19 @@ def _history(run: Run) -> list[tuple[str, str]]:
     return [(role, payload.get("text", "")) for role, payload in reversed(rows) if payload.get("text")]
 
 
-def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMessage]]:
+def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMessage], RunEmotion | None]:
     spec = llm_selectors.model_spec_get(name=version.content.get("model"))
     initiate = None if run.kind == Run.Kind.REPLY else run.kind
-    return spec, prompts.chat_messages(version.content, _history(run), initiate=initiate)
+    emotion = run_emotion_prepare(run=run)
+    messages = prompts.chat_messages(
+        version.content, _history(run), emotion.prompt_data if emotion else None, initiate=initiate
+    )
+    return spec, messages, emotion
 
 
-def _finish_success(run: Run, attempt: int, spec: ModelSpec, result: ChatResult, latency_ms: int) -> bool:
+def _finish_success(
+    run: Run, attempt: int, spec: ModelSpec, result: ChatResult, latency_ms: int, emotion: RunEmotion | None
+) -> bool:
     with transaction.atomic():
         updated = _fenced(run.id, attempt).update(
             status=Run.Status.SUCCEEDED,
@@ -96,7 +103,8 @@ def _finish_success(run: Run, attempt: int, spec: ModelSpec, result: ChatResult,
             "reply_to_cursor": run.trigger_cursor,
         }
         payload = proactive.reply_payload(kind=run.kind, run_id=run.id, payload=payload)
-        events_append(session_id=run.session_id, events=[NewEvent("message.created", payload, "character", run.id)])
+        reply = NewEvent("message.created", payload, "character", run.id)
+        events_append(session_id=run.session_id, events=[reply, *run_emotion_commit(run=run, emotion=emotion)])
         metering.run_usage_settle(run=run, outcome="succeeded", spec=spec, usage=result.usage)
         proactive_reschedule(session_id=run.session_id)
     return True
@@ -154,7 +162,7 @@ def run_execute(*, run_id: str) -> RunOutcome:
         return RunOutcome(run_id, "failed")
     version = run.session.character_version
     try:
-        spec, messages = _prompt(run, version)
+        spec, messages, emotion = _prompt(run, version)
         metering.run_usage_reserve(run=run, spec=spec, messages=messages)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls)
@@ -173,7 +181,7 @@ def run_execute(*, run_id: str) -> RunOutcome:
         _finish_failure(run, attempt, error, run.model_calls + 1)
         return RunOutcome(run_id, "failed")
     latency_ms = int((time.monotonic() - started) * 1000)
-    finished = _finish_success(run, attempt, spec, result, latency_ms)
+    finished = _finish_success(run, attempt, spec, result, latency_ms, emotion)
     return RunOutcome(run_id, "succeeded" if finished else "superseded")
 
 

@@ -15,6 +15,7 @@ from django.db import connection
 from apps.conversations import services
 from apps.conversations.models import Event, Run
 from apps.conversations.tests.factories import session_start
+from apps.personas.models import PersonaSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,18 +59,22 @@ def test_twenty_concurrent_sends_get_distinct_gap_free_cursors_and_one_reply_eac
     assert sorted(result.sent_turn_index for result in results) == list(range(1, senders + 1))
     run_refs = {result.run_ref for result in results}
     assert len(run_refs) == senders
-    # and the log is gap-free: per send one user message, one run.status and exactly one reply
+    # and the log is gap-free: per send one user message, one run.status, exactly one reply and its emotion
     events = list(Event.objects.filter(session=session).order_by("cursor"))
-    assert [event.cursor for event in events] == list(range(1, 3 * senders + 1))
+    assert [event.cursor for event in events] == list(range(1, 4 * senders + 1))
     assert sorted(event.cursor for event in events if event.role == "user") == user_cursors
     replies = _replies(session)
     assert sorted(reply.payload["run_ref"] for reply in replies) == sorted(run_refs)
     assert sorted(reply.payload["reply_to_cursor"] for reply in replies) == user_cursors
     assert set(Run.objects.filter(session=session).values_list("status", "attempts")) == {("succeeded", 1)}
     session.refresh_from_db()
-    assert (session.last_cursor, session.user_turn_count) == (3 * senders, senders)
+    assert (session.last_cursor, session.user_turn_count) == (4 * senders, senders)
+    # and the racing runs made one emotion session, which counted every turn (none lost)
+    assert PersonaSession.objects.filter(app=app).count() == 1
+    assert session.persona_session.turn_count == senders
+    assert sum(event.event_type == "emotion.updated" for event in events) == senders
     # and every event was announced exactly once
-    assert sorted(event["cursor"] for event in announced) == list(range(1, 3 * senders + 1))
+    assert sorted(event["cursor"] for event in announced) == list(range(1, 4 * senders + 1))
 
 
 def test_a_run_held_by_a_live_worker_is_not_taken_and_a_late_answer_is_fenced_off(owner, fake_llm):
@@ -109,4 +114,5 @@ def test_a_run_held_by_a_live_worker_is_not_taken_and_a_late_answer_is_fenced_of
         "message.created",
         "run.status",
         "message.created",
+        "emotion.updated",
     ]

@@ -74,7 +74,12 @@ def test_a_reply_goes_through_the_openai_client_and_lands_as_bubbles(
     assert (run.status, run.attempts, run.model_calls, run.model) == ("succeeded", 1, 1, "fake-chat")
     assert run.prompt_tokens == sum(len(m["content"].split()) for m in request.body["messages"])
     assert run.completion_tokens == len(reply.payload["text"].split())
-    assert [e["event_type"] for e in announced] == ["message.created", "run.status", "message.created"]
+    assert [e["event_type"] for e in announced] == [
+        "message.created",
+        "run.status",
+        "message.created",
+        "emotion.updated",
+    ]
 
 
 def test_the_prompt_upstream_is_the_character_sheet_then_the_history_in_order(
@@ -93,6 +98,9 @@ def test_the_prompt_upstream_is_the_character_sheet_then_the_history_in_order(
     version_content = session.character_version.content
     assert request.authorization == f"Bearer {FAKE_LLM_API_KEY}"
     assert request.body["model"] == "fake-chat"
+    assert request.body["messages"][1]["role"] == "system"  # the emotion engine's blocks (apps/personas tests)
+    assert request.body["messages"][1]["content"].startswith("[Current inner state]")
+    del request.body["messages"][1]
     assert request.body["messages"] == [
         {"role": "system", "content": prompts.system_prompt(version_content)},
         {"role": "assistant", "content": "Hi, I'm Luna."},
@@ -118,10 +126,10 @@ def test_flaky_model_is_retried_with_backoff_and_answers_exactly_once(
     run = Run.objects.get(pk=sent.run_ref)
     assert (run.status, run.attempts, run.model_calls, run.error_code) == ("succeeded", 3, 3, "")
     assert len(fake_llm.chat_requests) == 3
-    assert _log(session)[-1] == ("message.created", "character")
+    assert _log(session)[-2:] == [("message.created", "character"), ("emotion.updated", "character")]
     assert Event.objects.filter(session=session, role="character", event_type="message.created").count() == 1
     assert not Event.objects.filter(session=session, event_type="run.failed").exists()
-    assert [e["event_type"] for e in announced] == ["message.created"]  # the reply, announced once
+    assert [e["event_type"] for e in announced] == ["message.created", "emotion.updated"]  # announced once
 
 
 def test_the_inline_executor_redispatches_until_the_reply_when_backoff_is_zero(
@@ -137,7 +145,11 @@ def test_the_inline_executor_redispatches_until_the_reply_when_backoff_is_zero(
 
     run = Run.objects.get(pk=sent.run_ref)
     assert (run.status, run.attempts, run.model_calls) == ("succeeded", 3, 3)
-    assert _log(session)[-2:] == [("run.status", ""), ("message.created", "character")]
+    assert _log(session)[-3:] == [
+        ("run.status", ""),
+        ("message.created", "character"),
+        ("emotion.updated", "character"),
+    ]
 
 
 def test_a_slow_model_times_out_and_the_retry_answers(

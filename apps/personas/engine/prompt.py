@@ -82,7 +82,8 @@ def prompt_data_build(
         system_lines.append(_t("style", lang, value=identity.speaking_style))
     if personality.goals:
         system_lines.append(_t("goals", lang, value=sep.join(personality.goals)))
-    known = identity.language.strip().lower() in _LANGUAGE_ALIASES or lang != "en"
+    code = identity.language.strip().lower()
+    known = lang != "en" or code in _LANGUAGE_ALIASES or code.split("-")[0].split("_")[0] in _LANGUAGE_ALIASES
     system_lines.append(_t("language", lang, value=_DISPLAY[lang] if known else identity.language))
     system_prompt = "\n".join(system_lines)
 

@@ -20,7 +20,8 @@ def test_a_real_provider_appraises_with_a_json_request(fake_llm):
     assert outcome.appraisal.goal_relevance == 0.77  # the fake model's value; the lexicon never gives it
     assert outcome.appraisal.goal_congruence == 0.9
     assert outcome.usage is not None and outcome.usage.prompt_tokens > 0
-    (request,) = fake_llm.chat_requests
+    assert fake_llm.chat_requests == []  # appraisal requests are listed apart from replies
+    (request,) = fake_llm.appraisal_requests
     assert request.body["response_format"] == {"type": "json_object"}
     system = request.body["messages"][0]["content"]
     assert "goal_congruence" in system and "Mina" in system and "comfort people" in system
@@ -33,13 +34,13 @@ def test_hostile_message_by_llm(fake_llm):
     assert outcome.source == "llm" and outcome.appraisal.goal_congruence == -0.9
 
 
-@pytest.mark.parametrize("mode", ["appraisal_invalid", "not_json", "fail", "bad_request", "garbage"])
+@pytest.mark.parametrize("mode", ["appraisal_invalid", "appraisal_prose", "appraisal_fail"])
 def test_a_failing_llm_falls_back_to_the_lexicon(fake_llm, mode):
     fake_llm.set_mode(mode)
     outcome = message_appraise(text="thank you so much!", personality=PERSONA)
     assert outcome.source == "lexicon_fallback"
     assert outcome.appraisal == appraise_text("thank you so much!", PERSONA)
-    assert len(fake_llm.chat_requests) == 1  # asked once, no retry storm inside a turn
+    assert len(fake_llm.appraisal_requests) == 1  # asked once, no retry storm inside a turn
 
 
 def test_scripted_provider_means_the_offline_lexicon(settings, fake_llm):
@@ -47,13 +48,13 @@ def test_scripted_provider_means_the_offline_lexicon(settings, fake_llm):
     outcome = message_appraise(text="thank you so much!", personality=PERSONA)
     assert outcome.source == "lexicon"
     assert outcome.appraisal == appraise_text("thank you so much!", PERSONA)
-    assert fake_llm.chat_requests == []
+    assert fake_llm.appraisal_requests == []
 
 
 def test_lexicon_setting_never_calls_the_model(settings, fake_llm):
     settings.EMOTION_APPRAISER = "lexicon"
     assert message_appraise(text="I love you", personality=PERSONA).source == "lexicon"
-    assert fake_llm.chat_requests == []
+    assert fake_llm.appraisal_requests == []
 
 
 def test_model_values_are_clamped_and_missing_ones_refused():

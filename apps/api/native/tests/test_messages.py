@@ -39,6 +39,7 @@ def test_send_accepts_and_the_reply_arrives_as_events_in_order(
         (2, "message.created", "user"),
         (3, "run.status", None),
         (4, "message.created", "character"),
+        (5, "emotion.updated", "character"),
     ]
     assert events[0]["payload"]["text"] == "hey, what are you up to?"
     assert events[1]["payload"] == {"status": "generating", "run_ref": data["run_ref"]}
@@ -46,10 +47,11 @@ def test_send_accepts_and_the_reply_arrives_as_events_in_order(
     assert reply["text"] and isinstance(reply["bubbles"], list) and reply["bubbles"]
     assert " ".join(reply["bubbles"]) == reply["text"]
     assert events[2]["run_ref"] == data["run_ref"]
-    assert [e["cursor"] for e in announced] == [2, 3, 4]  # the greeting was committed before
+    assert events[3]["payload"]["run_ref"] == data["run_ref"] and "discrete_emotion" in events[3]["payload"]
+    assert [e["cursor"] for e in announced] == [2, 3, 4, 5]  # the greeting was committed before
 
     second = _send(api, session.id, {"text": "cool"}).json()["data"]
-    assert (second["cursor"], second["sent_turn_index"]) == (5, 2)
+    assert (second["cursor"], second["sent_turn_index"]) == (6, 2)
 
 
 def test_idempotency_key_replays_the_first_answer(api, session, django_capture_on_commit_callbacks):
@@ -170,17 +172,18 @@ def test_events_since_and_limit_page_with_next_cursor(api, session, django_captu
         _send(api, session.id, {"text": "two"})
     url = f"/v1/sessions/{session.id}/events"
     everything = api.get(url).json()["data"]
-    assert [e["cursor"] for e in everything["events"]] == list(range(1, 8))
-    assert everything["next_cursor"] == 7
+    # greeting, then per message: the message, run.status, the reply, emotion.updated
+    assert [e["cursor"] for e in everything["events"]] == list(range(1, 10))
+    assert everything["next_cursor"] == 9
     page = api.get(url, {"since": 2, "limit": 2}).json()
     assert [e["cursor"] for e in page["data"]["events"]] == [3, 4]
     assert page["data"]["next_cursor"] == 4
     assert page["next_actions"][0]["command"] == f"GET /v1/sessions/{session.id}/events?since=4"
-    caught_up = api.get(url, {"since": 7}).json()["data"]
-    assert caught_up["events"] == [] and caught_up["next_cursor"] == 7
+    caught_up = api.get(url, {"since": 9}).json()["data"]
+    assert caught_up["events"] == [] and caught_up["next_cursor"] == 9
     ahead = api.get(url, {"since": 100}).json()["data"]
     assert ahead["events"] == [] and ahead["next_cursor"] == 100
-    assert len(api.get(url, {"limit": 500}).json()["data"]["events"]) == 7
+    assert len(api.get(url, {"limit": 500}).json()["data"]["events"]) == 9
     event = everything["events"][0]
     assert set(event) == {"event_id", "session_id", "cursor", "event_type", "role", "payload", "run_ref", "created_at"}
 
