@@ -78,6 +78,7 @@ def test_a_message_becomes_a_turn_and_the_reply_goes_out_as_bubbles_in_order(
         ("message.created", "user"),
         ("run.status", ""),
         ("message.created", "character"),
+        ("emotion.updated", "character"),
     ]
     assert events[1].payload["text"] == "what are you up to tonight?"
     reply_bubbles = events[3].payload["bubbles"]
@@ -93,7 +94,7 @@ def test_a_message_becomes_a_turn_and_the_reply_goes_out_as_bubbles_in_order(
         (events[2].as_public_dict()["event_id"], "typing", "delivered", 0),
         (events[3].as_public_dict()["event_id"], "message", "delivered", len(reply_bubbles)),
     ]
-    assert TelegramChat.objects.get().scanned_cursor == 4
+    assert TelegramChat.objects.get().scanned_cursor == 5  # emotion.updated is scanned past, not sent
 
 
 def test_the_same_user_keeps_one_session_and_other_users_get_their_own(
