@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('conversations', '0002_proactive'),
-        ('personas', '0002_character_persona'),
+        ('personas', '0003_character_persona'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('characters', '0001_initial'),
-        ('personas', '0001_initial'),
+        ('personas', '0002_proactive_next_check'),
     ]
 
     operations = [
