@@ -174,11 +174,11 @@ def test_unknown_fields_are_ignored(api, persona):
 def test_a_configured_llm_appraises_the_message(api, persona, fake_llm):
     body = _turn(api, persona, message="I love talking to you", event_context="a rainy evening").json()
     assert body["appraisal"]["goal_relevance"] == 0.77  # the fake model's figure, which the lexicon never gives
-    [request] = fake_llm.chat_requests
+    [request] = fake_llm.appraisal_requests
     assert "a rainy evening" in request.body["messages"][0]["content"]
     assert request.body["messages"][-1]["content"] == "I love talking to you"
 
 
 def test_a_supplied_appraisal_never_calls_the_llm(api, persona, fake_llm):
     api.post("/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": APPRAISAL}, format="json")
-    assert fake_llm.chat_requests == []
+    assert fake_llm.appraisal_requests == [] and fake_llm.chat_requests == []

@@ -299,18 +299,19 @@ def test_runs_show_their_cost(api, traffic):
 
 
 def test_trace_pages_through_events_newest_first_with_usage_and_delivery(api, traffic):
-    session = traffic["luna"]  # no greeting; two turns of (user message, run.status, reply): cursors 1..6
-    first = api.get(f"/v1/sessions/{session.id}/trace", {"limit": 4})
+    # no greeting; two turns of (user message, run.status, reply, emotion.updated): cursors 1..8
+    session = traffic["luna"]
+    first = api.get(f"/v1/sessions/{session.id}/trace", {"limit": 5})
 
     assert first.status_code == 200
     data = first.json()["data"]
-    assert [item["event"]["cursor"] for item in data["events"]] == [6, 5, 4, 3]
-    assert data["next_before"] == 3
-    assert f"GET /v1/sessions/{session.id}/trace?limit=4&before=3" in [
+    assert [item["event"]["cursor"] for item in data["events"]] == [8, 7, 6, 5, 4]
+    assert data["next_before"] == 4
+    assert f"GET /v1/sessions/{session.id}/trace?limit=5&before=4" in [
         a["command"] for a in first.json()["next_actions"]
     ]
-    rest = api.get(f"/v1/sessions/{session.id}/trace", {"limit": 4, "before": 3}).json()["data"]
-    assert [item["event"]["cursor"] for item in rest["events"]] == [2, 1]
+    rest = api.get(f"/v1/sessions/{session.id}/trace", {"limit": 5, "before": 4}).json()["data"]
+    assert [item["event"]["cursor"] for item in rest["events"]] == [3, 2, 1]
     assert rest["next_before"] is None
 
     ledger = {r.run_ref: r for r in _records(session_id=session.id)}
@@ -326,6 +327,7 @@ def test_trace_pages_through_events_newest_first_with_usage_and_delivery(api, tr
     run_ref = data["events"][0]["event"]["run_ref"]
     one_run = api.get(f"/v1/sessions/{session.id}/trace", {"run_ref": run_ref}).json()["data"]["events"]
     assert [(i["event"]["event_type"], i["event"]["run_ref"]) for i in one_run] == [
+        ("emotion.updated", run_ref),
         ("message.created", run_ref),
         ("run.status", run_ref),
     ]
