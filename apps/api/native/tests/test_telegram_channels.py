@@ -350,6 +350,7 @@ def test_the_trace_shows_each_events_telegram_delivery(
         for item in events
     }
     assert telegram == {
+        "emotion.updated/character": [],  # not sent to Telegram
         "message.created/character": [(channel_id, "delivered", 1, None)],
         "run.status/None": [(channel_id, "failed", 1, 400)],
         "message.created/user": [],
