@@ -94,13 +94,14 @@ def _exceeded(policy: BudgetPolicy, used: Decimal) -> errors.BudgetExceeded:
 
 
 @transaction.atomic
-def usage_reserve(*, subject: UsageSubject, credits: Decimal) -> UsageRecord:
+def usage_reserve(*, subject: UsageSubject, credits: Decimal, may_exist: bool = True) -> UsageRecord:
     """Hold ``credits`` on every budget that applies to ``subject`` and open its ledger row.
 
     Raises BudgetExceeded, having written nothing, when a hard budget has no room for them. Idempotent per
-    ``run_ref``: a run taken over after its worker died keeps the reservation its first attempt made.
+    ``run_ref``: a run taken over after its worker died keeps the reservation its first attempt made
+    (``may_exist=False`` skips that lookup for a first attempt; the unique run_ref still guards it).
     """
-    if subject.run_ref:
+    if subject.run_ref and may_exist:
         existing = UsageRecord.objects.filter(run_ref=subject.run_ref).first()
         if existing is not None:
             return existing

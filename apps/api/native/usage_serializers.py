@@ -303,9 +303,26 @@ IMPLICIT_DELIVERY = {
 }
 
 
+def push_status(rows: list[dict]) -> str | None:
+    """One word for an event's push deliveries: null without any, else failed, pending or delivered."""
+    if not rows:
+        return None
+    statuses = {row["status"] for row in rows} - {"skipped", "cancelled"}  # nothing left to deliver there
+    if "failed" in statuses:
+        return "failed"
+    if "pending" in statuses:
+        return "pending"
+    return "delivered"
+
+
 class TraceEventOutput(serializers.Serializer):
     event = EventSerializer()
     deliveries = DeliveryStatusOutput(many=True)
+    delivery_status = serializers.ChoiceField(
+        choices=["delivered", "pending", "failed"],
+        allow_null=True,
+        help_text="Over the push channels (webhooks, Telegram): null when the event has none.",
+    )
     usage = RunUsageOutput(allow_null=True, help_text="The settled usage of the run the event belongs to.")
 
 

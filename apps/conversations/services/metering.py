@@ -64,7 +64,9 @@ def run_usage_reserve(*, run: Run, spec: ModelSpec, messages: list[ChatMessage])
         model=spec.name,
         provider=spec.provider,
     )
-    accounts_services.usage_reserve(subject=subject, credits=rates.credits_upper_bound(spec=spec, messages=messages))
+    credits = rates.credits_upper_bound(spec=spec, messages=messages)
+    # Only a later attempt (a retry, or a takeover from a dead worker) can find its run's reservation made.
+    accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=run.attempts > 1)
 
 
 def run_usage_settle(*, run: Run, outcome: str, spec: ModelSpec | None = None, usage: Usage | None = None) -> None:

@@ -4,12 +4,16 @@ GET /v1/sessions/{id}/trace: success, tenancy, the error body, and nothing writt
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import BudgetPolicy, UsageRecord
 from apps.api.native.tests.contract import assert_error
+from apps.characters.tests.factories import character_publish
 from apps.conversations import services
+from apps.conversations.models import Session
 from apps.conversations.tests.factories import session_start
+from apps.delivery.telegram import channels as telegram_channels
 from apps.llm.models import LLMModel
 
 
@@ -340,3 +344,60 @@ def test_trace_of_another_apps_session_is_404_and_bad_queries_422(api, other_api
     assert_error(
         api.get(f"/v1/sessions/{session.id}/trace", {"before": "x"}), 422, "validation_error", fields=["before"]
     )
+
+
+def test_trace_shows_each_events_telegram_delivery(
+    owner, api, fake_telegram, settings, django_capture_on_commit_callbacks
+):
+    # given a Telegram bot whose end-user wrote, and whose reply went out through the real sink
+    settings.EVENT_SINKS = ["conftest.RecordingSink", "apps.delivery.sinks.TelegramSink"]
+    app = owner.api_key.app
+    character_publish(app, slug="luna", greeting="hey, I'm Luna!")
+    token = fake_telegram.bot_create(username="luna_bot")
+    channel, _ = telegram_channels.telegram_channel_connect(
+        app=app, bot_token=token, routing_mode="single_character", default_character_slug="luna"
+    )
+    url, secret = fake_telegram.webhook_of(token)
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(
+            url.removeprefix("http://testserver"),
+            fake_telegram.update(user_id=77, text="hi there"),
+            content_type="application/json",
+            HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret,
+        )
+    session = Session.objects.get(external_user_ref="telegram:77")
+
+    items = api.get(f"/v1/sessions/{session.id}/trace").json()["data"]["events"]
+
+    # then each event carries its rows on the bot, next to the implicit SSE/polling one
+    kinds = [(i["event"]["event_type"], [d["kind"] for d in i["deliveries"]], i["delivery_status"]) for i in items]
+    assert kinds == [
+        ("message.created", ["sse", "telegram"], "delivered"),  # the reply
+        ("run.status", ["sse", "telegram"], "delivered"),  # the typing action
+        ("message.created", ["sse"], None),  # the end-user's own message is not sent back
+        ("character.initiated", ["sse", "telegram"], "delivered"),  # the greeting
+    ]
+    reply = items[0]["deliveries"][1]
+    assert (reply["channel_id"], reply["status"], reply["attempts"]) == (channel.id, "delivered", 1)
+    assert reply["delivered_at"] is not None
+    assert items[0]["usage"]["status"] == "settled"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/v1/rates"),
+        ("get", "/v1/usage"),
+        ("get", "/v1/budget-policy"),
+        ("put", "/v1/budget-policy"),
+        ("delete", "/v1/budget-policy"),
+        ("get", "/v1/external-users/ann/budget-policy"),
+        ("post", "/v1/external-users/ann/budget-policy"),
+        ("delete", "/v1/external-users/ann/budget-policy"),
+        ("get", "/v1/sessions/sess_000000000000000000000000/trace"),
+    ],
+)
+def test_every_new_endpoint_needs_a_key_and_writes_nothing_without_one(anon, db, nothing_written, method, path):
+    with nothing_written():
+        response = getattr(anon, method)(path, {"limit_credits": 1}, format="json")
+    assert_error(response, 401, "missing_api_key")

@@ -183,6 +183,11 @@ class AppBudgetPolicyApi(APIView):
         return envelope({"external_user_ref": None, "cleared": cleared})
 
 
+def _pushed_deliveries(app, event_ids: list[str]) -> dict[str, list[dict]]:
+    """Per event id, its rows on every push channel (Telegram bots; webhook endpoints once they exist)."""
+    return telegram_selectors.telegram_deliveries_for_events(app=app, event_ids=event_ids)
+
+
 class SessionTraceApi(APIView):
     @extend_schema(
         operation_id="session_trace",
@@ -203,13 +208,12 @@ class SessionTraceApi(APIView):
         events = events[: query["limit"]]
         public = [event.as_public_dict() for event in events]
         usage = accounts_selectors.usage_by_run(app_id=session.app_id, run_refs=[e["run_ref"] for e in public])
-        telegram = telegram_selectors.telegram_deliveries_for_events(
-            app=request.user, event_ids=[event["event_id"] for event in public]
-        )
+        pushed = _pushed_deliveries(request.user, [event["event_id"] for event in public])
         items = [
             {
                 "event": event,
-                "deliveries": [shapes.IMPLICIT_DELIVERY, *telegram.get(event["event_id"], [])],
+                "deliveries": [shapes.IMPLICIT_DELIVERY, *pushed.get(event["event_id"], [])],
+                "delivery_status": shapes.push_status(pushed.get(event["event_id"], [])),
                 "usage": shapes.run_usage_data(usage.get(event["run_ref"])) if event["run_ref"] else None,
             }
             for event in public
