@@ -7,7 +7,7 @@ from decimal import Decimal
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
 from apps.accounts.models import App, ResourceType
-from apps.conversations.models import Event, Run, Session
+from apps.conversations.models import Run, Session
 from apps.conversations.services.events import NewEvent, events_append
 from apps.core.errors import ApplicationError
 from apps.llm import rates
@@ -17,12 +17,7 @@ from apps.llm.types import ChatMessage, ModelSpec, Usage
 
 def _resource_type(run: Run) -> str:
     """A turn answering an end-user's message is a chat turn; one the character starts is proactive."""
-    trigger = (
-        Event.objects.filter(session_id=run.session_id, cursor=run.trigger_cursor)
-        .values_list("event_type", "role")
-        .first()
-    )
-    return ResourceType.CHAT_TURN if trigger == ("message.created", "user") else ResourceType.PROACTIVE_TURN
+    return ResourceType.CHAT_TURN if run.kind == Run.Kind.REPLY else ResourceType.PROACTIVE_TURN
 
 
 def message_budget_check(*, app: App, session_id: str, text: str) -> None:

@@ -278,3 +278,38 @@ def test_the_reservation_bound_covers_what_the_word_counting_providers_report():
     assert rates.credits_upper_bound(spec=spec, messages=messages) == rates.credits_for(
         spec=spec, input_tokens=rates.input_tokens_upper_bound(messages), output_tokens=400
     )
+
+
+def test_a_turn_the_character_starts_is_metered_as_proactive(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = services.proactive_test_send(app=app, session_id=session.id)
+
+    record = UsageRecord.objects.get(run_ref=started.run_ref)
+    assert (record.resource_type, record.status, record.external_user_ref) == ("proactive_turn", "settled", "u-1")
+    assert record.credits > 0 and len(fake_llm.chat_requests) == 1
+
+
+def test_a_proactive_turn_over_the_cap_fails_with_budget_exceeded_and_calls_no_model(
+    owner, priced_fake_model, fake_llm, django_capture_on_commit_callbacks
+):
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    accounts_services.budget_policy_set(
+        app=app, external_user_ref="u-1", resource_type="proactive_turn", limit_credits=Decimal(0)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        started = services.proactive_test_send(app=app, session_id=session.id)
+
+    run = Run.objects.get(pk=started.run_ref)
+    assert (run.status, run.error_code, run.model_calls) == ("failed", "budget_exceeded", 0)
+    assert fake_llm.chat_requests == [] and not UsageRecord.objects.exists()
+    # the cap counts only proactive turns: the end-user's own messages are still answered
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_send(app=app, session_id=session.id, text="hi")
+    assert UsageRecord.objects.get().resource_type == "chat_turn"
