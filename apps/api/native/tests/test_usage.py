@@ -372,15 +372,16 @@ def test_trace_shows_each_events_telegram_delivery(
     # then each event carries its rows on the bot, next to the implicit SSE/polling one
     kinds = [(i["event"]["event_type"], [d["kind"] for d in i["deliveries"]], i["delivery_status"]) for i in items]
     assert kinds == [
+        ("emotion.updated", ["sse"], None),  # the character's feelings are read, not sent to the chat
         ("message.created", ["sse", "telegram"], "delivered"),  # the reply
         ("run.status", ["sse", "telegram"], "delivered"),  # the typing action
         ("message.created", ["sse"], None),  # the end-user's own message is not sent back
         ("character.initiated", ["sse", "telegram"], "delivered"),  # the greeting
     ]
-    reply = items[0]["deliveries"][1]
+    reply = items[1]["deliveries"][1]
     assert (reply["channel_id"], reply["status"], reply["attempts"]) == (channel.id, "delivered", 1)
     assert reply["delivered_at"] is not None
-    assert items[0]["usage"]["status"] == "settled"
+    assert items[1]["usage"]["status"] == "settled"
 
 
 @pytest.mark.parametrize(
