@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.conversations.tasks.proactive_scan_task",
         "schedule": env.float("PROACTIVE_SCAN_INTERVAL_SECONDS", default=30.0),
     },
+    "webhook-deliveries-sweep": {
+        "task": "apps.delivery.tasks.webhook_deliveries_sweep_task",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=2.0),
+    },
 }
 # Proactive messages: each scan claims due sessions in batches (one transaction each) up to a limit per tick;
 # what is left is claimed by the next tick. Any number of beats and workers may scan at once.
@@ -191,8 +195,32 @@ RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 # Committed events are announced to these sinks (dotted paths), the way Django names its backends.
 # The pipeline never imports the delivery app; delivery provides the sinks.
 EVENT_SINKS = env.list(
-    "EVENT_SINKS", default=["apps.delivery.sinks.ChannelLayerSink", "apps.delivery.sinks.TelegramSink"]
+    "EVENT_SINKS",
+    default=[
+        "apps.delivery.sinks.ChannelLayerSink",
+        "apps.delivery.sinks.TelegramSink",
+        "apps.delivery.sinks.WebhookSink",
+    ],
 )
+
+# --- Webhooks -------------------------------------------------------------------------------------
+# Networks webhooks may reach although they are not public (CIDRs). Everything private, loopback,
+# link-local, unique-local, multicast or reserved is refused otherwise, on save and on every send.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if EMBEDDED else [])
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Waits after each failed attempt (the first attempt is immediate): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [
+    float(value)
+    for value in env.list("WEBHOOK_RETRY_SCHEDULE_SECONDS", default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.1)
+# A sender's claim on a row; a sender that dies mid-request leaves the row to be sent again after this.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# An endpoint is disabled after this many consecutive failures spanning at least this long.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 86400.0)
+WEBHOOK_SEND_BATCH = env.int("WEBHOOK_SEND_BATCH", default=50)
+WEBHOOK_MAX_CONNECTIONS = env.int("WEBHOOK_MAX_CONNECTIONS", default=200)
 
 # Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
 # WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.

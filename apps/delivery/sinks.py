@@ -32,3 +32,16 @@ class TelegramSink:
             return
         for chat_id in outbound.chats_for_sessions(session_ids=session_ids):
             dispatch.telegram_chat_drain_dispatch(chat_id=chat_id)
+
+
+class WebhookSink:
+    """Writes webhook delivery rows inside the appending transaction (``record``), so a committed event
+    always has them; they are sent after commit (see ``services.deliveries``)."""
+
+    def record(self, events: list[dict]) -> None:
+        from apps.delivery import services
+
+        services.webhook_deliveries_record(events)
+
+    def publish(self, events: list[dict]) -> None:
+        """Nothing to do: ``record`` already queued the send for after commit."""

@@ -60,3 +60,12 @@ def fake_telegram(_fake_telegram_server, settings) -> FakeTelegramServer:
     settings.PUBLIC_BASE_URL = TEST_PUBLIC_BASE_URL
     yield _fake_telegram_server
     _fake_telegram_server.reset()
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A receiver on 127.0.0.1 that verifies both signatures with this secret; see tests/fakes/webhook_receiver.py."""
+    from tests.fakes.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver(secret="test-signing-secret-0123456789") as receiver:
+        yield receiver

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, Session
-from apps.conversations.sinks import events_announce
+from apps.conversations.sinks import events_announce, events_record
 from apps.core import clock
 
 
@@ -66,5 +66,6 @@ def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int |
         ]
     )
     public = [row.as_public_dict() for row in rows]
+    events_record(public)
     transaction.on_commit(lambda: events_announce(public))
     return rows

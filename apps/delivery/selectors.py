@@ -1,0 +1,76 @@
+"""Reads for delivery, scoped to the asking app where a caller names ids."""
+
+from django.db.models import Q
+
+from apps.accounts.models import App
+from apps.core import clock
+from apps.delivery.errors import WebhookEndpointNotFound
+from apps.delivery.models import WebhookDelivery, WebhookEndpoint
+
+_VISIBLE = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
+
+
+def _scoped(*, app: App, session_id: str | None, scope: str = ""):
+    endpoints = WebhookEndpoint.objects.filter(app=app, status__in=_VISIBLE)
+    if session_id is not None:
+        return endpoints.filter(session_id=session_id)
+    return endpoints.filter(session__isnull=True, scope=scope)
+
+
+def webhook_endpoint_list(*, app: App, session_id: str | None = None, scope: str = "") -> list[WebhookEndpoint]:
+    """The session's endpoints, or (no ``session_id``) the app-level ones, or a producer scope's; newest first."""
+    return list(_scoped(app=app, session_id=session_id, scope=scope).order_by("-created_at", "-id"))
+
+
+def webhook_endpoint_get(
+    *, app: App, endpoint_id: str, session_id: str | None = None, scope: str = "", lock: bool = False
+) -> WebhookEndpoint:
+    """Raises WebhookEndpointNotFound for unknown, deleted, other apps' and other scopes' endpoints."""
+    endpoints = _scoped(app=app, session_id=session_id, scope=scope)
+    if lock:
+        endpoints = endpoints.select_for_update()
+    endpoint = endpoints.filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise WebhookEndpointNotFound(f"No webhook channel with id '{endpoint_id}'.")
+    return endpoint
+
+
+def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
+    """Active endpoints that take a native session's events: its own and its app's app-level ones."""
+    app_of_session = App.objects.filter(sessions=session_id).values("pk")
+    return list(
+        WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE).filter(
+            Q(session_id=session_id) | Q(session__isnull=True, scope="", app__in=app_of_session)
+        )
+    )
+
+
+def deliveries_for_events(*, app_id: str, event_ids: list[str]) -> dict[str, list[dict]]:
+    """Per event id, its webhook deliveries within the app (oldest endpoint first); events without any are absent."""
+    found: dict[str, list[dict]] = {}
+    rows = (
+        WebhookDelivery.objects.filter(event_id__in=list(event_ids), endpoint__app_id=app_id)
+        .order_by("id")
+        .values("event_id", "endpoint_id", "status", "attempts", "last_status_code", "delivered_at")
+    )
+    for row in rows:
+        found.setdefault(row["event_id"], []).append(
+            {
+                "channel_id": row["endpoint_id"],
+                "kind": "webhook",
+                "status": row["status"],
+                "attempts": row["attempts"],
+                "last_status_code": row["last_status_code"],
+                "delivered_at": row["delivered_at"],
+            }
+        )
+    return found
+
+
+def webhook_deliveries_due(*, limit: int) -> list[int]:
+    """Ids of pending rows whose next attempt is due, oldest first (the partial index ``webhook_delivery_due``)."""
+    return list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=clock.now())
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )

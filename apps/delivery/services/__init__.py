@@ -1,0 +1,18 @@
+"""Writes and workflows of the delivery app, one topic per module."""
+
+from apps.delivery.services.deliveries import (
+    webhook_deliveries_record,
+    webhook_deliveries_send,
+    webhook_deliveries_sweep,
+    webhook_event_enqueue,
+)
+from apps.delivery.services.endpoints import webhook_endpoint_create, webhook_endpoint_delete
+
+__all__ = [
+    "webhook_deliveries_record",
+    "webhook_deliveries_send",
+    "webhook_deliveries_sweep",
+    "webhook_endpoint_create",
+    "webhook_endpoint_delete",
+    "webhook_event_enqueue",
+]

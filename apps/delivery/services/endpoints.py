@@ -1,0 +1,46 @@
+"""Registering and removing webhook endpoints."""
+
+from django.db import transaction
+
+from apps.accounts.models import App
+from apps.conversations import selectors as conversation_selectors
+from apps.delivery import selectors
+from apps.delivery.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.network import url_vet
+from apps.delivery.signing import secret_generate, secret_validate
+
+
+def webhook_endpoint_create(
+    *,
+    app: App,
+    url: str,
+    secret: str | None = None,
+    session_id: str | None = None,
+    scope: str = "",
+    event_types: list[str] | None = None,
+) -> WebhookEndpoint:
+    """Register ``url`` for one session's events (``session_id``), the app's (neither) or a producer's ``scope``.
+
+    The URL passes the SSRF guard now and again on every send. Without ``secret`` one is generated
+    (``whsec_`` + base64 of 32 random bytes); the caller shows it once. Raises SessionNotFound for
+    another app's session and WebhookUrl*/WebhookSecretInvalid (422) before writing anything.
+    """
+    assert not (session_id and scope), "an endpoint has one scope"
+    session = conversation_selectors.session_get(app=app, session_id=session_id) if session_id else None
+    vetted = url_vet(url)
+    secret = secret_validate(secret) if secret is not None else secret_generate()
+    return WebhookEndpoint.objects.create(
+        app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
+    )
+
+
+def webhook_endpoint_delete(*, app: App, endpoint_id: str, session_id: str | None = None) -> WebhookEndpoint:
+    """Stop sending to the endpoint; its delivery history stays for the trace. Raises WebhookEndpointNotFound."""
+    with transaction.atomic():
+        endpoint = selectors.webhook_endpoint_get(app=app, endpoint_id=endpoint_id, session_id=session_id, lock=True)
+        endpoint.status = WebhookEndpoint.Status.DELETED
+        endpoint.save(update_fields=["status", "updated_at"])
+        WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
+            status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
+        )
+    return endpoint

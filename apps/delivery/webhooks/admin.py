@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("id", "app", "session", "scope", "url", "status", "consecutive_failures", "created_at")
+    list_filter = ("status", "disabled_reason")
+    search_fields = ("id", "url", "session__id", "scope")
+    list_select_related = ("app",)
+    exclude = ("secret",)
+    readonly_fields = ("id", "app", "session", "scope", "disabled_at", "failing_since", "last_success_at")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "event_id", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at")
+    list_filter = ("status",)
+    search_fields = ("event_id", "endpoint__id")
+    readonly_fields = [field.name for field in WebhookDelivery._meta.fields]
