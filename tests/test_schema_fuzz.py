@@ -22,6 +22,7 @@ from apps.api.native import presenters
 from apps.api.native.tests.contract import assert_error, row_counts
 from apps.conversations.tests.factories import session_start
 from apps.delivery.telegram import channels as telegram_channels
+from apps.delivery.models import WebhookEndpoint
 from config.wsgi import application
 
 STREAM = "/v1/sessions/{session_id}/events/stream"
@@ -33,7 +34,7 @@ schema.config.generation.update(allow_x00=False)
 
 
 @pytest.fixture
-def tenant(owner, db, fake_telegram):
+def tenant(owner, db, fake_telegram, settings):
     """The key's app with a published ``luna``, a session on it and a Telegram bot connected to it (on a
     fake Bot API): the real values of path parameters."""
     session = session_start(owner.api_key.app, slug="luna", display_name="Luna")
@@ -43,6 +44,10 @@ def tenant(owner, db, fake_telegram):
         routing_mode="single_character",
         default_character_slug="luna",
     )
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    hook = {"app": owner.api_key.app, "url": "http://127.0.0.1:9/hook", "secret": "fuzz-signing-secret-0123"}
+    webhook = WebhookEndpoint.objects.create(session=session, **hook)
+    endpoint = WebhookEndpoint.objects.create(**hook)
     return {
         "key": owner.raw_key,
         "telegram": fake_telegram,
@@ -52,6 +57,8 @@ def tenant(owner, db, fake_telegram):
             "app_id": owner.api_key.app.id,
             "channel_id": channel.id,
             "external_user_ref": session.external_user_ref,
+            "webhook_id": webhook.id,
+            "endpoint_id": endpoint.id,
         },
         "page_cursor": presenters.page_cursor_encode(session.created_at, session.id),
     }
@@ -106,6 +113,10 @@ def _aim_at_real_resources(case, tenant) -> None:
         case.body = {**case.body, "bot_token": tenant["telegram"].bot_create()}
         if chosen:
             case.body["default_character_id"] = tenant["path"]["slug"]
+    if isinstance(case.body, dict) and "url" in case.body and not negative_body:
+        # Whether a webhook URL is accepted depends on what its host resolves to (the SSRF guard), which no
+        # schema can say; the contract tests cover the refusals, so the fuzzer's URLs point at loopback.
+        case.body = {**case.body, "url": "http://127.0.0.1:9/hook"}
     key = (case.headers or {}).get("Idempotency-Key")
     if key and not case.meta.is_negative_at(ParameterLocation.HEADER):
         # Reusing a key for a different body is a (documented) 422; generated keys repeat, so make them unique.

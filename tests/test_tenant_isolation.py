@@ -25,6 +25,8 @@ from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 from apps.delivery.telegram import channels as telegram_channels
 from apps.personas.models import PersonaSession
+from apps.delivery import services as delivery_services
+from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -37,7 +39,11 @@ NOT_FOUND_CODES = {
     "app_id": "app_not_found",
     "channel_id": "delivery_channel_not_found",
     "external_user_ref": "external_user_not_found",
+    "webhook_id": "webhook_endpoint_not_found",
+    "endpoint_id": "webhook_endpoint_not_found",
 }
+WEBHOOK_URL = "http://127.0.0.1:9/hook"
+WEBHOOK_SECRET = "tenant-signing-secret-0123"
 # A valid body for each documented write with an id in its path, so that only the tenancy can refuse it
 # (a callable gets the tenant whose ids are in the path).
 VALID_BODIES = {
@@ -52,6 +58,9 @@ VALID_BODIES = {
     "external_user_budget_policy_delete": None,
     "proactive_controls_update": {"proactive_enabled": True, "daily_initiate_cap": 5, "timezone": "Asia/Seoul"},
     "proactive_test": {},
+    "channel_create": {"url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
+    "channel_delete": None,
+    "webhook_endpoint_delete": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 UNKNOWN = {
@@ -60,11 +69,19 @@ UNKNOWN = {
     "app_id": "app_000000000000000000000000",
     "channel_id": "dch_000000000000000000000000",
     "external_user_ref": "no-such-user",
+    "webhook_id": "whk_000000000000000000000000",
+    "endpoint_id": "whk_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
 LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy"}
 # The query under which a list shows the caller's own slugs.
 OWN_ROWS_QUERY = {"/v1/usage": {"group_by": "character"}}
+
+
+@pytest.fixture(autouse=True)
+def _loopback_webhooks(settings):
+    """Both apps register webhooks on 127.0.0.1, which the SSRF guard allows only when told to."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
 class Tenant:
@@ -104,6 +121,14 @@ class Tenant:
             routing_mode="single_character",
             default_character_slug=self.slugs[0],
         )
+        self.webhook = WebhookEndpoint.objects.create(
+            app=self.app, session=self.sessions[0], url=WEBHOOK_URL, secret=WEBHOOK_SECRET
+        )
+        self.endpoint = WebhookEndpoint.objects.create(app=self.app, url=WEBHOOK_URL, secret=WEBHOOK_SECRET)
+        with captured(execute=False):  # rows to show in snapshots; nobody listens on port 9 anyway
+            delivery_services.webhook_event_enqueue(
+                app_id=self.app.id, event_id=f"evt_{name}_1", payload={"event": {}}, endpoint_ids=[self.endpoint.id]
+            )
 
     @property
     def path_values(self) -> dict[str, str]:
@@ -113,6 +138,8 @@ class Tenant:
             "app_id": self.app.id,
             "channel_id": self.channel.id,
             "external_user_ref": self.external_user_ref,
+            "webhook_id": self.webhook.id,
+            "endpoint_id": self.endpoint.id,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -134,6 +161,8 @@ class Tenant:
             "budgets": list(BudgetPolicy.objects.filter(app=self.app).order_by("pk").values()),
             "budget_counters": list(BudgetCounter.objects.filter(policy__app=self.app).order_by("pk").values()),
             "persona_sessions": list(PersonaSession.objects.filter(app=self.app).order_by("pk").values()),
+            "webhooks": list(WebhookEndpoint.objects.filter(app=self.app).order_by("pk").values()),
+            "deliveries": list(WebhookDelivery.objects.filter(endpoint__app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -151,6 +180,7 @@ class Tenant:
             *BudgetPolicy.objects.filter(app=self.app).values_list("id", flat=True),
             self.external_user_ref,
             *PersonaSession.objects.filter(app=self.app).values_list("id", flat=True),
+            *WebhookEndpoint.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
@@ -221,7 +251,7 @@ def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
         unknown = _call(tenant_b.client, method, _url(path, UNKNOWN), body, **headers)
 
     if operation:
-        (param,) = re.findall(r"\{(\w+)\}", path)
+        param = re.findall(r"\{(\w+)\}", path)[0]
         detail = assert_error(foreign, 404, NOT_FOUND_CODES[param])
     else:
         detail = assert_error(foreign, 405, "method_not_allowed")

@@ -264,3 +264,55 @@ class ProactiveTestOutput(serializers.Serializer):
     run_ref = serializers.CharField()
     cursor = serializers.IntegerField(help_text="Cursor of the run.status event; the message follows it.")
     kind = serializers.CharField()
+
+
+# --- webhook channels --------------------------------------------------------------------------------
+class ChannelInput(serializers.Serializer):
+    url = StrictCharField(
+        max_length=2048,
+        validators=[RegexValidator(r"^https?://\S+$", "An absolute http:// or https:// URL.")],
+        help_text="Absolute http(s) URL that receives the signed POSTs. It must resolve to a public address.",
+    )
+    secret = StrictCharField(
+        required=False,
+        min_length=16,
+        max_length=512,
+        validators=[RegexValidator(r"^[!-~]+$", "Printable ASCII characters only, without spaces.")],
+        help_text="Signing secret (16-512 printable characters, or 'whsec_' + base64). Omit to get a generated one.",
+    )
+    event_types = serializers.ListField(
+        child=StrictCharField(max_length=64),
+        required=False,
+        max_length=50,
+        help_text="Only these event types (e.g. message.created); omit for every event.",
+    )
+
+
+class ChannelOutput(serializers.Serializer):
+    channel_id = serializers.CharField()
+    kind = serializers.CharField(help_text="webhook")
+    scope = serializers.ChoiceField(choices=["session", "app"])
+    session_id = serializers.CharField(allow_null=True)
+    url = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=["active", "disabled"])
+    disabled_reason = serializers.CharField(allow_null=True, help_text="gone (410) or failing.")
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    consecutive_failures = serializers.IntegerField()
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ChannelCreatedOutput(ChannelOutput):
+    signing_secret = serializers.CharField(
+        required=False, help_text="Only when you sent no secret: the generated one, shown this once."
+    )
+
+
+class ChannelListOutput(serializers.Serializer):
+    channels = ChannelOutput(many=True)
+
+
+class ChannelDeletedOutput(serializers.Serializer):
+    channel_id = serializers.CharField()
+    deleted = serializers.BooleanField()

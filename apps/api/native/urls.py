@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import characters, demo, emotion, meta, proactive, sessions, telegram, usage
+from apps.api.native.views import channels, characters, demo, emotion, meta, proactive, sessions, telegram, usage
 
 urlpatterns = [
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
@@ -47,6 +47,14 @@ urlpatterns = [
         "sessions/<str:session_id>/proactive-test", proactive.ProactiveTestApi.as_view(), name="session-proactive-test"
     ),
     path("sessions/<str:session_id>/state", emotion.SessionStateApi.as_view(), name="session-state"),
+    path("sessions/<str:session_id>/channels", channels.SessionChannelCollectionApi.as_view(), name="session-channels"),
+    path(
+        "sessions/<str:session_id>/channels/<str:webhook_id>",
+        channels.SessionChannelDetailApi.as_view(),
+        name="session-channel-detail",
+    ),
+    path("webhook-endpoints", channels.WebhookEndpointCollectionApi.as_view(), name="webhook-endpoints"),
+    path("webhook-endpoints/<str:endpoint_id>", channels.WebhookEndpointDetailApi.as_view(), name="webhook-endpoint"),
     # Last: unknown /v1 URLs answer in the native error shape even with DEBUG on (the embedded default).
     re_path(r"^.*$", errors.not_found_view, name="not-found"),
 ]

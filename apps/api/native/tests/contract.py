@@ -6,6 +6,7 @@ from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, Usage
 from apps.characters.models import Character, CharacterVersion
 from apps.conversations.models import Event, IdempotencyRecord, ProactiveSend, Run, Session
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
+from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 
 WRITTEN_MODELS = (
     App,
@@ -24,6 +25,8 @@ WRITTEN_MODELS = (
     UsageRecord,
     BudgetPolicy,
     BudgetCounter,
+    WebhookEndpoint,
+    WebhookDelivery,
 )
 
 
