@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.core.models import TimestampedModel, prefixed_id_field
+from apps.core.secrets import EncryptedTextField
 
 
 class WebhookEndpoint(TimestampedModel):
@@ -32,7 +33,7 @@ class WebhookEndpoint(TimestampedModel):
     )
     scope = models.CharField(max_length=128, blank=True, help_text="A producer's own scope, e.g. 'persona:<id>'.")
     url = models.CharField(max_length=2048)
-    secret = models.CharField(max_length=512, help_text="Signing secret as registered (needed to sign).")
+    secret = EncryptedTextField(help_text="Signing secret as registered, encrypted at rest (needed to sign).")
     event_types = models.JSONField(default=list, blank=True, help_text="Only these event types; empty = all.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     disabled_reason = models.CharField(max_length=64, blank=True)

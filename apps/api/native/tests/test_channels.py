@@ -1,6 +1,8 @@
 """Webhook channels: POST/GET /v1/sessions/{id}/channels, DELETE .../channels/{channel_id}, /v1/webhook-endpoints."""
 
 import pytest
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from standardwebhooks import Webhook
 
 from apps.api.native.tests.contract import assert_error
@@ -41,6 +43,8 @@ def test_register_list_and_delete_a_session_channel(api, session):
     assert "signing_secret" not in data and SECRET not in response.content.decode()
     endpoint = WebhookEndpoint.objects.get(pk=data["channel_id"])
     assert (endpoint.app_id, endpoint.session_id, endpoint.secret) == (session.app_id, session.id, SECRET)
+    stored = WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list(Cast("secret", TextField()), flat=True)
+    assert SECRET not in stored[0]  # encrypted at rest
 
     listed = api.get(f"/v1/sessions/{session.id}/channels")
     assert listed.status_code == 200
