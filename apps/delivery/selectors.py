@@ -38,10 +38,11 @@ def webhook_endpoint_get(
 def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
     """Active endpoints that take a native session's events: its own and its app's app-level ones."""
     app_of_session = App.objects.filter(sessions=session_id).values("pk")
+    # Only what the fan-out needs: this runs inside every append, and the secret (decrypted on load) is not.
     return list(
-        WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE).filter(
-            Q(session_id=session_id) | Q(session__isnull=True, scope="", app__in=app_of_session)
-        )
+        WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)
+        .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app__in=app_of_session))
+        .only("id", "event_types")
     )
 
 

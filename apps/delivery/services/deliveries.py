@@ -60,7 +60,7 @@ def webhook_deliveries_record(events: list[dict]) -> list[int]:
     if not rows:
         return []
     ids = [row.id for row in WebhookDelivery.objects.bulk_create(rows)]
-    transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids))
+    transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids), robust=True)
     return ids
 
 
@@ -115,7 +115,7 @@ def webhook_event_enqueue(
             ).values_list("id", flat=True)
         )
         if ids:
-            transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids))
+            transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids), robust=True)
     return ids
 
 

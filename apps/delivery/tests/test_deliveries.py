@@ -8,7 +8,7 @@ from django.db import transaction
 
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event
-from apps.delivery import services
+from apps.delivery import dispatch, services
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 from apps.delivery.services.deliveries import ENDPOINT_DISABLED_EVENT, retry_delay
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -106,7 +106,7 @@ def test_no_endpoint_no_rows_and_deleted_endpoint_stops(webhooks_on, owner, sess
     assert webhook_receiver.received == [] and not WebhookDelivery.objects.exists()
 
 
-def test_rows_commit_with_the_event_and_roll_back_with_it(webhooks_on, owner, session, webhook_receiver, settings):
+def test_rows_commit_with_the_event_and_roll_back_with_it(webhooks_on, owner, session, webhook_receiver, monkeypatch):
     """The rows are written in the append's transaction: a rollback leaves neither, a lost hand-off is swept."""
     _endpoint(owner.api_key.app, webhook_receiver, session_id=session.id)
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -116,15 +116,9 @@ def test_rows_commit_with_the_event_and_roll_back_with_it(webhooks_on, owner, se
     assert not WebhookDelivery.objects.exists() and not Event.objects.filter(event_type="x.y").exists()
 
     # A process that dies right after commit never hands the rows over; the sweep still sends them.
-    settings.RUN_EXECUTOR = "lost"  # an executor nobody serves: the hand-off goes nowhere
-    from apps.delivery import dispatch
-
-    original, dispatch.deliveries_dispatch = dispatch.deliveries_dispatch, lambda **kwargs: None
-    try:
-        (event,) = _append(session.id, "message.created")
-    finally:
-        dispatch.deliveries_dispatch = original
-        settings.RUN_EXECUTOR = "inline"
+    monkeypatch.setattr(dispatch, "deliveries_dispatch", lambda **kwargs: None)  # the hand-off is lost
+    (event,) = _append(session.id, "message.created")
+    monkeypatch.undo()
     assert webhook_receiver.received == []
     _drive(lambda: webhook_receiver.received)
     assert webhook_receiver.event_ids() == [event["event_id"]]
