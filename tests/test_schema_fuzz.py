@@ -21,8 +21,8 @@ from schemathesis.core.parameters import ParameterLocation
 from apps.api.native import presenters
 from apps.api.native.tests.contract import assert_error, row_counts
 from apps.conversations.tests.factories import session_start
-from apps.delivery.telegram import channels as telegram_channels
 from apps.delivery.models import WebhookEndpoint
+from apps.delivery.telegram import channels as telegram_channels
 from config.wsgi import application
 
 STREAM = "/v1/sessions/{session_id}/events/stream"

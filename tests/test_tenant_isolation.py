@@ -22,11 +22,17 @@ from apps.characters.models import Character, CharacterVersion
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
-from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
+from apps.delivery import services as delivery_services
+from apps.delivery.models import (
+    TelegramChannel,
+    TelegramChat,
+    TelegramDelivery,
+    TelegramUpdate,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from apps.delivery.telegram import channels as telegram_channels
 from apps.personas.models import PersonaSession
-from apps.delivery import services as delivery_services
-from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 METHODS = ("get", "post", "put", "patch", "delete")

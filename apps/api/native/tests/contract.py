@@ -5,8 +5,14 @@ from django.db.models import F, Sum
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.characters.models import Character, CharacterVersion
 from apps.conversations.models import Event, IdempotencyRecord, ProactiveSend, Run, Session
-from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
-from apps.delivery.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.models import (
+    TelegramChannel,
+    TelegramChat,
+    TelegramDelivery,
+    TelegramUpdate,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 WRITTEN_MODELS = (
     App,
