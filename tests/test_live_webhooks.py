@@ -31,6 +31,9 @@ def test_a_worker_killed_mid_delivery_loses_no_event(live_stack_factory):  # noq
         "WEBHOOK_LEASE_SECONDS": "3",
         "WEBHOOK_SWEEP_INTERVAL_SECONDS": "0.5",
         "WEBHOOK_TIMEOUT_SECONDS": "10",
+        # Turns the kill interrupts are taken over quickly too (the replies are events to deliver).
+        "RUN_LEASE_SECONDS": "3",
+        "RUNS_RECOVER_INTERVAL_SECONDS": "0.5",
     }
     with WebhookReceiver(secret=SECRET) as receiver:
         receiver.default.delay = 1.5  # every answer takes a while: deliveries are in flight when the worker dies
