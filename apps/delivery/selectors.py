@@ -1,6 +1,6 @@
 """Reads for delivery, scoped to the asking app where a caller names ids."""
 
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
 from apps.accounts.models import App
 from apps.core import clock
@@ -37,12 +37,14 @@ def webhook_endpoint_get(
 
 def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
     """Active endpoints that take a native session's events: its own and its app's app-level ones."""
-    app_of_session = App.objects.filter(sessions=session_id).values("pk")
+    # One statement: a BitmapOr of the session and app indexes, with the app looked up once (a scalar subquery).
+    app_of_session = Subquery(App.objects.filter(sessions=session_id).order_by().values("pk")[:1])
     # Only what the fan-out needs: this runs inside every append, and the secret (decrypted on load) is not.
     return list(
         WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)
-        .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app__in=app_of_session))
+        .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app_id=app_of_session))
         .only("id", "event_types")
+        .order_by()
     )
 
 
