@@ -402,3 +402,26 @@ def test_every_new_endpoint_needs_a_key_and_writes_nothing_without_one(anon, db,
     with nothing_written():
         response = getattr(anon, method)(path, {"limit_credits": 1}, format="json")
     assert_error(response, 401, "missing_api_key")
+
+
+def test_trace_shows_each_events_webhook_delivery(owner, api, webhook_receiver, settings):
+    # given a session with a signed webhook channel on a real receiver
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.EVENT_SINKS = ["conftest.RecordingSink", "apps.delivery.sinks.WebhookSink"]
+    session = session_start(owner.api_key.app, slug="luna")
+    channel = api.post(
+        f"/v1/sessions/{session.id}/channels",
+        {"url": webhook_receiver.url, "secret": "test-signing-secret-0123456789"},
+        format="json",
+    ).json()["data"]
+    # when a turn runs and its events are pushed
+    api.post(f"/v1/sessions/{session.id}/messages", {"text": "hello"}, format="json")
+    trace = api.get(f"/v1/sessions/{session.id}/trace").json()["data"]["events"]
+    # then every event lists its webhook row next to the implicit SSE delivery, for that channel
+    assert trace, "the turn wrote events"
+    for item in trace:
+        kinds = [delivery["kind"] for delivery in item["deliveries"]]
+        assert kinds == ["sse", "webhook"], item
+        webhook = item["deliveries"][1]
+        assert webhook["channel_id"] == channel["channel_id"]
+        assert webhook["status"] in {"pending", "delivering", "delivered"}

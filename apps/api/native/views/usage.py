@@ -14,6 +14,7 @@ from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
 from apps.api.native.views.sessions import _validated
 from apps.conversations import selectors as conversation_selectors
+from apps.delivery import selectors as delivery_selectors
 from apps.delivery.telegram import selectors as telegram_selectors
 from apps.llm import selectors as llm_selectors
 
@@ -184,8 +185,11 @@ class AppBudgetPolicyApi(APIView):
 
 
 def _pushed_deliveries(app, event_ids: list[str]) -> dict[str, list[dict]]:
-    """Per event id, its rows on every push channel (Telegram bots; webhook endpoints once they exist)."""
-    return telegram_selectors.telegram_deliveries_for_events(app=app, event_ids=event_ids)
+    """Per event id, its rows on every push channel: webhook endpoints, then Telegram bots."""
+    found = delivery_selectors.deliveries_for_events(app_id=app.id, event_ids=event_ids)
+    for event_id, rows in telegram_selectors.telegram_deliveries_for_events(app=app, event_ids=event_ids).items():
+        found.setdefault(event_id, []).extend(rows)
+    return found
 
 
 class SessionTraceApi(APIView):
