@@ -224,7 +224,10 @@ WEBHOOK_MAX_CONNECTIONS = env.int("WEBHOOK_MAX_CONNECTIONS", default=200)
 
 # Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
 # WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.
-PERSONA_EVENT_SINKS = env.list("PERSONA_EVENT_SINKS", default=["apps.delivery.persona_sinks.PersonaSocketSink"])
+PERSONA_EVENT_SINKS = env.list(
+    "PERSONA_EVENT_SINKS",
+    default=["apps.delivery.persona_sinks.PersonaSocketSink", "apps.delivery.persona_sinks.PersonaWebhookSink"],
+)
 # Requests per minute per API key on /emotion/v1 (molroo's RATE_LIMIT); 0 = no limit.
 EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default=0)
 

@@ -1,8 +1,10 @@
 """The molroo flow over real HTTP and a real WebSocket, against the running system (daphne / ``serve``).
 
-Create a session from a preset, take turns until the persona's stage changes, read the state, switch
-proactive behaviour on and let the absence trigger fire: a socket opened on the session sees its own turn
-and the proactive action; deleting the session removes it.
+Create a session from a preset, register a webhook, take turns until the persona's stage changes and its
+emotion overflows, read the state, switch proactive behaviour on and let the absence trigger fire: a socket
+opened on the session sees its own turn and the proactive action, and the receiver gets the three event
+types signed (both signatures verified the way an integrator would); deleting the session removes it and
+its webhooks.
 """
 
 import asyncio
@@ -15,11 +17,14 @@ import pytest
 from apps.accounts import services as accounts_services
 from apps.core import clock
 from apps.personas.models import PersonaSession
+from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.live import live_stack  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-LIVE_ENV = {"PERSONA_PROACTIVE_SWEEP_SECONDS": "3600"}
+LIVE_ENV = {"PERSONA_PROACTIVE_SWEEP_SECONDS": "3600", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+SECRET = "molroo-style-secret-0123456789"
+WEBHOOK_EVENTS = ["stage_transition", "emotional_overflow", "proactive_action"]
 HOSTILE = {
     "goal_relevance": 1,
     "goal_congruence": -1,
@@ -50,6 +55,11 @@ async def _socket_collect(base_url: str, session_id: str, key: str, ready: async
 
 
 def test_molroo_flow_over_http(live_stack):  # noqa: F811
+    with WebhookReceiver(secret=SECRET) as receiver:
+        _flow(live_stack, receiver)
+
+
+def _flow(live_stack, receiver) -> None:  # noqa: F811
     key = accounts_services.api_key_create(app=accounts_services.app_create(name="molroo client"), name="k").raw_key
     client = live_stack.client(key)
     presets = client.get("/emotion/v1/presets")
@@ -59,6 +69,9 @@ def test_molroo_flow_over_http(live_stack):  # noqa: F811
     assert created.status == 201, created.body
     sid = created.body["sessionId"]
     assert created.body["persona"]["identity"]["name"] == "Io"
+    hook = client.post(f"/emotion/v1/webhook/{sid}", {"url": receiver.url, "secret": SECRET, "events": WEBHOOK_EVENTS})
+    assert hook.status == 201, hook.body
+    assert client.get(f"/emotion/v1/webhook/{sid}").body == [hook.body]
 
     first = client.post("/emotion/v1/turn", {"sessionId": sid, "message": "Thank you so much, you helped me!"})
     assert first.status == 200 and first.body["new_emotion"]["V"] > 0
@@ -90,6 +103,17 @@ def test_molroo_flow_over_http(live_stack):  # noqa: F811
     types = [message["type"] for message in seen]
     assert types[0] == "connected" and "turn_result" in types and types[-1] == "proactive"
 
+    live_stack.wait_for(
+        lambda: {item.json["event"] for item in receiver.received} >= set(WEBHOOK_EVENTS),
+        what="the three webhook event types",
+    )
+    for item in receiver.received:
+        assert item.legacy_signature_ok and item.standard_signature_ok, item.headers
+        assert item.json["session_id"] == sid and item.json["id"] == item.headers["webhook-id"]
+    proactive = next(item.json for item in receiver.received if item.json["event"] == "proactive_action")
+    assert proactive["data"]["type"] == "attachment_seeking"
+
     deleted = client.request("DELETE", f"/emotion/v1/persona/{sid}")
     assert deleted.status == 200 and deleted.body == {"deleted": True, "id": sid}
     assert client.get(f"/emotion/v1/state/{sid}").body["error"]["code"] == "NOT_FOUND"
+    assert client.get(f"/emotion/v1/webhook/{sid}").status == 404

@@ -1,6 +1,10 @@
 """Sinks for persona-session events (see ``apps.personas.events`` and ``settings.PERSONA_EVENT_SINKS``)."""
 
+from apps.accounts.models import App
 from apps.delivery.realtime import group_send_soon
+from apps.delivery.selectors import webhook_endpoint_list
+from apps.delivery.services import webhook_endpoint_delete, webhook_event_enqueue
+from apps.personas.events import WEBHOOK_EVENT_TYPES
 
 
 def persona_group(session_id: str) -> str:
@@ -22,3 +26,34 @@ class PersonaSocketSink:
 def persona_scope(session_id: str) -> str:
     """The webhook-endpoint scope of one persona session's molroo webhooks."""
     return f"persona:{session_id}"
+
+
+class PersonaWebhookSink:
+    """Inside the turn's transaction: one delivery row per webhook of the session that takes the event.
+
+    The POSTed body is ``{"event", "id", "session_id", "created_at", "data"}``; ``id`` is also the
+    ``webhook-id`` receivers deduplicate on. A deleted session's webhooks are deleted with it (their pending
+    deliveries are cancelled), in the same transaction.
+    """
+
+    def record(self, events: list[dict]) -> None:
+        for event in events:
+            if event["type"] == "session_deleted":
+                app = App.objects.get(pk=event["app_id"])
+                scope = persona_scope(event["session_id"])
+                for endpoint in webhook_endpoint_list(app=app, scope=scope):
+                    webhook_endpoint_delete(app=app, endpoint_id=endpoint.id, scope=scope)
+            elif event["type"] in WEBHOOK_EVENT_TYPES:
+                webhook_event_enqueue(
+                    app_id=event["app_id"],
+                    event_id=event["id"],
+                    event_type=event["type"],
+                    scope=persona_scope(event["session_id"]),
+                    payload={
+                        "event": event["type"],
+                        "id": event["id"],
+                        "session_id": event["session_id"],
+                        "created_at": event["created_at"],
+                        "data": event["data"],
+                    },
+                )

@@ -6,7 +6,8 @@ changed the session (so what it writes, e.g. webhook delivery rows, commits or r
 and ``publish(events)``, called after that commit (pushes to open WebSockets).
 
 An event is ``{"id", "type", "app_id", "session_id", "created_at", "data", "origin"}`` with ``type`` one of
-``turn_result`` (pushed to sockets only), ``stage_transition``, ``emotional_overflow``, ``proactive_action``;
+``turn_result`` (pushed to sockets only), ``stage_transition``, ``emotional_overflow``, ``proactive_action``,
+``session_deleted`` (the session is gone: its webhooks go too);
 ``origin`` names the socket that caused it, so that socket is not told twice.
 """
 

@@ -45,10 +45,13 @@ def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSessi
 
 
 def persona_session_delete(*, app: App, session_id: str) -> None:
-    """Delete the session and everything hanging off it (relationships, proactive actions). Other apps' ids 404."""
-    deleted, _ = PersonaSession.objects.filter(app=app, pk=session_id).delete()
-    if not deleted:
-        raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
+    """Delete the session and everything hanging off it (relationships, proactive actions, and through the
+    ``session_deleted`` event its webhooks). Other apps' ids 404."""
+    with transaction.atomic():
+        deleted, _ = PersonaSession.objects.filter(app=app, pk=session_id).delete()
+        if not deleted:
+            raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
+        persona_events_emit([persona_event(type="session_deleted", app_id=app.pk, session_id=session_id, data={})])
 
 
 def _locked(app: App, session_id: str) -> PersonaSession:

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from apps.api.emotion import errors
-from apps.api.emotion.views import meta, personas, proactive, turns
+from apps.api.emotion.views import meta, personas, proactive, turns, webhooks
 
 urlpatterns = [
     path("openapi.json", meta.openapi_json, name="emotion-openapi"),
@@ -17,6 +17,7 @@ urlpatterns = [
         proactive.ProactivePreferencesApi.as_view(),
         name="emotion-proactive-preferences",
     ),
+    path("webhook/<str:session_id>", webhooks.WebhookCollectionApi.as_view(), name="emotion-webhooks"),
     # Last: unknown URLs under /emotion/v1 answer in molroo's error shape.
     re_path(r"^.*$", errors.not_found_view, name="emotion-not-found"),
 ]

@@ -34,10 +34,14 @@ def webhook_endpoint_create(
     )
 
 
-def webhook_endpoint_delete(*, app: App, endpoint_id: str, session_id: str | None = None) -> WebhookEndpoint:
+def webhook_endpoint_delete(
+    *, app: App, endpoint_id: str, session_id: str | None = None, scope: str = ""
+) -> WebhookEndpoint:
     """Stop sending to the endpoint; its delivery history stays for the trace. Raises WebhookEndpointNotFound."""
     with transaction.atomic():
-        endpoint = selectors.webhook_endpoint_get(app=app, endpoint_id=endpoint_id, session_id=session_id, lock=True)
+        endpoint = selectors.webhook_endpoint_get(
+            app=app, endpoint_id=endpoint_id, session_id=session_id, scope=scope, lock=True
+        )
         endpoint.status = WebhookEndpoint.Status.DELETED
         endpoint.save(update_fields=["status", "updated_at"])
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
 
 
@@ -55,6 +56,8 @@ def row_snapshot() -> list:
         ),
         list(PersonaRelationship.objects.order_by("pk").values_list("pk", "state")),
         list(ProactiveAction.objects.order_by("pk").values_list("pk", "acknowledged_at")),
+        list(WebhookEndpoint.objects.order_by("pk").values_list("pk", "status")),
+        WebhookDelivery.objects.count(),
     ]
 
 

@@ -26,7 +26,8 @@ def _check(document, path: str, method: str, response) -> None:
     Draft202012Validator({**schema, "components": document["components"]}).validate(response.json())
 
 
-def test_responses_match_the_document(api, anon, document):
+def test_responses_match_the_document(api, anon, document, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     created = api.post(
         "/emotion/v1/persona", {"preset": "playful_trickster", "identity": {"name": "Pip"}}, format="json"
     )
@@ -57,4 +58,8 @@ def test_responses_match_the_document(api, anon, document):
         "post",
         api.post("/emotion/v1/turn/appraisal", {"sessionId": sid, "appraisal": hostile}, format="json"),
     )
+    hook = {"url": "https://127.0.0.1:8443/hook", "secret": "s" * 20, "events": ["stage_transition"]}
+    _check(document, "/webhook/{sessionId}", "post", api.post(f"/emotion/v1/webhook/{sid}", hook, format="json"))
+    _check(document, "/webhook/{sessionId}", "post", api.post(f"/emotion/v1/webhook/{sid}", {}, format="json"))
+    _check(document, "/webhook/{sessionId}", "get", api.get(f"/emotion/v1/webhook/{sid}"))
     _check(document, "/persona/{sessionId}", "delete", api.delete(f"/emotion/v1/persona/{sid}"))

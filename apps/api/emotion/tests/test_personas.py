@@ -92,6 +92,8 @@ def test_every_endpoint_wants_a_key(anon, nothing_written, header, persona):
             ("get", f"/emotion/v1/state/{persona}"),
             ("get", f"/emotion/v1/proactive/{persona}"),
             ("put", f"/emotion/v1/proactive/{persona}/preferences"),
+            ("post", f"/emotion/v1/webhook/{persona}"),
+            ("get", f"/emotion/v1/webhook/{persona}"),
         ]:
             response = getattr(anon, method)(
                 path, {"preset": "stoic_mentor"} if method != "get" else None, format="json"
@@ -147,6 +149,12 @@ def test_another_apps_session_is_not_found(api, other_api, persona, nothing_writ
             ("get", f"/emotion/v1/state/{persona}", None),
             ("get", f"/emotion/v1/proactive/{persona}", None),
             ("put", f"/emotion/v1/proactive/{persona}/preferences", {"enabled": True}),
+            (
+                "post",
+                f"/emotion/v1/webhook/{persona}",
+                {"url": "https://example.com/h", "secret": "s" * 24, "events": ["stage_transition"]},
+            ),
+            ("get", f"/emotion/v1/webhook/{persona}", None),
         ]:
             response = getattr(other_api, method)(path, body, format="json")
             assert_error(response, 404, "NOT_FOUND")
