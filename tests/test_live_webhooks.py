@@ -75,7 +75,7 @@ def test_a_worker_killed_mid_delivery_loses_no_event(live_stack_factory):  # noq
         stack.wait_for(all_delivered, timeout=60, what="every delivery to succeed after the kill")
 
     events = {event.as_public_dict()["event_id"]: event for event in Event.objects.filter(session=session)}
-    assert len(events) == 3 * MESSAGES  # each message, its run.status and its reply
+    assert len(events) == 4 * MESSAGES  # each message, its run.status, its reply and the emotion.updated after it
     arrivals = Counter(receiver.event_ids())
     assert set(arrivals) == set(events)  # every event arrived, and nothing that is not an event
     assert all(item.legacy_signature_ok and item.standard_signature_ok for item in receiver.received)
