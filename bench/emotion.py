@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import signal
 import sys
 import time
@@ -50,8 +48,8 @@ from turns import (  # noqa: E402  (the shared pieces of the turn benchmark)
     ROOT,
     Stack,
     database_recreate,
+    figures_write,
     free_port,
-    git_head,
     post_closed_loop,
     procfile_command,
     run_checked,
@@ -215,17 +213,7 @@ def main() -> None:
             base, bare, api_key = http_stack_start(args, stack)
             results["http"] = asyncio.run(http_bench(args, base, bare, api_key, stack))
             checks.update(report_http(args, results["http"]))
-        record = {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "commit": git_head(),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "args": vars(args),
-            "results": results,
-            "targets": checks,
-        }
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        (OUT_DIR / "emotion.json").write_text(json.dumps(record, indent=2) + "\n")
-        print(f"figures written to {(OUT_DIR / 'emotion.json').relative_to(ROOT)}")
+        figures_write("emotion", args=args, results=results, targets=checks)
     except KeyboardInterrupt:
         print("\ninterrupted; stopping the stack", file=sys.stderr)
     finally:

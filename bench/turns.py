@@ -559,6 +559,21 @@ def git_head() -> str:
     return ""
 
 
+
+def figures_write(name: str, *, args: argparse.Namespace, results: dict, targets: dict) -> None:
+    """Record one run's figures, with when, which commit and which machine, in ``var/bench/<name>.json``."""
+    record = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": git_head(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "args": vars(args),
+        "results": results,
+        "targets": targets,
+    }
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"figures written to {(OUT_DIR / f'{name}.json').relative_to(ROOT)}")
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", help="base URL of an already running stack (then give --api-key)")
@@ -594,17 +609,7 @@ def main() -> None:
         targets = stack_start(args, stack)
         results = asyncio.run(bench(args, targets, stack))
         checks = report(args, results)
-        record = {
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "commit": git_head(),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "args": vars(args),
-            "results": results,
-            "targets": checks,
-        }
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        (OUT_DIR / "turns.json").write_text(json.dumps(record, indent=2) + "\n")
-        print(f"figures written to {(OUT_DIR / 'turns.json').relative_to(ROOT)}")
+        figures_write("turns", args=args, results=results, targets=checks)
         if args.hold:
             print("holding the stack; Ctrl-C to stop")
             signal.pause()
