@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare
 
 bootstrap:
 	@bin/bootstrap
@@ -33,3 +33,9 @@ beat: bootstrap
 
 bench: bootstrap
 	@$(PY) bench/turns.py
+
+# bench/turns.py on a worktree of BASE and on the working tree, alternated, medians of 3 runs each.
+# ARGS go to bench/turns.py (e.g. ARGS=--quick); bench/compare.py --help has the rest.
+bench-compare: bootstrap
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git rev> [ARGS=--quick]"; exit 2; }
+	@$(PY) bench/compare.py --base $(BASE) $(ARGS)

@@ -47,6 +47,7 @@ from turns import (  # noqa: E402  (the shared pieces of the turn benchmark)
     OUT_DIR,
     ROOT,
     Stack,
+    bare_command,
     database_recreate,
     figures_write,
     free_port,
@@ -77,11 +78,9 @@ def http_stack_start(args, stack: Stack) -> tuple[str, str, str]:
     bare_env = {**env, "BARE_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{bare_db}"}
     run_checked([sys.executable, "manage.py", "migrate", "-v0"], bare_env, ROOT / "bench" / "bare")
     bare_port = free_port()
+    bare_env["PORT"] = str(bare_port)  # the bare view under the web line's server and flags
     stack.start(
-        "bare",
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(bare_port), "bare.asgi:application"],
-        bare_env,
-        ROOT / "bench" / "bare",
+        "bare", ["bash", "-c", f"exec {bare_command(procfile_command('web'))}"], bare_env, ROOT / "bench" / "bare"
     )
 
     import redis
