@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from apps.accounts import services
+from apps.accounts import selectors, services
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 
 
@@ -82,6 +82,16 @@ class BudgetPolicyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # set through the API, whose service keeps the counters in step
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        selectors.BUDGET_POLICIES.bump(scope=obj.app_id)
+
+    def delete_queryset(self, request, queryset):
+        app_ids = set(queryset.values_list("app_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for app_id in app_ids:
+            selectors.BUDGET_POLICIES.bump(scope=app_id)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -75,6 +75,12 @@ class UsageRecord(models.Model):
         RESERVED = "reserved"
         SETTLED = "settled"
 
+    class Purpose(models.TextChoices):
+        """Which model call of a run the row paid for: a turn can make two (the emotion appraisal, then the reply)."""
+
+        REPLY = "reply"
+        EMOTION_APPRAISAL = "emotion_appraisal"
+
     id = prefixed_id_field("use")
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="usage_records")
     run_ref = models.CharField(max_length=40, blank=True)
@@ -84,6 +90,7 @@ class UsageRecord(models.Model):
     model = models.CharField(max_length=200, blank=True)
     provider = models.CharField(max_length=32, blank=True)
     resource_type = models.CharField(max_length=32, choices=ResourceType.choices)
+    purpose = models.CharField(max_length=32, choices=Purpose.choices, default=Purpose.REPLY)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RESERVED)
     outcome = models.CharField(max_length=16, blank=True, help_text="succeeded or failed, once settled.")
     input_tokens = models.PositiveIntegerField(default=0)
@@ -97,7 +104,9 @@ class UsageRecord(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["run_ref"], condition=~Q(run_ref=""), name="usage_one_per_run"),
+            models.UniqueConstraint(
+                fields=["run_ref", "purpose"], condition=~Q(run_ref=""), name="usage_one_per_run_call"
+            ),
         ]
         indexes = [
             # GET /v1/usage: an app's settled rows in a date range, grouped in the database.

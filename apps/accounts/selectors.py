@@ -14,6 +14,7 @@ from django.db.models import Count, Sum
 from apps.accounts import errors
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
+from apps.core.generations import Generation
 
 # Keys verified in this process in the last API_KEY_CACHE_SECONDS, by digest of the whole presented key.
 # Every request authenticates, and the lookup is a query plus two model instances; this keeps it off the
@@ -166,7 +167,18 @@ def usage_by_run(*, app_id: str, run_refs: list[str]) -> dict[str, UsageRecord]:
     refs = [ref for ref in run_refs if ref]
     if not refs:
         return {}
-    return {row.run_ref: row for row in UsageRecord.objects.filter(app_id=app_id, run_ref__in=refs)}
+    rows = UsageRecord.objects.filter(app_id=app_id, run_ref__in=refs, purpose=UsageRecord.Purpose.REPLY)
+    return {row.run_ref: row for row in rows}
+
+
+def usage_calls_by_run(*, app_id: str, run_refs: list[str]) -> dict[str, list[UsageRecord]]:
+    """Every ledger row of these runs, one per model call (the emotion appraisal before the reply), by run_ref."""
+    refs = [ref for ref in run_refs if ref]
+    calls: dict[str, list[UsageRecord]] = {}
+    if refs:
+        for row in UsageRecord.objects.filter(app_id=app_id, run_ref__in=refs).order_by("created_at", "purpose"):
+            calls.setdefault(row.run_ref, []).append(row)
+    return calls
 
 
 # --- budgets -----------------------------------------------------------------------------------------
@@ -193,19 +205,27 @@ def usage_spent(*, policy: BudgetPolicy, start: datetime, end: datetime) -> Deci
     return rows.aggregate(total=Sum("credits"))["total"] or Decimal(0)
 
 
+# Every app's budget policies, cached for all processes until the budget services bump the app's scope.
+BUDGET_POLICIES = Generation("budget-policies")
+
+
+def budget_policies_of(*, app_id: str) -> list[BudgetPolicy]:
+    """All of the app's budgets in id order: one shared-cache round trip on the hot path (most apps: none)."""
+    return BUDGET_POLICIES.get(lambda: list(BudgetPolicy.objects.filter(app_id=app_id).order_by("pk")), scope=app_id)
+
+
 def budget_policies_applicable(*, app_id: str, external_user_ref: str, resource_type: str) -> list[BudgetPolicy]:
     """The app-wide and the end-user's budgets that count ``resource_type``, in id order (the lock order)."""
-    return list(
-        BudgetPolicy.objects.filter(
-            app_id=app_id,
-            external_user_ref__in={"", external_user_ref},
-            resource_type__in=[BudgetPolicy.ALL, resource_type],
-        ).order_by("pk")
-    )
+    return [
+        policy
+        for policy in budget_policies_of(app_id=app_id)
+        if policy.external_user_ref in {"", external_user_ref}
+        and policy.resource_type in {BudgetPolicy.ALL, resource_type}
+    ]
 
 
 def budget_policies_exist(*, app: App) -> bool:
-    return BudgetPolicy.objects.filter(app=app).exists()
+    return bool(budget_policies_of(app_id=app.pk))
 
 
 @dataclass(frozen=True)

@@ -60,28 +60,77 @@ def run_list(*, session_id: str, limit: int = 50, run_id: str | None = None) -> 
     return list(runs.order_by("-created_at")[:limit])
 
 
+# Enough messages to count the longest allowed run of unanswered character turns (20).
+_NEWEST_MESSAGES = 22
+
+
+def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tuple[str, datetime]]]:
+    """Per session, (role, created_at) of its newest ``limit`` messages, newest first, in one statement.
+
+    Each session's ``limit``-th newest message cursor is found first (a short backward scan of the
+    (session, cursor) index, as ``LIMIT`` per session would be), then only the messages from it on are
+    read, so long histories cost no more than short ones. Plain SQL both backends accept (no LATERAL).
+    """
+    found: dict[str, list[tuple[str, datetime]]] = {session_id: [] for session_id in session_ids}
+    if not session_ids:
+        return found
+    events, sessions = Event._meta.db_table, Session._meta.db_table
+    types = ", ".join(["%s"] * len(MESSAGE_TYPES))
+    in_ids = ", ".join(["%s"] * len(session_ids))
+    sql = (
+        f"SELECT e.id, e.session_id, e.role, e.created_at FROM ("  # noqa: S608 - our tables; values are parameters
+        f"SELECT s.id AS session_id, COALESCE((SELECT m.cursor FROM {events} m WHERE m.session_id = s.id "
+        f"AND m.event_type IN ({types}) ORDER BY m.cursor DESC LIMIT 1 OFFSET %s), 0) AS first_cursor "
+        f"FROM {sessions} s WHERE s.id IN ({in_ids})) f "
+        f"JOIN {events} e ON e.session_id = f.session_id AND e.cursor >= f.first_cursor "
+        f"WHERE e.event_type IN ({types}) ORDER BY e.session_id, e.cursor DESC"
+    )
+    for event in Event.objects.raw(sql, [*MESSAGE_TYPES, limit - 1, *session_ids, *MESSAGE_TYPES]):
+        found[event.session_id].append((event.role, event.created_at))
+    return found
+
+
+def run_for_execution(*, run_id: str) -> Run:
+    """The run with everything a worker needs about it, in one query: its session, the session's app,
+    character version and emotion session (personas' row, handed to personas' services as loaded)."""
+    return Run.objects.select_related(
+        "session__app", "session__character_version", "session__persona_session"
+    ).get(pk=run_id)
+
+
+def run_history(*, run: Run, limit: int) -> tuple[list[tuple[str, str]], str]:
+    """The conversation up to the run's trigger as (role, text), oldest first, at most ``limit`` messages,
+    and the text of the user message the run answers ("" when the run answers none). One query."""
+    rows = list(
+        Event.objects.filter(session_id=run.session_id, event_type__in=MESSAGE_TYPES, cursor__lte=run.trigger_cursor)
+        .order_by("-cursor")
+        .values_list("cursor", "role", "payload")[:limit]
+    )
+    trigger = ""
+    if rows and rows[0][0] == run.trigger_cursor and rows[0][1] == "user":
+        trigger = rows[0][2].get("text", "")
+    history = [(role, payload.get("text", "")) for _, role, payload in reversed(rows) if payload.get("text")]
+    return history, trigger
+
+
 def proactive_state(*, session: Session, now: datetime) -> proactive.ProactiveState:
     """Read what the schedule depends on: the controls, the newest messages, turns in flight, recent sends."""
     return proactive_states(sessions=[session], now=now)[session.id]
 
 
 def proactive_states(*, sessions: list[Session], now: datetime) -> dict[str, proactive.ProactiveState]:
-    """``proactive_state`` for a batch (the scheduler's): turns in flight and recent sends are read for all
-    of them in one query each; the newest messages take one indexed query per session."""
+    """``proactive_state`` for a batch (the scheduler's): turns in flight, recent sends and the newest messages
+    are read for all of them in one query each, so a batch costs the same number of statements at any size."""
     ids = [session.id for session in sessions]
     busy = set(Run.objects.filter(session_id__in=ids, status__in=UNFINISHED).values_list("session_id", flat=True))
     sends: dict[str, list[datetime]] = {session_id: [] for session_id in ids}
     recent = ProactiveSend.objects.filter(session_id__in=ids, sent_at__gte=now - proactive.SEND_LOOKBACK)
     for session_id, sent_at in recent.values_list("session_id", "sent_at"):
         sends[session_id].append(sent_at)
+    newest_by_session = _newest_messages(session_ids=ids, limit=_NEWEST_MESSAGES)
     states = {}
     for session in sessions:
-        # Enough messages to count the longest allowed run of unanswered character turns (20).
-        newest = list(
-            Event.objects.filter(session_id=session.id, event_type__in=MESSAGE_TYPES)
-            .order_by("-cursor")
-            .values_list("role", "created_at")[:22]
-        )
+        newest = newest_by_session[session.id]
         unanswered = 0
         for role, _ in newest:
             if role == "user":

@@ -1,9 +1,10 @@
 """Reads for delivery, scoped to the asking app where a caller names ids."""
 
-from django.db.models import Q, Subquery
+from django.db.models import F, Q, Subquery
 
 from apps.accounts.models import App
 from apps.core import clock
+from apps.core.generations import Generation
 from apps.delivery.errors import WebhookEndpointNotFound
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 
@@ -35,17 +36,42 @@ def webhook_endpoint_get(
     return endpoint
 
 
-def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
-    """Active endpoints that take a native session's events: its own and its app's app-level ones."""
+# Which active endpoints take each session's events, cached for every process: the fan-out asks on every
+# append and the answer changes only when an endpoint is registered, deleted or disabled (those bump it).
+WEBHOOK_ROUTES = Generation("webhook-routes")
+
+
+def _endpoints_for_session_events(session_id: str) -> list[tuple[str, list[str]]]:
     # One statement: a BitmapOr of the session and app indexes, with the app looked up once (a scalar subquery).
     app_of_session = Subquery(App.objects.filter(sessions=session_id).order_by().values("pk")[:1])
-    # Only what the fan-out needs: this runs inside every append, and the secret (decrypted on load) is not.
+    # Only what the fan-out needs (the secret, decrypted on load, is not).
     return list(
         WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)
         .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app_id=app_of_session))
-        .only("id", "event_types")
         .order_by()
+        .values_list("id", "event_types")
     )
+
+
+def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
+    """Active endpoints that take a native session's events: its own and its app's app-level ones (only their
+    ids and event filters loaded). From the shared cache on the hot path (most sessions: none)."""
+    routes = WEBHOOK_ROUTES.get(lambda: _endpoints_for_session_events(session_id), key=session_id)
+    return [WebhookEndpoint(id=endpoint_id, event_types=event_types) for endpoint_id, event_types in routes]
+
+
+def endpoints_for_sessions_events(*, session_ids: list[str]) -> dict[str, list[WebhookEndpoint]]:
+    """``endpoints_for_session_events`` for many sessions in one statement (a batch's fan-out): per session id,
+    its own active endpoints and its app's app-level ones (each endpoint annotated ``target_session_id``)."""
+    active = WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE).only("id", "event_types").order_by()
+    own = active.filter(session_id__in=session_ids).annotate(target_session_id=F("session_id"))
+    app_level = active.filter(session__isnull=True, scope="", app__sessions__in=session_ids).annotate(
+        target_session_id=F("app__sessions__id")
+    )
+    found: dict[str, list[WebhookEndpoint]] = {session_id: [] for session_id in session_ids}
+    for endpoint in own.union(app_level, all=True).order_by():
+        found[endpoint.target_session_id].append(endpoint)
+    return found
 
 
 def deliveries_for_events(*, app_id: str, event_ids: list[str]) -> dict[str, list[dict]]:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.llm import services
 from apps.llm.models import LLMModel
 
 
@@ -17,3 +18,14 @@ class LLMModelAdmin(admin.ModelAdmin):
     )
     list_filter = ("provider", "is_default", "is_active")
     search_fields = ("name", "upstream_model")
+
+    # Through the services, so every process's cached catalog learns of the change.
+    def save_model(self, request, obj, form, change):
+        services.llm_model_save(model=obj)
+
+    def delete_model(self, request, obj):
+        services.llm_model_delete(model=obj)
+
+    def delete_queryset(self, request, queryset):
+        for model in queryset:
+            services.llm_model_delete(model=model)

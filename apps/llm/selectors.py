@@ -5,9 +5,18 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from apps.core.generations import Generation
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
 from apps.llm.types import ModelRate, ModelSpec
+
+# The active catalog rows, cached for every process until a catalog write bumps it (``services.llm_model_save``).
+CATALOG = Generation("llm-catalog")
+
+
+def active_models() -> list[LLMModel]:
+    """The catalog's active rows, by name; from the shared cache (one round trip), the database on a miss."""
+    return CATALOG.get(lambda: list(LLMModel.objects.filter(is_active=True).order_by("name")))
 
 
 def _spec_from_row(row: LLMModel) -> ModelSpec:
@@ -44,14 +53,15 @@ def model_spec_get(*, name: str | None = None) -> ModelSpec:
 
     Raises ModelNotFound for a name that is neither in the catalog nor the configured default.
     """
+    rows = active_models()
     if name:
-        row = LLMModel.objects.filter(name=name, is_active=True).first()
+        row = next((row for row in rows if row.name == name), None)
         if row is not None:
             return _spec_from_row(row)
         if name in {settings.LLM_CHAT_MODEL, "scripted"}:
             return _spec_from_settings(name)
         raise ModelNotFound(f"No active model is named '{name}'.")
-    row = LLMModel.objects.filter(is_default=True, is_active=True).first()
+    row = next((row for row in rows if row.is_default), None)
     return _spec_from_row(row) if row is not None else _spec_from_settings(settings.LLM_CHAT_MODEL)
 
 
@@ -59,7 +69,7 @@ def rate_card_list() -> list[ModelRate]:
     """Every model integrators can name, with its rates: the active catalog rows, then the models the
     LLM_* settings provide (the configured default and the offline ``scripted`` one) unless the catalog
     has a row of the same name."""
-    rows = list(LLMModel.objects.filter(is_active=True).order_by("name"))
+    rows = active_models()
     has_default_row = any(row.is_default for row in rows)
     rates = [
         ModelRate(

@@ -2,8 +2,12 @@
 
 from collections.abc import Iterator
 
+from django.db import transaction
+
+from apps.llm.models import LLMModel
 from apps.llm.providers.openai_compatible import OpenAICompatibleProvider
 from apps.llm.providers.scripted import ScriptedProvider
+from apps.llm.selectors import CATALOG
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec
 
 _PROVIDERS = {"scripted": ScriptedProvider(), "openai_compatible": OpenAICompatibleProvider()}
@@ -26,3 +30,23 @@ def chat_json(*, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
 def chat_stream(*, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
     """Text deltas as the model produces them."""
     return _provider(spec).chat_stream(spec, messages)
+
+
+# --- the catalog ----------------------------------------------------------------------------------------
+@transaction.atomic
+def llm_model_save(*, model: LLMModel) -> LLMModel:
+    """Create or change a catalog row (the admin's save). Every process sees it at its next lookup."""
+    model.save()
+    CATALOG.bump()
+    return model
+
+
+@transaction.atomic
+def llm_model_delete(*, model: LLMModel) -> None:
+    model.delete()
+    CATALOG.bump()
+
+
+def llm_models_changed() -> None:
+    """Tell every process the catalog changed; for writers that bypass ``llm_model_save`` (bulk updates)."""
+    CATALOG.bump()

@@ -9,6 +9,7 @@ outcome says so (``source="lexicon_fallback"``).
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,7 +84,8 @@ def appraisal_from_model_data(data: object) -> Appraisal | None:
     return Appraisal(**values)
 
 
-def _appraisal_spec() -> ModelSpec | None:
+def appraisal_spec() -> ModelSpec | None:
+    """The model that appraises messages, or None when the lexicon does (``EMOTION_APPRAISER``)."""
     mode = settings.EMOTION_APPRAISER
     if mode == "lexicon":
         return None
@@ -93,15 +95,26 @@ def _appraisal_spec() -> ModelSpec | None:
     return spec
 
 
-def message_appraise(*, text: str, personality: Personality, context: str = "") -> AppraisalOutcome:
-    """Appraise ``text`` for ``personality``: by the LLM when one is configured (see module doc), else the lexicon."""
-    spec = _appraisal_spec()
+def message_appraise(
+    *,
+    text: str,
+    personality: Personality,
+    context: str = "",
+    before_call: Callable[[ModelSpec, list[ChatMessage]], None] | None = None,
+) -> AppraisalOutcome:
+    """Appraise ``text`` for ``personality``: by the LLM when one is configured (see module doc), else the lexicon.
+
+    ``before_call(spec, messages)`` runs just before a model call (a metered caller reserves its credits
+    there); what it raises propagates and no call is made. An outcome with a ``model`` made a call.
+    """
+    spec = appraisal_spec()
     if spec is None:
         return AppraisalOutcome(appraise_text(text, personality, personality.identity.language), "lexicon")
+    messages = appraisal_messages(text=text, personality=personality, context=context)
+    if before_call is not None:
+        before_call(spec, messages)
     try:
-        result = llm_services.chat_json(
-            spec=spec, messages=appraisal_messages(text=text, personality=personality, context=context)
-        )
+        result = llm_services.chat_json(spec=spec, messages=messages)
     except ApplicationError as error:
         logger.warning("LLM appraisal failed, using the lexicon: %s", error)
         return AppraisalOutcome(appraise_text(text, personality), "lexicon_fallback", spec.name)

@@ -110,8 +110,12 @@ def persona_turn(
     context: str = "",
     user_ref: str = "",
     origin: str | None = None,
+    loaded: PersonaSession | None = None,
 ) -> PersonaTurn:
     """Apply one event to the session's emotion state; return the engine's TurnResult with prompt_data.
+
+    ``loaded`` is the session's row when the caller already read it (a native turn loads it with its run):
+    the turn then costs one conditional UPDATE when no other turn saved since that read.
 
     The event is appraised from ``message`` by ``appraisal.message_appraise`` (the LLM when one is
     configured, else the offline lexicon) unless ``appraisal`` (molroo's six dimensions) is given.
@@ -120,7 +124,7 @@ def persona_turn(
     ``stage_transition`` / ``emotional_overflow`` / ``proactive_action`` when they happen. Raises
     PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
     """
-    session = persona_session_get(app=app, session_id=session_id)
+    session = loaded if loaded is not None else persona_session_get(app=app, session_id=session_id)
     personality = engine.personality_from_dict(session.persona)  # a persona never changes after creation
     if appraisal is not None:
         vector = engine.Appraisal.from_dict(appraisal)
@@ -128,7 +132,9 @@ def persona_turn(
         vector = message_appraise(text=message or "", personality=personality, context=context).appraisal
     config = engine.emotion_config_derive(personality, session.config)
     for contended in (False, True):
-        with transaction.atomic():
+        # Inside a caller's transaction (a native turn) the first try needs no savepoint: it reads nothing and
+        # its one UPDATE either matches or not; the retry under the lock takes one.
+        with transaction.atomic(savepoint=contended):
             if contended:  # another turn got in first: this time take the row lock and build on its state
                 session = _locked(app, session_id)
             outcome = _turn_apply(session, personality, config, vector, elapsed_seconds, context, user_ref, origin)

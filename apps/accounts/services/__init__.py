@@ -127,18 +127,21 @@ def app_message_length_check(*, app: App, text: str) -> None:
 from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic modules, re-exported
     BudgetWarning,
     Settlement,
+    UsageCall,
     UsageSubject,
     budget_policy_clear,
     budget_policy_set,
     budget_preflight,
     usage_reserve,
     usage_settle,
+    usage_settle_calls,
 )
 
 __all__ = [
     "BudgetWarning",
     "IssuedKey",
     "Settlement",
+    "UsageCall",
     "UsageSubject",
     "api_key_create",
     "api_key_mark_used",
@@ -152,4 +155,5 @@ __all__ = [
     "sandbox_issue",
     "usage_reserve",
     "usage_settle",
+    "usage_settle_calls",
 ]

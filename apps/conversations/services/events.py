@@ -19,8 +19,21 @@ class NewEvent:
     run_id: str | None = None
 
 
-def cursor_advance(*, session_id: str, count: int, user_turns: int = 0, app_id: str | None = None) -> tuple[int, int]:
-    """Reserve ``count`` cursors; return (last cursor reserved, user turn count after). Must run in a transaction.
+@dataclass(frozen=True)
+class CursorAdvance:
+    """What reserving cursors returns: the last cursor reserved, the user turn count after, and whether the
+    session is switched to proactive messages (read under the same lock, so a turn knows at no extra cost
+    whether it has a due time to keep)."""
+
+    last_cursor: int
+    user_turn_count: int
+    proactive_enabled: bool
+
+
+def session_cursor_advance(
+    *, session_id: str, count: int, user_turns: int = 0, app_id: str | None = None
+) -> CursorAdvance:
+    """Reserve ``count`` cursors in one statement. Must run in a transaction.
 
     The UPDATE row-locks the session until commit, so concurrent appenders queue behind each other and
     cursors come out gap-free in commit order. With ``app_id`` the same statement checks ownership, so a
@@ -31,13 +44,19 @@ def cursor_advance(*, session_id: str, count: int, user_turns: int = 0, app_id: 
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s "  # noqa: S608
-            f"WHERE id = %s{owner_clause} RETURNING last_cursor, user_turn_count",
+            f"WHERE id = %s{owner_clause} RETURNING last_cursor, user_turn_count, proactive_enabled",
             [count, user_turns, session_id, *owner_params],
         )
         row = cursor.fetchone()
     if row is None:
         raise SessionNotFound(f"No session with id '{session_id}'.")
-    return row[0], row[1]
+    return CursorAdvance(row[0], row[1], bool(row[2]))
+
+
+def cursor_advance(*, session_id: str, count: int, user_turns: int = 0, app_id: str | None = None) -> tuple[int, int]:
+    """``session_cursor_advance`` as (last cursor reserved, user turn count after)."""
+    advanced = session_cursor_advance(session_id=session_id, count=count, user_turns=user_turns, app_id=app_id)
+    return advanced.last_cursor, advanced.user_turn_count
 
 
 def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int | None = None) -> list[Event]:
@@ -65,6 +84,40 @@ def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int |
             for offset, item in enumerate(events)
         ]
     )
+    public = [row.as_public_dict() for row in rows]
+    events_record(public)
+    transaction.on_commit(lambda: events_announce(public))
+    return rows
+
+
+def events_append_many(*, events: dict[str, list[NewEvent]], last_cursors: dict[str, int]) -> list[Event]:
+    """Append to many sessions at once: ``events[session_id]`` in order, ending at ``last_cursors[session_id]``.
+
+    For batches (the proactive scan): one INSERT for all the events, the sinks' ``record`` once for all of
+    them, and one announcement after commit, so the cost in statements does not grow with the sessions.
+    The cursors must already be reserved in this transaction (as ``cursor_advance`` does for one session),
+    which row-locks the sessions and keeps every session's cursors gap-free. Must run inside a transaction.
+    """
+    assert transaction.get_connection().in_atomic_block, "events_append_many needs a transaction"
+    now = clock.now()
+    pending = []
+    for session_id, items in events.items():
+        first = last_cursors[session_id] - len(items) + 1
+        pending += [
+            Event(
+                session_id=session_id,
+                cursor=first + offset,
+                event_type=item.event_type,
+                role=item.role,
+                payload=item.payload,
+                run_id=item.run_id,
+                created_at=now,
+            )
+            for offset, item in enumerate(items)
+        ]
+    if not pending:
+        return []
+    rows = Event.objects.bulk_create(pending)
     public = [row.as_public_dict() for row in rows]
     events_record(public)
     transaction.on_commit(lambda: events_announce(public))

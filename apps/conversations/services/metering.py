@@ -2,13 +2,14 @@
 settles after it. The ledger and the budgets are the accounts app's; this module says what a turn is
 (its resource type, end-user, character, model) and what it costs at the model's rate."""
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App, ResourceType
+from apps.accounts.models import App, ResourceType, UsageRecord
 from apps.conversations.models import Run, Session
-from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.events import NewEvent
 from apps.core.errors import ApplicationError
 from apps.llm import rates
 from apps.llm import selectors as llm_selectors
@@ -42,8 +43,22 @@ def message_budget_check(*, app: App, session_id: str, text: str) -> None:
     )
 
 
-def run_usage_reserve(*, run: Run, spec: ModelSpec, messages: list[ChatMessage]) -> None:
-    """Reserve the most the run's model call can cost, on every budget that applies.
+@dataclass(frozen=True)
+class MeteredCall:
+    """A model call of a run as the ledger knows it: its subject and reservation (None when no budget applied,
+    so nothing was written before the call), and the most it could cost."""
+
+    subject: accounts_services.UsageSubject
+    reservation: UsageRecord | None
+    reserved_credits: Decimal
+    spec: ModelSpec
+
+
+def call_reserve(
+    *, run: Run, spec: ModelSpec, messages: list[ChatMessage], purpose: str = UsageRecord.Purpose.REPLY
+) -> MeteredCall:
+    """Reserve the most one model call of the run can cost, on every budget that applies (committed before
+    the call). Costs no statement for an app without budgets (their existence is cached).
 
     Raises BudgetExceeded when a hard budget has no room; the run then fails with that code and the model
     is not called. A run taken over from a dead worker keeps its first reservation.
@@ -58,32 +73,60 @@ def run_usage_reserve(*, run: Run, spec: ModelSpec, messages: list[ChatMessage])
         run_ref=run.id,
         model=spec.name,
         provider=spec.provider,
+        purpose=purpose,
     )
     credits = rates.credits_upper_bound(spec=spec, messages=messages)
     # Only a later attempt (a retry, or a takeover from a dead worker) can find its run's reservation made.
-    accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=run.attempts > 1)
+    reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=run.attempts > 1)
+    return MeteredCall(subject, reservation, credits, spec)
 
 
-def run_usage_settle(*, run: Run, outcome: str, spec: ModelSpec | None = None, usage: Usage | None = None) -> None:
-    """Settle the run's reservation with what the provider reported (nothing for a failed call, whose
-    tokens are unknown) and report crossed warning thresholds as ``budget.warning`` events. Call inside
-    the transaction that records the run's outcome."""
-    usage = usage or Usage()
-    credits = (
-        rates.credits_for(spec=spec, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
-        if spec is not None
-        else Decimal(0)
-    )
-    settlement = accounts_services.usage_settle(
-        run_ref=run.id,
-        input_tokens=usage.prompt_tokens,
-        output_tokens=usage.completion_tokens,
-        credits=credits,
-        outcome=outcome,
-    )
-    if not settlement.warnings:
-        return
-    events = [
+def run_usage_reserve(*, run: Run, spec: ModelSpec, messages: list[ChatMessage]) -> MeteredCall:
+    """``call_reserve`` for the run's reply."""
+    return call_reserve(run=run, spec=spec, messages=messages)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What one metered call came to: the usage the provider reported (None for a call that failed or was
+    never made, whose tokens are unknown)."""
+
+    call: MeteredCall
+    usage: Usage | None
+    outcome: str
+    model: str = ""
+
+
+def run_usage_settle(*, run: Run, outcomes: list[CallOutcome]) -> list[NewEvent]:
+    """Settle the run's calls at their models' rates and return the ``budget.warning`` events for thresholds
+    crossed, for the caller to append with the run's other events. Call inside the transaction that records
+    the run's outcome; for an app without budgets it costs one INSERT for all the calls."""
+    calls = []
+    for item in outcomes:
+        usage = item.usage or Usage()
+        credits = (
+            rates.credits_for(
+                spec=item.call.spec, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens
+            )
+            if item.usage is not None
+            else Decimal(0)
+        )
+        subject = replace(item.call.subject, model=item.model) if item.model else item.call.subject
+        calls.append(
+            accounts_services.UsageCall(
+                subject=subject,
+                reservation=item.call.reservation,
+                reserved_credits=item.call.reserved_credits,
+                input_tokens=usage.prompt_tokens,
+                output_tokens=usage.completion_tokens,
+                credits=credits,
+                outcome=item.outcome,
+            )
+        )
+    if not calls:
+        return []
+    settlement = accounts_services.usage_settle_calls(calls=calls)
+    return [
         NewEvent(
             "budget.warning",
             {
@@ -102,4 +145,3 @@ def run_usage_settle(*, run: Run, outcome: str, spec: ModelSpec | None = None, u
         )
         for warning in settlement.warnings
     ]
-    events_append(session_id=run.session_id, events=events)

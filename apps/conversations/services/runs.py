@@ -2,20 +2,20 @@
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from apps.characters.models import CharacterVersion
-from apps.conversations import proactive, prompts
+from apps.accounts.models import UsageRecord
+from apps.conversations import proactive, prompts, selectors
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
-from apps.conversations.models import Event, Run
+from apps.conversations.models import Run
 from apps.conversations.services import metering
 from apps.conversations.services.emotion import RunEmotion, run_emotion_commit, run_emotion_prepare
-from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive import proactive_reschedule
 from apps.core import clock
 from apps.core.errors import ApplicationError
@@ -25,8 +25,6 @@ from apps.llm.errors import LLMTransientError
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec
 
 logger = logging.getLogger(__name__)
-
-HISTORY_TYPES = ("message.created", "character.initiated")
 
 
 @dataclass(frozen=True)
@@ -60,33 +58,63 @@ def _fenced(run_id: str, attempt: int):
     return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, attempts=attempt)
 
 
-def _history(run: Run) -> list[tuple[str, str]]:
-    rows = (
-        Event.objects.filter(session_id=run.session_id, event_type__in=HISTORY_TYPES, cursor__lte=run.trigger_cursor)
-        .order_by("-cursor")
-        .values_list("role", "payload")[: settings.LLM_HISTORY_EVENTS]
-    )
-    return [(role, payload.get("text", "")) for role, payload in reversed(rows) if payload.get("text")]
+@dataclass
+class _Turn:
+    """What one attempt has gathered before its reply call: the prompt, the emotion preview, and the model
+    calls metered so far (each settled in the outcome's transaction, whether the turn succeeds or fails)."""
+
+    spec: ModelSpec | None = None
+    messages: list[ChatMessage] = field(default_factory=list)
+    emotion: RunEmotion | None = None
+    appraisal: metering.CallOutcome | None = None
+    reply: metering.MeteredCall | None = None
+
+    def model_calls(self) -> int:
+        return int(self.appraisal is not None)
 
 
-def _prompt(run: Run, version: CharacterVersion) -> tuple[ModelSpec, list[ChatMessage], RunEmotion | None]:
-    spec = llm_selectors.model_spec_get(name=version.content.get("model"))
+def _prepare(run: Run, turn: _Turn) -> None:
+    """Build the prompt and reserve the reply's credits: the model spec (from the shared catalog cache), one
+    read of the history, the emotion preview (a model appraisal is reserved before its call and counted)."""
+    version = run.session.character_version
+    turn.spec = llm_selectors.model_spec_get(name=version.content.get("model"))
+    history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS)
+
+    def appraisal_reserve(spec: ModelSpec, messages: list[ChatMessage]) -> None:
+        reserved = metering.call_reserve(
+            run=run, spec=spec, messages=messages, purpose=UsageRecord.Purpose.EMOTION_APPRAISAL
+        )
+        turn.appraisal = metering.CallOutcome(reserved, None, "failed")  # until the call answers
+
+    turn.emotion = run_emotion_prepare(run=run, trigger_text=trigger, before_call=appraisal_reserve)
+    if turn.appraisal is not None:
+        answered = turn.emotion.appraisal_call if turn.emotion else None
+        if answered is not None and answered.usage is not None:
+            turn.appraisal = replace(turn.appraisal, usage=answered.usage, outcome="succeeded", model=answered.model)
     initiate = None if run.kind == Run.Kind.REPLY else run.kind
-    emotion = run_emotion_prepare(run=run)
-    messages = prompts.chat_messages(
-        version.content, _history(run), emotion.prompt_data if emotion else None, initiate=initiate
-    )
-    return spec, messages, emotion
+    prompt_data = turn.emotion.prompt_data if turn.emotion else None
+    turn.messages = prompts.chat_messages(version.content, history, prompt_data, initiate=initiate)
+    turn.reply = metering.run_usage_reserve(run=run, spec=turn.spec, messages=turn.messages)
 
 
-def _finish_success(
-    run: Run, attempt: int, spec: ModelSpec, result: ChatResult, latency_ms: int, emotion: RunEmotion | None
-) -> bool:
+def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.CallOutcome]) -> None:
+    """The rest of an outcome's transaction, after the fenced run UPDATE: settle the calls, append the events
+    (and the budget warnings) in one go, and keep the proactive due time when the session has one."""
+    warnings = metering.run_usage_settle(run=run, outcomes=outcomes)
+    advanced = session_cursor_advance(session_id=run.session_id, count=len(events) + len(warnings))
+    events_append(session_id=run.session_id, events=[*events, *warnings], last_cursor=advanced.last_cursor)
+    if advanced.proactive_enabled:  # read under the session's lock, so a switch flipped mid-turn is seen
+        proactive_reschedule(session_id=run.session_id)
+
+
+def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, latency_ms: int) -> bool:
+    """Write the reply in one transaction: the fenced run UPDATE, the emotion step, the reply and emotion
+    events, the settled usage and (for proactive sessions) the next due time."""
     with transaction.atomic():
         updated = _fenced(run.id, attempt).update(
             status=Run.Status.SUCCEEDED,
             model=result.model,
-            model_calls=run.model_calls + 1,
+            model_calls=run.model_calls + turn.model_calls() + 1,
             prompt_tokens=result.usage.prompt_tokens,
             completion_tokens=result.usage.completion_tokens,
             latency_ms=latency_ms,
@@ -104,13 +132,13 @@ def _finish_success(
         }
         payload = proactive.reply_payload(kind=run.kind, run_id=run.id, payload=payload)
         reply = NewEvent("message.created", payload, "character", run.id)
-        events_append(session_id=run.session_id, events=[reply, *run_emotion_commit(run=run, emotion=emotion)])
-        metering.run_usage_settle(run=run, outcome="succeeded", spec=spec, usage=result.usage)
-        proactive_reschedule(session_id=run.session_id)
+        outcomes = [item for item in (turn.appraisal,) if item is not None]
+        outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))
+        _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion)], outcomes)
     return True
 
 
-def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int) -> bool:
+def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int, turn: _Turn | None = None) -> bool:
     with transaction.atomic():
         updated = _fenced(run.id, attempt).update(
             status=Run.Status.FAILED,
@@ -123,9 +151,12 @@ def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int)
         if not updated:
             return False
         payload = {"run_ref": run.id, "code": error.code, "message": error.message, "retryable": False}
-        events_append(session_id=run.session_id, events=[NewEvent("run.failed", payload, run_id=run.id)])
-        metering.run_usage_settle(run=run, outcome="failed")
-        proactive_reschedule(session_id=run.session_id)
+        outcomes = []
+        if turn is not None:
+            outcomes = [item for item in (turn.appraisal,) if item is not None]
+            if turn.reply is not None:
+                outcomes.append(metering.CallOutcome(turn.reply, None, "failed"))
+        _outcome_write(run, [NewEvent("run.failed", payload, run_id=run.id)], outcomes)
     return True
 
 
@@ -149,39 +180,43 @@ def run_execute(*, run_id: str) -> RunOutcome:
     never answered twice. Transient model errors are retried with exponential backoff up to
     RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event, and so does a
     run reclaimed after its workers died RUN_MAX_ATTEMPTS times (``run_abandoned``).
+
+    After the claim a reply turn reads twice (the run with its session, version and emotion session; the
+    history) and writes once (one transaction); a hard budget adds its reservation, committed before each
+    model call. The statement counts are pinned in ``tests/test_statement_counts.py`` of this app.
     """
     attempt = _claim(run_id)
     if attempt is None:
         return RunOutcome(run_id, "skipped")
-    run = Run.objects.select_related("session__character_version").get(pk=run_id)
+    run = selectors.run_for_execution(run_id=run_id)
     if attempt > settings.RUN_MAX_ATTEMPTS:
         # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
         # every time must end in run.failed instead of being reclaimed forever.
         message = f"The turn was abandoned by its worker {attempt - 1} times."
         _finish_failure(run, attempt, RunAbandoned(message), run.model_calls)
         return RunOutcome(run_id, "failed")
-    version = run.session.character_version
+    turn = _Turn()
     try:
-        spec, messages, emotion = _prompt(run, version)
-        metering.run_usage_reserve(run=run, spec=spec, messages=messages)
+        _prepare(run, turn)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
-        _finish_failure(run, attempt, error, run.model_calls)
+        _finish_failure(run, attempt, error, run.model_calls + turn.model_calls(), turn)
         return RunOutcome(run_id, "failed")
+    calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
     try:
-        result = llm_services.chat(spec=spec, messages=messages)
+        result = llm_services.chat(spec=turn.spec, messages=turn.messages)
     except LLMTransientError as error:
         if attempt < settings.RUN_MAX_ATTEMPTS:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
-            retry_in = _schedule_retry(run, attempt, run.model_calls + 1)
+            retry_in = _schedule_retry(run, attempt, calls)
             return RunOutcome(run_id, "queued", retry_in=retry_in)
-        _finish_failure(run, attempt, error, run.model_calls + 1)
+        _finish_failure(run, attempt, error, calls, turn)
         return RunOutcome(run_id, "failed")
     except ApplicationError as error:
-        _finish_failure(run, attempt, error, run.model_calls + 1)
+        _finish_failure(run, attempt, error, calls, turn)
         return RunOutcome(run_id, "failed")
     latency_ms = int((time.monotonic() - started) * 1000)
-    finished = _finish_success(run, attempt, spec, result, latency_ms, emotion)
+    finished = _finish_success(run, attempt, turn, result, latency_ms)
     return RunOutcome(run_id, "succeeded" if finished else "superseded")
 
 

@@ -15,7 +15,13 @@ from apps.conversations import services
 from apps.conversations.models import Event, Run
 from apps.conversations.tests.factories import session_start
 from apps.conversations.tests.test_concurrency import own_connection
-from apps.llm.models import LLMModel
+from apps.llm.tests.factories import llm_model_create
+
+
+@pytest.fixture(autouse=True)
+def _lexicon_appraiser(settings):
+    """These tests count the reply's model calls; the metered model appraisal has its own tests."""
+    settings.EMOTION_APPRAISER = "lexicon"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,7 +69,7 @@ def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
 
 def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_call_the_model(owner, fake_llm):
     # given a priced model and an end-user who has room for about three turns' reservations
-    LLMModel.objects.create(
+    llm_model_create(
         name="fake-chat", is_default=True, prompt_credits_per_1k=Decimal(1), completion_credits_per_1k=Decimal(3)
     )
     app = owner.api_key.app

@@ -17,6 +17,12 @@ from apps.conversations.models import Event, Run
 from apps.conversations.tests.factories import session_start
 from apps.personas.models import PersonaSession
 
+
+@pytest.fixture(autouse=True)
+def _lexicon_appraiser(settings):
+    """These tests count the reply's model calls; the metered model appraisal has its own tests."""
+    settings.EMOTION_APPRAISER = "lexicon"
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -14,8 +14,14 @@ from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.conversations.tests.factories import session_start
 from apps.core import clock
 from apps.llm import rates
-from apps.llm.models import LLMModel
+from apps.llm.tests.factories import llm_model_create
 from apps.llm.types import ChatMessage, ModelSpec
+
+
+@pytest.fixture(autouse=True)
+def _lexicon_appraiser(settings):
+    """These tests count the reply's model calls; the metered model appraisal has its own tests."""
+    settings.EMOTION_APPRAISER = "lexicon"
 
 
 def row_counts() -> dict:
@@ -36,7 +42,7 @@ PRICED = {"prompt_credits_per_1k": Decimal("1.5"), "completion_credits_per_1k": 
 @pytest.fixture
 def priced_fake_model(fake_llm):
     """The fake server's model in the catalog, with a rate card."""
-    return LLMModel.objects.create(name="fake-chat", provider="openai_compatible", is_default=True, **PRICED)
+    return llm_model_create(name="fake-chat", provider="openai_compatible", is_default=True, **PRICED)
 
 
 def _cost(input_tokens: int, output_tokens: int, per_1k_in: Decimal, per_1k_out: Decimal) -> Decimal:

@@ -18,6 +18,12 @@ from apps.llm.types import ChatMessage
 from tests.fakes.fixtures import FAKE_LLM_API_KEY
 from tests.fakes.openai_server import reply_for
 
+
+@pytest.fixture(autouse=True)
+def _lexicon_appraiser(settings):
+    """These tests count the reply's model calls; the metered model appraisal has its own tests."""
+    settings.EMOTION_APPRAISER = "lexicon"
+
 CHARACTER = {
     "display_name": "Luna",
     "greeting": "Hi, I'm Luna.",

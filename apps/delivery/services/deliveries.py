@@ -38,13 +38,20 @@ ENDPOINT_DISABLED_EVENT = "webhook.endpoint_disabled"
 def webhook_deliveries_record(events: list[dict]) -> list[int]:
     """Write one pending row per (event, active endpoint that takes it); hand them to a sender after commit.
 
-    ``events`` are public event dicts of one append; must run inside the appending transaction.
+    ``events`` are public event dicts of one append (or of one batch of appends to many sessions, grouped by
+    session); must run inside the appending transaction.
     """
+    if not events:
+        return []
     now = clock.now()
     rows: list[WebhookDelivery] = []
-    for session_id, batch in groupby(events, key=lambda event: event["session_id"]):
-        batch = list(batch)
-        for endpoint in selectors.endpoints_for_session_events(session_id=session_id):
+    batches = [(session_id, list(batch)) for session_id, batch in groupby(events, key=lambda event: event["session_id"])]
+    if len(batches) == 1:
+        endpoints = {batches[0][0]: selectors.endpoints_for_session_events(session_id=batches[0][0])}
+    else:  # a batch of sessions (the proactive scan's): one lookup for all, not one per session
+        endpoints = selectors.endpoints_for_sessions_events(session_ids=list({key for key, _ in batches}))
+    for session_id, batch in batches:
+        for endpoint in endpoints[session_id]:
             rows += [
                 WebhookDelivery(
                     endpoint=endpoint,
@@ -257,6 +264,7 @@ def _endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
         )
         if not won:
             return False
+        selectors.WEBHOOK_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error=f"endpoint_disabled: {reason}"
         )

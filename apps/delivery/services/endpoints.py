@@ -29,9 +29,11 @@ def webhook_endpoint_create(
     session = conversation_selectors.session_get(app=app, session_id=session_id) if session_id else None
     vetted = url_vet(url)
     secret = secret_validate(secret) if secret is not None else secret_generate()
-    return WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint.objects.create(
         app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
     )
+    selectors.WEBHOOK_ROUTES.bump()
+    return endpoint
 
 
 def webhook_endpoint_delete(
@@ -44,6 +46,7 @@ def webhook_endpoint_delete(
         )
         endpoint.status = WebhookEndpoint.Status.DELETED
         endpoint.save(update_fields=["status", "updated_at"])
+        selectors.WEBHOOK_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
         )

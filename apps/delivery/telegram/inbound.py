@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from apps.conversations import services as conversation_services
 from apps.core.errors import ApplicationError
+from apps.delivery.telegram import selectors
 from apps.delivery.telegram.errors import (
     TelegramUpdateInvalid,
     WebhookSecretInvalid,
@@ -76,9 +77,11 @@ def _chat_get_or_create(channel: TelegramChannel, user_id: int, chat_id: int) ->
                 character_slug=channel.default_character.slug,
                 external_user_ref=f"telegram:{user_id}",
             )
-            return TelegramChat.objects.create(
+            chat = TelegramChat.objects.create(
                 channel=channel, telegram_user_id=user_id, chat_id=chat_id, session=session
-            ), True
+            )
+            selectors.CHAT_ROUTES.bump()
+            return chat, True
     except IntegrityError:  # the same user's other update created it concurrently; use that one
         return TelegramChat.objects.get(channel=channel, telegram_user_id=user_id), False
 

@@ -29,7 +29,7 @@ from django.db.models import F, Q
 
 from apps.conversations import selectors as conversation_selectors
 from apps.core import clock
-from apps.delivery.telegram import bot_api
+from apps.delivery.telegram import bot_api, selectors
 from apps.delivery.telegram.bot_api import BotApiError
 from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 
@@ -270,7 +270,7 @@ def telegram_chat_drain(*, chat_id: int) -> float | None:
 
 def chats_for_sessions(*, session_ids: list[str]) -> list[int]:
     """The bound chats of these sessions (what the sink kicks)."""
-    return list(TelegramChat.objects.filter(session_id__in=session_ids).values_list("pk", flat=True))
+    return selectors.chats_for_sessions(session_ids=session_ids)
 
 
 def telegram_chats_due(*, limit: int = 500) -> list[int]:

@@ -6,7 +6,7 @@ import pytest
 
 from apps.llm import selectors, services
 from apps.llm.errors import LLMTerminalError, LLMTransientError
-from apps.llm.models import LLMModel
+from apps.llm.tests.factories import llm_model_create
 from apps.llm.types import ChatMessage
 from tests.fakes.fixtures import FAKE_LLM_API_KEY
 from tests.fakes.openai_server import reply_for
@@ -59,7 +59,7 @@ def test_chat_stream_yields_the_deltas_in_order(spec, fake_llm):
 
 
 def test_slow_server_beyond_the_catalog_timeout_is_transient(db, fake_llm):
-    LLMModel.objects.create(name="impatient", upstream_model="fake-chat", timeout_seconds=0.2)
+    llm_model_create(name="impatient", upstream_model="fake-chat", timeout_seconds=0.2)
     fake_llm.set_mode("slow", delay_seconds=5)
     spec = selectors.model_spec_get(name="impatient")
 

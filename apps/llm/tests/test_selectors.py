@@ -4,7 +4,7 @@ import pytest
 
 from apps.llm import selectors, services
 from apps.llm.errors import ModelNotFound
-from apps.llm.models import LLMModel
+from apps.llm.tests.factories import llm_model_create
 from apps.llm.types import ChatMessage
 
 
@@ -33,10 +33,8 @@ def test_without_a_catalog_the_default_comes_from_settings(db, llm_settings):
 
 
 def test_the_default_catalog_row_wins_over_settings(db, llm_settings):
-    LLMModel.objects.create(
-        name="house", upstream_model="org/house-8b", is_default=True, timeout_seconds=7, max_tokens=50
-    )
-    LLMModel.objects.create(name="retired", is_default=False, is_active=False)
+    llm_model_create(name="house", upstream_model="org/house-8b", is_default=True, timeout_seconds=7, max_tokens=50)
+    llm_model_create(name="retired", is_default=False, is_active=False)
 
     spec = selectors.model_spec_get()
 
@@ -46,7 +44,7 @@ def test_the_default_catalog_row_wins_over_settings(db, llm_settings):
 
 
 def test_an_inactive_default_row_is_ignored(db, llm_settings):
-    LLMModel.objects.create(name="house", is_default=True, is_active=False)
+    llm_model_create(name="house", is_default=True, is_active=False)
 
     assert selectors.model_spec_get().name == "settings-model"
     with pytest.raises(ModelNotFound):
@@ -62,7 +60,7 @@ def test_an_unknown_name_raises_model_not_found(db, llm_settings):
 
 def test_api_key_env_reads_the_key_from_the_environment_and_sends_it(db, fake_llm, monkeypatch):
     monkeypatch.setenv("DRAMATIS_TEST_PROVIDER_KEY", "sk-from-env")
-    LLMModel.objects.create(
+    llm_model_create(
         name="env-keyed",
         upstream_model="fake-chat",
         base_url=fake_llm.base_url,
@@ -79,6 +77,6 @@ def test_api_key_env_reads_the_key_from_the_environment_and_sends_it(db, fake_ll
 
 def test_an_unset_api_key_env_gives_an_empty_key_not_the_settings_one(db, llm_settings, monkeypatch):
     monkeypatch.delenv("DRAMATIS_TEST_UNSET_KEY", raising=False)
-    LLMModel.objects.create(name="env-keyed", api_key_env="DRAMATIS_TEST_UNSET_KEY")
+    llm_model_create(name="env-keyed", api_key_env="DRAMATIS_TEST_UNSET_KEY")
 
     assert selectors.model_spec_get(name="env-keyed").api_key == ""

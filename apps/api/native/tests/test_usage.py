@@ -14,16 +14,16 @@ from apps.conversations import services
 from apps.conversations.models import Session
 from apps.conversations.tests.factories import session_start
 from apps.delivery.telegram import channels as telegram_channels
-from apps.llm.models import LLMModel
+from apps.llm.tests.factories import llm_model_create
 
 
 @pytest.fixture
 def priced_models(db):
     """Two offline models with different rates; ``cheap`` is the default."""
-    cheap = LLMModel.objects.create(
+    cheap = llm_model_create(
         name="cheap", provider="scripted", is_default=True, prompt_credits_per_1k=1, completion_credits_per_1k=2
     )
-    pricey = LLMModel.objects.create(
+    pricey = llm_model_create(
         name="pricey", provider="scripted", prompt_credits_per_1k=10, completion_credits_per_1k=30, max_tokens=200
     )
     return cheap, pricey
@@ -61,7 +61,7 @@ def test_rates_list_the_catalog_and_the_settings_models(api, priced_models, sett
     settings.LLM_INPUT_CREDITS_PER_1K = 0.5
     settings.LLM_OUTPUT_CREDITS_PER_1K = 1.5
     settings.IMAGE_CREDITS_PER_IMAGE = 12.0
-    LLMModel.objects.create(name="retired", is_active=False, prompt_credits_per_1k=99)
+    llm_model_create(name="retired", is_active=False, prompt_credits_per_1k=99)
 
     response = api.get("/v1/rates")
 

@@ -1,0 +1,164 @@
+"""The guard on a turn's cost: exact SQL statement counts (transaction control included) and model calls.
+
+These are counts, not timings, so they belong in the suite: a change that adds a query to the message POST
+or the worker's turn fails here, and has to lower another or say why it is worth its cost (and change the
+number here, with the bench comparison in its commit). They run with the production event sinks
+(channel layer, Telegram, webhooks), the shared cache the way production has it, and real transactions.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from apps.accounts import services as accounts_services
+from apps.accounts.models import UsageRecord
+from apps.conversations import dispatch, services
+from apps.conversations.models import Run
+from apps.conversations.tests.factories import session_start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRODUCTION_SINKS = [
+    "apps.delivery.sinks.ChannelLayerSink",
+    "apps.delivery.sinks.TelegramSink",
+    "apps.delivery.sinks.WebhookSink",
+]
+
+# The budgets: statements after the run's claim (one statement of its own).
+REPLY_TURN = 9
+REPLY_TURN_ONE_BUDGET = 14
+MESSAGE_POST = 5
+
+
+@pytest.fixture(autouse=True)
+def _production_shape(settings):
+    settings.EVENT_SINKS = PRODUCTION_SINKS
+    settings.EMOTION_APPRAISER = "lexicon"
+    settings.API_KEY_CACHE_SECONDS = 5
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[str]:
+    """Runs handed to the executor after commit, held here so the two halves of a turn are counted apart."""
+    held: list[str] = []
+    monkeypatch.setattr(dispatch, "run_dispatch", lambda *, run_id, countdown=0.0: held.append(run_id))
+    return held
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    # SQLite opens write transactions as BEGIN IMMEDIATE (the embedded default's transaction_mode).
+    return ["BEGIN" if query["sql"] == "BEGIN IMMEDIATE" else query["sql"] for query in captured.captured_queries]
+
+
+def _show(statements: list[str]) -> str:
+    return "\n".join(f"{index + 1:>3}  {sql[:160]}" for index, sql in enumerate(statements))
+
+
+def _turn(app, session, text: str) -> tuple[list[str], Run]:
+    """Send ``text`` and execute its run, counting the worker's statements (the claim included)."""
+    sent = services.message_send(app=app, session_id=session.id, text=text)
+    with CaptureQueriesContext(connection) as captured:
+        outcome = services.run_execute(run_id=sent.run_ref)
+    assert outcome.status == "succeeded"
+    return _statements(captured), Run.objects.get(pk=sent.run_ref)
+
+
+def _warm_session(app, dispatched, **session_fields):
+    """A session past its first turn (which creates its emotion session) with the caches warm."""
+    session = session_start(app, **session_fields)
+    _turn(app, session, "Hello there, nice to meet you.")
+    return session
+
+
+def test_the_message_post_takes_five_statements_with_metering_on(owner, dispatched):
+    app = owner.api_key.app
+    session = session_start(app)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {owner.raw_key}")
+    url = f"/v1/sessions/{session.id}/messages"
+    assert client.post(url, {"text": "warming the key and catalog caches"}, format="json").status_code == 202
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(url, {"text": "how was your day?"}, format="json")
+    assert response.status_code == 202, response.content
+    statements = _statements(captured)
+    # BEGIN, the cursor UPDATE (which also checks the session is the app's), the Run, the two events, COMMIT
+    assert len(statements) == MESSAGE_POST, _show(statements)
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert len(dispatched) == 2
+
+
+def test_a_reply_turn_reads_twice_and_writes_in_one_transaction(owner, dispatched):
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    statements, run = _turn(app, session, "What did you do today?")
+    # the claim, then: the run with its session, version and emotion session; the history; one transaction
+    # (fenced run UPDATE, emotion UPDATE, cursor UPDATE, the events, the settled ledger row)
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)
+    assert statements.count("BEGIN") == 1 and statements[-1] == "COMMIT"
+    assert run.model_calls == 1
+    record = UsageRecord.objects.get(run_ref=run.id)
+    assert (record.status, record.outcome) == ("settled", "succeeded")
+
+
+def test_a_reply_turn_on_an_app_with_a_budget_reserves_before_the_call_in_fourteen(owner, dispatched):
+    app = owner.api_key.app
+    accounts_services.budget_policy_set(app=app, limit_credits=Decimal(1000))
+    session = _warm_session(app, dispatched)
+    statements, run = _turn(app, session, "What did you do today?")
+    # the reservation commits before the model call (BEGIN, the counter's hold, the ledger row, COMMIT);
+    # the outcome's transaction then settles the row and the counter instead of inserting the row
+    assert len(statements) == 1 + REPLY_TURN_ONE_BUDGET, _show(statements)
+    assert statements.count("BEGIN") == 2
+    record = UsageRecord.objects.get(run_ref=run.id)
+    assert record.status == "settled" and record.holds
+
+
+def test_an_initiate_turn_costs_no_more_than_a_reply(owner, dispatched):
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    started = services.proactive_test_send(app=app, session_id=session.id)
+    with CaptureQueriesContext(connection) as captured:
+        assert services.run_execute(run_id=started.run_ref).status == "succeeded"
+    statements = _statements(captured)
+    # no user message to appraise: the emotion session is not written
+    assert len(statements) == REPLY_TURN, _show(statements)
+
+
+def test_a_turn_of_a_proactive_session_keeps_its_due_time_in_the_same_transaction(owner, dispatched):
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched, external_user_ref="proactive-user")
+    services.session_proactive_update(app=app, session_id=session.id, changes={"proactive_enabled": True})
+    statements, run = _turn(app, session, "Talk to you later!")
+    # the due time needs the schedule's state: the session, turns in flight, recent sends, newest messages
+    assert len(statements) == 1 + REPLY_TURN + 5, _show(statements)
+    assert statements.count("BEGIN") == 1
+
+
+def test_a_model_appraisal_is_a_second_metered_call_in_the_same_counts(owner, dispatched, fake_llm, settings):
+    settings.EMOTION_APPRAISER = "auto"
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    before = len(fake_llm.requests)
+    statements, run = _turn(app, session, "I got the job, I am so happy!")
+    # two serial model calls, and both ledger rows written by the one INSERT of the outcome
+    assert len(fake_llm.requests) - before == 2
+    assert (len(fake_llm.appraisal_requests), run.model_calls) == (2, 2)
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)
+    calls = dict(UsageRecord.objects.filter(run_ref=run.id).values_list("purpose", "status"))
+    assert calls == {"emotion_appraisal": "settled", "reply": "settled"}
+
+
+def test_a_model_appraisal_under_a_budget_reserves_before_each_call(owner, dispatched, fake_llm, settings):
+    settings.EMOTION_APPRAISER = "auto"
+    app = owner.api_key.app
+    accounts_services.budget_policy_set(app=app, limit_credits=Decimal(1000))
+    session = _warm_session(app, dispatched)
+    statements, run = _turn(app, session, "I got the job, I am so happy!")
+    # each call's reservation is its own committed transaction of four; the outcome settles both rows
+    # (an UPDATE each) and the counter once
+    assert len(statements) == 1 + REPLY_TURN_ONE_BUDGET + 5, _show(statements)
+    assert statements.count("BEGIN") == 3
+    assert run.model_calls == 2

@@ -1,0 +1,62 @@
+"""Reads cached in Django's cache (Redis in production, local memory embedded) until their writer says
+they changed: shared by every process, invalidated explicitly, never by a blind TTL alone.
+
+A ``Generation`` names a family of cached reads (the model catalog, one app's budget policies). Each read
+is stored tagged with the generation token current when it was computed; the writing service calls
+``bump()`` when it changes the family, at once and again after its transaction commits, and every
+process then misses and reads the database afresh. A reader that computed from data older than a
+concurrent writer's commit can only store its value under the token the writer has since replaced, so
+a stale value is never served after the writer's commit. The token is random, so a token lost from the
+cache (eviction, a Redis flush) cannot come back to match an old value.
+
+One cache round trip per hit: the token and the value are fetched together with ``get_many``.
+"""
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+# Values live at most this long even if nothing bumps (a safety net for writes made behind the services'
+# back, e.g. a manual SQL fix); correctness never depends on it.
+DEFAULT_TIMEOUT = 600
+
+
+class Generation:
+    """A family of cached reads that one kind of write invalidates together."""
+
+    def __init__(self, namespace: str, timeout: int = DEFAULT_TIMEOUT) -> None:
+        self.namespace = namespace
+        self.timeout = timeout
+
+    def _token_key(self, scope: str) -> str:
+        return f"gen:{self.namespace}:{scope}"
+
+    def _value_key(self, scope: str, key: str) -> str:
+        return f"gen:{self.namespace}:{scope}:v:{key}"
+
+    def get(self, compute: Callable[[], Any], *, scope: str = "-", key: str = "-") -> Any:
+        """The cached value of ``key`` in ``scope``, or ``compute()`` stored under the current token."""
+        token_key, value_key = self._token_key(scope), self._value_key(scope, key)
+        found = cache.get_many([token_key, value_key])
+        token = found.get(token_key)
+        tagged = found.get(value_key)
+        if token is not None and tagged is not None and tagged[0] == token:
+            return tagged[1]
+        if token is None:
+            token = secrets.token_hex(8)
+            if not cache.add(token_key, token, timeout=None):
+                token = cache.get(token_key) or token
+        value = compute()
+        cache.set(value_key, (token, value), timeout=self.timeout)
+        return value
+
+    def bump(self, *, scope: str = "-") -> None:
+        """Invalidate every value of ``scope``: now, and again once the caller's transaction commits (so a
+        reader that read the old rows meanwhile cannot leave its value valid)."""
+        token_key = self._token_key(scope)
+        cache.set(token_key, secrets.token_hex(8), timeout=None)
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(lambda: cache.set(token_key, secrets.token_hex(8), timeout=None))

@@ -1,0 +1,7 @@
+from apps.llm import services
+from apps.llm.models import LLMModel
+
+
+def llm_model_create(**fields) -> LLMModel:
+    """A catalog row, written the way the admin writes it (so cached catalogs see it)."""
+    return services.llm_model_save(model=LLMModel(**fields))
