@@ -23,7 +23,8 @@ migrate: bootstrap
 
 # Production processes (see Procfile); they need DATABASE_URL and REDIS_URL.
 web: bootstrap
-	@.venv/bin/daphne -b 0.0.0.0 -p $${PORT:-8000} config.asgi:application
+	@.venv/bin/uvicorn config.asgi:application --host 0.0.0.0 --port $${PORT:-8000} --workers $${WEB_CONCURRENCY:-2} \
+		--loop uvloop --http httptools --lifespan off --no-access-log --timeout-graceful-shutdown 10
 
 worker: bootstrap
 	@.venv/bin/celery -A config worker -l info

@@ -112,7 +112,9 @@ def main() -> None:
             results = record["results"]
             line = ", ".join(f"{key} {fmt(figure(results, path))}" for key, _, path, _ in FIGURES)
             web = results.get("stack", {}).get("web") or "?"
-            print(f"  {side} run {index + 1} ({record['elapsed']} s, web: {web.split()[0]}): {line}", flush=True)
+            api = results.get("served_api", {})
+            served = f"web: {web.split()[0]}, openapi {api.get('openapi_sha256')} ({api.get('paths')} paths)"
+            print(f"  {side} run {index + 1} ({record['elapsed']} s, {served}): {line}", flush=True)
 
     medians: dict[str, dict] = {}
     for side, records in runs.items():
