@@ -1,0 +1,28 @@
+"""Exact SQL statement counts of molroo's ``POST /emotion/v1/turn``: a guard, not a timing (see the native
+turn's counterpart in ``apps/conversations/tests/test_statement_counts.py``)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The session's row, then the turn's transaction: BEGIN, the UPDATE conditioned on the turn count, COMMIT.
+EMOTION_TURN = 4
+
+
+@pytest.fixture(autouse=True)
+def _production_shape(settings):
+    settings.EMOTION_APPRAISER = "lexicon"
+    settings.API_KEY_CACHE_SECONDS = 5
+
+
+def test_an_emotion_turn_reads_the_session_once_and_writes_it_once(api, persona):
+    body = {"sessionId": persona, "message": "Thank you, that helped a lot."}
+    assert api.post("/emotion/v1/turn", body, format="json").status_code == 200  # warms the key cache
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/emotion/v1/turn", body, format="json")
+    assert response.status_code == 200, response.content
+    statements = [query["sql"].replace("BEGIN IMMEDIATE", "BEGIN") for query in captured.captured_queries]
+    assert len(statements) == EMOTION_TURN, "\n".join(sql[:160] for sql in statements)
+    assert statements[1] == "BEGIN" and statements[-1] == "COMMIT"

@@ -1,0 +1,45 @@
+"""Exact SQL statement counts of the native event reads a client repeats: the SSE catch-up and the poll."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.api.native import streams
+from apps.conversations import services
+from apps.conversations.tests.factories import session_start
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _production_shape(settings):
+    settings.API_KEY_CACHE_SECONDS = 5
+
+
+def _count(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return len(captured.captured_queries)
+
+
+def test_the_sse_catch_up_costs_one_read_for_the_session_and_one_per_page(owner):
+    app = owner.api_key.app
+    session = session_start(app, greeting="Hi!")
+    services.message_send(app=app, session_id=session.id, text="hello")
+    authorization = f"Bearer {owner.raw_key}"
+    streams._authenticate_and_load(authorization, session.id)  # warms the key cache
+    # opening the stream: the session (the key comes from the cache); each page of the catch-up: one query
+    assert _count(lambda: streams._authenticate_and_load(authorization, session.id)) == 1
+    assert _count(lambda: streams._events_after(session.id, 0)) == 1
+    assert len(streams._events_after(session.id, 0)) >= 3
+
+
+def test_a_poll_that_finds_nothing_new_costs_one_read(api, owner):
+    session = session_start(owner.api_key.app, greeting="Hi!")
+    url = f"/v1/sessions/{session.id}/events?since=1"
+    assert api.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+    assert response.status_code == 200 and response.json()["data"]["events"] == []
+    # the session (ownership, and its last cursor says nothing is new: the events are not read)
+    assert len(captured.captured_queries) == 1, [query["sql"][:120] for query in captured.captured_queries]
