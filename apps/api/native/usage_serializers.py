@@ -170,6 +170,19 @@ def usage_report_data(report: UsageReport, *, group_by: str | None, start, end) 
     }
 
 
+class UsageCallOutput(serializers.Serializer):
+    purpose = serializers.ChoiceField(
+        choices=UsageRecord.Purpose.choices, help_text="Which model call: the emotion appraisal or the reply."
+    )
+    status = serializers.ChoiceField(choices=["reserved", "settled"])
+    outcome = serializers.CharField(help_text="succeeded or failed, once settled.")
+    model = serializers.CharField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    reserved_credits = serializers.FloatField()
+    credits = serializers.FloatField()
+
+
 class RunUsageOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=["reserved", "settled"])
     resource_type = serializers.CharField()
@@ -177,22 +190,43 @@ class RunUsageOutput(serializers.Serializer):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     reserved_credits = serializers.FloatField()
-    credits = serializers.FloatField(help_text="What the run cost; 0 until settled.")
+    credits = serializers.FloatField(help_text="What the run cost (all its model calls); 0 until settled.")
     settled_at = serializers.DateTimeField(allow_null=True)
+    calls = UsageCallOutput(
+        many=True,
+        help_text="Each metered model call of the run, in order: a model appraisal of the message (when "
+        "EMOTION_APPRAISER uses a model), then the reply.",
+    )
 
 
-def run_usage_data(record: UsageRecord | None) -> dict | None:
-    if record is None:
-        return None
+def _call_data(record: UsageRecord) -> dict:
     return {
+        "purpose": record.purpose,
         "status": record.status,
-        "resource_type": record.resource_type,
+        "outcome": record.outcome,
         "model": record.model,
         "input_tokens": record.input_tokens,
         "output_tokens": record.output_tokens,
         "reserved_credits": float(record.reserved_credits),
         "credits": float(record.credits),
+    }
+
+
+def run_usage_data(calls: list[UsageRecord] | None) -> dict | None:
+    """A run's usage from its ledger rows (one per model call): the reply's row, with the run's totals."""
+    if not calls:
+        return None
+    record = next((row for row in calls if row.purpose == UsageRecord.Purpose.REPLY), calls[-1])
+    return {
+        "status": record.status,
+        "resource_type": record.resource_type,
+        "model": record.model,
+        "input_tokens": sum(row.input_tokens for row in calls),
+        "output_tokens": sum(row.output_tokens for row in calls),
+        "reserved_credits": float(sum(row.reserved_credits for row in calls)),
+        "credits": float(sum(row.credits for row in calls)),
         "settled_at": record.settled_at,
+        "calls": [_call_data(row) for row in calls],
     }
 
 

@@ -319,3 +319,55 @@ def test_a_proactive_turn_over_the_cap_fails_with_budget_exceeded_and_calls_no_m
     with django_capture_on_commit_callbacks(execute=True):
         services.message_send(app=app, session_id=session.id, text="hi")
     assert UsageRecord.objects.get().resource_type == "chat_turn"
+
+
+def test_a_model_appraisal_is_metered_as_its_own_call_and_shown_in_the_trace(
+    owner, api, priced_fake_model, fake_llm, settings, django_capture_on_commit_callbacks
+):
+    settings.EMOTION_APPRAISER = "auto"
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_send(app=app, session_id=session.id, text="I got the job, I am so happy!")
+
+    run = Run.objects.get(pk=sent.run_ref)
+    [appraisal_request] = fake_llm.appraisal_requests
+    assert (run.status, run.model_calls) == ("succeeded", 2)
+    rows = {row.purpose: row for row in UsageRecord.objects.filter(run_ref=run.id)}
+    assert set(rows) == {"emotion_appraisal", "reply"}
+    appraisal = rows["emotion_appraisal"]
+    assert (appraisal.status, appraisal.outcome, appraisal.resource_type) == ("settled", "succeeded", "chat_turn")
+    assert appraisal.input_tokens == sum(len(m["content"].split()) for m in appraisal_request.body["messages"])
+    assert appraisal.credits == _cost(appraisal.input_tokens, appraisal.output_tokens, Decimal("1.5"), Decimal("4"))
+    assert appraisal.credits > 0
+
+    trace = api.get(f"/v1/sessions/{session.id}/trace?run_ref={run.id}").json()["data"]["events"]
+    [reply] = [item for item in trace if item["event"]["event_type"] == "message.created"]
+    usage = reply["usage"]
+    assert [call["purpose"] for call in usage["calls"]] == ["emotion_appraisal", "reply"]
+    assert usage["credits"] == pytest.approx(float(appraisal.credits + rows["reply"].credits))
+    assert usage["model"] == "fake-chat"
+
+
+def test_a_budget_without_room_for_the_appraisal_fails_the_turn_before_any_model_call(
+    owner, priced_fake_model, fake_llm, settings, django_capture_on_commit_callbacks
+):
+    # given a hard cap that lets the send through (its bound is the reply at max_tokens) but has no room
+    # for the appraisal call's longer prompt
+    settings.EMOTION_APPRAISER = "auto"
+    app = owner.api_key.app
+    session = session_start(app, external_user_ref="u-1")
+    text = "I got the job, I am so happy!"
+    spec = ModelSpec(name="fake-chat", provider="openai_compatible", upstream_model="fake-chat", **_rates())
+    floor = rates.credits_upper_bound(spec=spec, messages=[ChatMessage("user", text)])
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=floor)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.message_send(app=app, session_id=session.id, text=text)
+
+    # then the turn fails with budget_exceeded, no model was called and nothing was spent or held
+    run = Run.objects.get(pk=sent.run_ref)
+    assert (run.status, run.error_code, run.model_calls) == ("failed", "budget_exceeded", 0)
+    assert fake_llm.requests == []
+    assert not UsageRecord.objects.exists()
+    assert not BudgetCounter.objects.exclude(reserved_credits=0, spent_credits=0).exists()

@@ -211,7 +211,7 @@ class SessionTraceApi(APIView):
         more = len(events) > query["limit"]
         events = events[: query["limit"]]
         public = [event.as_public_dict() for event in events]
-        usage = accounts_selectors.usage_by_run(app_id=session.app_id, run_refs=[e["run_ref"] for e in public])
+        usage = accounts_selectors.usage_calls_by_run(app_id=session.app_id, run_refs=[e["run_ref"] for e in public])
         pushed = _pushed_deliveries(request.user, [event["event_id"] for event in public])
         items = [
             {
