@@ -63,6 +63,39 @@ def run_dispatch(*, run_id: str, countdown: float = 0.0) -> None:
         _inprocess_submit(run_id, countdown)
 
 
+def runs_dispatch(*, run_ids: list[str]) -> None:
+    """Hand many runs to the configured executor at once (the proactive scan's batch), to start now.
+
+    On Celery every message goes through one producer (one broker connection, acquired once) instead of one
+    ``run_dispatch`` each. Never raises for an unreachable broker: after the first failure the rest are left
+    to the recovery sweep too, rather than each waiting out its own publish retries.
+    """
+    if not run_ids:
+        return
+    if settings.RUN_EXECUTOR != "celery":
+        for run_id in run_ids:
+            run_dispatch(run_id=run_id)
+        return
+    from apps.conversations import tasks  # tasks imports this module for re-dispatch
+
+    task = tasks.run_execute_task
+    try:
+        with task.app.producer_or_acquire() as producer:
+            for run_id in run_ids:
+                task.apply_async(
+                    args=[run_id],
+                    producer=producer,
+                    retry=True,
+                    retry_policy=_PUBLISH_RETRY,
+                    argsrepr=f"['{run_id}']",
+                    kwargsrepr="{}",
+                )
+    except (BrokerUnavailable, OSError) as error:
+        logger.warning(
+            "Broker unavailable for %d runs (%s); the recovery sweep will dispatch them", len(run_ids), error
+        )
+
+
 def run_execute_and_reschedule(run_id: str) -> None:
     from apps.conversations import services
 

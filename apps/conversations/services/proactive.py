@@ -20,8 +20,9 @@ from apps.accounts.models import App
 from apps.conversations import dispatch, proactive, selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import ProactiveSend, Run, Session
-from apps.conversations.services.events import NewEvent, cursor_advance, events_append
+from apps.conversations.services.events import NewEvent, cursor_advance, events_append, events_append_many
 from apps.core import clock
+from apps.core.sql import values_cte
 
 logger = logging.getLogger(__name__)
 
@@ -140,46 +141,141 @@ def due_sessions_locked(*, now: datetime, limit: int) -> QuerySet:
     )
 
 
-def _slot_record(*, session_id: str, slot_at: datetime, sent_at: datetime, kind: str, run_id: str) -> bool:
-    """Write the ledger row of a slot; False when the slot was sent already (its unique key exists).
+@dataclass(frozen=True)
+class _Decision:
+    """What a batch does with one locked due session: move its due time, or send its slot."""
 
-    ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError, so no savepoint is needed per claim.
-    """
-    ops, table = connection.ops, ProactiveSend._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (session_id, slot_at, sent_at, kind, run_id) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
-            "ON CONFLICT (session_id, slot_at) DO NOTHING RETURNING id",
-            [
-                session_id,
-                ops.adapt_datetimefield_value(slot_at),
-                ops.adapt_datetimefield_value(sent_at),
-                kind,
-                run_id,
-            ],
-        )
-        return cursor.fetchone() is not None
+    session_id: str
+    stored_due: datetime
+    next_due_at: datetime | None  # the due time to store when the slot is not sent now
+    slot: proactive.Due | None = None  # the slot to send (``next_due_at`` is then unused)
 
 
-def _claim(session: Session, state: proactive.ProactiveState, stored_due: datetime, now: datetime) -> str | None:
-    """Decide a locked due session: send (return the new run's id) or move its due time. In a transaction."""
+def _decide(session_id: str, state: proactive.ProactiveState, stored_due: datetime, now: datetime) -> _Decision:
     due = proactive.next_due(state)
     if due is None or due.at > now:  # something changed since the due time was stored: not (yet) due
-        Session.objects.filter(pk=session.id).update(proactive_next_due_at=due.at if due else None)
-        return None
-    # Conditional on the due time this scan read: with the row lock held it always matches, and it would
-    # refuse the claim if the lock were ever lost. NULL: busy until the initiate turn ends, which reschedules.
-    if not Session.objects.filter(pk=session.id, proactive_next_due_at=stored_due).update(proactive_next_due_at=None):
-        return None
-    run = Run(session_id=session.id, kind=due.kind)  # its id is known before the row (FKs are checked at commit)
-    if not _slot_record(session_id=session.id, slot_at=due.at, sent_at=now, kind=due.kind, run_id=run.id):
-        logger.warning("Proactive slot %s@%s was already sent", session.id, due.at.isoformat())
-        # Look again after a minute rather than on every tick.
-        retry_at = max(now, stored_due) + proactive.CLAIM_RETRY
-        Session.objects.filter(pk=session.id).update(proactive_next_due_at=retry_at)
-        return None
-    _initiate_run_create(session_id=session.id, kind=due.kind, run=run)
-    return run.id
+        return _Decision(session_id, stored_due, next_due_at=due.at if due else None)
+    return _Decision(session_id, stored_due, next_due_at=None, slot=due)
+
+
+# The batch's rows as the set-based statements read them (name, PostgreSQL type); see ``core.sql``.
+_CLAIM_COLUMNS = [("session_id", "text"), ("stored_due", "timestamptz"), ("slot_at", "timestamptz"),
+                  ("sent_at", "timestamptz"), ("kind", "text"), ("run_id", "text")]  # fmt: skip
+_DECIDED_COLUMNS = [("session_id", "text"), ("stored_due", "timestamptz"), ("next_due_at", "timestamptz"),
+                    ("advance", "integer")]  # fmt: skip
+
+
+def _slots_record(*, claims: list[_Decision], run_ids: dict[str, str], now: datetime) -> set[str]:
+    """Write the ledger rows of the slots in ``claims`` in one statement; return the sessions whose row was
+    written (the others were sent already: their unique key exists).
+
+    ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError, so no savepoint is needed per claim. A row
+    is written only while the session still has the due time this scan read: with the row lock held it
+    always has, and this refuses the claim if the lock were ever lost.
+    """
+    ops, table, sessions = connection.ops, ProactiveSend._meta.db_table, Session._meta.db_table
+    sent_at = ops.adapt_datetimefield_value(now)
+    cte, params = values_cte(
+        name="claim",
+        columns=_CLAIM_COLUMNS,
+        rows=[
+            (
+                claim.session_id,
+                ops.adapt_datetimefield_value(claim.stored_due),
+                ops.adapt_datetimefield_value(claim.slot.at),
+                sent_at,
+                claim.slot.kind,
+                run_ids[claim.session_id],
+            )
+            for claim in claims
+        ],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {cte} INSERT INTO {table} (session_id, slot_at, sent_at, kind, run_id) "  # noqa: S608
+            f"SELECT claim.session_id, claim.slot_at, claim.sent_at, claim.kind, claim.run_id FROM claim, {sessions} s "
+            "WHERE s.id = claim.session_id AND s.proactive_next_due_at = claim.stored_due "
+            "ON CONFLICT (session_id, slot_at) DO NOTHING RETURNING session_id",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _sessions_advance(*, decisions: list[_Decision], sent: set[str], now: datetime) -> dict[str, int]:
+    """Store every decided session's new due time, and reserve one cursor for each session in ``sent``, in
+    one statement; return the last cursor of each session in ``sent``.
+
+    A sent session's due time becomes NULL (busy until its initiate turn ends, which reschedules); a slot
+    found in the ledger is looked at again after a minute rather than on every tick. Conditional on the due
+    time this scan read, like the ledger row. The UPDATE keeps the sessions row-locked until commit, so the
+    cursors come out gap-free, as with ``cursor_advance``.
+    """
+    ops, table = connection.ops, Session._meta.db_table
+    rows = []
+    for decision in decisions:
+        next_due_at, advance = decision.next_due_at, 0
+        if decision.slot is not None and decision.session_id in sent:
+            next_due_at, advance = None, 1
+        elif decision.slot is not None:
+            logger.warning("Proactive slot %s@%s was already sent", decision.session_id, decision.slot.at.isoformat())
+            next_due_at = max(now, decision.stored_due) + proactive.CLAIM_RETRY
+        rows.append(
+            (
+                decision.session_id,
+                ops.adapt_datetimefield_value(decision.stored_due),
+                ops.adapt_datetimefield_value(next_due_at),
+                advance,
+            )
+        )
+    cte, params = values_cte(
+        name="decided",
+        columns=_DECIDED_COLUMNS,
+        rows=rows,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {cte} UPDATE {table} SET proactive_next_due_at = decided.next_due_at, "  # noqa: S608
+            "last_cursor = last_cursor + decided.advance FROM decided "
+            f"WHERE {table}.id = decided.session_id AND {table}.proactive_next_due_at = decided.stored_due "
+            "RETURNING id, last_cursor",
+            params,
+        )
+        return {session_id: last_cursor for session_id, last_cursor in cursor.fetchall() if session_id in sent}
+
+
+def _batch_claim(*, due: list[tuple[str, datetime]], states: dict, now: datetime) -> list[str]:
+    """Decide a batch of locked due sessions: send their slots (return the new runs' ids) or move their due
+    times. In a transaction; a constant number of statements whatever the batch's size."""
+    decisions = [_decide(session_id, states[session_id], stored_due, now) for session_id, stored_due in due]
+    claims = [decision for decision in decisions if decision.slot is not None]
+    # The runs' ids are known before their rows (FKs are checked at commit).
+    runs = {claim.session_id: Run(session_id=claim.session_id, kind=claim.slot.kind) for claim in claims}
+    run_ids = {session_id: run.id for session_id, run in runs.items()}
+    sent = _slots_record(claims=claims, run_ids=run_ids, now=now) if claims else set()
+    last_cursors = _sessions_advance(decisions=decisions, sent=sent, now=now)
+    runs = {session_id: run for session_id, run in runs.items() if session_id in last_cursors}
+    if not runs:
+        return []
+    for session_id, run in runs.items():
+        run.trigger_cursor = last_cursors[session_id]
+        run.available_at = now
+    Run.objects.bulk_create(runs.values())
+    events_append_many(
+        events={
+            session_id: [
+                NewEvent(
+                    "run.status",
+                    {"status": "generating", "run_ref": run.id, "proactive": {"kind": run.kind}},
+                    run_id=run.id,
+                )
+            ]
+            for session_id, run in runs.items()
+        },
+        last_cursors=last_cursors,
+    )
+    queued = [run.id for run in runs.values()]
+    transaction.on_commit(lambda: dispatch.runs_dispatch(run_ids=queued))
+    return queued
 
 
 @dataclass(frozen=True)
@@ -198,12 +294,10 @@ def proactive_scan(*, batch_size: int | None = None, max_batches: int | None = N
         with transaction.atomic():
             now = clock.now()
             due = list(due_sessions_locked(now=now, limit=batch_size))
-            sessions = Session.objects.select_related("character_version").in_bulk([row[0] for row in due])
-            states = selectors.proactive_states(sessions=list(sessions.values()), now=now)
-            for session_id, stored_due in due:
-                run_id = _claim(sessions[session_id], states[session_id], stored_due, now)
-                if run_id:
-                    run_ids.append(run_id)
+            if due:
+                sessions = Session.objects.select_related("character_version").in_bulk([row[0] for row in due])
+                states = selectors.proactive_states(sessions=list(sessions.values()), now=now)
+                run_ids += _batch_claim(due=due, states=states, now=now)
         examined += len(due)
         if len(due) < batch_size:
             break

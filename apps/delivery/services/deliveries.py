@@ -45,7 +45,9 @@ def webhook_deliveries_record(events: list[dict]) -> list[int]:
         return []
     now = clock.now()
     rows: list[WebhookDelivery] = []
-    batches = [(session_id, list(batch)) for session_id, batch in groupby(events, key=lambda event: event["session_id"])]
+    batches = [
+        (session_id, list(batch)) for session_id, batch in groupby(events, key=lambda event: event["session_id"])
+    ]
     if len(batches) == 1:
         endpoints = {batches[0][0]: selectors.endpoints_for_session_events(session_id=batches[0][0])}
     else:  # a batch of sessions (the proactive scan's): one lookup for all, not one per session
