@@ -14,7 +14,8 @@ over both rows. The load generator, fake LLM and bare view are this checkout's i
 runs under each tree's own web line, so each row's ratios are like for like.
 
 Printed: one line per run, then the medians of the runs for both rows and work/base for every figure.
-Each run's full figures are in ``var/bench/compare/{base,work}-<n>.json``, the summary in
+Each run's full figures are in ``var/bench/compare/{base,work}-<n>.json`` (what turns.py printed: ``.log``
+beside it), the summary in
 ``var/bench/compare.json``.
 """
 
@@ -77,6 +78,7 @@ def run_once(tree: Path, out: str, passthrough: list[str]) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "turns.py"), "--tree", str(tree), "--out", out, *passthrough]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    (OUT_DIR / f"{out}.log").write_text(done.stdout + done.stderr)  # turns.py's own table and targets
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise SystemExit(f"bench/turns.py failed for {tree} (exit {done.returncode}); logs in var/bench/logs/")
@@ -127,13 +129,12 @@ def main() -> None:
         base_value, work_value = medians["base"][key], medians["work"][key]
         ratios[key] = round(work_value / base_value, 3) if base_value and work_value is not None else None
 
-    labels = [label for _, label, _, _ in FIGURES]
-    width = max(len(label) for label in labels) + 2
     print()
-    print(f"medians of {args.runs} runs".ljust(22) + "".join(label.rjust(width) for label in labels))
-    print(f"base {base_sha}".ljust(22) + "".join(fmt(medians["base"][k]).rjust(width) for k, *_ in FIGURES))
-    print(f"work {work_label}".ljust(22) + "".join(fmt(medians["work"][k]).rjust(width) for k, *_ in FIGURES))
-    print("work / base".ljust(22) + "".join(fmt(ratios[k]).rjust(width) for k, *_ in FIGURES))
+    print(f"medians of {args.runs} runs".ljust(24) + "".join(f"{key:>12}" for key, *_ in FIGURES))
+    for label, row in ((f"base {base_sha}", medians["base"]), (f"work {work_label}", medians["work"])):
+        print(label.ljust(24) + "".join(f"{fmt(row[key]):>12}" for key, *_ in FIGURES))
+    print("work / base".ljust(24) + "".join(f"{fmt(ratios[key]):>12}" for key, *_ in FIGURES))
+    print("columns: " + "; ".join(f"{key} = {label}" for key, label, _, _ in FIGURES))
     print("(higher is better except the reply latencies)")
 
     summary = {
