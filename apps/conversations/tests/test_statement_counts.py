@@ -162,3 +162,17 @@ def test_a_model_appraisal_under_a_budget_reserves_before_each_call(owner, dispa
     assert len(statements) == 1 + REPLY_TURN_ONE_BUDGET + 5, _show(statements)
     assert statements.count("BEGIN") == 3
     assert run.model_calls == 2
+
+
+def test_a_capped_app_adds_one_statement_to_the_post_for_its_message_quota(owner, dispatched):
+    app = owner.api_key.app
+    app.max_user_messages = 100
+    app.save(update_fields=["max_user_messages"])
+    session = session_start(app)
+    assert services.message_send(app=app, session_id=session.id, text="warming up").accepted
+    with CaptureQueriesContext(connection) as captured:
+        services.message_send(app=app, session_id=session.id, text="how was your day?")
+    statements = _statements(captured)
+    # the quota's conditional UPDATE, taken last so the app row is locked only until the commit
+    assert len(statements) == MESSAGE_POST + 1, _show(statements)
+    assert statements[-2].startswith("UPDATE accounts_app")
