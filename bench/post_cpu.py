@@ -97,9 +97,9 @@ def main() -> None:
             post(index)
         profiler.disable()
         out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).sort_stats("tottime")
-        stats.print_stats(40)
-        stats.print_callers("redis/client.py:258")
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(os.environ.get("PROFILE_FILTER", ""), 40)
+
         print(out.getvalue())
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,10 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 def new_id(prefix: str) -> str:
     """Return ``<prefix>_`` followed by 120 random bits in Crockford-style lowercase base32."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+    # One draw of 120 bits cut into 24 five-bit digits: the same distribution as 24 choices, several
+    # times cheaper (ids are made on every write path: runs, events' webhooks, ledger rows).
+    bits = secrets.randbits(120)
+    return f"{prefix}_" + "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(0, 120, 5))
 
 
 class PrefixedId:
