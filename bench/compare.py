@@ -2,7 +2,7 @@
 
 Usage (``make bench-compare BASE=<rev> [ARGS=--quick]`` runs this)::
 
-    .venv/bin/python bench/compare.py --base HEAD~1             # 3 runs each, alternated (about 10 minutes)
+    .venv/bin/python bench/compare.py --base HEAD~1             # 3 runs each, alternated (about 15 minutes)
     .venv/bin/python bench/compare.py --base b80fece --quick    # every other option goes to bench/turns.py
     .venv/bin/python bench/compare.py --base HEAD~1 --runs 5
 
