@@ -1,6 +1,7 @@
 """Keys and quotas through the accounts services."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -81,3 +82,17 @@ def test_key_use_is_recorded_at_most_once_a_minute(owner, api, django_assert_num
     services._last_use_written[key.pk] -= services._LAST_USE_EVERY
     services.api_key_mark_used(api_key=key)
     assert ApiKey.objects.get(pk=key.pk).last_used_at > first
+
+
+def test_budget_policies_are_cached_per_app_and_a_change_is_seen_at_once(owner, other, django_assert_num_queries):
+    app, other_app = owner.api_key.app, other.api_key.app
+    assert selectors.budget_policies_exist(app=app) is False
+    assert selectors.budget_policies_exist(app=other_app) is False
+    with django_assert_num_queries(0):
+        assert selectors.budget_policies_exist(app=app) is False
+    services.budget_policy_set(app=app, limit_credits=Decimal(5))
+    assert selectors.budget_policies_exist(app=app) is True
+    with django_assert_num_queries(0):
+        assert selectors.budget_policies_exist(app=other_app) is False  # another app's scope is untouched
+    services.budget_policy_clear(app=app)
+    assert selectors.budget_policies_exist(app=app) is False

@@ -4,6 +4,7 @@ import pytest
 
 from apps.llm import selectors, services
 from apps.llm.errors import ModelNotFound
+from apps.llm.models import LLMModel
 from apps.llm.tests.factories import llm_model_create
 from apps.llm.types import ChatMessage
 
@@ -80,3 +81,17 @@ def test_an_unset_api_key_env_gives_an_empty_key_not_the_settings_one(db, llm_se
     llm_model_create(name="env-keyed", api_key_env="DRAMATIS_TEST_UNSET_KEY")
 
     assert selectors.model_spec_get(name="env-keyed").api_key == ""
+
+
+def test_the_catalog_is_read_once_and_a_save_reaches_the_next_lookup(db, django_assert_num_queries):
+    llm_model_create(name="house", is_default=True)
+    selectors.model_spec_get()
+    with django_assert_num_queries(0):
+        assert selectors.model_spec_get().name == "house"
+        assert selectors.model_spec_get(name="house").name == "house"
+    row = LLMModel.objects.get(name="house")
+    row.max_tokens = 77
+    services.llm_model_save(model=row)
+    assert selectors.model_spec_get().max_tokens == 77
+    services.llm_model_delete(model=row)
+    assert selectors.model_spec_get().name != "house"
