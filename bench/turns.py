@@ -112,6 +112,36 @@ class Stack:
         self.procs.clear()
 
 
+def cpu_by_process(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each of the stack's processes (with their children: uvicorn's workers),
+    PostgreSQL's and Redis's server processes, and this load generator; from /proc (Linux)."""
+    clock = os.sysconf("SC_CLK_TCK")
+    groups = {proc.pid: name for name, proc in stack.procs}
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        pgid, used = int(fields[2]), (int(fields[11]) + int(fields[12])) / clock
+        if pgid in groups:
+            name = groups[pgid].rstrip("0123456789") if groups[pgid].startswith("worker") else groups[pgid]
+        elif comm.startswith("postgres"):
+            name = "postgres"
+        elif comm.startswith("redis-server"):
+            name = "redis"
+        elif int(entry.name) == os.getpid():
+            name = "load generator"
+        else:
+            continue
+        totals[name] = totals.get(name, 0.0) + used
+    return totals
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -224,6 +254,8 @@ def stack_start(args, stack: Stack) -> Targets:
         "LLM_BASE_URL": f"http://127.0.0.1:{llm_port}/v1",
         "LLM_API_KEY": "bench",
         "LLM_CHAT_MODEL": "bench-model",
+        # Emotion is on in every turn; how messages are appraised is the knob (see --appraiser).
+        "EMOTION_APPRAISER": getattr(args, "appraiser", "lexicon"),
         "SSE_MAX_SECONDS": "3600",
         "LOG_LEVEL": "WARNING",
         "PORT": str(web_port),
@@ -495,9 +527,17 @@ async def phase_post(args, targets: Targets, stack: Stack, http, headers: dict, 
     if workers:  # the POST path alone, like the bare view: workers paused, the queued turns answered afterwards
         stack.signal(workers, signal.SIGSTOP)
         try:
+            before = cpu_by_process(stack)
             results["ours_post_only"] = await post_closed_loop(
                 http, urls, {"text": TEXT}, headers, args.concurrency, args.post_seconds
             )
+            after = cpu_by_process(stack)
+            posts = results["ours_post_only"]["n"] or 1
+            results["ours_post_only"]["cpu_ms_per_post"] = {
+                name: round((after[name] - before.get(name, 0.0)) * 1000 / posts, 2)
+                for name in sorted(after)
+                if after[name] > before.get(name, 0.0)
+            }
         finally:
             stack.signal(workers, signal.SIGCONT)
     if targets.bare:
@@ -543,9 +583,16 @@ async def bench(args, targets: Targets, stack: Stack) -> dict:
             )
             await runs_drain(targets.database_url)
         if "c" in args.phases:
+            before = cpu_by_process(stack)
             results["closed"] = await closed_loop(
                 http, streams[args.latency_sessions :], args.closed_seconds, args.reply_timeout
             )
+            after = cpu_by_process(stack)
+            turns = results["closed"]["reply"]["n"] or 1
+            # Where a turn's CPU goes, across every process on the machine's cores (ms of CPU per turn).
+            results["closed"]["cpu_ms_per_turn"] = {
+                name: round((after[name] - before.get(name, 0.0)) * 1000 / turns, 2) for name in sorted(after)
+            }
         for reader in readers:
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -600,6 +647,13 @@ def report(args, results: dict) -> dict:
             )
         )
     print()
+    if post and post.get("ours_post_only", {}).get("cpu_ms_per_post"):
+        split = post["ours_post_only"]["cpu_ms_per_post"]
+        print("CPU per message POST, workers paused (ms): " + ", ".join(f"{k} {v}" for k, v in split.items()))
+    if closed and closed.get("cpu_ms_per_turn"):
+        split = closed["cpu_ms_per_turn"]
+        print("CPU per closed-loop turn (ms): " + ", ".join(f"{name} {value}" for name, value in split.items())
+              + f"; total {round(sum(split.values()), 2)}")  # fmt: skip
     print(f"{'phase':<44} {'rate':>16} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
     for name, rate, fig in rows:
         p50, p99 = fig["p50_ms"], fig["p99_ms"]
@@ -666,6 +720,13 @@ def main() -> None:
         type=int,
         default=2,
         help="Celery worker processes to start (0: measure the message POST path alone)",
+    )
+    parser.add_argument(
+        "--appraiser",
+        default="lexicon",
+        choices=["lexicon", "auto"],
+        help="EMOTION_APPRAISER of the stack: lexicon (emotion on, one model call per turn; the targets' figure) "
+        "or auto (a second, metered model call appraises each message)",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="phase (a) concurrent senders")
     parser.add_argument("--post-seconds", type=float, default=10.0)
