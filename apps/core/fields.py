@@ -9,7 +9,9 @@ are text by nature and keep DRF's parsing fields.
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-NOT_BLANK = RegexValidator(r"\S", "This field may not be blank.", code="blank")
+# "Has a character that is not white space", spelled so that Python's ``re`` (the validator) and ECMA-262
+# (the OpenAPI pattern clients and fuzzers read) agree: they differ on U+001C-U+001F, U+0085 and U+FEFF.
+NOT_BLANK = RegexValidator(r"[^\s\u001c-\u001f\u0085\ufeff]", "This field may not be blank.", code="blank")
 
 
 class StrictCharField(serializers.CharField):
