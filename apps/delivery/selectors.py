@@ -1,12 +1,14 @@
 """Reads for delivery, scoped to the asking app where a caller names ids."""
 
+from dataclasses import dataclass
+
 from django.db.models import F, Q, Subquery
 
 from apps.accounts.models import App
 from apps.core import clock
 from apps.core.generations import Generation
 from apps.delivery.errors import WebhookEndpointNotFound
-from apps.delivery.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.models import TelegramChat, WebhookDelivery, WebhookEndpoint
 
 _VISIBLE = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
 
@@ -36,28 +38,46 @@ def webhook_endpoint_get(
     return endpoint
 
 
-# Which active endpoints take each session's events, cached for every process: the fan-out asks on every
-# append and the answer changes only when an endpoint is registered, deleted or disabled (those bump it).
-WEBHOOK_ROUTES = Generation("webhook-routes")
+# Where each session's events are pushed besides its streams (the webhook endpoints that take them and the
+# Telegram chats bound to it), cached for every process: both sinks ask on every append, and the answer
+# changes only when an endpoint is registered, deleted or disabled or a chat is bound or its channel
+# deleted; those services bump it.
+PUSH_ROUTES = Generation("push-routes")
 
 
-def _endpoints_for_session_events(session_id: str) -> list[tuple[str, list[str]]]:
+@dataclass(frozen=True)
+class PushRoutes:
+    webhooks: list[tuple[str, list[str]]]  # (endpoint id, event types it takes; empty: all)
+    chats: list[int]  # bound Telegram chats
+
+    def endpoints(self) -> list[WebhookEndpoint]:
+        """The webhook endpoints, as instances with only their ids and event filters."""
+        return [WebhookEndpoint(id=endpoint_id, event_types=event_types) for endpoint_id, event_types in self.webhooks]
+
+
+def _push_routes(session_id: str) -> PushRoutes:
     # One statement: a BitmapOr of the session and app indexes, with the app looked up once (a scalar subquery).
     app_of_session = Subquery(App.objects.filter(sessions=session_id).order_by().values("pk")[:1])
     # Only what the fan-out needs (the secret, decrypted on load, is not).
-    return list(
+    webhooks = list(
         WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)
         .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app_id=app_of_session))
         .order_by()
         .values_list("id", "event_types")
     )
+    chats = list(TelegramChat.objects.filter(session_id=session_id).values_list("pk", flat=True))
+    return PushRoutes(webhooks, chats)
+
+
+def session_push_routes(*, session_id: str) -> PushRoutes:
+    """The session's push routes: one shared-cache round trip on the hot path (most sessions have none)."""
+    return PUSH_ROUTES.get(lambda: _push_routes(session_id), key=session_id)
 
 
 def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
     """Active endpoints that take a native session's events: its own and its app's app-level ones (only their
-    ids and event filters loaded). From the shared cache on the hot path (most sessions: none)."""
-    routes = WEBHOOK_ROUTES.get(lambda: _endpoints_for_session_events(session_id), key=session_id)
-    return [WebhookEndpoint(id=endpoint_id, event_types=event_types) for endpoint_id, event_types in routes]
+    ids and event filters loaded)."""
+    return session_push_routes(session_id=session_id).endpoints()
 
 
 def endpoints_for_sessions_events(*, session_ids: list[str]) -> dict[str, list[WebhookEndpoint]]:

@@ -1,8 +1,18 @@
 """Event sinks the pipeline announces committed events to (see ``settings.EVENT_SINKS``)."""
 
+import threading
 from itertools import groupby
 
 from apps.delivery.realtime import group_send_soon, session_group
+
+# The push routes WebhookSink.record read for the last one-session append of this thread, kept for
+# TelegramSink.publish after that append's commit (the same events list), so an append reads them once.
+_recorded = threading.local()
+
+
+def _routes_recorded(events: list[dict]):
+    last = getattr(_recorded, "last", None)
+    return last[1] if last is not None and last[0] is events else None
 
 
 class ChannelLayerSink:
@@ -30,7 +40,9 @@ class TelegramSink:
         session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
         if not session_ids:
             return
-        for chat_id in outbound.chats_for_sessions(session_ids=session_ids):
+        recorded = _routes_recorded(events)
+        chats = recorded.chats if recorded is not None else outbound.chats_for_sessions(session_ids=session_ids)
+        for chat_id in chats:
             dispatch.telegram_chat_drain_dispatch(chat_id=chat_id)
 
 
@@ -39,9 +51,15 @@ class WebhookSink:
     always has them; they are sent after commit (see ``services.deliveries``)."""
 
     def record(self, events: list[dict]) -> None:
-        from apps.delivery import services
+        from apps.delivery import selectors, services
 
-        services.webhook_deliveries_record(events)
+        session_ids = {event["session_id"] for event in events}
+        if len(session_ids) == 1:
+            routes = selectors.session_push_routes(session_id=next(iter(session_ids)))
+            _recorded.last = (events, routes)
+            services.webhook_deliveries_record(events, session_endpoints=routes.endpoints())
+        else:
+            services.webhook_deliveries_record(events)
 
     def publish(self, events: list[dict]) -> None:
         """Nothing to do: ``record`` already queued the send for after commit."""

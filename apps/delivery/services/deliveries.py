@@ -35,11 +35,14 @@ ENDPOINT_DISABLED_EVENT = "webhook.endpoint_disabled"
 
 
 # --- writing rows -------------------------------------------------------------------------------------
-def webhook_deliveries_record(events: list[dict]) -> list[int]:
+def webhook_deliveries_record(
+    events: list[dict], *, session_endpoints: list[WebhookEndpoint] | None = None
+) -> list[int]:
     """Write one pending row per (event, active endpoint that takes it); hand them to a sender after commit.
 
     ``events`` are public event dicts of one append (or of one batch of appends to many sessions, grouped by
-    session); must run inside the appending transaction.
+    session); must run inside the appending transaction. ``session_endpoints``: the one session's endpoints, when
+    the caller has read them already.
     """
     if not events:
         return []
@@ -49,7 +52,9 @@ def webhook_deliveries_record(events: list[dict]) -> list[int]:
         (session_id, list(batch)) for session_id, batch in groupby(events, key=lambda event: event["session_id"])
     ]
     if len(batches) == 1:
-        endpoints = {batches[0][0]: selectors.endpoints_for_session_events(session_id=batches[0][0])}
+        if session_endpoints is None:
+            session_endpoints = selectors.endpoints_for_session_events(session_id=batches[0][0])
+        endpoints = {batches[0][0]: session_endpoints}
     else:  # a batch of sessions (the proactive scan's): one lookup for all, not one per session
         endpoints = selectors.endpoints_for_sessions_events(session_ids=list({key for key, _ in batches}))
     for session_id, batch in batches:
@@ -266,7 +271,7 @@ def _endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
         )
         if not won:
             return False
-        selectors.WEBHOOK_ROUTES.bump()
+        selectors.PUSH_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error=f"endpoint_disabled: {reason}"
         )

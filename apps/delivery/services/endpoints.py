@@ -32,7 +32,7 @@ def webhook_endpoint_create(
     endpoint = WebhookEndpoint.objects.create(
         app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
     )
-    selectors.WEBHOOK_ROUTES.bump()
+    selectors.PUSH_ROUTES.bump()
     return endpoint
 
 
@@ -46,7 +46,7 @@ def webhook_endpoint_delete(
         )
         endpoint.status = WebhookEndpoint.Status.DELETED
         endpoint.save(update_fields=["status", "updated_at"])
-        selectors.WEBHOOK_ROUTES.bump()
+        selectors.PUSH_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
         )

@@ -17,7 +17,8 @@ from apps.characters.errors import CharacterNotPublished
 from apps.core import clock
 from apps.core.errors import ValidationFailed
 from apps.core.ids import new_id
-from apps.delivery.telegram import bot_api, selectors
+from apps.delivery import selectors as delivery_selectors
+from apps.delivery.telegram import bot_api
 from apps.delivery.telegram.bot_api import BotApiError
 from apps.delivery.telegram.errors import (
     PublicBaseUrlUnset,
@@ -198,5 +199,5 @@ def telegram_channel_delete(*, channel: TelegramChannel) -> bool:
         logger.warning("deleteWebhook for channel %s failed: %s", channel.pk, error.description)
         removed = False
     channel.delete()
-    selectors.CHAT_ROUTES.bump()
+    delivery_selectors.PUSH_ROUTES.bump()
     return removed

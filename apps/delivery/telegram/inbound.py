@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from apps.conversations import services as conversation_services
 from apps.core.errors import ApplicationError
-from apps.delivery.telegram import selectors
+from apps.delivery import selectors as delivery_selectors
 from apps.delivery.telegram.errors import (
     TelegramUpdateInvalid,
     WebhookSecretInvalid,
@@ -80,7 +80,7 @@ def _chat_get_or_create(channel: TelegramChannel, user_id: int, chat_id: int) ->
             chat = TelegramChat.objects.create(
                 channel=channel, telegram_user_id=user_id, chat_id=chat_id, session=session
             )
-            selectors.CHAT_ROUTES.bump()
+            delivery_selectors.PUSH_ROUTES.bump()
             return chat, True
     except IntegrityError:  # the same user's other update created it concurrently; use that one
         return TelegramChat.objects.get(channel=channel, telegram_user_id=user_id), False

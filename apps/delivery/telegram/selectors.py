@@ -3,23 +3,15 @@
 from django.db.models import QuerySet
 
 from apps.accounts.models import App
-from apps.core.generations import Generation
+from apps.delivery import selectors as delivery_selectors
 from apps.delivery.telegram.errors import TelegramChannelNotFound
 from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery
 
-# The chats bound to each session, cached for every process: the sink asks after every commit that appends
-# a deliverable event, and a binding changes only when a chat is created or its channel deleted (both bump).
-CHAT_ROUTES = Generation("telegram-chat-routes")
-
 
 def chats_for_sessions(*, session_ids: list[str]) -> list[int]:
-    """The bound chats of these sessions (what the sink kicks); one session's from the shared cache."""
+    """The bound chats of these sessions (what the sink kicks); one session's from the push routes' cache."""
     if len(session_ids) == 1:
-        [session_id] = session_ids
-        return CHAT_ROUTES.get(
-            lambda: list(TelegramChat.objects.filter(session_id=session_id).values_list("pk", flat=True)),
-            key=session_id,
-        )
+        return delivery_selectors.session_push_routes(session_id=session_ids[0]).chats
     return list(TelegramChat.objects.filter(session_id__in=session_ids).values_list("pk", flat=True))
 
 

@@ -14,9 +14,9 @@ from apps.conversations import services
 from apps.conversations.models import Event, Run, Session
 from apps.conversations.services import NewEvent, events_append
 from apps.core import clock
+from apps.delivery import selectors as delivery_selectors
 from apps.delivery.models import TelegramChat, TelegramDelivery, TelegramUpdate
 from apps.delivery.telegram import channels, dispatch, outbound
-from apps.delivery.telegram import selectors as telegram_selectors
 
 GREETING = "hey, I'm Luna!"
 
@@ -354,7 +354,7 @@ def test_sessions_not_bound_to_telegram_are_not_sent(bot, owner, fake_telegram, 
 def _bound_chat(bot, owner) -> TelegramChat:
     session = services.session_create(app=owner.api_key.app, character_slug="luna", external_user_ref="telegram:31")
     chat = TelegramChat.objects.create(channel=bot["channel"], telegram_user_id=31, chat_id=31, session=session)
-    telegram_selectors.CHAT_ROUTES.bump()
+    delivery_selectors.PUSH_ROUTES.bump()
     TelegramChat.objects.filter(pk=chat.pk).update(scanned_cursor=session.last_cursor)  # the greeting is out of scope
     chat.refresh_from_db()
     return chat
