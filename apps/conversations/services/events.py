@@ -68,26 +68,7 @@ def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int |
     assert transaction.get_connection().in_atomic_block, "events_append needs a transaction"
     if last_cursor is None:
         last_cursor, _ = cursor_advance(session_id=session_id, count=len(events))
-    first = last_cursor - len(events) + 1
-    now = clock.now()
-    rows = Event.objects.bulk_create(
-        [
-            Event(
-                session_id=session_id,
-                cursor=first + offset,
-                event_type=item.event_type,
-                role=item.role,
-                payload=item.payload,
-                run_id=item.run_id,
-                created_at=now,
-            )
-            for offset, item in enumerate(events)
-        ]
-    )
-    public = [row.as_public_dict() for row in rows]
-    events_record(public)
-    transaction.on_commit(lambda: events_announce(public))
-    return rows
+    return events_append_many(events={session_id: events}, last_cursors={session_id: last_cursor})
 
 
 def events_append_many(*, events: dict[str, list[NewEvent]], last_cursors: dict[str, int]) -> list[Event]:
