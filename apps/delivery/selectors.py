@@ -74,6 +74,18 @@ def session_push_routes(*, session_id: str) -> PushRoutes:
     return PUSH_ROUTES.get(lambda: _push_routes(session_id), key=session_id)
 
 
+def _scope_push_routes(app_id: str, scope: str) -> list[tuple[str, list[str]]]:
+    endpoints = WebhookEndpoint.objects.filter(app_id=app_id, scope=scope, status=WebhookEndpoint.Status.ACTIVE)
+    return list(endpoints.order_by().values_list("id", "event_types"))
+
+
+def scope_push_routes(*, app_id: str, scope: str) -> list[tuple[str, list[str]]]:
+    """The active endpoints of a producer ``scope`` (e.g. one molroo persona session's webhooks) as (endpoint
+    id, event types it takes; empty: all), from the shared cache that every endpoint change invalidates: an
+    emotion turn asks on every stage transition or overflow, and almost no scope has an endpoint."""
+    return PUSH_ROUTES.get(lambda: _scope_push_routes(app_id, scope), key=f"scope:{app_id}:{scope}")
+
+
 def endpoints_for_session_events(*, session_id: str) -> list[WebhookEndpoint]:
     """Active endpoints that take a native session's events: its own and its app's app-level ones (only their
     ids and event filters loaded)."""

@@ -97,6 +97,12 @@ def webhook_event_enqueue(
     """
     if "." in event_id or not event_id:
         raise ValueError("event_id must be non-empty and contain no '.' (Standard Webhooks ids)")
+    if scope and endpoint_ids is None and session_id is None:
+        # The cached routes first: a scope without an endpoint that takes this event costs no statement.
+        routes = selectors.scope_push_routes(app_id=app_id, scope=scope)
+        endpoint_ids = [endpoint_id for endpoint_id, types in routes if not types or event_type in types]
+        if not endpoint_ids:
+            return []
     endpoints = WebhookEndpoint.objects.filter(app_id=app_id, status=WebhookEndpoint.Status.ACTIVE)
     if endpoint_ids is not None:
         endpoints = endpoints.filter(id__in=endpoint_ids)

@@ -5,6 +5,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.api.emotion.tests.test_personas import APPRAISAL
+from apps.delivery.models import WebhookDelivery
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The session's row, then the turn's transaction: BEGIN, the UPDATE conditioned on the turn count, COMMIT.
@@ -26,3 +29,21 @@ def test_an_emotion_turn_reads_the_session_once_and_writes_it_once(api, persona)
     statements = [query["sql"].replace("BEGIN IMMEDIATE", "BEGIN") for query in captured.captured_queries]
     assert len(statements) == EMOTION_TURN, "\n".join(sql[:160] for sql in statements)
     assert statements[1] == "BEGIN" and statements[-1] == "COMMIT"
+
+
+def test_turns_that_announce_webhook_events_cost_no_more_when_the_session_has_no_webhook(api, persona, persona_events):
+    """Stage transitions and overflows are webhook events; a session without webhooks (nearly all) reads its
+    routes from the shared cache, so those turns cost the same statements as any other."""
+    hostile = {**APPRAISAL, "goal_relevance": 1, "goal_congruence": -1, "norm_compatibility": -1, "controllability": 0}
+    body = {"sessionId": persona, "appraisal": hostile}
+    counts = []
+    for _ in range(20):
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post("/emotion/v1/turn/appraisal", body, format="json")
+        assert response.status_code == 200, response.content
+        counts.append(len(captured.captured_queries))
+    kinds = [event["type"] for event in persona_events.recorded]
+    assert "stage_transition" in kinds and "emotional_overflow" in kinds  # the webhook events did happen
+    # the first turn also fills the key and routes caches
+    assert set(counts[1:]) == {EMOTION_TURN}, counts
+    assert WebhookDelivery.objects.count() == 0

@@ -83,3 +83,16 @@ def test_another_apps_session(other_api, persona, nothing_written):
     with nothing_written():
         assert_error(_register(other_api, persona), 404, "NOT_FOUND")
         assert_error(other_api.get(f"/emotion/v1/webhook/{persona}"), 404, "NOT_FOUND")
+
+
+def test_a_webhook_registered_after_turns_gets_the_next_events(api, persona, settings):
+    """The scope's routes are cached by the turns before it; registering must make every process miss."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    for _ in range(20):
+        api.post("/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": HOSTILE}, format="json")
+    assert not WebhookDelivery.objects.exists()
+    hook = _register(api, persona, events=["stage_transition", "emotional_overflow"]).json()
+    for _ in range(5):
+        api.post("/emotion/v1/turn/appraisal", {"sessionId": persona, "appraisal": HOSTILE}, format="json")
+    assert WebhookDelivery.objects.exists()
+    assert {row.endpoint_id for row in WebhookDelivery.objects.all()} == {hook["id"]}
