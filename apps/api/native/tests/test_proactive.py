@@ -1,6 +1,6 @@
 """PATCH/GET /v1/sessions/{id}/proactive-controls and POST /v1/sessions/{id}/proactive-test."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils.dateparse import parse_datetime
@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 from apps.api.native.tests.contract import assert_error
 from apps.conversations.models import Event, Run, Session
 from apps.conversations.tests.factories import session_start
+from apps.core import clock
 
 THRESHOLDS = {"proactivity_tolerance": 0.4, "daily_initiate_cap": 1, "cold_initiate_min_idle_minutes": 90}
 
@@ -22,11 +23,18 @@ def session(owner):
     )
 
 
+@pytest.fixture
+def noon_in_seoul(monkeypatch):
+    """A clock stopped at 12:00 in Asia/Seoul, so the next due time (greeting + 96 min) is outside the quiet hours
+    23:00-07:30 that the test sets, whatever the hour the suite runs at."""
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
+
+
 def _patch(client, session_id, body):
     return client.patch(f"/v1/sessions/{session_id}/proactive-controls", body, format="json")
 
 
-def test_patch_overrides_controls_and_shows_each_effective_value_with_its_source(api, session):
+def test_patch_overrides_controls_and_shows_each_effective_value_with_its_source(noon_in_seoul, api, session):
     response = _patch(
         api,
         session.id,
