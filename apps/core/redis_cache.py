@@ -12,6 +12,9 @@ The client wraps its pool and both are thread-safe, so this backend keeps one ``
 process (per server list and options), which builds its ``redis.Redis`` once: every request and thread
 reuses warm connections.
 
+It also skips ``validate_key``: Django's base check walks every character of every key for memcached's
+limits (length, control characters), which Redis does not have, and it cost ~3% of a worker's turn.
+
 Use ``apps.core.redis_cache.RedisCache`` wherever ``django.core.cache.backends.redis.RedisCache`` would go.
 """
 
@@ -52,3 +55,6 @@ class RedisCache(DjangoRedisCache):
                     client = _clients[key] = KeptClientRedisCacheClient(self._servers, **self._options)
             self.__dict__["_kept_client"] = client
         return client
+
+    def validate_key(self, key: str) -> None:
+        """Nothing to check: Redis keys are binary-safe strings of any length."""
