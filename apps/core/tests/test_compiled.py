@@ -1,0 +1,81 @@
+"""CompiledRead: the same results as the plain queryset, compiled once, on the calling thread's connection."""
+
+import threading
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from apps.core.compiled import CompiledRead
+
+pytestmark = pytest.mark.django_db
+
+
+def _permissions_read(builds: list[str]) -> CompiledRead:
+    def build(codename):
+        builds.append(codename)
+        return Permission.objects.select_related("content_type").filter(codename=codename)
+
+    return CompiledRead(build, markers=["\x00codename"])
+
+
+def test_fetch_gives_what_the_queryset_gives_with_related_objects_in_the_same_query(django_assert_num_queries):
+    builds: list[str] = []
+    read = _permissions_read(builds)
+    codenames = ["add_user", "change_group", "view_permission", "no_such_permission"]
+    for codename in codenames:
+        expected = [
+            (p.pk, p.name, p.content_type.app_label, p.content_type.model)
+            for p in Permission.objects.select_related("content_type").filter(codename=codename)
+        ]
+        with django_assert_num_queries(1):  # the content type came with the permission
+            found = [(p.pk, p.name, p.content_type.app_label, p.content_type.model) for p in read.fetch(codename)]
+        assert found == expected
+    assert found == []  # the last codename matches nothing
+    # built twice (the model, then the one compile) however many fetches: never once per call
+    assert builds == ["\x00codename", "\x00codename"]
+
+
+def test_values_lists_slices_and_several_markers():
+    read = CompiledRead(
+        lambda app_label, above: Permission.objects.filter(content_type__app_label=app_label, id__gt=above)
+        .order_by("-id")
+        .values_list("id", "codename")[:3],
+        markers=["\x00app", -987_654_321],
+    )
+    for app_label, above in [("auth", 0), ("auth", 5), ("contenttypes", 0)]:
+        expected = list(
+            Permission.objects.filter(content_type__app_label=app_label, id__gt=above)
+            .order_by("-id")
+            .values_list("id", "codename")[:3]
+        )
+        assert read.fetch(app_label, above) == expected
+        assert expected
+
+
+def test_a_marker_that_is_not_a_parameter_of_the_query_is_refused():
+    read = CompiledRead(lambda codename: Permission.objects.filter(codename="add_user"), markers=["\x00codename"])
+    with pytest.raises(ValueError, match="marker"):
+        read.fetch("add_user")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_thread_runs_it_on_its_own_connection():
+    read = _permissions_read([])
+    main_result = [p.codename for p in read.fetch("add_user")]  # compiled on this thread's connection
+    seen: dict[str, object] = {}
+
+    def other_thread():
+        try:
+            with CaptureQueriesContext(connections["default"]) as captured:
+                seen["result"] = [p.codename for p in read.fetch("change_user")]
+            seen["queries"] = len(captured.captured_queries)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert main_result == ["add_user"]
+    assert seen == {"result": ["change_user"], "queries": 1}
