@@ -6,6 +6,7 @@ with the example instead of an empty box (our views have no ``get_serializer`` f
 
 import json
 
+from django.contrib import auth
 from rest_framework.renderers import BrowsableAPIRenderer
 
 
@@ -19,9 +20,10 @@ class BrowsableApiRenderer(BrowsableAPIRenderer):
 
     def get_context(self, data, accepted_media_type, renderer_context):
         context = super().get_context(data, accepted_media_type, renderer_context)
-        # request.user is the App the request acts as; the person behind a browser is Django's own user.
+        # request.user is the App the request acts as (DRF copies it onto the Django request too); the person
+        # behind the browser is the session's user, if any.
         django_request = getattr(context["request"], "_request", None)
-        person = getattr(django_request, "user", None)
+        person = auth.get_user(django_request) if hasattr(django_request, "session") else None
         context["signed_in_user"] = person if person is not None and person.is_authenticated else None
         context["acting_app"] = getattr(context["request"], "user", None)
         return context
