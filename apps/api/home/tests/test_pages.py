@@ -15,6 +15,8 @@ def _assets(html: str) -> list[str]:
 
 
 def test_front_door_says_what_runs_and_links_everything(client, db, settings):
+    settings.EMBEDDED, settings.LLM_CHAT_MODEL = True, "scripted"
+
     page = client.get("/")
 
     assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
