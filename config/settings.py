@@ -6,6 +6,8 @@ provider. Production differs only by environment variables (see ``.env.example``
 separate production settings module, so what the tests exercise is what production runs.
 """
 
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import environ
@@ -15,6 +17,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("DRAMATIS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+
+
+def _dramatis_version() -> str:
+    """This checkout's version from pyproject.toml; an installed wheel (no pyproject beside it) from its metadata."""
+    pyproject = BASE_DIR / "pyproject.toml"
+    if pyproject.exists():
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+    try:
+        return metadata.version("dramatis")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+DRAMATIS_VERSION = _dramatis_version()
 environ.Env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
 
 DATABASE_URL = env.str("DATABASE_URL", default="")
@@ -40,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "apps.core",
     "apps.accounts",
@@ -299,7 +316,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.authentication.HasApp"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "apps.api.native.renderers.BrowsableApiRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.api.native.errors.native_exception_handler",
@@ -310,7 +327,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dramatis native API",
     "DESCRIPTION": "AI characters for your app: characters, sessions, messages, runs and events.",
-    "VERSION": "0.1.0",
+    "VERSION": DRAMATIS_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/v1",
@@ -320,6 +337,18 @@ SPECTACULAR_SETTINGS = {
         "apps.api.native.schema.add_event_stream",
     ],
     "SERVERS": [],
+    # Names for choice sets that several fields share, so the schema builds without drf-spectacular's warnings.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelScopeEnum": ["session", "app"],
+        "ChannelStatusEnum": ["active", "disabled"],
+        "BudgetScopeEnum": ["app", "external_user"],
+        "UsageStatusEnum": ["reserved", "settled"],
+        "ProactiveSettingSourceEnum": ["session", "character", "default"],
+    },
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package: no CDN, so they work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- The rest of Django ---------------------------------------------------------------------------

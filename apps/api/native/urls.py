@@ -4,6 +4,7 @@ from apps.api.native import errors, streams
 from apps.api.native.views import channels, characters, demo, emotion, meta, proactive, sessions, telegram, usage
 
 urlpatterns = [
+    path("", meta.ApiRootApi.as_view(), name="api-root"),
     path("openapi.json", meta.OpenApiSchemaApi.as_view(), name="openapi"),
     path("llms.txt", meta.llms_txt, name="llms-txt"),
     path("demo/sandbox-key", demo.DemoSandboxKeyApi.as_view(), name="demo-sandbox-key"),

@@ -1,29 +1,50 @@
 """The offline ``scripted`` provider: the development and test stand-in for a real model.
 
-It answers deterministically (the same conversation gives the same reply) and in character, from
-what the prompt says about the character: the name after "You are", the ``Interests:`` line and the
-``Voice samples:`` lines that ``conversations.prompts`` writes. It never touches the network, so
-``make run`` works on a machine with nothing but Python.
+It plays the character from the character sheet that ``conversations.prompts`` writes: the name after
+"You are", the ``Interests:``, ``Where you live:`` and ``Bio:`` lines, the ``Voice samples:`` list, and the
+greeting the session opened with (the first character message of the history). Each reply is a reaction
+to the kind of message the user sent (a question, a hello, a feeling, anything else), a line in the
+character's voice and a question back. Choices are seeded from a hash of the whole conversation, so the
+same history always gives the same reply (no global random state), and lines the character already said
+in this conversation are skipped while fresh ones remain, so consecutive turns differ. The user's words
+are never quoted back. It never touches the network, so ``make run`` works on a machine with nothing but
+Python.
 """
 
 import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage
 
-_OPENERS = [
-    "Oh, {echo}",
-    "Hm, {echo}",
-    "Ha, {echo}",
-    "Okay, {echo}",
-]
-_MIDDLES = [
+_REACTIONS = {
+    "question": ["Good question.", "Hmm, let me think.", "Ooh, you're curious today.", "Honestly?", "Okay, truth:"],
+    "hello": ["Hey you!", "There you are!", "Hi hi.", "Oh hey, perfect timing."],
+    "feeling": ["Aw, come here.", "I hear you.", "That sounds like a lot.", "I'm glad you told me."],
+    "other": ["Oh, I like that.", "Ha, really?", "Okay, noted.", "Mm, that makes sense.", "Wait, tell me more."],
+}
+_FEELING_WORDS = ("sad", "tired", "happy", "lonely", "stressed", "angry", "excited", "miss", "love", "worried")
+_HELLO_WORDS = ("hi", "hey", "hello", "yo", "morning", "evening", "howdy")
+
+_INTEREST_LINES = [
     "I was just thinking about {interest}.",
     "Honestly, {interest} has been on my mind all day.",
     "I got a little lost in {interest} earlier.",
     "You caught me in the middle of {interest}.",
+    "Today was mostly {interest}, and I'm not sorry.",
+]
+_PLACE_LINES = ["It's quiet here in {city} tonight.", "{city} is doing its usual thing today."]
+_BIO_LINES = ["You know me: {bio}", "Still the same me: {bio}"]
+_GREETING_LINES = ['Like I said when you got here: "{greeting}"']
+_QUESTIONS = [
+    "What are you up to?",
+    "How's your day going?",
+    "Tell me more?",
+    "What made you think of that?",
+    "Do you like {interest} too?",
+    "What would you do if you were me?",
 ]
 # Openers for a character that writes first (the prompt's "Write first (<kind>):" line).
 _INITIATE_OPENERS = {
@@ -46,37 +67,74 @@ _INITIATE_QUESTIONS = {
     "cold_initiate": ["How have you been?", "What's new with you?", "What are you up to today?"],
     "session_resume": ["What do you think?", "Tell me when you're free?", "How's your day going?"],
 }
-_QUESTIONS = [
-    "What are you up to?",
-    "How's your day going?",
-    "Tell me more?",
-    "What made you think of that?",
-]
+
+
+@dataclass
+class _Sheet:
+    """What the system prompt says about the character."""
+
+    name: str = "your character"
+    interests: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
+    city: str = ""
+    bio: str = ""
+
+    @property
+    def interest(self) -> str:
+        return self.interests[0] if self.interests else "a small project of mine"
+
+
+def _line(system: str, label: str) -> str:
+    match = re.search(rf"^{label}: (.+)$", system, re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def _sheet(system: str) -> _Sheet:
+    name = re.search(r"You are ([^.\n]+)", system)
+    samples: list[str] = []
+    if "Voice samples:" in system:
+        for line in system.split("Voice samples:", 1)[1].splitlines()[1:]:
+            if not line.startswith("- "):
+                break
+            samples.append(line[2:].strip())
+    return _Sheet(
+        name=name.group(1).strip() if name else "your character",
+        interests=[item.strip() for item in _line(system, "Interests").split(",") if item.strip()],
+        samples=samples,
+        city=_line(system, "Where you live"),
+        bio=_line(system, "Bio").rstrip("."),
+    )
+
+
+def _kind(text: str) -> str:
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    if text.rstrip().endswith("?"):
+        return "question"
+    if words & set(_FEELING_WORDS):
+        return "feeling"
+    if words & set(_HELLO_WORDS):
+        return "hello"
+    return "other"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?", "…", "~", ")")) else text + "."
+
+
+class _Chooser:
+    """Deterministic picks from the conversation's hash, preferring lines not yet said in it."""
+
+    def __init__(self, seed: bytes, said: str) -> None:
+        self.seed, self.said = seed, said
+
+    def pick(self, options: list[str], salt: int) -> str:
+        start = hashlib.sha256(self.seed + salt.to_bytes(2, "big")).digest()[0]
+        ordered = [options[(start + offset) % len(options)] for offset in range(len(options))]
+        return next((option for option in ordered if option not in self.said), ordered[0])
 
 
 def _pick(options: list[str], seed: bytes, salt: int) -> str:
-    digest = hashlib.sha256(seed + bytes([salt])).digest()
-    return options[digest[0] % len(options)]
-
-
-def _character_facts(system: str) -> tuple[str, str, str]:
-    name_match = re.search(r"You are ([^.\n]+)", system)
-    interests_match = re.search(r"^Interests: (.+)$", system, re.MULTILINE)
-    sample_match = (
-        re.search(r"^- (.+)$", system.split("Voice samples:", 1)[1], re.MULTILINE)
-        if "Voice samples:" in system
-        else None
-    )
-    name = name_match.group(1).strip() if name_match else "your character"
-    interest = interests_match.group(1).split(",")[0].strip() if interests_match else "a small project of mine"
-    sample = sample_match.group(1).strip() if sample_match else ""
-    return name, interest, sample
-
-
-def _echo(user_text: str) -> str:
-    words = re.sub(r"\s+", " ", user_text).strip().rstrip("?!.").split(" ")
-    fragment = " ".join(words[:6]) if words and words[0] else "hi"
-    return f'"{fragment}" — I like that.'
+    return _Chooser(seed, "").pick(options, salt)
 
 
 class ScriptedProvider:
@@ -84,21 +142,34 @@ class ScriptedProvider:
 
     def reply_text(self, messages: list[ChatMessage]) -> str:
         system = "\n".join(m.content for m in messages if m.role == "system")
-        users = [m.content for m in messages if m.role == "user"]
-        last_user = users[-1] if users else ""
+        history = [m for m in messages if m.role != "system"]
+        users = [m.content for m in history if m.role == "user"]
         seed = "\n".join(m.content for m in messages).encode()
-        name, interest, sample = _character_facts(system)
+        sheet = _sheet(system)
         initiate = re.search(r"^Write first \((\w+)\):", system, re.MULTILINE)
         if initiate and initiate.group(1) in _INITIATE_OPENERS:
-            return self._initiate_text(initiate.group(1), seed, name, interest)
-        if not last_user:
-            return f"Hey, it's {name}. " + _pick(_QUESTIONS, seed, 3)
-        parts = [
-            _pick(_OPENERS, seed, 0).format(echo=_echo(last_user)),
-            sample if sample and seed[-1] % 2 == 0 else _pick(_MIDDLES, seed, 1).format(interest=interest),
-            _pick(_QUESTIONS, seed, 2),
-        ]
-        return " ".join(parts)
+            return self._initiate_text(initiate.group(1), seed, sheet.name, sheet.interest)
+        if not users:
+            return f"Hey, it's {sheet.name}. " + _pick(_QUESTIONS[:4], seed, 3)
+        said = "\n".join(m.content for m in history if m.role == "assistant")
+        greeting = history[0].content.strip() if history[0].role == "assistant" else ""
+        choose = _Chooser(seed, said)
+        interest = choose.pick(sheet.interests, 4) if sheet.interests else sheet.interest
+        samples = [_sentence(sample) for sample in sheet.samples]
+        others = [line.format(interest=interest) for line in _INTEREST_LINES]
+        others += [line.format(city=sheet.city) for line in _PLACE_LINES if sheet.city]
+        others += [line.format(bio=sheet.bio) for line in _BIO_LINES if sheet.bio]
+        others += [line.format(greeting=greeting) for line in _GREETING_LINES if greeting and len(users) > 2]
+        # Every other turn speaks in one of the character's own voice samples while some are still unsaid.
+        fresh_samples = [sample for sample in samples if sample not in said]
+        middles = fresh_samples if fresh_samples and len(users) % 2 == 0 else others + samples
+        return " ".join(
+            [
+                choose.pick(_REACTIONS[_kind(users[-1])], 0),
+                choose.pick(middles, 1),
+                choose.pick([question.format(interest=interest) for question in _QUESTIONS], 2),
+            ]
+        )
 
     def _initiate_text(self, kind: str, seed: bytes, name: str, interest: str) -> str:
         """An in-character opener: a fresh start (cold initiate) or a light nudge (session resume)."""

@@ -1,5 +1,8 @@
 """GET /v1/openapi.json, GET /v1/llms.txt and the browsable API."""
 
+import re
+from html import unescape
+
 import pytest
 from drf_spectacular.validation import validate_schema
 
@@ -158,3 +161,91 @@ def test_browsable_api_without_a_key_is_a_401_page(anon, db):
     page = anon.get("/v1/characters", HTTP_ACCEPT="text/html")
     assert page.status_code == 401 and page["Content-Type"].startswith("text/html")
     assert "missing_api_key" in page.content.decode()
+
+
+def test_v1_root_lists_the_endpoints_from_the_urlconf(api, owner):
+    response = api.get("/v1/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"schema_version", "data", "next_actions"}
+    groups = {group["group"]: group["endpoints"] for group in body["data"]["endpoint_groups"]}
+    listed = {
+        (endpoint["path"], method.lower())
+        for endpoints in groups.values()
+        for endpoint in endpoints
+        for method in endpoint["methods"]
+    }
+    assert listed >= ENDPOINTS
+    characters = {endpoint["path"]: endpoint for endpoint in groups["characters"]}
+    assert characters["/v1/characters"]["url"] == "http://testserver/v1/characters"
+    assert characters["/v1/characters/{slug}"]["url"] is None  # a template, not a link
+    assert body["data"]["openapi"] == "http://testserver/v1/openapi.json"
+
+
+def test_v1_root_is_public_but_a_bad_key_is_refused(anon, db):
+    assert anon.get("/v1/", HTTP_ACCEPT="application/json").status_code == 200
+    anon.credentials(HTTP_AUTHORIZATION="Bearer drm_000000000000_nope")
+    refused = anon.get("/v1/", HTTP_ACCEPT="application/json")
+    assert refused.status_code == 403 and refused.json()["detail"]["code"] == "invalid_api_key"
+    assert set(refused.json()["detail"]) >= {"code", "message", "fix"}
+
+
+def test_v1_root_in_the_browser_links_the_endpoints(admin_client):
+    page = admin_client.get("/v1/", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert '<a href="http://testserver/v1/sessions"' in html  # DRF turns the URLs into links
+    assert "<title>Api Root – Dramatis API</title>" in html
+
+
+def test_browsable_api_top_bar_shows_the_signed_in_user(admin_client, admin_user):
+    html = admin_client.get("/v1/characters", HTTP_ACCEPT="text/html").content.decode()
+
+    bar = html[html.index('<ul class="nav navbar-nav pull-right">') :].split("</ul>\n", 1)[0]
+    assert "Signed in as" in bar and admin_user.get_username() in bar
+    assert f"playground:{admin_user.get_username()}" in bar  # the app the browser acts as
+    assert "Log out" in html
+
+
+def test_browsable_api_top_bar_offers_sign_in_when_signed_out(anon, db):
+    html = anon.get("/v1/", HTTP_ACCEPT="text/html").content.decode()
+
+    assert "Signed in as" not in html and 'href="/admin/login/?next=/v1/"' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/v1/characters", '"display_name": "Luna"'), ("/v1/sessions", '"external_user_ref": "user_123"')],
+)
+def test_browsable_post_forms_start_from_an_example_body(admin_client, path, field):
+    html = admin_client.get(path, HTTP_ACCEPT="text/html").content.decode()
+
+    textarea = re.search(r'<textarea name="_content"[^>]*>(.*?)</textarea>', html, re.S)
+    assert textarea and field in unescape(textarea.group(1))
+
+
+def test_the_example_bodies_are_accepted_as_they_are(admin_client):
+    from apps.api.native.views.characters import CharacterCollectionApi
+    from apps.api.native.views.sessions import MessageSendApi, SessionCollectionApi
+
+    character = admin_client.post("/v1/characters", CharacterCollectionApi.example_bodies["POST"], "application/json")
+    session = admin_client.post("/v1/sessions", SessionCollectionApi.example_bodies["POST"], "application/json")
+    session_id = session.json()["data"]["session_id"]
+    message = admin_client.post(
+        f"/v1/sessions/{session_id}/messages", MessageSendApi.example_bodies["POST"], "application/json"
+    )
+
+    assert (character.status_code, session.status_code, message.status_code) == (201, 201, 202)
+
+
+def test_message_form_starts_from_an_example_for_the_session(admin_client):
+    admin_client.post("/v1/characters", {"slug": "luna", "display_name": "Luna"}, "application/json")
+    session_id = admin_client.post(
+        "/v1/sessions", {"character": "luna", "external_user_ref": "u"}, "application/json"
+    ).json()["data"]["session_id"]
+
+    html = admin_client.get(f"/v1/sessions/{session_id}/messages", HTTP_ACCEPT="text/html").content.decode()
+
+    assert '"text": "hey, what are you up to?"' in unescape(html)

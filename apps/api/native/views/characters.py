@@ -20,6 +20,16 @@ from apps.characters.readiness import readiness_evaluate
 
 
 class CharacterCollectionApi(APIView):
+    example_bodies = {
+        "POST": {
+            "slug": "luna",
+            "display_name": "Luna",
+            "greeting": "hey, you found me!",
+            "voice_samples": ["honestly? the stars were extra loud tonight", "tea first, questions later"],
+            "profile": {"visible_interests": ["astronomy", "night walks", "oolong tea"]},
+        }
+    }
+
     @extend_schema(
         operation_id="character_publish",
         request=CharacterInput,
@@ -58,6 +68,8 @@ class CharacterCollectionApi(APIView):
 
 
 class CharacterValidateApi(APIView):
+    example_bodies = CharacterCollectionApi.example_bodies
+
     @extend_schema(
         operation_id="character_validate",
         request=CharacterInput,

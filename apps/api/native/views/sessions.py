@@ -48,6 +48,8 @@ def _idempotency_key(request) -> str | None:
 
 
 class SessionCollectionApi(APIView):
+    example_bodies = {"POST": {"character": "luna", "external_user_ref": "user_123"}}
+
     @extend_schema(
         operation_id="session_create",
         request=SessionInput,
@@ -122,6 +124,8 @@ class SessionDetailApi(APIView):
 
 
 class MessageSendApi(APIView):
+    example_bodies = {"POST": {"text": "hey, what are you up to?"}}
+
     @extend_schema(
         operation_id="message_send",
         request=MessageInput,
