@@ -158,3 +158,12 @@ def test_browsable_api_without_a_key_is_a_401_page(anon, db):
     page = anon.get("/v1/characters", HTTP_ACCEPT="text/html")
     assert page.status_code == 401 and page["Content-Type"].startswith("text/html")
     assert "missing_api_key" in page.content.decode()
+
+
+def test_readiness_fix_is_nullable_in_the_schema(schema):
+    response = schema["paths"]["/v1/characters/{slug}/readiness"]["get"]["responses"]["200"]
+    envelope = _resolve(schema, response["content"]["application/json"]["schema"])
+    readiness = _resolve(schema, envelope["properties"]["data"])
+    check = _resolve(schema, readiness["properties"]["checks"]["items"])
+    assert check["properties"]["fix"].get("nullable") is True
+    assert check["properties"]["passed"]["type"] == "boolean"
