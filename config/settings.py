@@ -334,9 +334,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's default config gives the "django" logger a console handler of its own (active in debug) that
+    # also propagates to ours on the root, so every 4xx ("Not Found: /v1/...") was printed twice. Without
+    # handlers of its own, each record goes out once, through the root's handler. (ADMINS is not set, so
+    # the default mail_admins handler had nothing to send.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
