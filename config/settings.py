@@ -284,6 +284,11 @@ API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=8000)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+# Who answers a body over the limit, by path prefix (longest wins): each surface in its own error shape.
+PAYLOAD_TOO_LARGE_RENDERERS = {
+    "/emotion/v1/": "apps.api.emotion.errors.payload_too_large_response",
+    "/": "apps.api.native.errors.payload_too_large_response",
+}
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
