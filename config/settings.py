@@ -143,11 +143,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # pytest-xdist runs test workers side by side against one Redis: each keeps its cache keys under its own
 # prefix (the root conftest clears only those), so one worker's cache.clear() never empties another's.
 if XDIST_WORKER := env.str("PYTEST_XDIST_WORKER", default=""):
     CACHES["default"]["KEY_PREFIX"] = f"test-{XDIST_WORKER}"
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
