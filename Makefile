@@ -9,8 +9,20 @@ bootstrap:
 run: bootstrap
 	@$(PY) manage.py serve
 
+# The suite in two runs: what can run side by side on every core (pytest-xdist, -n auto), then the `live`
+# tests one at a time (they start servers and workers and share the broker queue). Both run even when the
+# first fails, and each prints its summary. PYTEST_ARGS runs just those tests, in one serial run:
+#   make test PYTEST_ARGS=apps/characters/tests/test_content.py::test_readiness_threshold
+PYTEST := DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m pytest
 test: bootstrap
-	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m pytest $(PYTEST_ARGS)
+ifdef PYTEST_ARGS
+	@$(PYTEST) $(PYTEST_ARGS)
+else
+	@status=0; \
+	$(PYTEST) -n auto -m "not live" || status=$$?; \
+	$(PYTEST) -m live || status=$$?; \
+	exit $$status
+endif
 	@.venv/bin/lint-imports --no-cache
 	@.venv/bin/ruff check .
 

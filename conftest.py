@@ -36,11 +36,24 @@ def _no_api_key_cache(settings):
     settings.API_KEY_CACHE_SECONDS = 0
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
+def cache_clear() -> None:
+    """Empty the cache this test process uses; under pytest-xdist on Redis, only this worker's keys."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    prefix = settings.CACHES["default"].get("KEY_PREFIX")
+    if prefix and settings.REDIS_URL:
+        client = cache._cache.get_client(write=True)  # Django's RedisCache.clear() is FLUSHDB: every worker's keys
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache_clear()
     yield
 
 

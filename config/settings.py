@@ -161,6 +161,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# pytest-xdist runs test workers side by side against one Redis: each keeps its cache keys under its own
+# prefix (the root conftest clears only those), so one worker's cache.clear() never empties another's.
+if XDIST_WORKER := env.str("PYTEST_XDIST_WORKER", default=""):
+    CACHES["default"]["KEY_PREFIX"] = f"test-{XDIST_WORKER}"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -301,6 +305,11 @@ API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=8000)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+# Who answers a body over the limit, by path prefix (longest wins): each surface in its own error shape.
+PAYLOAD_TOO_LARGE_RENDERERS = {
+    "/emotion/v1/": "apps.api.emotion.errors.payload_too_large_response",
+    "/": "apps.api.native.errors.payload_too_large_response",
+}
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
@@ -363,9 +372,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's default config gives the "django" logger a console handler of its own (active in debug) that
+    # also propagates to ours on the root, so every 4xx ("Not Found: /v1/...") was printed twice. Without
+    # handlers of its own, each record goes out once, through the root's handler. (ADMINS is not set, so
+    # the default mail_admins handler had nothing to send.)
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }

@@ -85,7 +85,11 @@ def _warnings(content: dict[str, Any]) -> list[dict[str, str]]:
 
 def readiness_evaluate(content: dict[str, Any]) -> dict[str, Any]:
     """Score ``content`` (already validated). Pure function: no database."""
-    checks = [{"key": key, "passed": bool(test(content)), "fix": fix} for key, test, fix in CHECKS]
+    checks = []
+    for key, test, fix in CHECKS:
+        passed = bool(test(content))
+        # A check that passes has nothing to fix: ``fix`` is null, so a client can list ``fix`` texts as a to-do.
+        checks.append({"key": key, "passed": passed, "fix": None if passed else fix})
     passed = sum(check["passed"] for check in checks)
     score = round(100 * passed / len(checks))
     warnings = _warnings(content)

@@ -3,19 +3,28 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+PayloadTooLargeRenderer = Callable[..., HttpResponse]
 
 
 class RequestSizeLimitMiddleware:
     """Refuse bodies over ``REQUEST_MAX_BYTES`` with 413 before anything reads them.
 
     The declared Content-Length is checked here; Django's own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (set to the
-    same limit) catches bodies that lie about their length. The error uses the native envelope because
-    only the native surface exists so far; other surfaces will register their own shape.
+    same limit) catches bodies that lie about their length. Each surface answers in its own error shape:
+    ``PAYLOAD_TOO_LARGE_RENDERERS`` maps a path prefix to a dotted ``(request, *, length, limit) -> response``
+    callable; the longest matching prefix wins (core cannot import the surfaces, so it names them).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.renderers: list[tuple[str, PayloadTooLargeRenderer]] = sorted(
+            ((prefix, import_string(path)) for prefix, path in settings.PAYLOAD_TOO_LARGE_RENDERERS.items()),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -23,14 +32,6 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.REQUEST_MAX_BYTES:
-            return JsonResponse(
-                {
-                    "detail": {
-                        "code": "payload_too_large",
-                        "message": f"The request body is {length} bytes; the limit is {settings.REQUEST_MAX_BYTES}.",
-                        "fix": "Send a smaller request body.",
-                    }
-                },
-                status=413,
-            )
+            render = next(render for prefix, render in self.renderers if request.path.startswith(prefix))
+            return render(request, length=length, limit=settings.REQUEST_MAX_BYTES)
         return self.get_response(request)

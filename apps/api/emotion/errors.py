@@ -2,8 +2,9 @@
 
 molroo's codes are upper-case (``UNAUTHORIZED``, ``VALIDATION_ERROR``, ``INVALID_PRESET``, ``NOT_FOUND``,
 ``RATE_LIMIT``). Every key problem is a 401 here (molroo has one code for a missing and a bad key), every
-body problem a 400. Validation errors add ``details.fields`` (field path -> messages); clients that only
-know molroo's three fields can ignore it.
+body problem a 400, except a body over the size limit: 413 ``PAYLOAD_TOO_LARGE``, in the same shape.
+Validation errors add ``details.fields`` (field path -> messages); clients that only know molroo's three
+fields can ignore it.
 """
 
 from typing import Any
@@ -57,7 +58,7 @@ def render_error(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] |
     if isinstance(exc, drf.ParseError | drf.UnsupportedMediaType):
         return _validation({"body": [str(exc.detail)]}, f"Invalid request body: {exc.detail}")
     if isinstance(exc, RequestDataTooBig):
-        return _validation({"body": ["The request body is too large."]}, "The request body is too large.")
+        return error_body("PAYLOAD_TOO_LARGE", 413, "The request body is too large."), 413, {}
     if isinstance(exc, Http404 | drf.NotFound):
         return error_body("NOT_FOUND", 404, "Not found."), 404, {}
     if isinstance(exc, drf.MethodNotAllowed):
@@ -86,6 +87,12 @@ def emotion_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 def json_error(exc: Exception) -> JsonResponse:
     body, status, headers = render_error(exc)  # type: ignore[misc]
     return JsonResponse(body, status=status, headers=headers)
+
+
+def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
+    """The 413 that ``RequestSizeLimitMiddleware`` answers before anything reads the body, in molroo's shape."""
+    message = f"The request body is {length} bytes; the limit is {limit}."
+    return JsonResponse(error_body("PAYLOAD_TOO_LARGE", 413, message), status=413)
 
 
 def not_found_view(request, *args, **kwargs) -> JsonResponse:

@@ -87,6 +87,12 @@ def json_error(exc: ApplicationError) -> JsonResponse:
     return JsonResponse(body, status=status, headers=headers)
 
 
+def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
+    """The 413 that ``RequestSizeLimitMiddleware`` answers before anything reads the body."""
+    message = f"The request body is {length} bytes; the limit is {limit}."
+    return JsonResponse(error_body("payload_too_large", message, "Send a smaller request body."), status=413)
+
+
 def not_found_view(request, exception=None) -> JsonResponse:
     return JsonResponse(
         error_body("not_found", f"No endpoint at {request.path}.", "See GET /v1/openapi.json."), status=404

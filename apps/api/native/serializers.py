@@ -59,7 +59,7 @@ class CharacterInput(CharacterContentSerializer):
 class ReadinessCheckSerializer(serializers.Serializer):
     key = serializers.CharField()
     passed = serializers.BooleanField()
-    fix = serializers.CharField()
+    fix = serializers.CharField(allow_null=True, help_text="What to add; null when the check passes.")
 
 
 class ReadinessSerializer(serializers.Serializer):

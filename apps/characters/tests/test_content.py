@@ -90,3 +90,12 @@ def test_readiness_warnings():
     assert [w["code"] for w in report["warnings"]] == ["profile_unknown_keys", "identity_anchors_not_dict"]
     assert "shoe_size" in report["warnings"][0]["message"]
     assert report["status"] == "needs_work" and report["score"] == 100
+
+
+def test_a_passing_check_carries_no_fix_text():
+    partial = readiness_evaluate({"slug": "luna", "display_name": "Luna", "greeting": "hey, you found me!"})
+    by_key = {check["key"]: check for check in partial["checks"]}
+    assert by_key["greeting"] == {"key": "greeting", "passed": True, "fix": None}
+    failing = [check for check in partial["checks"] if not check["passed"]]
+    assert len(failing) == 12 and all(isinstance(check["fix"], str) and check["fix"] for check in failing)
+    assert all(check["fix"] is None for check in readiness_evaluate(FULL)["checks"])

@@ -7,7 +7,6 @@ transaction control included, on whichever backend the suite runs on (SQLite and
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
@@ -16,6 +15,7 @@ from apps.conversations.models import Event, ProactiveSend, Run, Session
 from apps.conversations.tests.factories import session_start
 from apps.core import clock
 from config import settings as project_settings
+from conftest import cache_clear
 
 START = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
 
@@ -71,7 +71,7 @@ def _scan_counted(count: int, owner, sim_now) -> tuple[int, list[str], list[Sess
     sim_now["now"] = START + timedelta(hours=1)
     # Cold route caches, as a scan usually finds them: a due session has been idle for longer than the
     # webhook/Telegram route caches keep a session's entry (warm, one session's lookups come from the cache).
-    cache.clear()
+    cache_clear()
     # The query log is a bounded deque: once earlier tests have filled it, a capture would come out short.
     reset_queries()
     with CaptureQueriesContext(connection) as captured:

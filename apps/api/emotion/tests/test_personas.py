@@ -1,5 +1,6 @@
 """/emotion/v1/persona (create, list, get, delete) and /presets, as molroo defines them."""
 
+import json
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -74,6 +75,26 @@ def test_invalid_json_is_a_validation_error(api, nothing_written):
     with nothing_written():
         response = api.post("/emotion/v1/persona", "{not json", content_type="application/json")
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_a_body_over_the_limit_is_413_in_molroos_shape(api, anon, settings, nothing_written, authenticated):
+    settings.REQUEST_MAX_BYTES = 1024
+    body = json.dumps({"preset": "stoic_mentor", "padding": "x" * 2000})
+    with nothing_written():
+        response = (api if authenticated else anon).post("/emotion/v1/persona", body, content_type="application/json")
+    error = assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert "1024" in error["message"]
+    assert "detail" not in response.json()  # not the native envelope
+
+
+def test_a_body_django_refuses_while_parsing_is_413_too(api, settings, nothing_written):
+    # The middleware trusts the declared length; Django's own limit catches a body it reads past its limit.
+    settings.REQUEST_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000, 1024
+    body = json.dumps({"preset": "stoic_mentor", "padding": "x" * 2000})
+    with nothing_written():
+        response = api.post("/emotion/v1/persona", body, content_type="application/json")
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
 @pytest.mark.parametrize("header", [None, "Bearer drm_nope_nope", "Basic abc"])

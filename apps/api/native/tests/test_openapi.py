@@ -249,3 +249,12 @@ def test_message_form_starts_from_an_example_for_the_session(admin_client):
     html = admin_client.get(f"/v1/sessions/{session_id}/messages", HTTP_ACCEPT="text/html").content.decode()
 
     assert '"text": "hey, what are you up to?"' in unescape(html)
+
+
+def test_readiness_fix_is_nullable_in_the_schema(schema):
+    response = schema["paths"]["/v1/characters/{slug}/readiness"]["get"]["responses"]["200"]
+    envelope = _resolve(schema, response["content"]["application/json"]["schema"])
+    readiness = _resolve(schema, envelope["properties"]["data"])
+    check = _resolve(schema, readiness["properties"]["checks"]["items"])
+    assert check["properties"]["fix"].get("nullable") is True
+    assert check["properties"]["passed"]["type"] == "boolean"
