@@ -10,7 +10,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 site_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from apps.api.emotion.consumers import EmotionSocket  # noqa: E402
@@ -19,6 +20,7 @@ from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/", "/emotion/v1/", "/hooks/")),
-        "websocket": URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())]),
+        # The auth stack reads the admin's session cookie, so a signed-in superuser can open the socket too.
+        "websocket": AuthMiddlewareStack(URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())])),
     }
 )

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that a CORS preflight is answered before anything can refuse it (authentication included).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,10 +89,19 @@ MIDDLEWARE = [
 
 # Cookie-less requests to the APIs (bearer keys, never sessions) run only these; see apps/core/handlers.py.
 API_MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
 ]
+
+# CORS (django-cors-headers), for browser pages on other origins calling the API surfaces: off unless
+# CORS_ALLOWED_ORIGINS lists origins (comma-separated, e.g. https://app.example.com). Bearer keys and stream
+# tokens, not cookies, authenticate these calls, so credentials (cookies) are not allowed cross-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(v1|emotion/v1)/"
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id"]
+CORS_EXPOSE_HEADERS = ["Retry-After"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -312,6 +324,9 @@ PAYLOAD_TOO_LARGE_RENDERERS = {
 }
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
+# How long a stream token (POST /v1/sessions/{id}/stream-token) opens its session's stream: browsers pass it
+# as ?token= because EventSource and WebSocket cannot send headers. A stream opened in time stays open.
+STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
 DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)

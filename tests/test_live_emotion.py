@@ -36,11 +36,13 @@ HOSTILE = {
 
 
 async def _socket_collect(base_url: str, session_id: str, key: str, ready: asyncio.Event, until) -> list[dict]:
-    url = base_url.replace("http://", "ws://") + f"/emotion/v1/ws/{session_id}?token={key}"
+    url = base_url.replace("http://", "ws://") + f"/emotion/v1/ws/{session_id}"
     seen: list[dict] = []
     async with (
         aiohttp.ClientSession() as http,
-        http.ws_connect(url, timeout=aiohttp.ClientWSTimeout(ws_close=10)) as socket,
+        http.ws_connect(
+            url, headers={"Authorization": f"Bearer {key}"}, timeout=aiohttp.ClientWSTimeout(ws_close=10)
+        ) as socket,
     ):
         async for frame in socket:
             message = json.loads(frame.data)

@@ -67,6 +67,7 @@ VALID_BODIES = {
     "channel_create": {"url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
     "channel_delete": None,
     "webhook_endpoint_delete": None,
+    "session_stream_token_create": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 UNKNOWN = {
@@ -423,7 +424,9 @@ def test_a_key_in_the_query_string_does_not_authenticate(param, tenant_a):
     for value in (tenant_a.raw_key, f"Bearer {tenant_a.raw_key}"):
         query = {param: value}
         assert_error(anon.get("/v1/characters", query), 401, "missing_api_key")
-        assert_error(anon.get(f"/v1/sessions/{session_id}/events/stream", query), 401, "missing_api_key")
+        # ?token= on the stream is for stream tokens only: a key there is refused as a forged token
+        stream_code = "invalid_stream_token" if param == "token" else "missing_api_key"
+        assert_error(anon.get(f"/v1/sessions/{session_id}/events/stream", query), 401, stream_code)
         counts = row_counts()
         response = anon.post(f"/v1/sessions/{session_id}/messages?{param}={value}", {"text": "hi"}, format="json")
         assert_error(response, 401, "missing_api_key")

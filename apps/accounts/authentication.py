@@ -62,5 +62,30 @@ class StaffPlaygroundAuthentication(SessionAuthentication):
         result = super().authenticate(request)
         if result is None or not result[0].is_staff:
             return None
-        app, _ = App.objects.get_or_create(name=f"playground:{result[0].get_username()}")
-        return app, None
+        return services.playground_app_ensure(user=result[0]), None
+
+
+def stream_app(*, authorization: str, token: str, user, session_id: str, kind: selectors.StreamKind) -> App:
+    """Who is opening a stream (the native SSE, the emotion WebSocket), in this order of precedence:
+
+    - an API key in the ``Authorization`` header (servers and SDKs);
+    - a stream token in ``?token=`` minted for this very stream (browsers; never an API key in a URL);
+    - a signed-in superuser's Django session (the admin's user looking at a stream), acting as their own
+      playground app like ``StaffPlaygroundAuthentication``. Other staff wait until staff are bound to an app.
+
+    Raises ApiKeyMissing when none is present, and the errors of the first one that is.
+    """
+    key = api_key_from_authorization(authorization)
+    if key is not None:
+        return key.app
+    if token:
+        return selectors.stream_token_app(token=token, session_id=session_id, kind=kind)
+    if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
+        return services.playground_app_ensure(user=user)
+    raise errors.ApiKeyMissing(
+        "An API key or a stream token is required.",
+        fix=(
+            "Send 'Authorization: Bearer <key>', or from a browser add ?token=<stream token> minted by your "
+            "backend with POST /v1/sessions/{id}/stream-token."
+        ),
+    )

@@ -81,3 +81,22 @@ class ExternalUserNotFound(NotFound):
 class DemoKeySurfaceDisabled(PermissionDenied):
     code = "demo_key_surface_disabled"
     fix = "Sandbox keys cannot do this (budgets, channels, image generation); use a full API key."
+
+
+STREAM_TOKEN_FIX = (
+    "Mint a fresh token with POST /v1/sessions/{id}/stream-token (or POST /emotion/v1/persona/{id}/stream-token "
+    "for the emotion WebSocket) and open the stream of that same session with ?token=<token>. "
+    "API keys never go in a URL: send them as 'Authorization: Bearer <key>'."
+)
+
+
+class StreamTokenInvalid(ApplicationError):
+    code = "invalid_stream_token"
+    status = 401
+    fix = STREAM_TOKEN_FIX
+
+
+class StreamTokenExpired(ApplicationError):
+    code = "stream_token_expired"
+    status = 401
+    fix = STREAM_TOKEN_FIX

@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Count, Sum
 
 from apps.accounts import errors
@@ -25,6 +27,9 @@ _verified_lock = threading.Lock()
 _VERIFIED_MAX = 10_000
 
 KEY_SCHEME = "drm"
+STREAM_TOKEN_SALT = "dramatis.accounts.stream-token"
+# "session": the native event stream (SSE); "persona": the emotion surface's WebSocket.
+StreamKind = Literal["session", "persona"]
 
 
 def secret_digest(secret: str) -> str:
@@ -75,6 +80,26 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     if key.expires_at is not None and key.expires_at <= clock.now():
         raise errors.ApiKeyExpired("The API key has expired.")
     return key
+
+
+def stream_token_app(*, token: str, session_id: str, kind: StreamKind) -> App:
+    """The app a stream token was minted by, if it is genuine, unexpired and for this very stream.
+
+    Raises StreamTokenExpired, or StreamTokenInvalid for anything forged, mangled or minted for another
+    session or kind of stream (an API key passed as a token is refused the same way).
+    """
+    try:
+        claims = signing.loads(token, salt=STREAM_TOKEN_SALT, max_age=settings.STREAM_TOKEN_TTL_SECONDS)
+    except signing.SignatureExpired:
+        raise errors.StreamTokenExpired("The stream token has expired.") from None
+    except signing.BadSignature:
+        raise errors.StreamTokenInvalid("The stream token is not valid.") from None
+    if not isinstance(claims, dict) or claims.get("session") != session_id or claims.get("kind") != kind:
+        raise errors.StreamTokenInvalid("The stream token was minted for another stream.")
+    app = App.objects.filter(pk=claims.get("app")).first()
+    if app is None:
+        raise errors.StreamTokenInvalid("The app that minted this stream token no longer exists.")
+    return app
 
 
 def app_get(*, app: App, app_id: str) -> App:

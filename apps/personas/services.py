@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.accounts import services as accounts_services
 from apps.accounts.models import App
 from apps.core import clock
 from apps.personas import engine, proactive
@@ -52,6 +53,15 @@ def persona_session_delete(*, app: App, session_id: str) -> None:
         if not deleted:
             raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
         persona_events_emit([persona_event(type="session_deleted", app_id=app.pk, session_id=session_id, data={})])
+
+
+def persona_session_stream_token_issue(*, app: App, session_id: str) -> accounts_services.IssuedStreamToken:
+    """A short-lived token that opens this session's WebSocket from a browser (``?token=``).
+
+    Raises PersonaSessionNotFound for unknown ids and for another app's sessions. Writes nothing.
+    """
+    session = persona_session_get(app=app, session_id=session_id)
+    return accounts_services.stream_token_issue(app=app, session_id=session.id, kind="persona")
 
 
 def _locked(app: App, session_id: str) -> PersonaSession:

@@ -136,10 +136,16 @@ from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic
     usage_settle,
     usage_settle_calls,
 )
+from apps.accounts.services.stream_tokens import (  # noqa: E402
+    IssuedStreamToken,
+    playground_app_ensure,
+    stream_token_issue,
+)
 
 __all__ = [
     "BudgetWarning",
     "IssuedKey",
+    "IssuedStreamToken",
     "Settlement",
     "UsageCall",
     "UsageSubject",
@@ -152,7 +158,9 @@ __all__ = [
     "budget_policy_clear",
     "budget_policy_set",
     "budget_preflight",
+    "playground_app_ensure",
     "sandbox_issue",
+    "stream_token_issue",
     "usage_reserve",
     "usage_settle",
     "usage_settle_calls",

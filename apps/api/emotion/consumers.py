@@ -1,4 +1,10 @@
-"""``/emotion/v1/ws/{sessionId}?token=<api key>``: turns in, state and proactive actions out (molroo's WebSocket).
+"""``/emotion/v1/ws/{sessionId}``: turns in, state and proactive actions out (molroo's WebSocket).
+
+Who may connect (``apps.accounts.authentication.stream_app``): a server or SDK sends its API key in the
+handshake's ``Authorization: Bearer <key>`` header; a browser, which cannot set headers on a WebSocket,
+passes ``?token=<stream token>`` minted for this session by ``POST /emotion/v1/persona/{id}/stream-token``;
+a signed-in superuser's admin session also opens it (as their playground app). Unlike molroo, an API key
+in ``?token=`` is refused: keys never travel in URLs, where logs and proxies keep them.
 
 Client messages (JSON with a ``type``):
 
@@ -21,8 +27,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.authentication import api_key_from_authorization
-from apps.accounts.errors import ApiKeyMissing
+from apps.accounts.authentication import stream_app
 from apps.api.emotion import presenters
 from apps.api.emotion.errors import render_error
 from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
@@ -41,13 +46,18 @@ PUSHED_TYPES = {
 }
 
 
-def _authenticate(token: str, session_id: str):
-    key = api_key_from_authorization(f"Bearer {token}" if token else "")
-    if key is None:
-        raise ApiKeyMissing("Pass your API key as ?token=<key>.")
-    session = selectors.persona_session_get(app=key.app, session_id=session_id)
+def _authenticate(scope, session_id: str):
+    headers = dict(scope.get("headers", []))
+    app = stream_app(
+        authorization=headers.get(b"authorization", b"").decode("latin-1"),
+        token=parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0],
+        user=scope.get("user"),  # set by channels' AuthMiddlewareStack from the admin's session cookie
+        session_id=session_id,
+        kind="persona",
+    )
+    session = selectors.persona_session_get(app=app, session_id=session_id)
     pending = [presenters.proactive_action(action) for action in selectors.proactive_pending(session=session)]
-    return key.app, pending
+    return app, pending
 
 
 def _validated(serializer_class, data: dict) -> dict:
@@ -61,10 +71,9 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.session_id = self.scope["url_route"]["kwargs"]["session_id"]
-        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
         await self.accept()
         try:
-            self.app, pending = await database_sync_to_async(_authenticate)(token, self.session_id)
+            self.app, pending = await database_sync_to_async(_authenticate)(self.scope, self.session_id)
         except ApplicationError as exc:
             body, status, _ = render_error(exc)
             await self.send_json({"type": "error", **body})

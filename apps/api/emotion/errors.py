@@ -17,7 +17,14 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from apps.accounts.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyMissing, ApiKeyRevoked
+from apps.accounts.errors import (
+    ApiKeyExpired,
+    ApiKeyInvalid,
+    ApiKeyMissing,
+    ApiKeyRevoked,
+    StreamTokenExpired,
+    StreamTokenInvalid,
+)
 from apps.core.errors import ApplicationError, NotFound, RateLimited, field_error_paths
 
 AUTH_HEADER = {"WWW-Authenticate": 'Bearer realm="dramatis"'}
@@ -38,7 +45,9 @@ def render_error(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] |
         return error_body("SERVICE_UNAVAILABLE", 503, "The database is unavailable; retry."), 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return error_body("UNAUTHORIZED", 401, "Invalid or missing API key."), 401, dict(AUTH_HEADER)
-    if isinstance(exc, ApiKeyMissing | ApiKeyInvalid | ApiKeyRevoked | ApiKeyExpired):
+    if isinstance(
+        exc, ApiKeyMissing | ApiKeyInvalid | ApiKeyRevoked | ApiKeyExpired | StreamTokenInvalid | StreamTokenExpired
+    ):
         return error_body("UNAUTHORIZED", 401, exc.message), 401, dict(AUTH_HEADER)
     if isinstance(exc, drf.Throttled):
         wait = max(1, int(exc.wait or 1))

@@ -335,6 +335,14 @@ def openapi_document() -> dict[str, Any]:
                     _ok(_obj({"deleted": {"const": True}, "id": SESSION_ID})),
                 ),
             },
+            "/persona/{sessionId}/stream-token": {
+                "parameters": [SESSION_PARAM],
+                "post": _operation(
+                    "persona_stream_token_create",
+                    "Mint a short-lived token for opening this session's WebSocket from a browser (?token=)",
+                    _ok(_obj({"token": {"type": "string"}, "expiresAt": TIMESTAMP, "url": {"type": "string"}}), "201"),
+                ),
+            },
             "/presets": {
                 "get": _operation("preset_list", "The presets", _ok({"type": "array", "items": _ref("Preset")}))
             },

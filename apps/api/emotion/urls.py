@@ -7,6 +7,11 @@ urlpatterns = [
     path("openapi.json", meta.openapi_json, name="emotion-openapi"),
     path("persona", personas.PersonaCollectionApi.as_view(), name="emotion-personas"),
     path("persona/<str:session_id>", personas.PersonaDetailApi.as_view(), name="emotion-persona-detail"),
+    path(
+        "persona/<str:session_id>/stream-token",
+        personas.PersonaStreamTokenApi.as_view(),
+        name="emotion-persona-stream-token",
+    ),
     path("presets", personas.PresetListApi.as_view(), name="emotion-presets"),
     path("turn", turns.TurnApi.as_view(), name="emotion-turn"),
     path("turn/appraisal", turns.AppraisalTurnApi.as_view(), name="emotion-turn-appraisal"),

@@ -119,6 +119,12 @@ class SessionInput(serializers.Serializer):
     proactive_enabled = StrictBooleanField(default=False)
 
 
+class StreamTokenOutput(serializers.Serializer):
+    token = serializers.CharField(help_text="Pass as ?token= on this session's event stream URL; nowhere else.")
+    expires_at = serializers.DateTimeField(help_text="Open the stream before this; an open stream stays open.")
+    stream_url = serializers.CharField(help_text="The stream's path with the token, ready for EventSource.")
+
+
 class SessionOutput(serializers.Serializer):
     session_id = serializers.CharField()
     character = serializers.CharField()

@@ -3,7 +3,10 @@
 Frames are ``id: <cursor>`` + ``data: <event JSON>`` (no ``event:`` line, so EventSource's ``onmessage``
 sees them all). The stream subscribes to the session's group *before* reading the backlog from the
 database, then drops anything at or below the last cursor sent and refills from the database when a
-gap shows, so events that commit while it connects are neither missed nor doubled. Each heartbeat also
+gap shows, so events that commit while it connects are neither missed nor doubled.
+
+Who may open it: see ``apps.accounts.authentication.stream_app`` (an API key in the header, a stream token
+in ``?token=`` for browsers, or a signed-in superuser). Each heartbeat also
 reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
 """
 
@@ -18,8 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from apps.accounts.authentication import api_key_from_authorization
-from apps.accounts.errors import ApiKeyMissing
+from apps.accounts.authentication import stream_app
 from apps.api.native.errors import error_body, json_error
 from apps.conversations import selectors
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -28,11 +30,16 @@ from apps.delivery import realtime
 PAGE = 500
 
 
-def _authenticate_and_load(authorization: str, session_id: str):
-    key = api_key_from_authorization(authorization)
-    if key is None:
-        raise ApiKeyMissing("An API key is required.")
-    return selectors.session_get(app=key.app, session_id=session_id)
+def _authenticate_and_load(request: HttpRequest, session_id: str):
+    app = stream_app(
+        authorization=request.headers.get("Authorization", ""),
+        token=request.GET.get("token", ""),
+        # Set by the site stack's AuthenticationMiddleware (a request with a cookie); absent on the API stack.
+        user=getattr(request, "user", None),
+        session_id=session_id,
+        kind="session",
+    )
+    return selectors.session_get(app=app, session_id=session_id)
 
 
 def _start_cursor(request: HttpRequest) -> int:
@@ -125,7 +132,7 @@ async def session_event_stream(request: HttpRequest, session_id: str) -> HttpRes
         return JsonResponse(body, status=405, headers={"Allow": "GET"})
     try:
         since = _start_cursor(request)
-        session = await sync_to_async(_authenticate_and_load)(request.headers.get("Authorization", ""), session_id)
+        session = await sync_to_async(_authenticate_and_load)(request, session_id)
     except ApplicationError as error:
         return json_error(error)
     response = StreamingHttpResponse(_event_frames(session.id, since), content_type="text/event-stream")

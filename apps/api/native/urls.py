@@ -18,6 +18,7 @@ urlpatterns = [
     path("sessions/<str:session_id>/messages", sessions.MessageSendApi.as_view(), name="session-messages"),
     path("sessions/<str:session_id>/events", sessions.EventListApi.as_view(), name="session-events"),
     path("sessions/<str:session_id>/events/stream", streams.session_event_stream, name="session-event-stream"),
+    path("sessions/<str:session_id>/stream-token", sessions.StreamTokenApi.as_view(), name="session-stream-token"),
     path("sessions/<str:session_id>/runs", sessions.RunListApi.as_view(), name="session-runs"),
     path(
         "apps/<str:app_id>/delivery-channels/telegram",

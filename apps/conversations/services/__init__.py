@@ -12,7 +12,7 @@ from apps.conversations.services.proactive import (
     session_proactive_update,
 )
 from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
-from apps.conversations.services.sessions import session_create
+from apps.conversations.services.sessions import session_create, session_stream_token_issue
 
 __all__ = [
     "NewEvent",
@@ -31,4 +31,5 @@ __all__ = [
     "runs_recover",
     "session_create",
     "session_proactive_update",
+    "session_stream_token_issue",
 ]

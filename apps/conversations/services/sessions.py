@@ -6,6 +6,7 @@ from apps.accounts import services as accounts_services
 from apps.accounts.models import App
 from apps.characters import selectors as character_selectors
 from apps.characters.errors import CharacterNotPublished
+from apps.conversations import selectors
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.proactive import proactive_reschedule
@@ -38,3 +39,12 @@ def session_create(
     if proactive_enabled:
         session.proactive_next_due_at = proactive_reschedule(session_id=session.id)
     return session
+
+
+def session_stream_token_issue(*, app: App, session_id: str) -> accounts_services.IssuedStreamToken:
+    """A short-lived token that opens this session's event stream from a browser (``?token=``).
+
+    Raises SessionNotFound for unknown ids and for another app's sessions. Writes nothing.
+    """
+    session = selectors.session_get(app=app, session_id=session_id)
+    return accounts_services.stream_token_issue(app=app, session_id=session.id, kind="session")

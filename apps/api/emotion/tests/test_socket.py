@@ -1,4 +1,8 @@
-"""The WebSocket /emotion/v1/ws/{sessionId}?token= through Channels (the real ASGI application and channel layer)."""
+"""The WebSocket /emotion/v1/ws/{sessionId} through Channels (the real ASGI application and channel layer).
+
+Servers authenticate with the API key in the handshake's Authorization header; browsers with a stream token
+in ``?token=``; a signed-in superuser with the admin's session cookie. An API key in the URL is refused.
+"""
 
 import asyncio
 from datetime import timedelta
@@ -7,8 +11,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from apps.accounts import services as accounts_services
 from apps.api.emotion.tests.test_personas import APPRAISAL
+from apps.conversations.tests.factories import session_start
 from apps.core import clock
+from apps.personas import services as persona_services
 from apps.personas.models import PersonaSession, ProactiveAction
 from config.asgi import application
 
@@ -16,12 +23,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 10
 
 
-def _connect(session_id: str, token: str) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"/emotion/v1/ws/{session_id}?token={token}")
+def _connect(session_id: str, key: str = "", *, query: str = "", cookie: str = "") -> WebsocketCommunicator:
+    headers = [(b"authorization", f"Bearer {key}".encode())] if key else []
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, f"/emotion/v1/ws/{session_id}{query}", headers=headers)
 
 
-async def _open(session_id: str, token: str) -> WebsocketCommunicator:
-    socket = _connect(session_id, token)
+async def _open(session_id: str, key: str = "", **how) -> WebsocketCommunicator:
+    socket = _connect(session_id, key, **how)
     connected, _ = await socket.connect(timeout=TIMEOUT)
     assert connected
     assert await socket.receive_json_from(TIMEOUT) == {"type": "connected", "session_id": session_id}
@@ -87,10 +97,10 @@ def test_proactive_pushed_missed_and_acknowledged(api, owner, persona):
     assert ProactiveAction.objects.get().acknowledged_at is not None
 
 
-@pytest.mark.parametrize(("token", "code", "close"), [("", "UNAUTHORIZED", 4001), ("drm_x_y", "UNAUTHORIZED", 4001)])
-def test_bad_key_is_refused(persona, token, code, close):
+@pytest.mark.parametrize(("key", "code", "close"), [("", "UNAUTHORIZED", 4001), ("drm_x_y", "UNAUTHORIZED", 4001)])
+def test_bad_key_is_refused(persona, key, code, close):
     async def scenario():
-        socket = _connect(persona, token)
+        socket = _connect(persona, key)
         connected, _ = await socket.connect(timeout=TIMEOUT)
         assert connected
         error = await socket.receive_json_from(TIMEOUT)
@@ -109,3 +119,71 @@ def test_another_apps_session_is_not_found(other, persona):
 
     asyncio.run(scenario())
     assert PersonaSession.objects.get(pk=persona).turn_count == 0
+
+
+def _refused(session_id: str, close: int = 4001, **how) -> dict:
+    async def scenario():
+        socket = _connect(session_id, **how)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        error = await socket.receive_json_from(TIMEOUT)
+        assert error["type"] == "error"
+        assert (await socket.receive_output(TIMEOUT)) == {"type": "websocket.close", "code": close}
+        return error["error"]
+
+    return asyncio.run(scenario())
+
+
+def test_a_browser_opens_the_socket_with_a_stream_token(api, anon, owner, persona):
+    minted = api.post(f"/emotion/v1/persona/{persona}/stream-token")
+    assert minted.status_code == 201, minted.content
+    body = minted.json()
+    assert set(body) == {"token", "expiresAt", "url"} and body["url"].startswith(f"/emotion/v1/ws/{persona}?token=")
+    assert owner.raw_key not in body["url"]
+
+    async def scenario():
+        socket = await _open(persona, query=f"?token={body['token']}")
+        await socket.send_json_to({"type": "turn", "message": "Thank you, that was kind!"})
+        assert (await socket.receive_json_from(TIMEOUT))["type"] == "turn_result"
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+    assert PersonaSession.objects.get(pk=persona).turn_count == 1
+    # the token is no key for the REST endpoints
+    assert anon.get(f"/emotion/v1/state/{persona}?token={body['token']}").status_code == 401
+
+
+def test_keys_in_the_url_and_tokens_for_other_streams_are_refused(api, owner, persona):
+    sibling = api.post("/emotion/v1/persona", {"preset": "stoic_mentor"}, format="json").json()["sessionId"]
+    token = api.post(f"/emotion/v1/persona/{sibling}/stream-token").json()["token"]
+    native = session_start(owner.api_key.app, greeting="hi")
+    native_token = api.post(f"/v1/sessions/{native.id}/stream-token", format="json").json()["data"]["token"]
+
+    for query in (f"?token={owner.raw_key}", f"?token={token}", f"?token={native_token}", "?token=forged"):
+        error = _refused(persona, query=query)
+        assert (error["code"], error["status"]) == ("UNAUTHORIZED", 401), (query, error)
+    assert PersonaSession.objects.get(pk=persona).turn_count == 0
+
+
+def test_minting_for_another_apps_session_is_not_found(other_api, anon, persona, nothing_written):
+    with nothing_written():
+        foreign = other_api.post(f"/emotion/v1/persona/{persona}/stream-token")
+        missing = anon.post(f"/emotion/v1/persona/{persona}/stream-token")
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "NOT_FOUND"
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_a_signed_in_superuser_opens_their_playground_apps_socket(client, django_user_model, persona):
+    admin = django_user_model.objects.create_superuser(username="root", password="x")
+    client.force_login(admin)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    playground = accounts_services.playground_app_ensure(user=admin)
+    own = persona_services.persona_session_create(app=playground, spec={"preset": "cheerful_companion"}).id
+
+    async def scenario():
+        socket = await _open(own, cookie=cookie)
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+    # another app's session looks absent to the superuser's playground app
+    assert _refused(persona, close=4004, cookie=cookie)["code"] == "NOT_FOUND"

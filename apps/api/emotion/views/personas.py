@@ -1,5 +1,7 @@
 """``/persona`` (create, list, get, delete) and ``/presets``."""
 
+from urllib.parse import urlencode
+
 from rest_framework.response import Response
 
 from apps.api.emotion import presenters
@@ -30,6 +32,21 @@ class PersonaDetailApi(EmotionApiView):
     def delete(self, request, session_id: str):
         services.persona_session_delete(app=request.user, session_id=session_id)
         return Response({"deleted": True, "id": session_id})
+
+
+class PersonaStreamTokenApi(EmotionApiView):
+    """Not in molroo's API: browsers cannot send a header when opening a WebSocket, and keys stay out of URLs."""
+
+    def post(self, request, session_id: str):
+        issued = services.persona_session_stream_token_issue(app=request.user, session_id=session_id)
+        return Response(
+            {
+                "token": issued.token,
+                "expiresAt": issued.expires_at.isoformat().replace("+00:00", "Z"),
+                "url": f"/emotion/v1/ws/{session_id}?{urlencode({'token': issued.token})}",
+            },
+            status=201,
+        )
 
 
 class PresetListApi(EmotionApiView):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from apps.api.native import streams
@@ -26,10 +27,10 @@ def test_the_sse_catch_up_costs_one_read_for_the_session_and_one_per_page(owner)
     app = owner.api_key.app
     session = session_start(app, greeting="Hi!")
     services.message_send(app=app, session_id=session.id, text="hello")
-    authorization = f"Bearer {owner.raw_key}"
-    streams._authenticate_and_load(authorization, session.id)  # warms the key cache
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {owner.raw_key}")
+    streams._authenticate_and_load(request, session.id)  # warms the key cache
     # opening the stream: the session (the key comes from the cache); each page of the catch-up: one query
-    assert _count(lambda: streams._authenticate_and_load(authorization, session.id)) == 1
+    assert _count(lambda: streams._authenticate_and_load(request, session.id)) == 1
     assert _count(lambda: streams._events_after(session.id, 0)) == 1
     assert len(streams._events_after(session.id, 0)) >= 3
 

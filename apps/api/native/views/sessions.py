@@ -22,6 +22,7 @@ from apps.api.native.serializers import (
     SessionListOutput,
     SessionListQuery,
     SessionOutput,
+    StreamTokenOutput,
     enveloped,
 )
 from apps.conversations import selectors, services
@@ -120,6 +121,27 @@ class SessionDetailApi(APIView):
         return envelope(
             presenters.session_data(session),
             [action(f"GET /v1/sessions/{session_id}/events?since=0", "Read the session's events")],
+        )
+
+
+class StreamTokenApi(APIView):
+    @extend_schema(
+        operation_id="session_stream_token_create",
+        request=None,
+        responses={201: enveloped("StreamTokenEnvelope", StreamTokenOutput), **AUTH_ERRORS},
+        description=(
+            "Mint a short-lived token that opens this session's event stream from a browser, where EventSource "
+            "cannot send an Authorization header. Call it from your backend and hand the token to the page; "
+            "it is accepted only as ?token= on GET /v1/sessions/{id}/events/stream."
+        ),
+    )
+    def post(self, request, session_id: str):
+        issued = services.session_stream_token_issue(app=request.user, session_id=session_id)
+        stream_url = f"/v1/sessions/{session_id}/events/stream?{urlencode({'token': issued.token})}"
+        return envelope(
+            {"token": issued.token, "expires_at": issued.expires_at, "stream_url": stream_url},
+            [action(f"GET {stream_url}", "Open the stream in the browser: new EventSource(stream_url)")],
+            status=201,
         )
 
 

@@ -1,0 +1,114 @@
+"""CORS on the API surfaces (django-cors-headers), through the real ASGI application.
+
+Requests without a cookie take the API handler (``settings.API_MIDDLEWARE``), those with one the site stack
+(``settings.MIDDLEWARE``); both must answer preflights before authentication, so both are exercised here.
+"""
+
+import asyncio
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+from apps.conversations.models import Session
+from apps.conversations.tests.factories import session_start
+from config.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ALLOWED = "https://app.example.com"
+
+
+@pytest.fixture(autouse=True)
+def _cors(settings):
+    settings.CORS_ALLOWED_ORIGINS = [ALLOWED]
+
+
+def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+
+    async def run():
+        communicator = ApplicationCommunicator(application, scope)
+        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+        start = await communicator.receive_output(10)
+        content = b""
+        while True:
+            message = await communicator.receive_output(10)
+            content += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await communicator.wait(10)
+        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
+
+    return asyncio.run(run())
+
+
+def _preflight(path: str, origin: str, **extra: str):
+    headers = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        **extra,
+    }
+    return _request("OPTIONS", path, headers)
+
+
+@pytest.mark.parametrize("cookie", ["", "csrftoken=x"], ids=["api stack", "site stack"])
+@pytest.mark.parametrize("path", ["/v1/sessions", "/v1/sessions/sess_x/events/stream", "/emotion/v1/turn"])
+def test_preflight_is_answered_without_a_key_for_allowed_origins_only(path, cookie):
+    extra = {"Cookie": cookie} if cookie else {}
+    status, headers, _ = _preflight(path, ALLOWED, **extra)
+    assert status == 200
+    assert headers["access-control-allow-origin"] == ALLOWED
+    allowed_headers = {h.strip() for h in headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "idempotency-key", "last-event-id"} <= allowed_headers
+    assert "POST" in headers["access-control-allow-methods"]
+    assert "access-control-allow-credentials" not in headers
+
+    status, headers, _ = _preflight(path, "https://evil.example.net", **extra)
+    assert "access-control-allow-origin" not in headers
+
+
+def test_cors_is_off_by_default_and_outside_the_api(settings):
+    assert settings.MIDDLEWARE[0] == settings.API_MIDDLEWARE[0] == "corsheaders.middleware.CorsMiddleware"
+    _, headers, _ = _preflight("/admin/login/", ALLOWED)
+    assert "access-control-allow-origin" not in headers
+    settings.CORS_ALLOWED_ORIGINS = []
+    _, headers, _ = _preflight("/v1/sessions", ALLOWED)
+    assert "access-control-allow-origin" not in headers
+
+
+def test_an_actual_request_with_an_origin_gets_the_header_and_its_normal_answer(owner, other):
+    session = session_start(owner.api_key.app, greeting="hi")
+    auth = {"Origin": ALLOWED, "Authorization": f"Bearer {owner.raw_key}"}
+    status, headers, body = _request("GET", f"/v1/sessions/{session.id}", auth)
+    assert status == 200 and headers["access-control-allow-origin"] == ALLOWED
+    assert session.id.encode() in body
+
+    # another app's session is still absent, and the browser may read why
+    foreign = {"Origin": ALLOWED, "Authorization": f"Bearer {other.raw_key}"}
+    status, headers, body = _request("GET", f"/v1/sessions/{session.id}", foreign)
+    assert status == 404 and headers["access-control-allow-origin"] == ALLOWED
+    assert b'"session_not_found"' in body
+
+    # a write without a key is refused with the native error, not answered as a preflight
+    sessions_before = Session.objects.count()
+    status, headers, body = _request(
+        "POST",
+        "/v1/sessions",
+        {"Origin": ALLOWED, "Content-Type": "application/json"},
+        b'{"character": "luna", "external_user_ref": "u"}',
+    )
+    assert status == 401 and b'"missing_api_key"' in body and headers["access-control-allow-origin"] == ALLOWED
+    assert Session.objects.count() == sessions_before
