@@ -65,7 +65,9 @@ class StaffPlaygroundAuthentication(SessionAuthentication):
         return services.playground_app_ensure(user=result[0]), None
 
 
-def stream_app(*, authorization: str, token: str, user, session_id: str, kind: selectors.StreamKind) -> App:
+def stream_app(
+    *, authorization: str, token: str, user, session_id: str, kind: selectors.StreamKind, key_in_url: bool = False
+) -> App:
     """Who is opening a stream (the native SSE, the emotion WebSocket), in this order of precedence:
 
     - an API key in the ``Authorization`` header (servers and SDKs);
@@ -73,11 +75,16 @@ def stream_app(*, authorization: str, token: str, user, session_id: str, kind: s
     - a signed-in superuser's Django session (the admin's user looking at a stream), acting as their own
       playground app like ``StaffPlaygroundAuthentication``. Other staff wait until staff are bound to an app.
 
+    ``key_in_url`` is for a surface whose published protocol puts the API key itself in ``?token=`` (molroo's
+    WebSocket): there a token that is one of our keys is taken as the key, so those clients work unchanged.
+
     Raises ApiKeyMissing when none is present, and the errors of the first one that is.
     """
     key = api_key_from_authorization(authorization)
     if key is not None:
         return key.app
+    if token and key_in_url and token.startswith(f"{selectors.KEY_SCHEME}_"):
+        return api_key_from_authorization(f"Bearer {token}").app
     if token:
         return selectors.stream_token_app(token=token, session_id=session_id, kind=kind)
     if user is not None and user.is_authenticated and user.is_active and user.is_superuser:

@@ -3,8 +3,9 @@
 Who may connect (``apps.accounts.authentication.stream_app``): a server or SDK sends its API key in the
 handshake's ``Authorization: Bearer <key>`` header; a browser, which cannot set headers on a WebSocket,
 passes ``?token=<stream token>`` minted for this session by ``POST /emotion/v1/persona/{id}/stream-token``;
-a signed-in superuser's admin session also opens it (as their playground app). Unlike molroo, an API key
-in ``?token=`` is refused: keys never travel in URLs, where logs and proxies keep them.
+a signed-in superuser's admin session also opens it (as their playground app). molroo's own clients put the
+API key itself in ``?token=``; that still works here, so they need only the new base URL, but a key in a URL
+ends up in logs and proxies, so new clients should use the header or a stream token.
 
 Client messages (JSON with a ``type``):
 
@@ -54,6 +55,7 @@ def _authenticate(scope, session_id: str):
         user=scope.get("user"),  # set by channels' AuthMiddlewareStack from the admin's session cookie
         session_id=session_id,
         kind="persona",
+        key_in_url=True,  # molroo's clients pass their key as ?token=; browsers should mint a stream token
     )
     session = selectors.persona_session_get(app=app, session_id=session_id)
     pending = [presenters.proactive_action(action) for action in selectors.proactive_pending(session=session)]

@@ -1,7 +1,8 @@
 """The WebSocket /emotion/v1/ws/{sessionId} through Channels (the real ASGI application and channel layer).
 
 Servers authenticate with the API key in the handshake's Authorization header; browsers with a stream token
-in ``?token=``; a signed-in superuser with the admin's session cookie. An API key in the URL is refused.
+in ``?token=``; a signed-in superuser with the admin's session cookie; molroo's clients with their API key
+as ``?token=`` (molroo's own protocol).
 """
 
 import asyncio
@@ -153,13 +154,30 @@ def test_a_browser_opens_the_socket_with_a_stream_token(api, anon, owner, person
     assert anon.get(f"/emotion/v1/state/{persona}?token={body['token']}").status_code == 401
 
 
-def test_keys_in_the_url_and_tokens_for_other_streams_are_refused(api, owner, persona):
+def test_molroo_clients_open_it_with_their_key_as_the_token(owner, other, persona):
+    """molroo's published WebSocket takes the API key in ?token=: its clients only change their base URL."""
+
+    async def scenario():
+        socket = await _open(persona, query=f"?token={owner.raw_key}")
+        await socket.send_json_to({"type": "turn", "message": "hello again"})
+        assert (await socket.receive_json_from(TIMEOUT))["type"] == "turn_result"
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+    assert PersonaSession.objects.get(pk=persona).turn_count == 1
+    foreign = _refused(persona, close=4004, query=f"?token={other.raw_key}")  # the session looks absent
+    assert (foreign["code"], foreign["status"]) == ("NOT_FOUND", 404), foreign
+    wrong = _refused(persona, query=f"?token={owner.raw_key[:-4]}abcd")  # a key that is not ours
+    assert (wrong["code"], wrong["status"]) == ("UNAUTHORIZED", 401), wrong
+
+
+def test_tokens_for_other_streams_are_refused(api, owner, persona):
     sibling = api.post("/emotion/v1/persona", {"preset": "stoic_mentor"}, format="json").json()["sessionId"]
     token = api.post(f"/emotion/v1/persona/{sibling}/stream-token").json()["token"]
     native = session_start(owner.api_key.app, greeting="hi")
     native_token = api.post(f"/v1/sessions/{native.id}/stream-token", format="json").json()["data"]["token"]
 
-    for query in (f"?token={owner.raw_key}", f"?token={token}", f"?token={native_token}", "?token=forged"):
+    for query in (f"?token={token}", f"?token={native_token}", "?token=forged"):
         error = _refused(persona, query=query)
         assert (error["code"], error["status"]) == ("UNAUTHORIZED", 401), (query, error)
     assert PersonaSession.objects.get(pk=persona).turn_count == 0
