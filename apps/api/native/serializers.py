@@ -56,6 +56,21 @@ class CharacterInput(CharacterContentSerializer):
     """All authoring fields; only slug and display_name are required."""
 
 
+class CharacterPatchInput(CharacterContentSerializer):
+    """A JSON Merge Patch (RFC 7396) of the authoring fields: send only what changes; ``null`` removes a field.
+
+    Objects merge key by key, lists and strings replace the whole value. ``slug`` may be sent only unchanged.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.allow_null = not field.required  # the required fields cannot be removed
+            field.required = False
+            field.default = serializers.empty  # an absent field keeps its current value
+        return fields
+
+
 class ReadinessCheckSerializer(serializers.Serializer):
     key = serializers.CharField()
     passed = serializers.BooleanField()
@@ -78,6 +93,12 @@ class CharacterOutput(serializers.Serializer):
     status = serializers.CharField()
     version_number = serializers.IntegerField(allow_null=True)
     created = serializers.BooleanField(required=False, help_text="Whether this request published a new version.")
+    dropped_fields = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Top-level fields the previous version had and the new one lacks (publish and patch answers "
+        "only; empty on create or when nothing was dropped).",
+    )
     authoring_readiness = ReadinessSerializer()
     content = serializers.DictField(required=False, help_text="The current version's authoring fields.")
     created_at = serializers.DateTimeField()
