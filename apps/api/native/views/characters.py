@@ -14,7 +14,6 @@ from apps.api.native.serializers import (
     CharacterPatchInput,
     CharacterValidateOutput,
     CharacterVersionListOutput,
-    ErrorSerializer,
     ReadinessSerializer,
     enveloped,
 )
