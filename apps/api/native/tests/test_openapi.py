@@ -114,7 +114,8 @@ def test_character_patch_is_documented_as_a_merge_patch(anon, db):
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     properties = schema["components"]["schemas"][body]["properties"]
     assert not schema["components"]["schemas"][body].get("required")  # send only what changes
-    assert properties["greeting"].get("nullable") and not properties["slug"].get("nullable")
+    assert properties["greeting"].get("nullable") and not properties["display_name"].get("nullable")
+    assert "slug" not in properties  # the URL's slug; a body may only repeat it
     output = schema["components"]["schemas"]["CharacterOutput"]["properties"]
     assert output["dropped_fields"]["type"] == "array"
     assert "409" not in schema["paths"]["/v1/characters"]["post"]["responses"]  # slugs are per app
