@@ -6,6 +6,8 @@
 - Mass assignment: ownership, ids, counters and timestamps in request bodies are refused (character
   content, whose unknown fields are 422s) or ignored (sessions, messages), never applied.
 - Keys authenticate only in the Authorization header, and no response carries a key, its hash or its secret.
+- Slugs belong to their app: both apps have a character with the same slug, and each only ever sees and
+  changes its own character, versions and sessions through it.
 """
 
 import json
@@ -53,6 +55,7 @@ WEBHOOK_SECRET = "tenant-signing-secret-0123"
 # A valid body for each documented write with an id in its path, so that only the tenancy can refuse it
 # (a callable gets the tenant whose ids are in the path).
 VALID_BODIES = {
+    "character_patch": {"greeting": "hello from the wrong tenant"},
     "message_send": {"text": "hello from the wrong tenant"},
     "telegram_channel_connect": lambda tenant: {
         "bot_token": tenant.telegram.bot_create(),
@@ -70,6 +73,7 @@ VALID_BODIES = {
     "session_stream_token_create": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
+SHARED_SLUG = "luna"  # both apps author a character with this slug
 UNKNOWN = {
     "slug": "no-such-character",
     "session_id": "sess_000000000000000000000000",
@@ -93,7 +97,10 @@ def _loopback_webhooks(settings):
 
 class Tenant:
     """An app with a key, characters, sessions, and a sent message (a run and its events) in each session,
-    a connected Telegram bot, budgets for the app and its end-user, and the runs' usage in the ledger."""
+    a connected Telegram bot, budgets for the app and its end-user, and the runs' usage in the ledger.
+
+    Besides its own slugs, each app has a character under ``SHARED_SLUG`` (with its own content) and a
+    session on it; the shared slug is not among ``visible_ids``, since the other app shows it for its own."""
 
     def __init__(self, issued, name: str, captured, telegram) -> None:
         self.app = issued.api_key.app
@@ -104,6 +111,13 @@ class Tenant:
         self.external_user_ref = f"{name}-user"
         for slug in self.slugs:
             character_publish(self.app, slug=slug, display_name=slug.title(), greeting="hi!")
+        self.shared_greeting = f"hi, {name} here"
+        self.shared_character = character_publish(
+            self.app, slug=SHARED_SLUG, display_name=f"{name.title()} Luna", greeting=self.shared_greeting
+        ).character
+        self.shared_session = conversation_services.session_create(
+            app=self.app, character_slug=SHARED_SLUG, external_user_ref=self.external_user_ref
+        )
         self.sessions = [
             conversation_services.session_create(
                 app=self.app, character_slug=slug, external_user_ref=self.external_user_ref
@@ -323,6 +337,73 @@ def test_an_idempotency_key_replays_only_within_its_app(tenant_a, tenant_b):
     assert Run.objects.filter(session__app=tenant_b.app).count() == len(tenant_b.sessions)  # a replay, not a send
 
 
+# --- one slug, two apps -----------------------------------------------------------------------------
+def _own_view_of_the_shared_slug(tenant: Tenant) -> dict:
+    """What the app's key sees through the shared slug: the character, its versions and its sessions."""
+    client = tenant.client
+    detail = client.get(f"/v1/characters/{SHARED_SLUG}").json()["data"]
+    listed = client.get("/v1/characters").json()["data"]["characters"]
+    versions = client.get(f"/v1/characters/{SHARED_SLUG}/versions").json()["data"]["versions"]
+    sessions = client.get("/v1/sessions", {"character": SHARED_SLUG, "limit": 100}).json()["data"]["sessions"]
+    return {
+        "character_id": detail["character_id"],
+        "greeting": detail["content"].get("greeting"),
+        "listed": [item["character_id"] for item in listed if item["slug"] == SHARED_SLUG],
+        "versions": {item["version_id"] for item in versions},
+        "sessions": {item["session_id"] for item in sessions},
+    }
+
+
+def test_the_same_slug_in_two_apps_is_two_characters_each_app_sees_only_its_own(tenant_a, tenant_b):
+    for tenant in (tenant_a, tenant_b):
+        character = tenant.shared_character
+        assert _own_view_of_the_shared_slug(tenant) == {
+            "character_id": character.id,
+            "greeting": tenant.shared_greeting,
+            "listed": [character.id],
+            "versions": set(CharacterVersion.objects.filter(character=character).values_list("id", flat=True)),
+            "sessions": {tenant.shared_session.id},
+        }
+    assert tenant_a.shared_character.id != tenant_b.shared_character.id
+    assert tenant_a.shared_greeting != tenant_b.shared_greeting
+
+
+def test_writes_through_a_shared_slug_change_only_the_callers_character(
+    tenant_a, tenant_b, django_capture_on_commit_callbacks
+):
+    seen_by_a = _own_view_of_the_shared_slug(tenant_a)
+    before = tenant_a.snapshot()  # after A's reads, which mark its key as used
+    client = tenant_b.client
+    with django_capture_on_commit_callbacks(execute=True):
+        repost = client.post("/v1/characters", {"slug": SHARED_SLUG, "display_name": "Beta Luna"}, format="json")
+        patch = client.patch(f"/v1/characters/{SHARED_SLUG}", {"greeting": "patched by beta"}, format="json")
+        session = client.post(
+            "/v1/sessions", {"character": SHARED_SLUG, "external_user_ref": "beta-new-user"}, format="json"
+        )
+        connect = client.post(
+            f"/v1/apps/{tenant_b.app.id}/delivery-channels/telegram",
+            {"bot_token": tenant_b.telegram.bot_create(), "default_character_id": SHARED_SLUG},
+            format="json",
+        )
+    assert (repost.status_code, patch.status_code, session.status_code, connect.status_code) == (201, 200, 201, 201)
+    assert (repost.json()["data"]["character_id"], repost.json()["data"]["dropped_fields"]) == (
+        tenant_b.shared_character.id,
+        ["greeting"],
+    )
+    assert (patch.json()["data"]["character_id"], patch.json()["data"]["version_number"]) == (
+        tenant_b.shared_character.id,
+        3,
+    )
+    assert Session.objects.get(id=session.json()["data"]["session_id"]).character_id == tenant_b.shared_character.id
+    channel = TelegramChannel.objects.get(id=connect.json()["data"]["channel_id"])
+    assert channel.default_character_id == tenant_b.shared_character.id
+    assert tenant_a.snapshot() == before
+    assert _own_view_of_the_shared_slug(tenant_a) == seen_by_a
+    seen_by_b = _own_view_of_the_shared_slug(tenant_b)
+    assert seen_by_b["greeting"] == "patched by beta" and len(seen_by_b["versions"]) == 3
+    assert not (seen_by_b["versions"] | seen_by_b["sessions"]) & (seen_by_a["versions"] | seen_by_a["sessions"])
+
+
 # --- mass assignment ---------------------------------------------------------------------------------
 FORGED = {
     "app": "app_forged",
@@ -359,7 +440,7 @@ def test_session_body_cannot_set_owner_ids_or_counters(tenant_a, tenant_b):
         "app_id": tenant_a.app.id,
         "session_id": tenant_a.sessions[0].id,
         "id": "sess_forged000000000000000000",
-        "character_id": Character.objects.get(slug=tenant_a.slugs[0]).id,
+        "character_id": Character.objects.get(app=tenant_a.app, slug=tenant_a.slugs[0]).id,
         "character_version": 99,
         "last_cursor": 500,
         "user_turn_count": 50,

@@ -28,6 +28,7 @@ class CharacterAdmin(admin.ModelAdmin):
 
     list_display = ("slug", "display_name", "app", "published_version", "updated_at")
     search_fields = ("slug", "display_name", "app__name")
+    list_filter = ("app",)  # slugs are unique per app, so the same slug can show up once per app
     list_select_related = ("app", "current_version")
     readonly_fields = ("id", "current_version", "readiness", "created_at", "updated_at")
     fields = ("id", "app", "slug", "display_name", "draft", "readiness", "current_version", "created_at", "updated_at")

@@ -6,11 +6,6 @@ class CharacterNotFound(NotFound):
     fix = "Create the character with POST /v1/characters, or list yours with GET /v1/characters."
 
 
-class CharacterSlugTaken(Conflict):
-    code = "character_slug_taken"
-    fix = "Another app owns this slug; choose a different slug."
-
-
 class CharacterNotPublished(Conflict):
     code = "character_not_published"
     fix = "Publish a version of the character first."

@@ -6,7 +6,8 @@ from apps.core.models import TimestampedModel, prefixed_id_field
 
 
 class Character(TimestampedModel):
-    """An authored character owned by one app. Its slug is unique across the server (as in LoreOS).
+    """An authored character owned by one app. Its slug is unique within that app: another app may use the
+    same slug for a character of its own, and each app only ever sees its own.
 
     ``current_version`` is what new sessions start on; ``draft`` is the admin's working copy, published
     with the same service the API uses.
@@ -14,7 +15,7 @@ class Character(TimestampedModel):
 
     id = prefixed_id_field("char")
     app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="characters")
-    slug = models.CharField(max_length=128, unique=True)
+    slug = models.CharField(max_length=128)
     display_name = models.CharField(max_length=120)
     current_version = models.ForeignKey(
         "CharacterVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -23,7 +24,7 @@ class Character(TimestampedModel):
 
     class Meta:
         ordering = ["slug"]
-        indexes = [models.Index(fields=["app", "slug"], name="character_app_slug")]
+        constraints = [models.UniqueConstraint(fields=["app", "slug"], name="character_app_slug_unique")]
 
     def __str__(self) -> str:
         return self.slug

@@ -1,16 +1,20 @@
-"""Writes for characters: publish (create or new version), validate, and the admin's draft publish."""
+"""Writes for characters: publish (create or new version), patch (merge, then publish), validate, and the admin's
+draft publish."""
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
+import json_merge_patch
 from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import App
 from apps.characters.content import content_hash, content_validate
-from apps.characters.errors import CharacterSlugTaken
+from apps.characters.errors import CharacterNotFound
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
+from apps.core.errors import ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class PublishResult:
     version: CharacterVersion
     created_character: bool
     created_version: bool
+    dropped_fields: tuple[str, ...] = ()  # top-level fields the previous current version had and this one lacks
 
 
 def character_validate(*, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -28,31 +33,24 @@ def character_validate(*, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _locked_character(app: App, slug: str, display_name: str) -> tuple[Character, bool]:
-    """Lock the character row for ``slug``, creating it first if needed; a concurrent create loses cleanly."""
-    character = Character.objects.select_for_update().filter(slug=slug).first()
+    """Lock the app's character row for ``slug``, creating it first if needed; a concurrent create loses cleanly.
+
+    Slugs are unique per app, so another app's character with the same slug is never touched or seen.
+    """
+    character = Character.objects.select_for_update().filter(app=app, slug=slug).first()
     if character is not None:
         return character, False
     try:
         with transaction.atomic():
             character = Character.objects.create(app=app, slug=slug, display_name=display_name)
     except IntegrityError:
-        return Character.objects.select_for_update().get(slug=slug), False
+        return Character.objects.select_for_update().get(app=app, slug=slug), False
     accounts_services.app_quota_consume(app=app, resource="characters")
     return character, True
 
 
-@transaction.atomic
-def character_publish(*, app: App, data: Any) -> PublishResult:
-    """Create a character or publish its next version from authoring ``data``.
-
-    Content identical to the current version keeps that version (idempotent re-post). Locks the character
-    row so concurrent publishes number versions without gaps. Raises ValidationFailed,
-    CharacterSlugTaken (409) when another app owns the slug, and DemoQuotaExceeded for sandbox caps.
-    """
-    content = content_validate(data)
-    character, created = _locked_character(app, content["slug"], content["display_name"])
-    if character.app_id != app.pk:
-        raise CharacterSlugTaken(f"The slug '{content['slug']}' belongs to another app.")
+def _version_publish(character: Character, content: dict[str, Any], *, created: bool) -> PublishResult:
+    """Make ``content`` the locked character's next version, or keep the current one when nothing changed."""
     digest = content_hash(content)
     current = character.current_version
     if current is not None and current.content_hash == digest:
@@ -67,7 +65,45 @@ def character_publish(*, app: App, data: Any) -> PublishResult:
     character.display_name = content["display_name"]
     character.draft = content
     character.save(update_fields=["current_version", "display_name", "draft", "updated_at"])
-    return PublishResult(character, version, created_character=created, created_version=True)
+    dropped = sorted(set(current.content) - set(content)) if current is not None else []
+    return PublishResult(
+        character, version, created_character=created, created_version=True, dropped_fields=tuple(dropped)
+    )
+
+
+@transaction.atomic
+def character_publish(*, app: App, data: Any) -> PublishResult:
+    """Create a character or publish its next version from authoring ``data``, which replaces the content whole.
+
+    Content identical to the current version keeps that version (idempotent re-post); fields the previous
+    version had and ``data`` lacks are named in ``dropped_fields``. Locks the character row so concurrent
+    publishes number versions without gaps. Raises ValidationFailed and DemoQuotaExceeded for sandbox caps.
+    """
+    content = content_validate(data)
+    character, created = _locked_character(app, content["slug"], content["display_name"])
+    return _version_publish(character, content, created=created)
+
+
+@transaction.atomic
+def character_patch(*, app: App, slug: str, changes: Any) -> PublishResult:
+    """Merge ``changes`` into the current version's content (JSON Merge Patch, RFC 7396) and publish the result.
+
+    Objects merge key by key, a ``null`` removes the field, anything else (lists included) replaces it. The
+    merged content goes through the same validation and versioning as ``character_publish``. A character
+    that was never published starts from its slug and display name. Raises CharacterNotFound (also for
+    another app's slug) and ValidationFailed (a body that is not an object, a changed slug, invalid content).
+    """
+    character = Character.objects.select_for_update().filter(app=app, slug=slug).first()
+    if character is None:
+        raise CharacterNotFound(f"No character with slug '{slug}'.")
+    if not isinstance(changes, dict):
+        raise ValidationFailed({"body": ["Must be a JSON object."]})
+    if "slug" in changes and changes["slug"] != character.slug:
+        raise ValidationFailed({"slug": ["The slug cannot change; create a new character with POST /v1/characters."]})
+    current = character.current_version
+    base = current.content if current is not None else {"slug": character.slug, "display_name": character.display_name}
+    content = content_validate(json_merge_patch.merge(copy.deepcopy(base), changes))
+    return _version_publish(character, content, created=False)
 
 
 def character_draft_publish(*, character: Character) -> PublishResult:

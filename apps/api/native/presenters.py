@@ -12,7 +12,13 @@ from apps.conversations.selectors import ProactiveView
 from apps.core.errors import ValidationFailed
 
 
-def character_data(character: Character, *, created: bool | None = None, with_content: bool = False) -> dict:
+def character_data(
+    character: Character,
+    *,
+    created: bool | None = None,
+    dropped_fields: list[str] | tuple[str, ...] | None = None,
+    with_content: bool = False,
+) -> dict:
     version = character.current_version
     content = version.content if version else {}
     data = {
@@ -27,6 +33,8 @@ def character_data(character: Character, *, created: bool | None = None, with_co
     }
     if created is not None:
         data["created"] = created
+    if dropped_fields is not None:
+        data["dropped_fields"] = list(dropped_fields)
     if with_content:
         data["content"] = content
     return data

@@ -38,6 +38,16 @@ class CharacterInputSchema(OpenApiSerializerExtension):
         return {**schema, "additionalProperties": False}
 
 
+class CharacterPatchInputSchema(OpenApiSerializerExtension):
+    """A character patch refuses unknown top-level fields like the full body."""
+
+    target_class = "apps.api.native.serializers.CharacterPatchInput"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 class ProactiveControlsInputSchema(OpenApiSerializerExtension):
     """The controls update refuses unknown fields too."""
 

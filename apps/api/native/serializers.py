@@ -3,7 +3,12 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from apps.characters.content import SLUG_PATTERN, CharacterContentSerializer
+from apps.characters.content import (
+    SLUG_PATTERN,
+    BehavioralThresholdsSerializer,
+    CharacterContentSerializer,
+    EmotionBaselineSerializer,
+)
 from apps.conversations.proactive import ProactiveControlsSerializer
 from apps.core.fields import StrictBooleanField, StrictCharField
 
@@ -56,6 +61,43 @@ class CharacterInput(CharacterContentSerializer):
     """All authoring fields; only slug and display_name are required."""
 
 
+class _MergePatchFields:
+    """Every field optional, without a default (absent keeps the current value), and nullable (``null``
+    removes the field) unless the content requires it."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.allow_null = not field.required
+            field.required = False
+            field.default = serializers.empty
+        return fields
+
+
+class BehavioralThresholdsPatch(_MergePatchFields, BehavioralThresholdsSerializer):
+    """Thresholds to change; ``null`` removes one."""
+
+
+class EmotionBaselinePatch(_MergePatchFields, EmotionBaselineSerializer):
+    """Baseline values to change; ``null`` removes one."""
+
+
+class CharacterPatchInput(_MergePatchFields, CharacterContentSerializer):
+    """A JSON Merge Patch (RFC 7396) of the authoring fields: send only what changes; ``null`` removes a field.
+
+    Objects merge key by key, lists and strings replace the whole value. The slug is the URL's and cannot
+    change (a body may repeat it unchanged, so whole LoreOS bodies can be sent as patches).
+    """
+
+    behavioral_thresholds = BehavioralThresholdsPatch(required=False)
+    emotion_baseline = EmotionBaselinePatch(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        del fields["slug"]
+        return fields
+
+
 class ReadinessCheckSerializer(serializers.Serializer):
     key = serializers.CharField()
     passed = serializers.BooleanField()
@@ -78,6 +120,12 @@ class CharacterOutput(serializers.Serializer):
     status = serializers.CharField()
     version_number = serializers.IntegerField(allow_null=True)
     created = serializers.BooleanField(required=False, help_text="Whether this request published a new version.")
+    dropped_fields = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Top-level fields the previous version had and the new one lacks (publish and patch answers "
+        "only; empty on create or when nothing was dropped).",
+    )
     authoring_readiness = ReadinessSerializer()
     content = serializers.DictField(required=False, help_text="The current version's authoring fields.")
     created_at = serializers.DateTimeField()

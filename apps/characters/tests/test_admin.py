@@ -77,3 +77,22 @@ def test_invalid_draft_shows_the_error_and_writes_no_version(admin_client, owner
     assert CharacterVersion.objects.filter(character=character).count() == 1
     character.refresh_from_db()
     assert character.current_version.version_number == 1
+
+
+def test_adding_a_slug_the_app_already_has_is_a_form_error_and_another_app_may_use_it(admin_client, owner, other):
+    character_publish(owner.api_key.app, slug="luna")
+    url = reverse("admin:characters_character_add")
+    versions = {"versions-TOTAL_FORMS": 0, "versions-INITIAL_FORMS": 0, "versions-MAX_NUM_FORMS": 1000}
+    data = {"slug": "luna", "display_name": "Luna again", "draft": "{}", **versions}
+
+    taken = admin_client.post(url, {**data, "app": owner.api_key.app_id})
+    assert taken.status_code == 200  # the form again, with the error
+    assert "already exists" in str(taken.context["adminform"].form.errors)
+    assert Character.objects.filter(slug="luna").count() == 1
+
+    free = admin_client.post(url, {**data, "app": other.api_key.app_id})
+    assert free.status_code == 302, free.context["adminform"].form.errors if free.context else free
+    assert set(Character.objects.filter(slug="luna").values_list("app_id", flat=True)) == {
+        owner.api_key.app_id,
+        other.api_key.app_id,
+    }

@@ -1,6 +1,9 @@
-"""POST/GET /v1/characters, versions, readiness and the dry-run validator."""
+"""POST/GET/PATCH /v1/characters, versions, readiness and the dry-run validator."""
+
+import json
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from apps.api.native.tests.contract import assert_error
 from apps.characters.models import Character, CharacterVersion
@@ -48,6 +51,7 @@ def test_minimal_post_returns_the_seed_shape(api, owner):
         1,
     )
     assert data["created"] is True
+    assert data["dropped_fields"] == []
     readiness = data["authoring_readiness"]
     assert readiness["status"] == "needs_work" and readiness["total"] == 13 and readiness["score"] == 0
     commands = [a["command"] for a in body["next_actions"]]
@@ -80,12 +84,47 @@ def test_changed_content_publishes_the_next_immutable_version(api):
     assert listed[0]["content_hash"] != listed[1]["content_hash"]
 
 
-def test_slug_owned_by_another_app_is_409(api, other_api, nothing_written):
-    _post(other_api, {"slug": "luna", "display_name": "Luna"})
-    with nothing_written():
-        response = _post(api, {"slug": "luna", "display_name": "My Luna"})
-    assert_error(response, 409, "character_slug_taken")
-    assert Character.objects.get(slug="luna").display_name == "Luna"
+def test_a_slug_belongs_to_its_app_and_is_free_in_another(api, other_api, owner, other):
+    theirs = _post(other_api, {"slug": "luna", "display_name": "Their Luna", "greeting": "hi from them"})
+    mine = _post(api, {"slug": "luna", "display_name": "My Luna"})
+    assert (theirs.status_code, mine.status_code) == (201, 201), mine.content[:300]
+    assert mine.json()["data"]["character_id"] != theirs.json()["data"]["character_id"]
+    assert (mine.json()["data"]["version_number"], mine.json()["data"]["dropped_fields"]) == (1, [])
+    # each app's re-post publishes its own next version and leaves the other's alone
+    assert _post(api, {"slug": "luna", "display_name": "My Luna v2"}).json()["data"]["version_number"] == 2
+    assert api.get("/v1/characters/luna").json()["data"]["display_name"] == "My Luna v2"
+    assert other_api.get("/v1/characters/luna").json()["data"]["content"] == {
+        "slug": "luna",
+        "display_name": "Their Luna",
+        "greeting": "hi from them",
+        "locale": "en-US",
+    }
+    assert [v["version_number"] for v in other_api.get("/v1/characters/luna/versions").json()["data"]["versions"]] == [
+        1
+    ]
+    owners = dict(Character.objects.filter(slug="luna").values_list("app_id", "display_name"))
+    assert owners == {owner.api_key.app_id: "My Luna v2", other.api_key.app_id: "Their Luna"}
+
+
+def test_the_database_refuses_a_second_character_with_the_same_slug_in_one_app(owner, other):
+    app = owner.api_key.app
+    Character.objects.create(app=app, slug="luna", display_name="Luna")
+    Character.objects.create(app=other.api_key.app, slug="luna", display_name="Luna")  # another app: fine
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Character.objects.create(app=app, slug="luna", display_name="Luna again")
+
+
+def test_a_repost_names_the_fields_it_dropped(api):
+    created = _post(api, RICH).json()["data"]
+    assert created["dropped_fields"] == []
+    trimmed = {key: value for key, value in RICH.items() if key not in {"greeting", "arc_seeds", "profile"}}
+    response = _post(api, trimmed)
+    assert response.status_code == 201
+    data = response.json()["data"]
+    assert (data["version_number"], data["dropped_fields"]) == (2, ["arc_seeds", "greeting", "profile"])
+    assert "greeting" not in api.get("/v1/characters/mira").json()["data"]["content"]
+    again = _post(api, trimmed).json()["data"]  # identical: nothing published, nothing dropped
+    assert (again["version_number"], again["created"], again["dropped_fields"]) == (2, False, [])
 
 
 def test_missing_key_writes_nothing(anon, nothing_written):
@@ -264,3 +303,122 @@ def test_an_unpublished_draft_shows_as_draft(api, owner):
     data = api.get("/v1/characters/drafty").json()["data"]
     assert (data["status"], data["version_number"], data["content"]) == ("draft", None, {})
     assert api.get("/v1/characters/drafty/versions").json()["data"]["versions"] == []
+
+
+# --- PATCH /v1/characters/{slug}: a JSON Merge Patch of the current content --------------------------
+def _patch(api, slug, body, **kwargs):
+    return api.patch(f"/v1/characters/{slug}", body, format="json", **kwargs)
+
+
+def test_patch_merges_into_the_current_content_and_publishes_the_next_version(api):
+    _post(api, RICH)
+    response = _patch(
+        api,
+        "mira",
+        {
+            "greeting": "back from the night shift",
+            "profile": {"city": None, "occupation": "nurse"},
+            "behavioral_thresholds": {"daily_initiate_cap": 5},
+            "forbidden_style": None,
+            "voice_samples": ["one", "two", "three", "four"],
+        },
+    )
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    data = body["data"]
+    assert (data["version_number"], data["created"], data["dropped_fields"]) == (2, True, ["forbidden_style"])
+    assert body["next_actions"][0]["command"].startswith('POST /v1/sessions {"character": "mira"')
+    content = api.get("/v1/characters/mira").json()["data"]["content"]
+    expected = {
+        **{key: value for key, value in RICH.items() if key != "forbidden_style"},
+        "greeting": "back from the night shift",
+        "profile": {
+            "visible_bio": RICH["profile"]["visible_bio"],
+            "visible_interests": ["painting", "jazz"],
+            "identity_anchors": {"hair": "short black bob", "eyes": "green"},
+            "occupation": "nurse",
+        },
+        "behavioral_thresholds": {"proactivity_tolerance": 0.4, "daily_initiate_cap": 5},
+        "voice_samples": ["one", "two", "three", "four"],
+    }
+    assert content == expected
+    versions = api.get("/v1/characters/mira/versions").json()["data"]["versions"]
+    assert [v["version_number"] for v in versions] == [2, 1]
+    assert versions[1]["content"]["profile"]["city"] == "Lisbon"  # v1 is immutable
+
+
+def test_patch_accepts_the_merge_patch_media_type(api):
+    _post(api, {"slug": "luna", "display_name": "Luna"})
+    response = api.generic(
+        "PATCH",
+        "/v1/characters/luna",
+        json.dumps({"greeting": "hey"}),
+        content_type="application/merge-patch+json",
+    )
+    assert response.status_code == 200, response.content[:300]
+    assert api.get("/v1/characters/luna").json()["data"]["content"]["greeting"] == "hey"
+
+
+def test_a_patch_that_changes_nothing_keeps_the_version(api, nothing_written):
+    _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hi"})
+    with nothing_written():
+        response = _patch(api, "luna", {"greeting": "hi", "slug": "luna", "arc_seeds": None})
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["version_number"], data["created"], data["dropped_fields"]) == (1, False, [])
+
+
+def test_patch_of_a_never_published_character_starts_from_its_name(api, owner):
+    Character.objects.create(app=owner.api_key.app, slug="drafty", display_name="Drafty")  # made in the admin
+    response = _patch(api, "drafty", {"greeting": "first words"})
+    assert response.status_code == 200, response.content[:300]
+    data = response.json()["data"]
+    assert (data["version_number"], data["status"], data["dropped_fields"]) == (1, "published", [])
+    content = api.get("/v1/characters/drafty").json()["data"]["content"]
+    assert content == {"slug": "drafty", "display_name": "Drafty", "greeting": "first words", "locale": "en-US"}
+
+
+def test_patch_of_an_unknown_or_another_apps_slug_is_404(api, other_api, nothing_written):
+    _post(other_api, {"slug": "theirs", "display_name": "Theirs", "greeting": "hi"})
+    with nothing_written():
+        foreign = _patch(api, "theirs", {"greeting": "taken over"})
+        unknown = _patch(api, "nobody", {"greeting": "hello"})
+    assert_error(foreign, 404, "character_not_found")
+    assert_error(unknown, 404, "character_not_found")
+    assert other_api.get("/v1/characters/theirs").json()["data"]["content"]["greeting"] == "hi"
+
+
+def test_patch_needs_a_key(anon, api, nothing_written):
+    _post(api, {"slug": "luna", "display_name": "Luna"})
+    with nothing_written():
+        response = _patch(anon, "luna", {"greeting": "hi"})
+    assert_error(response, 401, "missing_api_key")
+
+
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"behavioral_thresholds": {"proactivity_tolerance": 1.5}}, ["behavioral_thresholds.proactivity_tolerance"]),
+        ({"display_name": None}, ["display_name"]),
+        ({"display_name": ""}, ["display_name"]),
+        ({"slug": "luna-two"}, ["slug"]),
+        ({"slug": None}, ["slug"]),
+        ({"voice_samples": ["ok", 7]}, ["voice_samples[1]"]),
+        ({"personality": "shy"}, ["personality"]),
+        ({"profile": {"visible_bio": "a\x00b"}}, ["profile.visible_bio"]),
+    ],
+)
+def test_an_invalid_patch_is_422_naming_the_fields_and_writes_nothing(api, nothing_written, change, fields):
+    _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hi"})
+    with nothing_written():
+        response = _patch(api, "luna", change)
+    assert_error(response, 422, "validation_error", fields=fields)
+    assert api.get("/v1/characters/luna").json()["data"]["content"]["greeting"] == "hi"
+
+
+@pytest.mark.parametrize("body", [["greeting"], "greeting", 7])
+def test_a_patch_that_is_not_an_object_is_422(api, nothing_written, body):
+    _post(api, {"slug": "luna", "display_name": "Luna"})
+    with nothing_written():
+        response = _patch(api, "luna", body)
+    assert_error(response, 422, "validation_error", fields=["body"])

@@ -108,6 +108,22 @@ def test_schema_documents_bearer_auth_and_query_parameters(schema):
     assert {"limit", "cursor", "character", "external_user_ref"} <= sessions
 
 
+def test_character_patch_is_documented_as_a_merge_patch(anon, db):
+    schema = anon.get("/v1/openapi.json").json()
+    operation = schema["paths"]["/v1/characters/{slug}"]["patch"]
+    assert operation["operationId"] == "character_patch"
+    assert set(operation["requestBody"]["content"]) == {"application/json", "application/merge-patch+json"}
+    assert {"200", "401", "404", "422"} <= set(operation["responses"])
+    body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    properties = schema["components"]["schemas"][body]["properties"]
+    assert not schema["components"]["schemas"][body].get("required")  # send only what changes
+    assert properties["greeting"].get("nullable") and not properties["display_name"].get("nullable")
+    assert "slug" not in properties  # the URL's slug; a body may only repeat it
+    output = schema["components"]["schemas"]["CharacterOutput"]["properties"]
+    assert output["dropped_fields"]["type"] == "array"
+    assert "409" not in schema["paths"]["/v1/characters"]["post"]["responses"]  # slugs are per app
+
+
 def test_llms_txt_is_a_short_guide_with_the_quickstart(anon, db):
     response = anon.get("/v1/llms.txt")
     assert response.status_code == 200
@@ -118,6 +134,7 @@ def test_llms_txt_is_a_short_guide_with_the_quickstart(anon, db):
         "POST /v1/sessions",
         "POST /v1/sessions/{session_id}/messages",
         "GET /v1/sessions/{session_id}/events",
+        "PATCH /v1/characters/{slug}",
     ):
         assert call in text, call
     assert "http://testserver" in text  # the base URL is filled in

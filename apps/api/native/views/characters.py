@@ -1,4 +1,6 @@
 from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.native import presenters
@@ -9,14 +11,39 @@ from apps.api.native.serializers import (
     CharacterInput,
     CharacterListOutput,
     CharacterOutput,
+    CharacterPatchInput,
     CharacterValidateOutput,
     CharacterVersionListOutput,
-    ErrorSerializer,
     ReadinessSerializer,
     enveloped,
 )
 from apps.characters import selectors, services
 from apps.characters.readiness import readiness_evaluate
+
+
+class MergePatchParser(JSONParser):
+    """RFC 7396's media type for a merge patch; the body is plain JSON (application/json is accepted too)."""
+
+    media_type = "application/merge-patch+json"
+
+
+def _published(result: services.PublishResult, *, status: int) -> Response:
+    """The answer of a publish or a patch: the character, whether it made a version, what the new one dropped."""
+    data = presenters.character_data(
+        result.character, created=result.created_version, dropped_fields=result.dropped_fields
+    )
+    slug = result.character.slug
+    return envelope(
+        data,
+        [
+            action(
+                f'POST /v1/sessions {{"character": "{slug}", "external_user_ref": "<your-user-id>"}}',
+                "Start a chat session for one of your end-users",
+            ),
+            action(f"GET /v1/characters/{slug}/readiness", "See what would make the character richer"),
+        ],
+        status=status,
+    )
 
 
 class CharacterCollectionApi(APIView):
@@ -36,27 +63,19 @@ class CharacterCollectionApi(APIView):
         responses={
             200: enveloped("CharacterUnchangedEnvelope", CharacterOutput),
             201: enveloped("CharacterEnvelope", CharacterOutput),
-            409: ErrorSerializer,
             **BODY_ERRORS,
             **AUTH_ERRORS,
         },
-        description="Create a character or publish its next version. Identical content keeps the current version.",
+        description=(
+            "Create a character or publish its next version. The body replaces the content whole: fields the "
+            "previous version had and the body lacks are gone from the new version and named in "
+            "`dropped_fields` (use PATCH /v1/characters/{slug} to change only some fields). Identical content "
+            "keeps the current version. Slugs are unique per app; another app's slug is free for yours."
+        ),
     )
     def post(self, request):
         result = services.character_publish(app=request.user, data=request.data)
-        data = presenters.character_data(result.character, created=result.created_version)
-        slug = result.character.slug
-        return envelope(
-            data,
-            [
-                action(
-                    f'POST /v1/sessions {{"character": "{slug}", "external_user_ref": "<your-user-id>"}}',
-                    "Start a chat session for one of your end-users",
-                ),
-                action(f"GET /v1/characters/{slug}/readiness", "See what would make the character richer"),
-            ],
-            status=201 if result.created_version else 200,
-        )
+        return _published(result, status=201 if result.created_version else 200)
 
     @extend_schema(
         operation_id="character_list",
@@ -87,6 +106,8 @@ class CharacterValidateApi(APIView):
 
 
 class CharacterDetailApi(APIView):
+    parser_classes = [JSONParser, MergePatchParser]
+
     @extend_schema(
         operation_id="character_get",
         responses={200: enveloped("CharacterDetailEnvelope", CharacterOutput), **AUTH_ERRORS},
@@ -97,6 +118,22 @@ class CharacterDetailApi(APIView):
             presenters.character_data(character, with_content=True),
             [action(f"GET /v1/characters/{slug}/versions", "See the version history")],
         )
+
+    @extend_schema(
+        operation_id="character_patch",
+        request={"application/json": CharacterPatchInput, "application/merge-patch+json": CharacterPatchInput},
+        responses={200: enveloped("CharacterPatchEnvelope", CharacterOutput), **BODY_ERRORS, **AUTH_ERRORS},
+        description=(
+            "Change some fields and publish the next version: the body is merged into the current version's "
+            "content as a JSON Merge Patch (RFC 7396): objects merge key by key, `null` removes a field, any "
+            "other value (lists included) replaces it. The result is validated like POST /v1/characters; "
+            "`slug` may only be sent unchanged. A patch that changes nothing keeps the current version "
+            "(`created: false`)."
+        ),
+    )
+    def patch(self, request, slug: str):
+        result = services.character_patch(app=request.user, slug=slug, changes=request.data)
+        return _published(result, status=200)
 
 
 class CharacterVersionListApi(APIView):
