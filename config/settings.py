@@ -74,6 +74,9 @@ MIDDLEWARE = [
     # First, so that a CORS preflight is answered before anything can refuse it (authentication included).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the front door's CSS, Swagger UI and ReDoc) from the web process itself, collected by the
+    # release step; in debug straight from the apps' folders. Static paths never take the API stack.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -386,6 +389,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks here from the start (collectstatic fills it)
+except OSError:
+    pass  # a read-only deployment that collected its files elsewhere says so with DRAMATIS_VAR_DIR
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {

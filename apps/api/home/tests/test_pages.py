@@ -133,3 +133,21 @@ def test_the_openapi_build_prints_no_warnings(db, tmp_path, capsys):
 
     assert "Warning" not in capsys.readouterr().err
     assert "/v1/characters" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_production_serves_the_collected_static_files_from_the_web_process(db, settings, tmp_path):
+    """DEBUG off (production): the release step's collectstatic fills STATIC_ROOT and the web process serves it
+    (WhiteNoise), so the front door's stylesheet and the Swagger UI assets load without another server."""
+    from django.test import Client
+
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.WHITENOISE_USE_FINDERS = False
+    settings.WHITENOISE_AUTOREFRESH = False
+    call_command("collectstatic", interactive=False, verbosity=0)
+    client = Client()  # a new handler: WhiteNoise indexes STATIC_ROOT when the middleware is built
+    stylesheet = client.get("/static/dramatis/home.css")
+    swagger = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert (stylesheet.status_code, swagger.status_code) == (200, 200)
+    assert b"".join(stylesheet.streaming_content) == (tmp_path / "static" / "dramatis" / "home.css").read_bytes()
+    assert client.get("/static/dramatis/no-such-file.css").status_code == 404
