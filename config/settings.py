@@ -8,6 +8,7 @@ separate production settings module, so what the tests exercise is what producti
 
 import tomllib
 from importlib import metadata
+import contextlib
 from pathlib import Path
 
 import environ
@@ -389,10 +390,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-try:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise looks here from the start (collectstatic fills it)
-except OSError:
-    pass  # a read-only deployment that collected its files elsewhere says so with DRAMATIS_VAR_DIR
+# WhiteNoise looks here from the start (collectstatic fills it); a read-only install points DRAMATIS_VAR_DIR
+# at a folder where its files were collected.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {
