@@ -6,9 +6,9 @@ provider. Production differs only by environment variables (see ``.env.example``
 separate production settings module, so what the tests exercise is what production runs.
 """
 
+import contextlib
 import tomllib
 from importlib import metadata
-import contextlib
 from pathlib import Path
 
 import environ
