@@ -25,27 +25,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from inprocess import database_recreate, environment_prepare  # noqa: E402
+
 DATABASE = "dramatis_bench_post"
 REDIS_DB = 11
-
-
-def _prepare_environment() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-post-cpu")
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-
-def _database_recreate() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
 def main() -> None:
@@ -53,8 +37,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--profile", type=int, default=500, help="POSTs to profile after the timed ones (0: none)")
     args = parser.parse_args()
-    _prepare_environment()
-    _database_recreate()
+    environment_prepare(database=DATABASE, redis_db=REDIS_DB, DJANGO_ALLOWED_HOSTS="testserver,127.0.0.1")
+    database_recreate(DATABASE)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
     import django
 

@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from inprocess import database_recreate, environment_prepare  # noqa: E402
+
 DATABASE = "dramatis_bench_turn"
 REDIS_DB = 10
 TEXTS = [
@@ -36,27 +39,6 @@ TEXTS = [
     "I am so angry and scared, everything went wrong today and I hate it!",
     "Thank you, you are wonderful. I love talking with you, it makes me so happy.",
 ]
-
-
-def _prepare_environment(llm_base_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-turn-cpu")
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ["LOG_LEVEL"] = "WARNING"
-    os.environ["LLM_BASE_URL"] = llm_base_url
-    os.environ["LLM_API_KEY"] = "bench"
-    os.environ["EMOTION_APPRAISER"] = "lexicon"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-
-def _database_recreate() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
 def _backend_pids(connection) -> list[int]:
@@ -87,8 +69,14 @@ def main() -> None:
     from tests.fakes.openai_server import FakeOpenAIServer
 
     with FakeOpenAIServer(mode="instant") as llm:
-        _prepare_environment(llm.base_url)
-        _database_recreate()
+        environment_prepare(
+            database=DATABASE,
+            redis_db=REDIS_DB,
+            LLM_BASE_URL=llm.base_url,
+            LLM_API_KEY="bench",
+            EMOTION_APPRAISER="lexicon",
+        )
+        database_recreate(DATABASE)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ)
         _run(args)
 

@@ -1,0 +1,30 @@
+"""What the in-process benchmarks (``post_cpu.py``, ``turn_cpu.py``) share: the production settings pointed at a
+database and Redis db of their own, and that database made afresh."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def environment_prepare(*, database: str, redis_db: int, **extra: str) -> None:
+    """Production-shaped settings for this process (debug off, PostgreSQL and Redis on 127.0.0.1); ``extra``
+    sets further environment variables."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{database}"
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{redis_db}"
+    os.environ.setdefault("DJANGO_SECRET_KEY", f"bench-{database}")
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ.update(extra)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def database_recreate(database: str) -> None:
+    """Drop ``database`` (whoever is connected) and create it empty."""
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
