@@ -68,9 +68,16 @@ def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
 
 
 def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_call_the_model(owner, fake_llm):
-    # given a priced model and an end-user who has room for about three turns' reservations
+    # given a priced model and an end-user who has room for about three turns' reservations. The reply's bound
+    # (max_tokens) is close to what a reply costs, so the room holds about three turns however the sends
+    # interleave: twelve sends are refused some of the time even when the database runs them one after another
+    # (SQLite's IMMEDIATE transactions), not only when their reservations overlap.
     llm_model_create(
-        name="fake-chat", is_default=True, prompt_credits_per_1k=Decimal(1), completion_credits_per_1k=Decimal(3)
+        name="fake-chat",
+        is_default=True,
+        prompt_credits_per_1k=Decimal(1),
+        completion_credits_per_1k=Decimal(3),
+        max_tokens=32,
     )
     app = owner.api_key.app
     session = session_start(app, external_user_ref="u-1")
