@@ -130,6 +130,7 @@ def _refused(session_id: str, close: int = 4001, **how) -> dict:
         error = await socket.receive_json_from(TIMEOUT)
         assert error["type"] == "error"
         assert (await socket.receive_output(TIMEOUT)) == {"type": "websocket.close", "code": close}
+        await socket.disconnect()  # the consumer ends (and gives its connection back) before the loop does
         return error["error"]
 
     return asyncio.run(scenario())
