@@ -1,8 +1,14 @@
 """What the in-process benchmarks (``post_cpu.py``, ``turn_cpu.py``) share: the production settings pointed at a
-database and Redis db of their own, and that database made afresh."""
+database and Redis db of their own, that database made afresh, the CPU profile and where figures go."""
 
+import cProfile
+import io
+import json
 import os
+import pstats
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,3 +34,22 @@ def database_recreate(database: str) -> None:
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def cpu_profile_print(work: Callable[[], None], *, lines: int) -> None:
+    """Run ``work`` under cProfile counting CPU time (not waits on the servers) and print the functions with the
+    most cumulative time; ``PROFILE_FILTER`` narrows the listing, ``PROFILE_LINES`` lengthens it."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    work()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats.print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("PROFILE_LINES", lines)))
+    print(out.getvalue())
+
+
+def figures_write(name: str, figures: dict) -> None:
+    """``var/bench/<name>.json``."""
+    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+    (ROOT / "var" / "bench" / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")

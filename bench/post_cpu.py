@@ -14,11 +14,8 @@ most cumulative time over N more POSTs under cProfile. Figures go to ``var/bench
 """
 
 import argparse
-import cProfile
-import io
 import json
 import os
-import pstats
 import subprocess
 import sys
 import time
@@ -26,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from inprocess import database_recreate, environment_prepare  # noqa: E402
+from inprocess import cpu_profile_print, database_recreate, environment_prepare, figures_write  # noqa: E402
 
 DATABASE = "dramatis_bench_post"
 REDIS_DB = 11
@@ -75,19 +72,9 @@ def main() -> None:
           f"({args.posts} POSTs)")  # fmt: skip
     figures = {"posts": args.posts, "cpu_ms_per_post": round(cpu_ms, 3), "wall_ms_per_post": round(wall_ms, 3)}
     if args.profile:
-        profiler = cProfile.Profile(time.process_time)  # CPU, not waits on the servers
-        profiler.enable()
-        for index in range(args.profile):
-            post(index)
-        profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-        stats.print_stats(os.environ.get("PROFILE_FILTER", ""), 40)
-
-        print(out.getvalue())
+        cpu_profile_print(lambda: [post(index) for index in range(args.profile)], lines=40)
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "var" / "bench" / "post_cpu.json").write_text(json.dumps(figures, indent=2) + "\n")
+    figures_write("post_cpu", figures)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,7 @@ Figures go to ``var/bench/turn_cpu.json``.
 """
 
 import argparse
-import cProfile
-import io
-import json
 import os
-import pstats
 import subprocess
 import sys
 import time
@@ -30,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from inprocess import database_recreate, environment_prepare  # noqa: E402
+from inprocess import cpu_profile_print, database_recreate, environment_prepare, figures_write  # noqa: E402
 
 DATABASE = "dramatis_bench_turn"
 REDIS_DB = 10
@@ -144,17 +140,9 @@ def _run(args: argparse.Namespace) -> None:
     }
     if args.profile:
         runs = turns(args.profile)
-        profiler = cProfile.Profile(time.process_time)  # CPU, not waits on the servers
-        profiler.enable()
-        execute(runs)
-        profiler.disable()
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-        stats.print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("PROFILE_LINES", "50")))
-        print(out.getvalue())
+        cpu_profile_print(lambda: execute(runs), lines=50)
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
-    (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-    (ROOT / "var" / "bench" / "turn_cpu.json").write_text(json.dumps(figures, indent=2) + "\n")
+    figures_write("turn_cpu", figures)
 
 
 if __name__ == "__main__":

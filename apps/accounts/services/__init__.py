@@ -31,6 +31,12 @@ def app_create(*, name: str, is_sandbox: bool = False, **caps: int | None) -> Ap
     return App.objects.create(name=name, is_sandbox=is_sandbox, **caps)
 
 
+def playground_app_ensure(*, user) -> App:
+    """The app a staff user acts as when signed in to the admin (the browsable API, the streams)."""
+    app, _ = App.objects.get_or_create(name=f"playground:{user.get_username()}")
+    return app
+
+
 def api_key_create(*, app: App, name: str = "", expires_at: datetime | None = None) -> IssuedKey:
     """Create a key for ``app``. The raw key is in the result and nowhere else: store it now."""
     prefix = f"{KEY_SCHEME}_{secrets.token_hex(6)}"
@@ -138,7 +144,6 @@ from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic
 )
 from apps.accounts.services.stream_tokens import (  # noqa: E402
     IssuedStreamToken,
-    playground_app_ensure,
     stream_token_issue,
 )
 

@@ -30,9 +30,3 @@ def stream_token_issue(*, app: App, session_id: str, kind: StreamKind) -> Issued
     """A token that opens the ``kind`` stream of ``session_id`` (which the caller has checked is ``app``'s)."""
     token = signing.dumps({"app": app.id, "session": session_id, "kind": kind}, salt=STREAM_TOKEN_SALT)
     return IssuedStreamToken(token, clock.now() + timedelta(seconds=settings.STREAM_TOKEN_TTL_SECONDS))
-
-
-def playground_app_ensure(*, user) -> App:
-    """The app a staff user acts as when signed in to the admin (the browsable API, the streams)."""
-    app, _ = App.objects.get_or_create(name=f"playground:{user.get_username()}")
-    return app

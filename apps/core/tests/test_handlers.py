@@ -1,35 +1,12 @@
 """The ASGI entry point: bearer-key API requests take the slim middleware stack, everything else the site's."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
 
-from config.asgi import application
+from apps.core.tests.asgi_requests import asgi_request
 
 
 def _request(path: str, headers: list[tuple[bytes, bytes]], method: str = "GET", body: bytes = b""):
-    async def call():
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"localhost"), *headers],
-            "client": ("127.0.0.1", 50000),
-            "server": ("localhost", 80),
-        }
-        communicator = ApplicationCommunicator(application, scope)
-        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await communicator.receive_output(10)
-        content = await communicator.receive_output(10)
-        return start["status"], {name.lower(): value for name, value in start["headers"]}, content.get("body", b"")
-
-    return async_to_sync(call)()
+    return asgi_request(method, path, headers, body, host=b"localhost")
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ Requests without a cookie take the API handler (``settings.API_MIDDLEWARE``), th
 (``settings.MIDDLEWARE``); both must answer preflights before authentication, so both are exercised here.
 """
 
-import asyncio
-
 import pytest
-from asgiref.testing import ApplicationCommunicator
 
 from apps.conversations.models import Session
 from apps.conversations.tests.factories import session_start
-from config.asgi import application
+from apps.core.tests.asgi_requests import asgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ALLOWED = "https://app.example.com"
@@ -23,35 +20,9 @@ def _cors(settings):
 
 
 def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), *((k.lower().encode(), v.encode()) for k, v in headers.items())],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
-
-    async def run():
-        communicator = ApplicationCommunicator(application, scope)
-        await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
-        start = await communicator.receive_output(10)
-        content = b""
-        while True:
-            message = await communicator.receive_output(10)
-            content += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        await communicator.wait(10)
-        return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, content
-
-    return asyncio.run(run())
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    status, answered, content = asgi_request(method, path, raw, body)
+    return status, {name.decode(): value.decode() for name, value in answered.items()}, content
 
 
 def _preflight(path: str, origin: str, **extra: str):
