@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.api.native",
     "apps.api.emotion",
+    "apps.api",  # manage.py serve: the whole site in one process
 ]
 
 MIDDLEWARE = [
