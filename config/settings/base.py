@@ -334,10 +334,10 @@ DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 # --- Django REST framework and OpenAPI ------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.accounts.authentication.ApiKeyAuthentication",
-        "apps.accounts.authentication.StaffPlaygroundAuthentication",
+        "apps.api.shared.authentication.ApiKeyAuthentication",
+        "apps.api.shared.authentication.StaffPlaygroundAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.authentication.HasApp"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.shared.authentication.HasApp"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "apps.api.native.renderers.BrowsableApiRenderer",
