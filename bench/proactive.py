@@ -23,7 +23,7 @@ afterwards, so every run sees the same rows):
   each, a constant number of statements per batch): the claim, the gates rechecked under the lock (controls,
   newest messages, turns in flight, recent sends), the ledger rows, the due-time and cursor UPDATE, the
   initiate runs and their ``run.status`` events written, and the event sinks' ``record`` (the production
-  sinks of ``config/settings.py``). Not included: the dispatch after commit (the transaction is rolled back,
+  sinks of ``config/settings/base.py``). Not included: the dispatch after commit (the transaction is rolled back,
   so no on-commit callback runs, and no turn executes). Target: 1,000 due sessions in under 1 s; it grows
   with the due count, so it should be about equal at both totals.
 - ``plan``: the first line of ``EXPLAIN ANALYZE`` of the claim query at that total, showing the partial index.

@@ -18,8 +18,8 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 
-from apps.api.native import presenters
 from apps.api.native.tests.contract import assert_error, row_counts
+from apps.api.shared.pagination import page_cursor_encode
 from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookEndpoint
 from apps.delivery.telegram import channels as telegram_channels
@@ -60,7 +60,7 @@ def tenant(owner, db, fake_telegram, settings):
             "webhook_id": webhook.id,
             "endpoint_id": endpoint.id,
         },
-        "page_cursor": presenters.page_cursor_encode(session.created_at, session.id),
+        "page_cursor": page_cursor_encode(session.created_at, session.id),
     }
 
 

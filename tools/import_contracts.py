@@ -28,6 +28,8 @@ class PublicDoorsContract(Contract):
           declared before the app lands.
         - sub_apps: packages inside an app that keep doors of their own (``apps.delivery.telegram``): another
           app imports ``apps.delivery.telegram.services``, never its ``models`` or ``bot_api``.
+        - shared: packages that any app may import whole (plumbing such as ``apps.api.shared``); their own
+          imports of an app still go through its doors.
         - doors: the module names another app may import.
         - exempt: module names (any component) whose imports are not checked, e.g. ``tests``, ``migrations``.
     """
@@ -36,11 +38,13 @@ class PublicDoorsContract(Contract):
 
     apps = fields.ListField(subfield=fields.StringField())
     sub_apps = fields.ListField(subfield=fields.StringField(), required=False, default=[])
+    shared = fields.ListField(subfield=fields.StringField(), required=False, default=[])
     doors = fields.ListField(subfield=fields.StringField())
     exempt = fields.ListField(subfield=fields.StringField(), required=False, default=[])
 
     def check(self, graph: grimp.ImportGraph, verbose: bool) -> ContractCheck:
-        apps = sorted((name for name in self.apps if name in graph.modules), key=len, reverse=True)
+        apps = sorted((name for name in [*self.apps, *self.shared] if name in graph.modules), key=len, reverse=True)
+        shared = set(self.shared)
         owners = sorted(apps + [name for name in self.sub_apps if name in graph.modules], key=len, reverse=True)
         doors, exempt = set(self.doors), set(self.exempt)
         breaches = []
@@ -50,7 +54,7 @@ class PublicDoorsContract(Contract):
                 continue
             for imported in sorted(graph.find_modules_directly_imported_by(importer)):
                 imported_app = _owner(imported, apps)
-                if imported_app is None or imported_app == importer_app:
+                if imported_app is None or imported_app == importer_app or imported_app in shared:
                     continue
                 if _through_a_door(importer, imported, _owner(imported, owners), doors):
                     continue

@@ -6,7 +6,7 @@ rest of a Celery ``apply_async``, paid by the web process on every message POST.
 channel's connection pool and is safe to share, so this channel builds it once per pool. Consuming
 (the asynchronous BRPOP client) is unchanged.
 
-Selected by ``CELERY_BROKER_TRANSPORT`` when the broker is Redis (config/settings.py).
+Selected by ``CELERY_BROKER_TRANSPORT`` when the broker is Redis (config/settings/base.py).
 """
 
 from kombu.transport import redis as kombu_redis

@@ -1,6 +1,6 @@
 """``/emotion/v1/ws/{sessionId}``: turns in, state and proactive actions out (molroo's WebSocket).
 
-Who may connect (``apps.accounts.authentication.stream_app``): a server or SDK sends its API key in the
+Who may connect (``apps.api.shared.authentication.stream_app``): a server or SDK sends its API key in the
 handshake's ``Authorization: Bearer <key>`` header; a browser, which cannot set headers on a WebSocket,
 passes ``?token=<stream token>`` minted for this session by ``POST /emotion/v1/persona/{id}/stream-token``;
 a signed-in superuser's admin session also opens it (as their playground app). molroo's own clients put the
@@ -28,10 +28,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from rest_framework.exceptions import ValidationError
 
-from apps.accounts.authentication import stream_app
 from apps.api.emotion import presenters
 from apps.api.emotion.errors import render_error
 from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
+from apps.api.shared.authentication import stream_app
+from apps.api.shared.validation import validated
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.delivery import realtime
 from apps.delivery.persona_sinks import persona_group
@@ -60,12 +61,6 @@ def _authenticate(scope, session_id: str):
     session = selectors.persona_session_get(app=app, session_id=session_id)
     pending = [presenters.proactive_action(action) for action in selectors.proactive_pending(session=session)]
     return app, pending
-
-
-def _validated(serializer_class, data: dict) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class EmotionSocket(AsyncJsonWebsocketConsumer):
@@ -114,7 +109,7 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"type": "pong"})
         elif kind == "turn":
-            data = _validated(TurnInput, {**fields, "sessionId": self.session_id})
+            data = validated(TurnInput, {**fields, "sessionId": self.session_id})
             event = data.get("event")
             result = await database_sync_to_async(services.persona_turn)(
                 app=self.app,
@@ -128,7 +123,7 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
             )
             await self.send_json({"type": "turn_result", "data": result.to_dict()})
         elif kind == "appraisal":
-            data = _validated(AppraisalTurnInput, {**fields, "sessionId": self.session_id})
+            data = validated(AppraisalTurnInput, {**fields, "sessionId": self.session_id})
             result = await database_sync_to_async(services.persona_turn)(
                 app=self.app,
                 session_id=self.session_id,

@@ -10,12 +10,9 @@ fields can ignore it.
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError as DatabaseInterfaceError
-from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from apps.accounts.errors import (
     ApiKeyExpired,
@@ -25,23 +22,30 @@ from apps.accounts.errors import (
     StreamTokenExpired,
     StreamTokenInvalid,
 )
+from apps.api.shared.authentication import BEARER_CHALLENGE
+from apps.api.shared.errors import (
+    Rendered,
+    database_unavailable,
+    drf_error_response,
+    payload_too_large_message,
+)
 from apps.core.errors import ApplicationError, NotFound, RateLimited, field_error_paths
 
-AUTH_HEADER = {"WWW-Authenticate": 'Bearer realm="dramatis"'}
+AUTH_HEADER = {"WWW-Authenticate": BEARER_CHALLENGE}
 
 
 def error_body(code: str, status: int, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "status": status, "message": message, **extra}}
 
 
-def _validation(fields: dict[str, list[str]], message: str | None = None) -> tuple[dict, int, dict]:
+def _validation(fields: dict[str, list[str]], message: str | None = None) -> Rendered:
     summary = message or "Invalid request: " + "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
     return error_body("VALIDATION_ERROR", 400, summary, details={"fields": fields}), 400, {}
 
 
-def render_error(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
+def render_error(exc: Exception) -> Rendered | None:
     """(body, status, headers) for ``exc``, or None for an unexpected exception (a bug: Django answers 500)."""
-    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+    if database_unavailable(exc):
         return error_body("SERVICE_UNAVAILABLE", 503, "The database is unavailable; retry."), 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return error_body("UNAUTHORIZED", 401, "Invalid or missing API key."), 401, dict(AUTH_HEADER)
@@ -79,28 +83,12 @@ def render_error(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] |
 
 
 def emotion_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    rendered = render_error(exc)
-    if rendered is None:
-        return None
-    body, status, headers = rendered
-    request = context.get("request")
-    if status == 401 and request is not None:
-        try:  # a rejected key leaves request.user unset; settle it as anonymous for the renderers
-            request.user  # noqa: B018
-        except ApplicationError:
-            request._not_authenticated()
-    set_rollback()
-    return Response(body, status=status, headers=headers)
-
-
-def json_error(exc: Exception) -> JsonResponse:
-    body, status, headers = render_error(exc)  # type: ignore[misc]
-    return JsonResponse(body, status=status, headers=headers)
+    return drf_error_response(render_error(exc), context)
 
 
 def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
     """The 413 that ``RequestSizeLimitMiddleware`` answers before anything reads the body, in molroo's shape."""
-    message = f"The request body is {length} bytes; the limit is {limit}."
+    message = payload_too_large_message(length=length, limit=limit)
     return JsonResponse(error_body("PAYLOAD_TOO_LARGE", 413, message), status=413)
 
 

@@ -2,8 +2,9 @@
 
 Telegram sends each Update as JSON with the ``X-Telegram-Bot-Api-Secret-Token`` header registered by
 setWebhook. Any 2xx tells Telegram the update arrived; anything else makes it retry the same update.
-So a wrong or missing secret is refused (403/401, in the native error shape), and everything properly
-authenticated is acknowledged with 200, including updates we ignore and messages the pipeline refused.
+So a wrong or missing secret is refused (403/401, in the house error shape, the native surface's), and
+everything properly authenticated is acknowledged with 200, including updates we ignore and messages the
+pipeline refused.
 """
 
 import json
@@ -12,7 +13,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.api.native.errors import json_error
+from apps.api.shared.errors import application_error_response
 from apps.core.errors import ApplicationError
 from apps.delivery.telegram import inbound
 from apps.delivery.telegram.errors import TelegramUpdateInvalid
@@ -33,5 +34,5 @@ def telegram_webhook(request, channel_id: str) -> JsonResponse:
             raise TelegramUpdateInvalid("The body is not JSON.") from None
         outcome = inbound.telegram_update_receive(channel=channel, update=update)
     except ApplicationError as error:
-        return json_error(error)
+        return application_error_response(error)
     return JsonResponse({"ok": True, "outcome": outcome.outcome})

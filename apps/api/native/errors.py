@@ -3,14 +3,21 @@
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError as DatabaseInterfaceError
-from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from apps.accounts.errors import ApiKeyMissing
+from apps.api.shared.authentication import BEARER_CHALLENGE
+from apps.api.shared.errors import (
+    Rendered,
+    application_error_body,
+    database_unavailable,
+    drf_error_response,
+    error_body,
+    json_error_response,
+    payload_too_large_message,
+)
 from apps.core.errors import ApplicationError, ValidationFailed, field_error_paths
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
@@ -24,20 +31,14 @@ _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
 }
 
 
-def error_body(code: str, message: str, fix: str, **extra: Any) -> dict[str, Any]:
-    return {"detail": {"code": code, "message": message, "fix": fix, **extra}}
-
-
-def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None:
-    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
-        # The database is down, restarting or (SQLite) busy: a retryable outage, not a bug.
+def _render(exc: Exception) -> Rendered | None:
+    if database_unavailable(exc):
         body = error_body("service_unavailable", "The database is unavailable.", "Retry in a few seconds.")
         return body, 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated):  # raised by DRF when the HasApp permission refuses
         exc = ApiKeyMissing(str(exc.detail))
     if isinstance(exc, ApplicationError):
-        extra = {"fields": exc.details["fields"]} if "fields" in exc.details else {}
-        return error_body(exc.code, exc.message, exc.fix_hint, **extra), exc.status, {}
+        return application_error_body(exc), exc.status, {}
     if isinstance(exc, drf.ValidationError):
         fields = field_error_paths(exc.detail)
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
@@ -53,43 +54,24 @@ def _render(exc: Exception) -> tuple[dict[str, Any], int, dict[str, str]] | None
         if isinstance(exc, exc_type):
             headers = {"Retry-After": str(exc.wait)} if isinstance(exc, drf.Throttled) and exc.wait else {}
             if status == 401:
-                headers["WWW-Authenticate"] = 'Bearer realm="dramatis"'
+                headers["WWW-Authenticate"] = BEARER_CHALLENGE
             return error_body(code, str(exc.detail), fix), status, headers
     return None
 
 
-def _settle_rejected_authentication(request) -> None:
-    """A rejected key leaves DRF's ``request.user`` unset, so reading it (as the browsable API's renderer
-    does) would raise again and turn the 403 into a 500; settle it as anonymous."""
-    try:
-        request.user  # noqa: B018 - evaluated for its side effect
-    except ApplicationError:
-        request._not_authenticated()  # what DRF itself does when one of its own authentication errors is raised
-
-
 def native_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER for every surface that has not registered its own shape."""
-    rendered = _render(exc)
-    if rendered is None:
-        return None  # a bug: let Django answer 500 and log it
-    body, status, headers = rendered
-    if status == 401:
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="dramatis"')
-    if status in (401, 403) and "request" in context:
-        _settle_rejected_authentication(context["request"])
-    set_rollback()
-    return Response(body, status=status, headers=headers)
+    return drf_error_response(_render(exc), context)
 
 
 def json_error(exc: ApplicationError) -> JsonResponse:
     """The same body for plain Django views (the SSE stream)."""
-    body, status, headers = _render(exc)  # type: ignore[misc]
-    return JsonResponse(body, status=status, headers=headers)
+    return json_error_response(_render(exc))  # type: ignore[arg-type]
 
 
 def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
     """The 413 that ``RequestSizeLimitMiddleware`` answers before anything reads the body."""
-    message = f"The request body is {length} bytes; the limit is {limit}."
+    message = payload_too_large_message(length=length, limit=limit)
     return JsonResponse(error_body("payload_too_large", message, "Send a smaller request body."), status=413)
 
 

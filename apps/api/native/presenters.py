@@ -1,15 +1,10 @@
 """Turning domain objects into the native surface's response data."""
 
-import base64
-import json
-from datetime import datetime
-
 from apps.accounts.models import UsageRecord
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.conversations.models import Run, Session
 from apps.conversations.selectors import ProactiveView
-from apps.core.errors import ValidationFailed
 
 
 def character_data(
@@ -104,16 +99,3 @@ def run_data(run: Run, usage: UsageRecord | None = None) -> dict:
         "created_at": run.created_at,
         "finished_at": run.finished_at,
     }
-
-
-def page_cursor_encode(created_at: datetime, row_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), row_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def page_cursor_decode(cursor: str) -> tuple[datetime, str]:
-    try:
-        created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(row_id)
-    except (ValueError, TypeError) as error:
-        raise ValidationFailed({"cursor": ["Not a cursor returned by this endpoint."]}) from error

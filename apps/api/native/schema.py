@@ -13,7 +13,7 @@ def _json_object() -> dict:
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.accounts.authentication.ApiKeyAuthentication"
+    target_class = "apps.api.shared.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
@@ -21,7 +21,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class StaffPlaygroundScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.accounts.authentication.StaffPlaygroundAuthentication"
+    target_class = "apps.api.shared.authentication.StaffPlaygroundAuthentication"
     name = "AdminSession"
 
     def get_security_definition(self, auto_schema):

@@ -5,7 +5,7 @@ sees them all). The stream subscribes to the session's group *before* reading th
 database, then drops anything at or below the last cursor sent and refills from the database when a
 gap shows, so events that commit while it connects are neither missed nor doubled.
 
-Who may open it: see ``apps.accounts.authentication.stream_app`` (an API key in the header, a stream token
+Who may open it: see ``apps.api.shared.authentication.stream_app`` (an API key in the header, a stream token
 in ``?token=`` for browsers, or a signed-in superuser). Each heartbeat also
 reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
 """
@@ -21,8 +21,9 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from apps.accounts.authentication import stream_app
-from apps.api.native.errors import error_body, json_error
+from apps.api.native.errors import json_error
+from apps.api.shared.authentication import stream_app
+from apps.api.shared.errors import error_body
 from apps.conversations import selectors
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.delivery import realtime

@@ -6,8 +6,9 @@ from rest_framework.response import Response
 
 from apps.api.emotion import presenters
 from apps.api.emotion.serializers import PersonaListQuery
-from apps.api.emotion.views.base import EmotionApiView, json_object, validated
-from apps.api.native.presenters import page_cursor_decode, page_cursor_encode
+from apps.api.emotion.views.base import EmotionApiView
+from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
+from apps.api.shared.validation import json_object, validated
 from apps.personas import selectors, services
 
 

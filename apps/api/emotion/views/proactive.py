@@ -4,7 +4,8 @@ from rest_framework.response import Response
 
 from apps.api.emotion import presenters
 from apps.api.emotion.serializers import ProactivePreferencesInput
-from apps.api.emotion.views.base import EmotionApiView, json_object, validated
+from apps.api.emotion.views.base import EmotionApiView
+from apps.api.shared.validation import json_object, validated
 from apps.personas import services
 
 

@@ -3,7 +3,8 @@
 from rest_framework.response import Response
 
 from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
-from apps.api.emotion.views.base import EmotionApiView, json_object, validated
+from apps.api.emotion.views.base import EmotionApiView
+from apps.api.shared.validation import json_object, validated
 from apps.personas import selectors, services
 
 

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 
 from apps.api.emotion import presenters
 from apps.api.emotion.serializers import WebhookInput
-from apps.api.emotion.views.base import EmotionApiView, json_object, validated
+from apps.api.emotion.views.base import EmotionApiView
+from apps.api.shared.validation import json_object, validated
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery.persona_sinks import persona_scope
 from apps.delivery.services import webhook_endpoint_create

@@ -14,7 +14,7 @@ from apps.api.native.serializers import (
     ChannelOutput,
     enveloped,
 )
-from apps.api.native.views.sessions import _validated
+from apps.api.shared.validation import validated
 from apps.conversations import selectors as conversation_selectors
 from apps.delivery import selectors, services
 from apps.delivery.models import WebhookEndpoint
@@ -65,7 +65,7 @@ class SessionChannelCollectionApi(APIView):
         description="Register a signed webhook for this session's events.",
     )
     def post(self, request, session_id: str):
-        data = _validated(ChannelInput, request.data)
+        data = validated(ChannelInput, request.data)
         endpoint = services.webhook_endpoint_create(
             app=request.user,
             session_id=session_id,
@@ -115,7 +115,7 @@ class WebhookEndpointCollectionApi(APIView):
         description="Register a signed webhook that receives every session's events of this app.",
     )
     def post(self, request):
-        data = _validated(ChannelInput, request.data)
+        data = validated(ChannelInput, request.data)
         endpoint = services.webhook_endpoint_create(
             app=request.user, url=data["url"], secret=data.get("secret"), event_types=data.get("event_types")
         )

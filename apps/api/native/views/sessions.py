@@ -1,7 +1,6 @@
 from urllib.parse import urlencode
 
 from django.db.models import Q
-from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.views import APIView
 
@@ -25,20 +24,12 @@ from apps.api.native.serializers import (
     StreamTokenOutput,
     enveloped,
 )
+from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
+from apps.api.shared.validation import validated
 from apps.conversations import selectors, services
 from apps.core.errors import ValidationFailed
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
-
-
-def _validated(serializer_class, data):
-    if isinstance(data, QueryDict):
-        # DRF reads a QueryDict the way it reads an HTML form, where an empty value (``?limit=``) means "not
-        # given"; an API call that sends an empty value has sent an invalid one.
-        data = data.dict()
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _idempotency_key(request) -> str | None:
@@ -62,7 +53,7 @@ class SessionCollectionApi(APIView):
         },
     )
     def post(self, request):
-        data = _validated(SessionInput, request.data)
+        data = validated(SessionInput, request.data)
         session = services.session_create(
             app=request.user,
             character_slug=data["character"],
@@ -86,17 +77,17 @@ class SessionCollectionApi(APIView):
         responses={200: enveloped("SessionListEnvelope", SessionListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
-        query = _validated(SessionListQuery, request.query_params)
+        query = validated(SessionListQuery, request.query_params)
         sessions = selectors.session_list(
             app=request.user, character_slug=query.get("character"), external_user_ref=query.get("external_user_ref")
         )
         if "cursor" in query:
-            created_at, row_id = presenters.page_cursor_decode(query["cursor"])
+            created_at, row_id = page_cursor_decode(query["cursor"])
             sessions = sessions.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
         page = list(sessions[: query["limit"] + 1])
         more = len(page) > query["limit"]
         page = page[: query["limit"]]
-        next_cursor = presenters.page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
+        next_cursor = page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
         next_actions = []
         if next_cursor:  # the next page keeps this page's filters and size
             kept = {name: query[name] for name in ("limit", "character", "external_user_ref") if query.get(name)}
@@ -170,7 +161,7 @@ class MessageSendApi(APIView):
         description="Accept the end-user's message; the character's reply arrives as a later event.",
     )
     def post(self, request, session_id: str):
-        data = _validated(MessageInput, request.data)
+        data = validated(MessageInput, request.data)
         result = services.message_send(
             app=request.user,
             session_id=session_id,
@@ -201,7 +192,7 @@ class EventListApi(APIView):
         responses={200: enveloped("EventListEnvelope", EventListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
     )
     def get(self, request, session_id: str):
-        query = _validated(EventListQuery, request.query_params)
+        query = validated(EventListQuery, request.query_params)
         session = selectors.session_get(app=request.user, session_id=session_id)
         events = []
         if session.last_cursor > query["since"]:  # nothing new: answer without touching the event table
@@ -223,7 +214,7 @@ class RunListApi(APIView):
         responses={200: enveloped("RunListEnvelope", RunListOutput), 422: ErrorSerializer, **AUTH_ERRORS},
     )
     def get(self, request, session_id: str):
-        query = _validated(RunListQuery, request.query_params)
+        query = validated(RunListQuery, request.query_params)
         session = selectors.session_get(app=request.user, session_id=session_id)
         rows = selectors.run_list(session_id=session.id, run_id=query.get("run_ref"))
         usage = accounts_selectors.usage_by_run(app_id=session.app_id, run_refs=[run.id for run in rows])

@@ -12,7 +12,7 @@ from apps.accounts import services as accounts_services
 from apps.api.native import usage_serializers as shapes
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
-from apps.api.native.views.sessions import _validated
+from apps.api.shared.validation import validated
 from apps.conversations import selectors as conversation_selectors
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery.telegram import selectors as telegram_selectors
@@ -67,7 +67,7 @@ class UsageApi(APIView):
 
 
 def _policy_input(request) -> dict:
-    return _validated(shapes.BudgetPolicyInput, request.data)
+    return validated(shapes.BudgetPolicyInput, request.data)
 
 
 def _policy_write(app, external_user_ref: str, data: dict) -> dict:
@@ -144,7 +144,7 @@ class ExternalUserBudgetPolicyApi(APIView):
         },
     )
     def delete(self, request, external_user_ref: str):
-        query = _validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
+        query = validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
         _external_user_check(request.user, external_user_ref)
         cleared = accounts_services.budget_policy_clear(
             app=request.user, external_user_ref=external_user_ref, resource_type=query.get("resource_type")
@@ -177,7 +177,7 @@ class AppBudgetPolicyApi(APIView):
         responses={200: enveloped("AppBudgetPolicyClearedEnvelope", shapes.BudgetPolicyClearedOutput), **READ_ERRORS},
     )
     def delete(self, request):
-        query = _validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
+        query = validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
         cleared = accounts_services.budget_policy_clear(
             app=request.user, external_user_ref="", resource_type=query.get("resource_type")
         )
@@ -203,7 +203,7 @@ class SessionTraceApi(APIView):
         ),
     )
     def get(self, request, session_id: str):
-        query = _validated(shapes.TraceQuery, request.query_params)
+        query = validated(shapes.TraceQuery, request.query_params)
         session = conversation_selectors.session_get(app=request.user, session_id=session_id)
         events = conversation_selectors.event_list_newest(
             session_id=session.id, before=query.get("before"), limit=query["limit"] + 1, run_id=query.get("run_ref")

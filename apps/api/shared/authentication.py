@@ -1,13 +1,24 @@
-"""DRF authentication for every API surface: ``Authorization: Bearer <key>`` resolves to one app."""
+"""Who a request acts as, for every API surface: ``Authorization: Bearer <key>`` resolves to one app.
+
+The DRF authentication and permission classes, and ``stream_app`` for the streams (SSE, WebSocket). Reading
+the credentials off the wire happens here; looking keys and stream tokens up stays with ``accounts``.
+"""
+
+from typing import TYPE_CHECKING
 
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
 from apps.accounts import errors, selectors, services
-from apps.accounts.models import ApiKey, App
+
+if TYPE_CHECKING:  # for the annotations only: a surface reaches accounts through its selectors and services
+    from apps.accounts.models import ApiKey, App
+
+# The WWW-Authenticate challenge of every 401 on every surface.
+BEARER_CHALLENGE = 'Bearer realm="dramatis"'
 
 
-def api_key_from_authorization(header: str) -> ApiKey | None:
+def api_key_from_authorization(header: str) -> "ApiKey | None":
     """The live key named by an ``Authorization`` header value, recording its use; None when it is empty.
 
     Shared by the DRF authentication and the plain Django views (the SSE stream). Raises ApiKeyInvalid for
@@ -36,7 +47,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         return None if key is None else (key.app, key)
 
     def authenticate_header(self, request) -> str:
-        return 'Bearer realm="dramatis"'
+        return BEARER_CHALLENGE
 
 
 class HasApp(BasePermission):
@@ -49,7 +60,8 @@ class HasApp(BasePermission):
     message = "An API key is required."
 
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.user, App)
+        # Every authentication class here yields an App, so "one of them succeeded" is "acting as an app".
+        return request.successful_authenticator is not None
 
 
 class StaffPlaygroundAuthentication(SessionAuthentication):
@@ -67,7 +79,7 @@ class StaffPlaygroundAuthentication(SessionAuthentication):
 
 def stream_app(
     *, authorization: str, token: str, user, session_id: str, kind: selectors.StreamKind, key_in_url: bool = False
-) -> App:
+) -> "App":
     """Who is opening a stream (the native SSE, the emotion WebSocket), in this order of precedence:
 
     - an API key in the ``Authorization`` header (servers and SDKs);

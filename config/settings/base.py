@@ -1,9 +1,10 @@
-"""Settings for every way Dramatis runs.
+"""Settings for every way Dramatis runs (``config.settings``); the test suite adds a few in ``test.py``.
 
 With no environment variables set this is the *embedded default*: SQLite under ``var/``, the
 in-memory channel layer, an in-process run executor and scheduler, and the offline ``scripted`` LLM
 provider. Production differs only by environment variables (see ``.env.example``); there is no
-separate production settings module, so what the tests exercise is what production runs.
+separate production settings module, and ``test.py`` changes only what lets test runs sit side by side,
+so what the tests exercise is what production runs.
 """
 
 import contextlib
@@ -14,7 +15,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("DRAMATIS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.api.native",
     "apps.api.emotion",
+    "apps.api",  # manage.py serve: the whole site in one process
 ]
 
 MIDDLEWARE = [
@@ -157,8 +159,6 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file (not :memory:) so that a server started by a test sees the test database.
-            "TEST": {"NAME": str(VAR_DIR / "test_dramatis.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -177,10 +177,6 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-# pytest-xdist runs test workers side by side against one Redis: each keeps its cache keys under its own
-# prefix (the root conftest clears only those), so one worker's cache.clear() never empties another's.
-if XDIST_WORKER := env.str("PYTEST_XDIST_WORKER", default=""):
-    CACHES["default"]["KEY_PREFIX"] = f"test-{XDIST_WORKER}"
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -338,10 +334,10 @@ DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 # --- Django REST framework and OpenAPI ------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.accounts.authentication.ApiKeyAuthentication",
-        "apps.accounts.authentication.StaffPlaygroundAuthentication",
+        "apps.api.shared.authentication.ApiKeyAuthentication",
+        "apps.api.shared.authentication.StaffPlaygroundAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.authentication.HasApp"],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.shared.authentication.HasApp"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "apps.api.native.renderers.BrowsableApiRenderer",

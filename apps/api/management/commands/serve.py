@@ -1,7 +1,8 @@
 """``manage.py serve``: the whole system in one process on the embedded default (what ``make run`` starts).
 
 Migrates, creates a local superuser on first run (printing its password once), then serves HTTP, the
-admin, the browsable API and SSE with daphne, and runs turns and periodic jobs in-process.
+admin, the browsable API and SSE with daphne, and runs turns and periodic jobs in-process. It serves the
+whole site (``config.asgi``), so it belongs to ``apps.api``, above the surfaces, not to any one of them.
 """
 
 import os

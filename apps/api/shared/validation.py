@@ -1,0 +1,23 @@
+"""Validating a request's body or query string against a DRF serializer, the same way on every surface."""
+
+from django.http import QueryDict
+
+from apps.core.errors import ValidationFailed
+
+
+def validated(serializer_class, data) -> dict:
+    """``data`` checked by ``serializer_class``; DRF's ValidationError (each surface renders it) otherwise."""
+    if isinstance(data, QueryDict):
+        # DRF reads a QueryDict the way it reads an HTML form, where an empty value (``?limit=``) means "not
+        # given"; an API call that sends an empty value has sent an invalid one.
+        data = data.dict()
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def json_object(data) -> dict:
+    """The request body, which must be a JSON object (DRF parses ``[]`` and ``"x"`` too)."""
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": ["Must be a JSON object."]})
+    return data
