@@ -1,3 +1,5 @@
+"""Errors of webhook endpoints: unknown endpoints, refused URLs (the SSRF guard) and secrets."""
+
 from apps.core.errors import NotFound, ValidationFailed
 
 

@@ -1,14 +1,18 @@
-"""Reads for delivery, scoped to the asking app where a caller names ids."""
+"""Reads of webhook endpoints and their deliveries, scoped to the asking app where a caller names ids."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-from django.db.models import F, Q, Subquery
+from typing import TYPE_CHECKING
 
-from apps.accounts.models import App
+from django.db.models import F
+
 from apps.core import clock
-from apps.core.generations import Generation
-from apps.delivery.errors import WebhookEndpointNotFound
-from apps.delivery.models import TelegramChat, WebhookDelivery, WebhookEndpoint
+from apps.delivery.routes import PUSH_ROUTES, session_push_routes
+from apps.delivery.webhooks.errors import WebhookEndpointNotFound
+from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 _VISIBLE = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
 
@@ -18,6 +22,11 @@ def _scoped(*, app: App, session_id: str | None, scope: str = ""):
     if session_id is not None:
         return endpoints.filter(session_id=session_id)
     return endpoints.filter(session__isnull=True, scope=scope)
+
+
+def persona_scope(session_id: str) -> str:
+    """The endpoint scope of one persona session's molroo webhooks (the emotion surface's ``/webhook/{id}``)."""
+    return f"persona:{session_id}"
 
 
 def webhook_endpoint_list(*, app: App, session_id: str | None = None, scope: str = "") -> list[WebhookEndpoint]:
@@ -36,42 +45,6 @@ def webhook_endpoint_get(
     if endpoint is None:
         raise WebhookEndpointNotFound(f"No webhook channel with id '{endpoint_id}'.")
     return endpoint
-
-
-# Where each session's events are pushed besides its streams (the webhook endpoints that take them and the
-# Telegram chats bound to it), cached for every process: both sinks ask on every append, and the answer
-# changes only when an endpoint is registered, deleted or disabled or a chat is bound or its channel
-# deleted; those services bump it.
-PUSH_ROUTES = Generation("push-routes")
-
-
-@dataclass(frozen=True)
-class PushRoutes:
-    webhooks: list[tuple[str, list[str]]]  # (endpoint id, event types it takes; empty: all)
-    chats: list[int]  # bound Telegram chats
-
-    def endpoints(self) -> list[WebhookEndpoint]:
-        """The webhook endpoints, as instances with only their ids and event filters."""
-        return [WebhookEndpoint(id=endpoint_id, event_types=event_types) for endpoint_id, event_types in self.webhooks]
-
-
-def _push_routes(session_id: str) -> PushRoutes:
-    # One statement: a BitmapOr of the session and app indexes, with the app looked up once (a scalar subquery).
-    app_of_session = Subquery(App.objects.filter(sessions=session_id).order_by().values("pk")[:1])
-    # Only what the fan-out needs (the secret, decrypted on load, is not).
-    webhooks = list(
-        WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)
-        .filter(Q(session_id=session_id) | Q(session__isnull=True, scope="", app_id=app_of_session))
-        .order_by()
-        .values_list("id", "event_types")
-    )
-    chats = list(TelegramChat.objects.filter(session_id=session_id).values_list("pk", flat=True))
-    return PushRoutes(webhooks, chats)
-
-
-def session_push_routes(*, session_id: str) -> PushRoutes:
-    """The session's push routes: one shared-cache round trip on the hot path (most sessions have none)."""
-    return PUSH_ROUTES.get(lambda: _push_routes(session_id), key=session_id)
 
 
 def _scope_push_routes(app_id: str, scope: str) -> list[tuple[str, list[str]]]:
@@ -106,7 +79,7 @@ def endpoints_for_sessions_events(*, session_ids: list[str]) -> dict[str, list[W
     return found
 
 
-def deliveries_for_events(*, app_id: str, event_ids: list[str]) -> dict[str, list[dict]]:
+def webhook_deliveries_for_events(*, app_id: str, event_ids: list[str]) -> dict[str, list[dict]]:
     """Per event id, its webhook deliveries within the app (oldest endpoint first); events without any are absent."""
     found: dict[str, list[dict]] = {}
     rows = (
