@@ -202,7 +202,7 @@ def wait_all(created: dict[str, float], timeout: float) -> None:
 
 # --- (c) HTTP clients -------------------------------------------------------------------------------------
 def clients_compare(url: str, count: int) -> dict:
-    from apps.delivery.signing import signature_headers
+    from apps.delivery.webhooks.signing import signature_headers
 
     body = json.dumps({"event": {"event_id": "evt_bench", "payload": {"text": "x" * 200}}}).encode()
 

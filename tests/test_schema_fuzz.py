@@ -22,7 +22,7 @@ from apps.api.native.tests.contract import assert_error, row_counts
 from apps.api.shared.pagination import page_cursor_encode
 from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookEndpoint
-from apps.delivery.telegram import channels as telegram_channels
+from apps.delivery.telegram import services as telegram_services
 from config.wsgi import application
 
 STREAM = "/v1/sessions/{session_id}/events/stream"
@@ -38,7 +38,7 @@ def tenant(owner, db, fake_telegram, settings):
     """The key's app with a published ``luna``, a session on it and a Telegram bot connected to it (on a
     fake Bot API): the real values of path parameters."""
     session = session_start(owner.api_key.app, slug="luna", display_name="Luna")
-    channel, _ = telegram_channels.telegram_channel_connect(
+    channel, _ = telegram_services.telegram_channel_connect(
         app=owner.api_key.app,
         bot_token=fake_telegram.bot_create(),
         routing_mode="single_character",

@@ -33,7 +33,7 @@ from apps.delivery.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from apps.delivery.telegram import channels as telegram_channels
+from apps.delivery.telegram import services as telegram_services
 from apps.personas.models import PersonaSession
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
@@ -136,7 +136,7 @@ class Tenant:
                 )
         self.telegram = telegram
         self.bot_token = telegram.bot_create()
-        self.channel, _ = telegram_channels.telegram_channel_connect(
+        self.channel, _ = telegram_services.telegram_channel_connect(
             app=self.app,
             bot_token=self.bot_token,
             routing_mode="single_character",

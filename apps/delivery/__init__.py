@@ -1,15 +1,24 @@
 """Pushing committed events out of the platform, on every path at once.
 
-- Streams: ``sinks.ChannelLayerSink`` publishes each commit's events to the session's channel-layer group,
-  which the native SSE stream and the emotion WebSocket read (``realtime``: group names, the hop from a
-  worker thread to the server's loop).
-- Webhooks: ``sinks.WebhookSink`` writes one delivery row per (event, endpoint) inside the appending
-  transaction; senders sign (Standard Webhooks and the legacy header), retry on a schedule and guard
-  against SSRF (``webhooks``, ``services``, ``sender``, ``signing``, ``network``).
-- Telegram: managed bots per app, inbound updates turned into messages, outbound bubbles drained in cursor
-  order (``telegram``; ``sinks.TelegramSink``).
-- molroo's persona events (``persona_sinks``): the emotion WebSocket group and the persona webhooks.
+Two channels, each a package with the same rooms (``services``, ``selectors``, ``errors``, ``types`` as its
+doors; ``models``, ``admin`` and its private modules behind them), and the streams beside them:
 
-The sinks are named in ``settings.EVENT_SINKS`` and ``settings.PERSONA_EVENT_SINKS``; nothing below this
-app imports it. Depends on conversations, personas and below.
+- ``webhooks/``: endpoints (per session, per app, per producer scope) and their delivery rows, written
+  inside the appending transaction and sent after commit. ``sender`` signs (``signing``: Standard Webhooks
+  and the legacy header) and POSTs over aiohttp, retrying on a schedule; ``network`` is the SSRF guard,
+  used on registration and again on every send (Telegram calls only the Bot API, so it stays here).
+- ``telegram/``: managed bots per app. ``services`` holds ``channels`` (connect / verify / delete),
+  ``inbound`` (an update, already read from the Bot API's JSON by ``apps/api/hooks``, becomes a message)
+  and ``outbound`` (events drained in cursor order per chat); ``bot_api`` is its private HTTP client.
+- Streams: ``realtime`` names the channel-layer groups the native SSE / WebSocket and the emotion WebSocket
+  listen on, and hops from a worker thread to the server's loop.
+- ``routes``: where a session's events go besides its streams (its webhooks and bound chats), cached for
+  every process; both channels read and invalidate it.
+- ``sinks`` and ``persona_sinks``: what the pipeline announces committed events to (``settings.EVENT_SINKS``,
+  ``settings.PERSONA_EVENT_SINKS``); ``dispatch`` and ``tasks`` (here and in ``telegram/``): where sends run.
+
+The top-level ``services``, ``selectors``, ``errors`` are the app's doors for other apps and surfaces: the
+webhook services and reads, the streams' group names, the deliveries of events on every channel, and every
+error. Telegram and webhooks may also be reached through their own doors (``apps.delivery.telegram.services``
+...). Nothing below this app imports it. Depends on conversations, personas and below.
 """

@@ -1,15 +1,10 @@
 """Sinks for persona-session events (see ``apps.personas.events`` and ``settings.PERSONA_EVENT_SINKS``)."""
 
 from apps.accounts.models import App
-from apps.delivery.realtime import group_send_soon
-from apps.delivery.selectors import webhook_endpoint_list
-from apps.delivery.services import webhook_endpoint_delete, webhook_event_enqueue
+from apps.delivery.realtime import group_send_soon, persona_group
+from apps.delivery.webhooks.selectors import persona_scope, webhook_endpoint_list
+from apps.delivery.webhooks.services import webhook_endpoint_delete, webhook_event_enqueue
 from apps.personas.events import WEBHOOK_EVENT_TYPES
-
-
-def persona_group(session_id: str) -> str:
-    """The channel-layer group the emotion WebSockets of one persona session listen on."""
-    return f"persona.{session_id}"
 
 
 class PersonaSocketSink:
@@ -21,11 +16,6 @@ class PersonaSocketSink:
             by_session.setdefault(event["session_id"], []).append(event)
         for session_id, batch in by_session.items():
             group_send_soon(persona_group(session_id), {"type": "persona.events", "events": batch})
-
-
-def persona_scope(session_id: str) -> str:
-    """The webhook-endpoint scope of one persona session's molroo webhooks."""
-    return f"persona:{session_id}"
 
 
 class PersonaWebhookSink:

@@ -30,7 +30,13 @@ _lock = threading.Lock()
 
 
 def session_group(session_id: str) -> str:
+    """The group the native SSE and WebSocket streams of one conversation session listen on."""
     return f"session.{session_id}"
+
+
+def persona_group(session_id: str) -> str:
+    """The group the emotion WebSockets of one persona session listen on."""
+    return f"persona.{session_id}"
 
 
 def server_loop_remember(loop: asyncio.AbstractEventLoop) -> None:

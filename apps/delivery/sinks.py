@@ -35,7 +35,8 @@ class TelegramSink:
     """
 
     def publish(self, events: list[dict]) -> None:
-        from apps.delivery.telegram import dispatch, outbound
+        from apps.delivery.telegram import dispatch
+        from apps.delivery.telegram.services import outbound
 
         session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
         if not session_ids:

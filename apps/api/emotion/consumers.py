@@ -34,8 +34,8 @@ from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
 from apps.api.shared.authentication import stream_app
 from apps.api.shared.validation import validated
 from apps.core.errors import ApplicationError, ValidationFailed
-from apps.delivery import realtime
-from apps.delivery.persona_sinks import persona_group
+from apps.delivery import selectors as delivery_selectors
+from apps.delivery import services as delivery_services
 from apps.personas import selectors, services
 
 CLOSE_UNAUTHORIZED = 4001
@@ -76,15 +76,15 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", **body})
             await self.close(code=CLOSE_UNAUTHORIZED if status == 401 else CLOSE_NOT_FOUND)
             return
-        realtime.server_loop_remember(asyncio.get_running_loop())
-        await self.channel_layer.group_add(persona_group(self.session_id), self.channel_name)
+        delivery_services.server_loop_remember(asyncio.get_running_loop())
+        await self.channel_layer.group_add(delivery_selectors.persona_group(self.session_id), self.channel_name)
         await self.send_json({"type": "connected", "session_id": self.session_id})
         if pending:
             await self.send_json({"type": "missed_proactive", "data": pending})
 
     async def disconnect(self, code) -> None:
         if self.app is not None:
-            await self.channel_layer.group_discard(persona_group(self.session_id), self.channel_name)
+            await self.channel_layer.group_discard(delivery_selectors.persona_group(self.session_id), self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
         if self.app is None:

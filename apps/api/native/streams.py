@@ -26,7 +26,8 @@ from apps.api.shared.authentication import stream_app
 from apps.api.shared.errors import error_body
 from apps.conversations import selectors
 from apps.core.errors import ApplicationError, ValidationFailed
-from apps.delivery import realtime
+from apps.delivery import selectors as delivery_selectors
+from apps.delivery import services as delivery_services
 
 PAGE = 500
 
@@ -83,9 +84,9 @@ async def _catch_up(session_id: str, since: int) -> AsyncIterator[dict]:
 
 async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
     layer = get_channel_layer()
-    realtime.server_loop_remember(asyncio.get_running_loop())
+    delivery_services.server_loop_remember(asyncio.get_running_loop())
     channel = await layer.new_channel()
-    group = realtime.session_group(session_id)
+    group = delivery_selectors.session_group(session_id)
     await layer.group_add(group, channel)
     # One receive stays pending for the whole stream. Cancelling a receive (as a timeout would) makes
     # the Redis pub/sub layer drop the channel, losing whatever arrives before the next receive; the

@@ -1,8 +1,9 @@
 """Telegram as a managed delivery channel: an integrator connects a bot, its users' messages become turns
 in a session per Telegram user, and the character's events go back out through the Bot API.
 
-Modules: ``models`` (channels, chats, inbound updates, outbound deliveries), ``bot_api`` (the HTTP client),
-``channels`` (connect / verify / delete), ``inbound`` (updates to messages), ``outbound`` (events to
-sendMessage / sendChatAction, ordered per chat and retried), ``dispatch`` and ``tasks`` (where sends run),
-``selectors`` and ``errors``.
+Doors (what other apps and surfaces import): ``services`` (``channels``: connect / verify / delete;
+``inbound``: updates to messages; ``outbound``: events to sendMessage / sendChatAction, ordered per chat and
+retried), ``selectors``, ``errors`` and ``types`` (the inbound update as the domain reads it: the hook
+surface parses the Bot API's JSON into it). Private: ``models`` (channels, chats, inbound updates, outbound
+deliveries), ``bot_api`` (the HTTP client), ``dispatch`` and ``tasks`` (where sends run), ``admin``.
 """

@@ -14,7 +14,8 @@ from typing import Any
 import httpx2
 from django.conf import settings
 
-TOKEN_PATTERN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$")
+from apps.delivery.telegram.types import TOKEN_PATTERN
+
 _TOKEN_IN_URL = re.compile(r"/bot[0-9]{1,20}:[A-Za-z0-9_-]+")
 
 

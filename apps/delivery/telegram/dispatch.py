@@ -51,7 +51,7 @@ def telegram_chat_drain_dispatch(*, chat_id: int, countdown: float = 0.0) -> Non
 
 
 def drain_and_reschedule(chat_id: int) -> None:
-    from apps.delivery.telegram import outbound
+    from apps.delivery.telegram.services import outbound
 
     retry_in = outbound.telegram_chat_drain(chat_id=chat_id)
     if retry_in is not None:
@@ -77,7 +77,7 @@ def _inprocess_job(chat_id: int) -> None:
 
 def telegram_sweep() -> list[int]:
     """Drain every chat with due rows or unscanned events (beat, and the embedded scheduler)."""
-    from apps.delivery.telegram import outbound
+    from apps.delivery.telegram.services import outbound
 
     chat_ids = outbound.telegram_chats_due()
     for chat_id in chat_ids:

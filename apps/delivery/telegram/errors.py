@@ -1,3 +1,5 @@
+"""Errors of Telegram channels: connecting bots (token, webhook, Telegram itself) and inbound updates."""
+
 from apps.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, UpstreamUnavailable
 
 
@@ -41,13 +43,13 @@ class TelegramNotForSandbox(PermissionDenied):
     fix = "Sandbox keys cannot connect Telegram bots; use a full API key."
 
 
-class WebhookSecretMissing(ApplicationError):
+class TelegramWebhookSecretMissing(ApplicationError):
     code = "missing_webhook_secret"
     status = 401
     fix = "Telegram sends X-Telegram-Bot-Api-Secret-Token; only Telegram should call this URL."
 
 
-class WebhookSecretInvalid(PermissionDenied):
+class TelegramWebhookSecretInvalid(PermissionDenied):
     code = "invalid_webhook_secret"
     fix = "Only Telegram, with the secret registered by setWebhook, may call this URL; re-verify the channel."
 

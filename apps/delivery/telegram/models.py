@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from apps.core.models import TimestampedModel, prefixed_id_field
 from apps.core.secrets import EncryptedTextField
+from apps.delivery.telegram.types import TelegramRoutingMode
 
 
 class TelegramChannel(TimestampedModel):
@@ -18,8 +19,7 @@ class TelegramChannel(TimestampedModel):
     connected to at most one channel on this server.
     """
 
-    class RoutingMode(models.TextChoices):
-        SINGLE_CHARACTER = "single_character"
+    RoutingMode = TelegramRoutingMode
 
     class Status(models.TextChoices):
         ACTIVE = "active"

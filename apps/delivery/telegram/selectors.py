@@ -1,17 +1,23 @@
 """Reads for Telegram channels, always scoped to the asking app."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db.models import QuerySet
 
-from apps.accounts.models import App
-from apps.delivery import selectors as delivery_selectors
+from apps.delivery.routes import session_push_routes
 from apps.delivery.telegram.errors import TelegramChannelNotFound
 from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 def chats_for_sessions(*, session_ids: list[str]) -> list[int]:
     """The bound chats of these sessions (what the sink kicks); one session's from the push routes' cache."""
     if len(session_ids) == 1:
-        return delivery_selectors.session_push_routes(session_id=session_ids[0]).chats
+        return session_push_routes(session_id=session_ids[0]).chats
     return list(TelegramChat.objects.filter(session_id__in=session_ids).values_list("pk", flat=True))
 
 

@@ -20,6 +20,6 @@ def telegram_deliveries_sweep_task() -> int:
 @shared_task(ignore_result=True)
 def telegram_updates_purge_task() -> int:
     """Beat, hourly: forget inbound update ids older than Telegram's redelivery window."""
-    from apps.delivery.telegram import outbound
+    from apps.delivery.telegram.services import outbound
 
     return outbound.telegram_updates_purge()

@@ -10,7 +10,8 @@ from apps.conversations import services as conversation_services
 from apps.conversations.models import Event
 from apps.delivery import dispatch, services
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
-from apps.delivery.services.deliveries import ENDPOINT_DISABLED_EVENT, retry_delay
+from apps.delivery.webhooks import selectors as webhook_selectors
+from apps.delivery.webhooks.services.deliveries import ENDPOINT_DISABLED_EVENT, retry_delay
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -256,8 +257,6 @@ def test_retry_delay_follows_the_published_schedule_with_jitter(settings):
 
 
 def test_enqueue_for_a_producer_scope_and_the_trace_selector(webhooks_on, owner, other, webhook_receiver):
-    from apps.delivery import selectors
-
     app = owner.api_key.app
     endpoint = _endpoint(app, webhook_receiver, scope="persona:p1")
     body = {"type": "proactive_action", "data": {"x": 1}}
@@ -268,7 +267,7 @@ def test_enqueue_for_a_producer_scope_and_the_trace_selector(webhooks_on, owner,
         again = services.webhook_event_enqueue(app_id=app.id, scope="persona:p1", event_id="emo_1", payload=body)
     assert again == []
     assert [json.loads(item.body) for item in webhook_receiver.received] == [body]
-    trace = selectors.deliveries_for_events(app_id=app.id, event_ids=["emo_1", "nope"])
+    trace = webhook_selectors.webhook_deliveries_for_events(app_id=app.id, event_ids=["emo_1", "nope"])
     assert list(trace) == ["emo_1"]
     assert trace["emo_1"][0] | {"delivered_at": None} == {
         "channel_id": endpoint.id,
@@ -278,4 +277,4 @@ def test_enqueue_for_a_producer_scope_and_the_trace_selector(webhooks_on, owner,
         "last_status_code": 200,
         "delivered_at": None,
     }
-    assert selectors.deliveries_for_events(app_id=other.api_key.app.id, event_ids=["emo_1"]) == {}
+    assert webhook_selectors.webhook_deliveries_for_events(app_id=other.api_key.app.id, event_ids=["emo_1"]) == {}

@@ -14,9 +14,10 @@ from apps.conversations import services
 from apps.conversations.models import Event, Run, Session
 from apps.conversations.services import NewEvent, events_append
 from apps.core import clock
-from apps.delivery import selectors as delivery_selectors
 from apps.delivery.models import TelegramChat, TelegramDelivery, TelegramUpdate
-from apps.delivery.telegram import channels, dispatch, outbound
+from apps.delivery.routes import PUSH_ROUTES
+from apps.delivery.telegram import dispatch
+from apps.delivery.telegram.services import channels, outbound
 
 GREETING = "hey, I'm Luna!"
 
@@ -139,6 +140,7 @@ def test_start_opens_the_session_with_the_greeting_and_sends_no_message(
         {"text": None, "photo": [{"file_id": "x", "width": 1, "height": 1}]},
         {"text": None, "sticker": {"file_id": "x"}},
         {"text": "hi all", "chat_type": "group"},
+        {"text": "beep", "from": {"id": 11, "is_bot": True, "first_name": "Bot"}},
     ],
 )
 def test_non_text_and_group_updates_are_acknowledged_and_ignored(
@@ -354,7 +356,7 @@ def test_sessions_not_bound_to_telegram_are_not_sent(bot, owner, fake_telegram, 
 def _bound_chat(bot, owner) -> TelegramChat:
     session = services.session_create(app=owner.api_key.app, character_slug="luna", external_user_ref="telegram:31")
     chat = TelegramChat.objects.create(channel=bot["channel"], telegram_user_id=31, chat_id=31, session=session)
-    delivery_selectors.PUSH_ROUTES.bump()
+    PUSH_ROUTES.bump()
     TelegramChat.objects.filter(pk=chat.pk).update(scanned_cursor=session.last_cursor)  # the greeting is out of scope
     chat.refresh_from_db()
     return chat

@@ -10,9 +10,9 @@ from apps.characters.tests.factories import character_publish
 from apps.conversations import services
 from apps.conversations.models import Run, Session
 from apps.conversations.services import NewEvent, events_append
-from apps.delivery import selectors as delivery_selectors
 from apps.delivery.models import TelegramChat, TelegramDelivery, TelegramUpdate
-from apps.delivery.telegram import channels, outbound
+from apps.delivery.routes import PUSH_ROUTES
+from apps.delivery.telegram.services import channels, outbound
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ def channel(owner, fake_telegram):
 def test_concurrent_senders_send_each_bubble_once_and_in_order(channel, owner, fake_telegram):
     session = services.session_create(app=owner.api_key.app, character_slug="luna", external_user_ref="telegram:5")
     chat = TelegramChat.objects.create(channel=channel, telegram_user_id=5, chat_id=5, session=session)
-    delivery_selectors.PUSH_ROUTES.bump()  # written behind the inbound service's back
+    PUSH_ROUTES.bump()  # written behind the inbound service's back
     bubbles = [f"bubble {index}." for index in range(6)]
     with transaction.atomic():
         for pair in (bubbles[:3], bubbles[3:]):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.delivery import selectors
+from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -16,15 +16,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # An edit here (status, URL, event types) changes where events go: every process's cached routes must miss.
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        selectors.PUSH_ROUTES.bump()
+        PUSH_ROUTES.bump()
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        selectors.PUSH_ROUTES.bump()
+        PUSH_ROUTES.bump()
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)
-        selectors.PUSH_ROUTES.bump()
+        PUSH_ROUTES.bump()
 
 
 @admin.register(WebhookDelivery)

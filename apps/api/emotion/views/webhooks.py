@@ -11,9 +11,8 @@ from apps.api.emotion import presenters
 from apps.api.emotion.serializers import WebhookInput
 from apps.api.emotion.views.base import EmotionApiView
 from apps.api.shared.validation import json_object, validated
-from apps.delivery import selectors as delivery_selectors
-from apps.delivery.persona_sinks import persona_scope
-from apps.delivery.services import webhook_endpoint_create
+from apps.delivery.webhooks import selectors as webhook_selectors
+from apps.delivery.webhooks import services as webhook_services
 from apps.personas import selectors
 
 
@@ -21,16 +20,18 @@ class WebhookCollectionApi(EmotionApiView):
     def post(self, request, session_id: str):
         data = validated(WebhookInput, json_object(request.data))
         session = selectors.persona_session_get(app=request.user, session_id=session_id)
-        endpoint = webhook_endpoint_create(
+        endpoint = webhook_services.webhook_endpoint_create(
             app=request.user,
             url=data["url"],
             secret=data["secret"],
-            scope=persona_scope(session.id),
+            scope=webhook_selectors.persona_scope(session.id),
             event_types=data["events"],
         )
         return Response(presenters.webhook(endpoint), status=201)
 
     def get(self, request, session_id: str):
         session = selectors.persona_session_get(app=request.user, session_id=session_id)
-        endpoints = delivery_selectors.webhook_endpoint_list(app=request.user, scope=persona_scope(session.id))
+        endpoints = webhook_selectors.webhook_endpoint_list(
+            app=request.user, scope=webhook_selectors.persona_scope(session.id)
+        )
         return Response([presenters.webhook(endpoint) for endpoint in endpoints])

@@ -8,7 +8,7 @@ from standardwebhooks import Webhook
 from apps.api.native.tests.contract import assert_error
 from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
-from apps.delivery.signing import signature_headers
+from apps.delivery.webhooks.signing import signature_headers
 
 SECRET = "integrator-secret-0123456789"
 

@@ -13,7 +13,7 @@ from apps.characters.tests.factories import character_publish
 from apps.conversations import services
 from apps.conversations.models import Session
 from apps.conversations.tests.factories import session_start
-from apps.delivery.telegram import channels as telegram_channels
+from apps.delivery.telegram import services as telegram_services
 from apps.llm.tests.factories import llm_model_create
 
 
@@ -354,7 +354,7 @@ def test_trace_shows_each_events_telegram_delivery(
     app = owner.api_key.app
     character_publish(app, slug="luna", greeting="hey, I'm Luna!")
     token = fake_telegram.bot_create(username="luna_bot")
-    channel, _ = telegram_channels.telegram_channel_connect(
+    channel, _ = telegram_services.telegram_channel_connect(
         app=app, bot_token=token, routing_mode="single_character", default_character_slug="luna"
     )
     url, secret = fake_telegram.webhook_of(token)

@@ -1,5 +1,9 @@
 """Webhook channels: per session (``/v1/sessions/{id}/channels``) and app-wide (``/v1/webhook-endpoints``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
@@ -16,8 +20,10 @@ from apps.api.native.serializers import (
 )
 from apps.api.shared.validation import validated
 from apps.conversations import selectors as conversation_selectors
-from apps.delivery import selectors, services
-from apps.delivery.models import WebhookEndpoint
+from apps.delivery.webhooks import selectors, services
+
+if TYPE_CHECKING:
+    from apps.delivery.webhooks.models import WebhookEndpoint
 
 DOCS = "docs/integrators/webhooks.md"
 

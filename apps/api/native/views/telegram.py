@@ -1,5 +1,9 @@
 """Telegram delivery channels: connect a bot to the app, list, read, verify and disconnect it."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -10,10 +14,13 @@ from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
 from apps.characters.content import SLUG_PATTERN
 from apps.core.fields import StrictCharField
-from apps.delivery.telegram import channels, selectors
-from apps.delivery.telegram.bot_api import TOKEN_PATTERN
+from apps.delivery.telegram import selectors
+from apps.delivery.telegram import services as telegram_services
 from apps.delivery.telegram.errors import TelegramNotForSandbox
-from apps.delivery.telegram.models import TelegramChannel
+from apps.delivery.telegram.types import TOKEN_PATTERN, TelegramRoutingMode
+
+if TYPE_CHECKING:
+    from apps.delivery.telegram.models import TelegramChannel
 
 
 # --- shapes ------------------------------------------------------------------------------------------
@@ -24,8 +31,8 @@ class TelegramChannelInput(serializers.Serializer):
         help_text="The bot's token from @BotFather. Stored encrypted; never shown again.",
     )
     routing_mode = serializers.ChoiceField(
-        choices=TelegramChannel.RoutingMode.choices,
-        default=TelegramChannel.RoutingMode.SINGLE_CHARACTER,
+        choices=TelegramRoutingMode.choices,
+        default=TelegramRoutingMode.SINGLE_CHARACTER,
         help_text="single_character: every Telegram user of the bot talks to default_character_id, "
         "in a session of their own.",
     )
@@ -123,7 +130,7 @@ class TelegramChannelCollectionApi(APIView):
         serializer = TelegramChannelInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        channel, created = channels.telegram_channel_connect(
+        channel, created = telegram_services.telegram_channel_connect(
             app=app,
             bot_token=data["bot_token"],
             routing_mode=data["routing_mode"],
@@ -165,7 +172,7 @@ class DeliveryChannelDetailApi(APIView):
     )
     def delete(self, request, channel_id: str):
         channel = selectors.telegram_channel_get(app=request.user, channel_id=channel_id)
-        removed = channels.telegram_channel_delete(channel=channel)
+        removed = telegram_services.telegram_channel_delete(channel=channel)
         app_id = request.user.id
         return envelope(
             {"channel_id": channel_id, "deleted": True, "webhook_removed": removed},
@@ -188,6 +195,6 @@ class DeliveryChannelVerifyApi(APIView):
     )
     def post(self, request, channel_id: str):
         channel = selectors.telegram_channel_get(app=request.user, channel_id=channel_id)
-        report = channels.telegram_channel_verify(channel=channel)
+        report = telegram_services.telegram_channel_verify(channel=channel)
         data = {**channel_data(report.channel), "webhook_url": report.webhook_url, "repaired": report.repaired}
         return envelope(data, _channel_actions(channel.id))

@@ -15,7 +15,6 @@ from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerialize
 from apps.api.shared.validation import validated
 from apps.conversations import selectors as conversation_selectors
 from apps.delivery import selectors as delivery_selectors
-from apps.delivery.telegram import selectors as telegram_selectors
 from apps.llm import selectors as llm_selectors
 
 READ_ERRORS = {401: ErrorSerializer, 403: ErrorSerializer, 422: ErrorSerializer}
@@ -184,14 +183,6 @@ class AppBudgetPolicyApi(APIView):
         return envelope({"external_user_ref": None, "cleared": cleared})
 
 
-def _pushed_deliveries(app, event_ids: list[str]) -> dict[str, list[dict]]:
-    """Per event id, its rows on every push channel: webhook endpoints, then Telegram bots."""
-    found = delivery_selectors.deliveries_for_events(app_id=app.id, event_ids=event_ids)
-    for event_id, rows in telegram_selectors.telegram_deliveries_for_events(app=app, event_ids=event_ids).items():
-        found.setdefault(event_id, []).extend(rows)
-    return found
-
-
 class SessionTraceApi(APIView):
     @extend_schema(
         operation_id="session_trace",
@@ -212,7 +203,9 @@ class SessionTraceApi(APIView):
         events = events[: query["limit"]]
         public = [event.as_public_dict() for event in events]
         usage = accounts_selectors.usage_calls_by_run(app_id=session.app_id, run_refs=[e["run_ref"] for e in public])
-        pushed = _pushed_deliveries(request.user, [event["event_id"] for event in public])
+        pushed = delivery_selectors.deliveries_for_events(
+            app=request.user, event_ids=[event["event_id"] for event in public]
+        )
         items = [
             {
                 "event": event,

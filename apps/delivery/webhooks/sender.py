@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 
-from apps.delivery.network import AddressForbidden, address_check
+from apps.delivery.webhooks.network import AddressForbidden, address_check
 
 USER_AGENT = "Dramatis-Webhooks/1"
 _ERROR_MAX = 500

@@ -23,11 +23,13 @@ from django.db.models.functions import Coalesce
 
 from apps.conversations import services as conversation_services
 from apps.core import clock
-from apps.delivery import dispatch, selectors
-from apps.delivery.models import WebhookDelivery, WebhookEndpoint
-from apps.delivery.network import url_parse
-from apps.delivery.sender import Attempt, Outcome, post_many
-from apps.delivery.signing import signature_headers
+from apps.delivery import dispatch
+from apps.delivery.routes import PUSH_ROUTES
+from apps.delivery.webhooks import selectors
+from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.webhooks.network import url_parse
+from apps.delivery.webhooks.sender import Attempt, Outcome, post_many
+from apps.delivery.webhooks.signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
@@ -277,7 +279,7 @@ def _endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
         )
         if not won:
             return False
-        selectors.PUSH_ROUTES.bump()
+        PUSH_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error=f"endpoint_disabled: {reason}"
         )

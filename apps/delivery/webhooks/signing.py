@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 
-from apps.delivery.errors import WebhookSecretInvalid
+from apps.delivery.webhooks.errors import WebhookSecretInvalid
 
 SECRET_PREFIX = "whsec_"
 SECRET_MIN_CHARS = 16

@@ -4,20 +4,21 @@ Telegram is called outside any transaction and before anything is written, so a 
 webhook or an unreachable Telegram leave no row behind.
 """
 
+from __future__ import annotations
+
 import logging
 import secrets
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from apps.accounts.models import App
 from apps.characters import selectors as character_selectors
 from apps.characters.errors import CharacterNotPublished
 from apps.core import clock
 from apps.core.errors import ValidationFailed
 from apps.core.ids import new_id
-from apps.delivery import selectors as delivery_selectors
+from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.telegram import bot_api
 from apps.delivery.telegram.bot_api import BotApiError
 from apps.delivery.telegram.errors import (
@@ -28,6 +29,10 @@ from apps.delivery.telegram.errors import (
     TelegramWebhookRejected,
 )
 from apps.delivery.telegram.models import TelegramChannel
+from apps.delivery.telegram.types import TOKEN_PATTERN, VerifyReport
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +79,7 @@ def telegram_channel_connect(
     PublicBaseUrlUnset (503); in every case nothing is stored.
     """
     character = _character(app, default_character_slug)
-    if not bot_api.TOKEN_PATTERN.match(bot_token):
+    if not TOKEN_PATTERN.match(bot_token):
         raise ValidationFailed(
             {"bot_token": ["Not a bot token; they look like 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw."]}
         )
@@ -118,14 +123,6 @@ def telegram_channel_connect(
             return TelegramChannel.objects.create(id=channel_id, **fields), True
     except IntegrityError:  # connected concurrently by another request; that one owns the webhook now
         raise TelegramBotTaken(f"The bot @{me.get('username', bot_id)} was connected by another request.") from None
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    channel: TelegramChannel
-    webhook_url: str
-    repaired: bool
-    telegram_error: str
 
 
 def telegram_channel_verify(*, channel: TelegramChannel) -> VerifyReport:
@@ -199,5 +196,5 @@ def telegram_channel_delete(*, channel: TelegramChannel) -> bool:
         logger.warning("deleteWebhook for channel %s failed: %s", channel.pk, error.description)
         removed = False
     channel.delete()
-    delivery_selectors.PUSH_ROUTES.bump()
+    PUSH_ROUTES.bump()
     return removed

@@ -1,13 +1,20 @@
 """Registering and removing webhook endpoints."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
-from apps.accounts.models import App
 from apps.conversations import selectors as conversation_selectors
-from apps.delivery import selectors
-from apps.delivery.models import WebhookDelivery, WebhookEndpoint
-from apps.delivery.network import url_vet
-from apps.delivery.signing import secret_generate, secret_validate
+from apps.delivery.routes import PUSH_ROUTES
+from apps.delivery.webhooks import selectors
+from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.webhooks.network import url_vet
+from apps.delivery.webhooks.signing import secret_generate, secret_validate
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 def webhook_endpoint_create(
@@ -32,7 +39,7 @@ def webhook_endpoint_create(
     endpoint = WebhookEndpoint.objects.create(
         app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
     )
-    selectors.PUSH_ROUTES.bump()
+    PUSH_ROUTES.bump()
     return endpoint
 
 
@@ -46,7 +53,7 @@ def webhook_endpoint_delete(
         )
         endpoint.status = WebhookEndpoint.Status.DELETED
         endpoint.save(update_fields=["status", "updated_at"])
-        selectors.PUSH_ROUTES.bump()
+        PUSH_ROUTES.bump()
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
         )
