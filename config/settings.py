@@ -231,11 +231,13 @@ PROACTIVE_SCAN_MAX_BATCHES = env.int("PROACTIVE_SCAN_MAX_BATCHES", default=50)
 # An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
 IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
 
-# How accepted runs reach a worker: "celery" (production) or "inprocess" (embedded default: a thread
-# pool inside the web process). Both call the same service, conversations.services.run_execute.
+# Where handed-off work (turns, webhook sends, Telegram drains) runs (apps/core/executor.py): "celery"
+# (production: the broker and worker processes) or "inprocess" (embedded default: one thread pool inside
+# the web process, RUN_EXECUTOR_THREADS threads). Both call the same task functions.
 RUN_EXECUTOR = env.str("RUN_EXECUTOR", default="celery" if REDIS_URL else "inprocess")
 if RUN_EXECUTOR not in {"celery", "inprocess"}:
     raise ImproperlyConfigured("RUN_EXECUTOR must be 'celery' or 'inprocess'.")
+RUN_EXECUTOR_THREADS = env.int("RUN_EXECUTOR_THREADS", default=10)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=90)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=4)
 RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)

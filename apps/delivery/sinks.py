@@ -3,7 +3,13 @@
 import threading
 from itertools import groupby
 
+from apps.core import executor
+from apps.delivery import selectors, services
 from apps.delivery.realtime import group_send_soon, session_group
+from apps.delivery.telegram import outbound
+
+# Named, not imported: where a chat's drain runs is the executor's business.
+TELEGRAM_DRAIN_TASK = "apps.delivery.telegram.tasks.telegram_chat_drain_task"
 
 # The push routes WebhookSink.record read for the last one-session append of this thread, kept for
 # TelegramSink.publish after that append's commit (the same events list), so an append reads them once.
@@ -35,15 +41,13 @@ class TelegramSink:
     """
 
     def publish(self, events: list[dict]) -> None:
-        from apps.delivery.telegram import dispatch, outbound
-
         session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
         if not session_ids:
             return
         recorded = _routes_recorded(events)
         chats = recorded.chats if recorded is not None else outbound.chats_for_sessions(session_ids=session_ids)
         for chat_id in chats:
-            dispatch.telegram_chat_drain_dispatch(chat_id=chat_id)
+            executor.submit(TELEGRAM_DRAIN_TASK, chat_id)
 
 
 class WebhookSink:
@@ -51,8 +55,6 @@ class WebhookSink:
     always has them; they are sent after commit (see ``services.deliveries``)."""
 
     def record(self, events: list[dict]) -> None:
-        from apps.delivery import selectors, services
-
         session_ids = {event["session_id"] for event in events}
         if len(session_ids) == 1:
             routes = selectors.session_push_routes(session_id=next(iter(session_ids)))

@@ -15,9 +15,11 @@ from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import UsageRecord
-from apps.conversations import dispatch, services
+from apps.conversations import services
 from apps.conversations.models import Run
+from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.conversations.tests.factories import session_start
+from apps.core import executor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +46,15 @@ def _production_shape(settings):
 def dispatched(monkeypatch) -> list[str]:
     """Runs handed to the executor after commit, held here so the two halves of a turn are counted apart."""
     held: list[str] = []
-    monkeypatch.setattr(dispatch, "run_dispatch", lambda *, run_id, countdown=0.0: held.append(run_id))
+    submit = executor.submit
+
+    def hold_runs(task, *args, countdown=0.0):
+        if task == RUN_EXECUTE_TASK:
+            held.append(args[0])
+        else:
+            submit(task, *args, countdown=countdown)
+
+    monkeypatch.setattr(executor, "submit", hold_runs)
     return held
 
 

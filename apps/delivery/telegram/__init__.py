@@ -3,6 +3,6 @@ in a session per Telegram user, and the character's events go back out through t
 
 Modules: ``models`` (channels, chats, inbound updates, outbound deliveries), ``bot_api`` (the HTTP client),
 ``channels`` (connect / verify / delete), ``inbound`` (updates to messages), ``outbound`` (events to
-sendMessage / sendChatAction, ordered per chat and retried), ``dispatch`` and ``tasks`` (where sends run),
+sendMessage / sendChatAction, ordered per chat and retried), ``tasks`` (sends, run by ``apps.core.executor``),
 ``selectors`` and ``errors``.
 """
