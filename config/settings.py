@@ -242,16 +242,26 @@ RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=90)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=4)
 RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 
-# Committed events are announced to these sinks (dotted paths), the way Django names its backends.
-# The pipeline never imports the delivery app; delivery provides the sinks.
+# The event bus (apps/core/events.py): committed events are announced to these sinks (dotted paths, the way
+# Django names its backends), each taking the topics it declares: a session's event log (streams, Telegram,
+# webhooks) and molroo's persona events (emotion WebSockets, persona webhooks, recorded in the turn's own
+# transaction). The announcing apps never import the delivery app; delivery provides the sinks.
 EVENT_SINKS = env.list(
     "EVENT_SINKS",
     default=[
         "apps.delivery.sinks.ChannelLayerSink",
         "apps.delivery.sinks.TelegramSink",
         "apps.delivery.sinks.WebhookSink",
+        "apps.delivery.persona_sinks.PersonaSocketSink",
+        "apps.delivery.persona_sinks.PersonaWebhookSink",
     ],
 )
+if env.str("PERSONA_EVENT_SINKS", default=""):
+    raise ImproperlyConfigured(
+        "PERSONA_EVENT_SINKS is gone: list its sinks in EVENT_SINKS (the default there includes "
+        "apps.delivery.persona_sinks.PersonaSocketSink and apps.delivery.persona_sinks.PersonaWebhookSink) "
+        "and unset it."
+    )
 
 # --- Webhooks -------------------------------------------------------------------------------------
 # Networks webhooks may reach although they are not public (CIDRs). Everything private, loopback,
@@ -272,12 +282,6 @@ WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", defau
 WEBHOOK_SEND_BATCH = env.int("WEBHOOK_SEND_BATCH", default=50)
 WEBHOOK_MAX_CONNECTIONS = env.int("WEBHOOK_MAX_CONNECTIONS", default=200)
 
-# Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
-# WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.
-PERSONA_EVENT_SINKS = env.list(
-    "PERSONA_EVENT_SINKS",
-    default=["apps.delivery.persona_sinks.PersonaSocketSink", "apps.delivery.persona_sinks.PersonaWebhookSink"],
-)
 # Requests per minute per API key on /emotion/v1 (molroo's RATE_LIMIT); 0 = no limit.
 EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default=0)
 

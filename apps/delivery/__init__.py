@@ -10,6 +10,6 @@
   order (``telegram``; ``sinks.TelegramSink``).
 - molroo's persona events (``persona_sinks``): the emotion WebSocket group and the persona webhooks.
 
-The sinks are named in ``settings.EVENT_SINKS`` and ``settings.PERSONA_EVENT_SINKS``; nothing below this
+The sinks are named in ``settings.EVENT_SINKS`` (the event bus, ``apps.core.events``); nothing below this
 app imports it. Depends on conversations, personas and below.
 """

@@ -1,9 +1,11 @@
-"""Event sinks the pipeline announces committed events to (see ``settings.EVENT_SINKS``)."""
+"""Sinks of a session's event log: topic ``SESSION_EVENTS`` of ``apps.core.events``, listed in
+``settings.EVENT_SINKS``."""
 
 import threading
 from itertools import groupby
 
 from apps.core import executor
+from apps.core.events import SESSION_EVENTS
 from apps.delivery import selectors, services
 from apps.delivery.realtime import group_send_soon, session_group
 from apps.delivery.telegram import outbound
@@ -28,6 +30,8 @@ class ChannelLayerSink:
     each publish costs ~0.5 ms of CPU in the sending process, so a message send's two events go out as one.
     """
 
+    topics = (SESSION_EVENTS,)
+
     def publish(self, events: list[dict]) -> None:
         for session_id, batch in groupby(events, key=lambda event: event["session_id"]):
             group_send_soon(session_group(session_id), {"type": "session.events", "events": list(batch)})
@@ -39,6 +43,8 @@ class TelegramSink:
     It writes nothing: the chat's sender reads the session's event log from its own cursor, so a kick
     that never happens only delays the message until the sweep (see ``telegram.outbound``).
     """
+
+    topics = (SESSION_EVENTS,)
 
     def publish(self, events: list[dict]) -> None:
         session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
@@ -53,6 +59,8 @@ class TelegramSink:
 class WebhookSink:
     """Writes webhook delivery rows inside the appending transaction (``record``), so a committed event
     always has them; they are sent after commit (see ``services.deliveries``)."""
+
+    topics = (SESSION_EVENTS,)
 
     def record(self, events: list[dict]) -> None:
         session_ids = {event["session_id"] for event in events}

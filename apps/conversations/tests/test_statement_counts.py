@@ -3,7 +3,8 @@
 These are counts, not timings, so they belong in the suite: a change that adds a query to the message POST
 or the worker's turn fails here, and has to lower another or say why it is worth its cost (and change the
 number here, with the bench comparison in its commit). They run with the production event sinks
-(channel layer, Telegram, webhooks), the shared cache the way production has it, and real transactions.
+(channel layer, Telegram, webhooks, persona sockets and webhooks), the shared cache the way production has
+it, and real transactions.
 """
 
 from decimal import Decimal
@@ -27,6 +28,8 @@ PRODUCTION_SINKS = [
     "apps.delivery.sinks.ChannelLayerSink",
     "apps.delivery.sinks.TelegramSink",
     "apps.delivery.sinks.WebhookSink",
+    "apps.delivery.persona_sinks.PersonaSocketSink",
+    "apps.delivery.persona_sinks.PersonaWebhookSink",
 ]
 
 # The budgets: statements after the run's claim (one statement of its own).

@@ -35,6 +35,8 @@ def production_sinks(settings):
         "apps.delivery.sinks.ChannelLayerSink",
         "apps.delivery.sinks.TelegramSink",
         "apps.delivery.sinks.WebhookSink",
+        "apps.delivery.persona_sinks.PersonaSocketSink",
+        "apps.delivery.persona_sinks.PersonaWebhookSink",
     ]
 
 
