@@ -1,20 +1,27 @@
 """Fixtures shared by every test: the actors (two apps with keys), API clients, and the run executor.
 
 Unit and API tests run turns inline (``RUN_EXECUTOR=inline``) inside the test transaction and record
-announced events instead of publishing them; tests marked ``live`` start real processes instead.
+announced session events instead of publishing them (persona events keep their production sinks); tests
+marked ``live`` start real processes instead.
 """
 
 import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
+from apps.core.events import SESSION_EVENTS
 
 pytest_plugins = ["tests.fakes.fixtures"]
 
 
-class RecordingSink:
-    """An event sink that keeps what it was given, so tests can assert what was (not) announced."""
+# The emotion surface's tests assert what persona events deliver (WebSocket pushes, persona webhooks).
+PERSONA_SINKS = ["apps.delivery.persona_sinks.PersonaSocketSink", "apps.delivery.persona_sinks.PersonaWebhookSink"]
 
+
+class RecordingSink:
+    """A session-event sink that keeps what it was given, so tests can assert what was (not) announced."""
+
+    topics = (SESSION_EVENTS,)
     published: list[dict] = []
 
     def publish(self, events: list[dict]) -> None:
@@ -26,7 +33,7 @@ def _inline_pipeline(settings, request):
     if request.node.get_closest_marker("live"):
         return
     settings.RUN_EXECUTOR = "inline"
-    settings.EVENT_SINKS = ["conftest.RecordingSink"]
+    settings.EVENT_SINKS = ["conftest.RecordingSink", *PERSONA_SINKS]
     RecordingSink.published.clear()
 
 

@@ -14,8 +14,9 @@ doors; ``models``, ``admin`` and its private modules behind them), and the strea
   listen on, and hops from a worker thread to the server's loop.
 - ``routes``: where a session's events go besides its streams (its webhooks and bound chats), cached for
   every process; both channels read and invalidate it.
-- ``sinks`` and ``persona_sinks``: what the pipeline announces committed events to (``settings.EVENT_SINKS``,
-  ``settings.PERSONA_EVENT_SINKS``); ``dispatch`` and ``tasks`` (here and in ``telegram/``): where sends run.
+- ``sinks`` and ``persona_sinks``: what the pipeline announces committed events to (named in
+  ``settings.EVENT_SINKS``, the one event bus of ``apps.core.events``); ``tasks`` (here and in ``telegram/``):
+  the sends that ``apps.core.executor`` runs.
 
 The top-level ``services``, ``selectors``, ``errors`` are the app's doors for other apps and surfaces: the
 webhook services and reads, the streams' group names, the deliveries of events on every channel, and every

@@ -1,14 +1,20 @@
-"""Sinks for persona-session events (see ``apps.personas.events`` and ``settings.PERSONA_EVENT_SINKS``)."""
+"""Sinks of molroo's persona events (topic ``PERSONA_EVENTS`` of ``apps.core.events``, listed in
+``settings.EVENT_SINKS``; the events are described in ``apps.personas.events``)."""
 
 from apps.accounts.models import App
+from apps.core.events import PERSONA_EVENTS
 from apps.delivery.realtime import group_send_soon, persona_group
 from apps.delivery.webhooks.selectors import persona_scope, webhook_endpoint_list
 from apps.delivery.webhooks.services import webhook_endpoint_delete, webhook_event_enqueue
-from apps.personas.events import WEBHOOK_EVENT_TYPES
+
+# The persona events molroo's webhooks carry (``turn_result`` goes to the sockets only).
+WEBHOOK_EVENT_TYPES = ("proactive_action", "emotional_overflow", "stage_transition")
 
 
 class PersonaSocketSink:
     """After commit, one channel-layer message per commit to the session's group (``persona.events``)."""
+
+    topics = (PERSONA_EVENTS,)
 
     def publish(self, events: list[dict]) -> None:
         by_session: dict[str, list[dict]] = {}
@@ -25,6 +31,8 @@ class PersonaWebhookSink:
     ``webhook-id`` receivers deduplicate on. A deleted session's webhooks are deleted with it (their pending
     deliveries are cancelled), in the same transaction.
     """
+
+    topics = (PERSONA_EVENTS,)
 
     def record(self, events: list[dict]) -> None:
         for event in events:

@@ -1,9 +1,17 @@
-"""Event sinks the pipeline announces committed events to (see ``settings.EVENT_SINKS``)."""
+"""Sinks of a session's event log: topic ``SESSION_EVENTS`` of ``apps.core.events``, listed in
+``settings.EVENT_SINKS``."""
 
 import threading
 from itertools import groupby
 
+from apps.core import executor
+from apps.core.events import SESSION_EVENTS
+from apps.delivery import selectors, services
 from apps.delivery.realtime import group_send_soon, session_group
+from apps.delivery.telegram.services import outbound
+
+# Named, not imported: where a chat's drain runs is the executor's business.
+TELEGRAM_DRAIN_TASK = "apps.delivery.telegram.tasks.telegram_chat_drain_task"
 
 # The push routes WebhookSink.record read for the last one-session append of this thread, kept for
 # TelegramSink.publish after that append's commit (the same events list), so an append reads them once.
@@ -22,6 +30,8 @@ class ChannelLayerSink:
     each publish costs ~0.5 ms of CPU in the sending process, so a message send's two events go out as one.
     """
 
+    topics = (SESSION_EVENTS,)
+
     def publish(self, events: list[dict]) -> None:
         for session_id, batch in groupby(events, key=lambda event: event["session_id"]):
             group_send_soon(session_group(session_id), {"type": "session.events", "events": list(batch)})
@@ -34,26 +44,25 @@ class TelegramSink:
     that never happens only delays the message until the sweep (see ``telegram.outbound``).
     """
 
-    def publish(self, events: list[dict]) -> None:
-        from apps.delivery.telegram import dispatch
-        from apps.delivery.telegram.services import outbound
+    topics = (SESSION_EVENTS,)
 
+    def publish(self, events: list[dict]) -> None:
         session_ids = list({event["session_id"] for event in events if outbound.event_is_deliverable(event)})
         if not session_ids:
             return
         recorded = _routes_recorded(events)
         chats = recorded.chats if recorded is not None else outbound.chats_for_sessions(session_ids=session_ids)
         for chat_id in chats:
-            dispatch.telegram_chat_drain_dispatch(chat_id=chat_id)
+            executor.submit(TELEGRAM_DRAIN_TASK, chat_id)
 
 
 class WebhookSink:
     """Writes webhook delivery rows inside the appending transaction (``record``), so a committed event
     always has them; they are sent after commit (see ``services.deliveries``)."""
 
-    def record(self, events: list[dict]) -> None:
-        from apps.delivery import selectors, services
+    topics = (SESSION_EVENTS,)
 
+    def record(self, events: list[dict]) -> None:
         session_ids = {event["session_id"] for event in events}
         if len(session_ids) == 1:
             routes = selectors.session_push_routes(session_id=next(iter(session_ids)))

@@ -227,25 +227,37 @@ PROACTIVE_SCAN_MAX_BATCHES = env.int("PROACTIVE_SCAN_MAX_BATCHES", default=50)
 # An Idempotency-Key replays its first answer for at least this long; the hourly purge then forgets it.
 IDEMPOTENCY_KEY_TTL_HOURS = env.float("IDEMPOTENCY_KEY_TTL_HOURS", default=24.0)
 
-# How accepted runs reach a worker: "celery" (production) or "inprocess" (embedded default: a thread
-# pool inside the web process). Both call the same service, conversations.services.run_execute.
+# Where handed-off work (turns, webhook sends, Telegram drains) runs (apps/core/executor.py): "celery"
+# (production: the broker and worker processes) or "inprocess" (embedded default: one thread pool inside
+# the web process, RUN_EXECUTOR_THREADS threads). Both call the same task functions.
 RUN_EXECUTOR = env.str("RUN_EXECUTOR", default="celery" if REDIS_URL else "inprocess")
 if RUN_EXECUTOR not in {"celery", "inprocess"}:
     raise ImproperlyConfigured("RUN_EXECUTOR must be 'celery' or 'inprocess'.")
+RUN_EXECUTOR_THREADS = env.int("RUN_EXECUTOR_THREADS", default=10)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=90)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=4)
 RUN_RETRY_BACKOFF_SECONDS = env.float("RUN_RETRY_BACKOFF_SECONDS", default=2.0)
 
-# Committed events are announced to these sinks (dotted paths), the way Django names its backends.
-# The pipeline never imports the delivery app; delivery provides the sinks.
+# The event bus (apps/core/events.py): committed events are announced to these sinks (dotted paths, the way
+# Django names its backends), each taking the topics it declares: a session's event log (streams, Telegram,
+# webhooks) and molroo's persona events (emotion WebSockets, persona webhooks, recorded in the turn's own
+# transaction). The announcing apps never import the delivery app; delivery provides the sinks.
 EVENT_SINKS = env.list(
     "EVENT_SINKS",
     default=[
         "apps.delivery.sinks.ChannelLayerSink",
         "apps.delivery.sinks.TelegramSink",
         "apps.delivery.sinks.WebhookSink",
+        "apps.delivery.persona_sinks.PersonaSocketSink",
+        "apps.delivery.persona_sinks.PersonaWebhookSink",
     ],
 )
+if env.str("PERSONA_EVENT_SINKS", default=""):
+    raise ImproperlyConfigured(
+        "PERSONA_EVENT_SINKS is gone: list its sinks in EVENT_SINKS (the default there includes "
+        "apps.delivery.persona_sinks.PersonaSocketSink and apps.delivery.persona_sinks.PersonaWebhookSink) "
+        "and unset it."
+    )
 
 # --- Webhooks -------------------------------------------------------------------------------------
 # Networks webhooks may reach although they are not public (CIDRs). Everything private, loopback,
@@ -266,12 +278,6 @@ WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", defau
 WEBHOOK_SEND_BATCH = env.int("WEBHOOK_SEND_BATCH", default=50)
 WEBHOOK_MAX_CONNECTIONS = env.int("WEBHOOK_MAX_CONNECTIONS", default=200)
 
-# Persona-session events (turns, stage transitions, overflows, proactive actions) go to these sinks:
-# WebSocket pushes after commit, webhook deliveries recorded in the turn's own transaction.
-PERSONA_EVENT_SINKS = env.list(
-    "PERSONA_EVENT_SINKS",
-    default=["apps.delivery.persona_sinks.PersonaSocketSink", "apps.delivery.persona_sinks.PersonaWebhookSink"],
-)
 # Requests per minute per API key on /emotion/v1 (molroo's RATE_LIMIT); 0 = no limit.
 EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default=0)
 

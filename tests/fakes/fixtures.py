@@ -1,7 +1,9 @@
 """Pytest fixtures for the fake servers, registered from the root conftest so every app's tests can use them."""
 
 import pytest
+from kombu import pools
 
+from config.celery_app import app as celery_app
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -69,3 +71,23 @@ def webhook_receiver():
 
     with WebhookReceiver(secret="test-signing-secret-0123456789") as receiver:
         yield receiver
+
+
+@pytest.fixture
+def unreachable_broker(settings):
+    """The celery executor, with Celery pointed at a port where nothing listens (a real refused connection)."""
+    settings.RUN_EXECUTOR = "celery"
+    previous = celery_app.conf.broker_url
+    _broker_reconnect(celery_app, "redis://127.0.0.1:9/0")
+    yield
+    _broker_reconnect(celery_app, previous)
+
+
+def _broker_reconnect(app, broker_url: str) -> None:
+    """Drop Celery's and kombu's cached broker connections so the next publish dials ``broker_url``."""
+    app.conf.broker_url = broker_url
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()  # kombu keeps producer pools per broker URL process-wide; a closed one would be handed back

@@ -7,8 +7,8 @@ from django.db import connection, transaction
 
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, Session
-from apps.conversations.sinks import events_announce, events_record
 from apps.core import clock
+from apps.core.events import SESSION_EVENTS, events_emit
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,5 @@ def events_append_many(*, events: dict[str, list[NewEvent]], last_cursors: dict[
     if not pending:
         return []
     rows = Event.objects.bulk_create(pending)
-    public = [row.as_public_dict() for row in rows]
-    events_record(public)
-    transaction.on_commit(lambda: events_announce(public))
+    events_emit(topic=SESSION_EVENTS, events=[row.as_public_dict() for row in rows])
     return rows

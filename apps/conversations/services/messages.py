@@ -9,12 +9,15 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import App
-from apps.conversations import dispatch, selectors
+from apps.conversations import selectors
 from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
-from apps.core import clock
+from apps.core import clock, executor
+
+# Named, not imported: the tasks module imports these services.
+RUN_EXECUTE_TASK = "apps.conversations.tasks.run_execute_task"
 
 
 @dataclass(frozen=True)
@@ -94,5 +97,5 @@ def message_send(*, app: App, session_id: str, text: str, idempotency_key: str |
     # taken first, it serialised whole transactions (~50 sends/s); taken here, only the commit.
     accounts_services.app_quota_consume(app=app, resource="user_messages")
     run_id = run.id
-    transaction.on_commit(lambda: dispatch.run_dispatch(run_id=run_id))
+    transaction.on_commit(lambda: executor.submit(RUN_EXECUTE_TASK, run_id))
     return result

@@ -17,11 +17,12 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from apps.accounts.models import App
-from apps.conversations import dispatch, proactive, selectors
+from apps.conversations import proactive, selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import ProactiveSend, Run, Session
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append, events_append_many
-from apps.core import clock
+from apps.conversations.services.messages import RUN_EXECUTE_TASK
+from apps.core import clock, executor
 from apps.core.sql import values_cte
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def _initiate_run_create(*, session_id: str, kind: str, run: Run | None = None, 
         ],
     )
     run_id = run.id
-    transaction.on_commit(lambda: dispatch.run_dispatch(run_id=run_id))
+    transaction.on_commit(lambda: executor.submit(RUN_EXECUTE_TASK, run_id))
     return run
 
 
@@ -274,7 +275,7 @@ def _batch_claim(*, due: list[tuple[str, datetime]], states: dict, now: datetime
         last_cursors=last_cursors,
     )
     queued = [run.id for run in runs.values()]
-    transaction.on_commit(lambda: dispatch.runs_dispatch(run_ids=queued))
+    transaction.on_commit(lambda: executor.submit_many(RUN_EXECUTE_TASK, [(run_id,) for run_id in queued]))
     return queued
 
 

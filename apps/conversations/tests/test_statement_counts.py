@@ -3,7 +3,8 @@
 These are counts, not timings, so they belong in the suite: a change that adds a query to the message POST
 or the worker's turn fails here, and has to lower another or say why it is worth its cost (and change the
 number here, with the bench comparison in its commit). They run with the production event sinks
-(channel layer, Telegram, webhooks), the shared cache the way production has it, and real transactions.
+(channel layer, Telegram, webhooks, persona sockets and webhooks), the shared cache the way production has
+it, and real transactions.
 """
 
 from decimal import Decimal
@@ -15,9 +16,11 @@ from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import UsageRecord
-from apps.conversations import dispatch, services
+from apps.conversations import services
 from apps.conversations.models import Run
+from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.conversations.tests.factories import session_start
+from apps.core import executor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,6 +28,8 @@ PRODUCTION_SINKS = [
     "apps.delivery.sinks.ChannelLayerSink",
     "apps.delivery.sinks.TelegramSink",
     "apps.delivery.sinks.WebhookSink",
+    "apps.delivery.persona_sinks.PersonaSocketSink",
+    "apps.delivery.persona_sinks.PersonaWebhookSink",
 ]
 
 # The budgets: statements after the run's claim (one statement of its own).
@@ -44,7 +49,15 @@ def _production_shape(settings):
 def dispatched(monkeypatch) -> list[str]:
     """Runs handed to the executor after commit, held here so the two halves of a turn are counted apart."""
     held: list[str] = []
-    monkeypatch.setattr(dispatch, "run_dispatch", lambda *, run_id, countdown=0.0: held.append(run_id))
+    submit = executor.submit
+
+    def hold_runs(task, *args, countdown=0.0):
+        if task == RUN_EXECUTE_TASK:
+            held.append(args[0])
+        else:
+            submit(task, *args, countdown=countdown)
+
+    monkeypatch.setattr(executor, "submit", hold_runs)
     return held
 
 

@@ -10,10 +10,11 @@ import pytest
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
-from apps.conversations import dispatch, proactive, services
+from apps.conversations import proactive, services
 from apps.conversations.models import Event, ProactiveSend, Run, Session
+from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.conversations.tests.factories import session_start
-from apps.core import clock
+from apps.core import clock, executor
 from config import settings as project_settings
 from conftest import cache_clear
 
@@ -23,7 +24,7 @@ START = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
 # recent sends, newest messages); the ledger INSERT ... ON CONFLICT; the due-time/cursor UPDATE ... FROM;
 # the Runs INSERT; the events INSERT; the webhook endpoint lookup (WebhookSink.record); COMMIT; and after
 # commit the Telegram sink's chat lookup. (No webhook delivery rows: no endpoints.) The dispatch is counted
-# apart: one ``runs_dispatch`` call for the batch.
+# apart: one ``executor.submit_many`` call for the batch.
 SCAN_STATEMENTS = 13
 
 
@@ -34,14 +35,21 @@ def production_sinks(settings):
         "apps.delivery.sinks.ChannelLayerSink",
         "apps.delivery.sinks.TelegramSink",
         "apps.delivery.sinks.WebhookSink",
+        "apps.delivery.persona_sinks.PersonaSocketSink",
+        "apps.delivery.persona_sinks.PersonaWebhookSink",
     ]
 
 
 @pytest.fixture
 def dispatched(monkeypatch) -> list[list[str]]:
-    """Each ``runs_dispatch`` call's run ids (the runs are not executed: that would be the turns' cost)."""
+    """Each ``executor.submit_many`` call's run ids (the runs are not executed: that would be the turns' cost)."""
     calls: list[list[str]] = []
-    monkeypatch.setattr(dispatch, "runs_dispatch", lambda *, run_ids: calls.append(list(run_ids)))
+
+    def hold(task, args_list):
+        assert task == RUN_EXECUTE_TASK
+        calls.append([args[0] for args in args_list])
+
+    monkeypatch.setattr(executor, "submit_many", hold)
     return calls
 
 

@@ -5,5 +5,5 @@ Doors (what other apps and surfaces import): ``services`` (``channels``: connect
 ``inbound``: updates to messages; ``outbound``: events to sendMessage / sendChatAction, ordered per chat and
 retried), ``selectors``, ``errors`` and ``types`` (the inbound update as the domain reads it: the hook
 surface parses the Bot API's JSON into it). Private: ``models`` (channels, chats, inbound updates, outbound
-deliveries), ``bot_api`` (the HTTP client), ``dispatch`` and ``tasks`` (where sends run), ``admin``.
+deliveries), ``bot_api`` (the HTTP client), ``tasks`` (sends, run by ``apps.core.executor``), ``admin``.
 """

@@ -8,10 +8,14 @@ from django.db import transaction
 
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event
-from apps.delivery import dispatch, services
+from apps.core import executor
+from apps.delivery import services
+from apps.delivery import tasks as delivery_tasks
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
+from apps.delivery.sinks import TELEGRAM_DRAIN_TASK
+from apps.delivery.telegram import tasks as telegram_tasks
 from apps.delivery.webhooks import selectors as webhook_selectors
-from apps.delivery.webhooks.services.deliveries import ENDPOINT_DISABLED_EVENT, retry_delay
+from apps.delivery.webhooks.services.deliveries import ENDPOINT_DISABLED_EVENT, SEND_TASK, retry_delay
 from tests.fakes.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +121,7 @@ def test_rows_commit_with_the_event_and_roll_back_with_it(webhooks_on, owner, se
     assert not WebhookDelivery.objects.exists() and not Event.objects.filter(event_type="x.y").exists()
 
     # A process that dies right after commit never hands the rows over; the sweep still sends them.
-    monkeypatch.setattr(dispatch, "deliveries_dispatch", lambda **kwargs: None)  # the hand-off is lost
+    monkeypatch.setattr(executor, "submit", lambda task, *args, countdown=0.0: None)  # the hand-off is lost
     (event,) = _append(session.id, "message.created")
     monkeypatch.undo()
     assert webhook_receiver.received == []
@@ -278,3 +282,8 @@ def test_enqueue_for_a_producer_scope_and_the_trace_selector(webhooks_on, owner,
         "delivered_at": None,
     }
     assert webhook_selectors.webhook_deliveries_for_events(app_id=other.api_key.app.id, event_ids=["emo_1"]) == {}
+
+
+def test_sends_and_drains_are_submitted_by_the_names_of_their_tasks():
+    assert executor._task_named(SEND_TASK) is delivery_tasks.webhook_deliveries_send_task._get_current_object()
+    assert executor._task_named(TELEGRAM_DRAIN_TASK) is telegram_tasks.telegram_chat_drain_task._get_current_object()

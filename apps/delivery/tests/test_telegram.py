@@ -16,7 +16,7 @@ from apps.conversations.services import NewEvent, events_append
 from apps.core import clock
 from apps.delivery.models import TelegramChat, TelegramDelivery, TelegramUpdate
 from apps.delivery.routes import PUSH_ROUTES
-from apps.delivery.telegram import dispatch
+from apps.delivery.telegram import tasks
 from apps.delivery.telegram.services import channels, outbound
 
 GREETING = "hey, I'm Luna!"
@@ -238,7 +238,8 @@ def test_a_429_waits_retry_after_and_then_sends_each_bubble_once(
     assert fake_telegram.sent_texts() == []
 
     TelegramDelivery.objects.filter(status="pending").update(next_attempt_at=clock.now() - timedelta(seconds=1))
-    assert dispatch.telegram_sweep() == [greeting.chat_id]
+    assert outbound.telegram_chats_due() == [greeting.chat_id]
+    assert tasks.telegram_deliveries_sweep_task() == 1
 
     reply = Event.objects.get(event_type="message.created", role="character")
     assert fake_telegram.sent_texts() == [GREETING, *reply.payload["bubbles"]]
@@ -313,9 +314,10 @@ def test_a_held_lease_keeps_a_second_sender_out(bot, owner, fake_telegram):
     _append_reply(chat, ["a."])
     TelegramChat.objects.filter(pk=chat.pk).update(lease_expires_at=clock.now() + timedelta(seconds=30))
     assert outbound.telegram_chat_drain(chat_id=chat.pk) is None
-    assert fake_telegram.sent_texts() == [] and dispatch.telegram_sweep() == []
+    assert fake_telegram.sent_texts() == [] and tasks.telegram_deliveries_sweep_task() == 0
     TelegramChat.objects.filter(pk=chat.pk).update(lease_expires_at=clock.now() - timedelta(seconds=1))
-    assert dispatch.telegram_sweep() == [chat.pk]  # a dead sender's chat is taken over after its lease
+    assert outbound.telegram_chats_due() == [chat.pk]  # a dead sender's chat is taken over after its lease
+    assert tasks.telegram_deliveries_sweep_task() == 1
     assert fake_telegram.sent_texts() == ["a."]
 
 

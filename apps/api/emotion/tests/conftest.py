@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from apps.core.events import PERSONA_EVENTS
 from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
 
@@ -12,6 +13,7 @@ from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveA
 class RecordingPersonaSink:
     """Keeps what persona services record (inside their transaction) and publish (after commit)."""
 
+    topics = (PERSONA_EVENTS,)
     recorded: list[dict] = []
     published: list[dict] = []
 
@@ -24,10 +26,7 @@ class RecordingPersonaSink:
 
 @pytest.fixture(autouse=True)
 def persona_events(settings):
-    settings.PERSONA_EVENT_SINKS = [
-        "apps.api.emotion.tests.conftest.RecordingPersonaSink",
-        *settings.PERSONA_EVENT_SINKS,
-    ]
+    settings.EVENT_SINKS = ["apps.api.emotion.tests.conftest.RecordingPersonaSink", *settings.EVENT_SINKS]
     RecordingPersonaSink.recorded.clear()
     RecordingPersonaSink.published.clear()
     return RecordingPersonaSink

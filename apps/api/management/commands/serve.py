@@ -14,6 +14,8 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from apps.core.scheduler import embedded_scheduler_start
+
 
 class Command(BaseCommand):
     help = "Run Dramatis (web, in-process worker and scheduler) in one process."
@@ -28,11 +30,8 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         password = self._first_superuser()
         self._banner(host, port, password)
-        from apps.conversations import dispatch
-
         if settings.RUN_EXECUTOR == "inprocess":
-            dispatch.embedded_scheduler_start()
-            dispatch.recover_and_dispatch()  # runs left over from the last shutdown
+            embedded_scheduler_start()  # its first tick also recovers the runs left over from the last shutdown
         self._serve(host, port)
 
     def _first_superuser(self) -> str | None:

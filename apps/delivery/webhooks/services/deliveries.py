@@ -22,8 +22,7 @@ from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 
 from apps.conversations import services as conversation_services
-from apps.core import clock
-from apps.delivery import dispatch
+from apps.core import clock, executor
 from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.webhooks import selectors
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -34,6 +33,8 @@ from apps.delivery.webhooks.signing import signature_headers
 logger = logging.getLogger(__name__)
 
 ENDPOINT_DISABLED_EVENT = "webhook.endpoint_disabled"
+# Named, not imported: the tasks module imports these services.
+SEND_TASK = "apps.delivery.tasks.webhook_deliveries_send_task"
 
 
 # --- writing rows -------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def webhook_deliveries_record(
     if not rows:
         return []
     ids = [row.id for row in WebhookDelivery.objects.bulk_create(rows)]
-    transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids), robust=True)
+    transaction.on_commit(lambda: executor.submit(SEND_TASK, ids), robust=True)
     return ids
 
 
@@ -137,7 +138,7 @@ def webhook_event_enqueue(
             ).values_list("id", flat=True)
         )
         if ids:
-            transaction.on_commit(lambda: dispatch.deliveries_dispatch(delivery_ids=ids), robust=True)
+            transaction.on_commit(lambda: executor.submit(SEND_TASK, ids), robust=True)
     return ids
 
 
@@ -306,6 +307,5 @@ def webhook_deliveries_sweep(*, limit: int = 1000) -> list[int]:
     """Hand every due row (retries, and rows whose fast-path hand-off was lost) to senders; returns their ids."""
     ids = selectors.webhook_deliveries_due(limit=limit)
     batch = settings.WEBHOOK_SEND_BATCH
-    for start in range(0, len(ids), batch):
-        dispatch.deliveries_dispatch(delivery_ids=ids[start : start + batch])
+    executor.submit_many(SEND_TASK, [(ids[start : start + batch],) for start in range(0, len(ids), batch)])
     return ids

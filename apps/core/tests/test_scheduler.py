@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from celery.schedules import crontab
 
-from apps.conversations.dispatch import EmbeddedScheduler
+from apps.core.scheduler import EmbeddedScheduler
 
 # Each run ends by closing stale DB connections, as a worker does; that needs real (non-atomic) DB access.
 pytestmark = pytest.mark.django_db(transaction=True)

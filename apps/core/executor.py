@@ -1,0 +1,136 @@
+"""The one way work leaves a request or a task: ``submit(task, *args, countdown=...)``.
+
+``task`` is a Celery task, named by its dotted path (``"apps.conversations.tasks.run_execute_task"``) or
+given as the task object. Naming it by path is what lets a service hand work to its own app's ``tasks``
+(which import the service) without importing them. Where the work runs follows ``settings.RUN_EXECUTOR``:
+
+- ``celery`` (production): a message on the broker; any worker runs the task. Publishing retries briefly
+  and never raises for an unreachable broker: the work is durable in the database and a sweep (beat)
+  hands it off again, so it is done late rather than lost.
+- ``inprocess`` (embedded default): the same task function, called on one shared thread pool in this
+  process (``RUN_EXECUTOR_THREADS`` threads); a delayed submit waits on a daemon timer. Like zulip's
+  ``queue_json_publish`` with no queue server: the consumer runs in-process.
+- ``inline`` (tests): the task function runs now, in the caller's thread, and its errors propagate. Delayed
+  work (``countdown > 0``) is not run at all: it is durable and the sweeps pick it up, so a test never has
+  a timer thread running outside its transaction.
+
+Tasks take ids, call a service, and resubmit themselves through here when the service asks for a retry.
+The embedded stand-in for beat (``scheduler``) lives beside this module.
+"""
+
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.module_loading import import_string
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Publishing waits at most ~0.6 s for an unreachable broker: the work is already durable in the database.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.25, "interval_max": 0.5}
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@cache
+def _task_named(path: str) -> Task:
+    return _task_object(import_string(path))
+
+
+def _task_object(task: Any) -> Task:
+    # ``shared_task`` returns a proxy that looks the task up on every attribute access; keep the task itself.
+    current = getattr(task, "_get_current_object", None)
+    return current() if current is not None else task
+
+
+def _resolve(task: str | Task) -> Task:
+    return _task_named(task) if isinstance(task, str) else _task_object(task)
+
+
+def submit(task: str | Task, *args: Any, countdown: float = 0.0) -> None:
+    """Run ``task(*args)`` on the configured executor, ``countdown`` seconds from now. Never raises for an
+    unreachable broker (see the module docstring)."""
+    resolved = _resolve(task)
+    mode = settings.RUN_EXECUTOR
+    if mode == "celery":
+        try:
+            resolved.apply_async(
+                args=args,
+                countdown=countdown or None,
+                retry=True,
+                retry_policy=_PUBLISH_RETRY,
+                # Given, so Celery skips building them with saferepr on every send (it shows in profiles).
+                argsrepr=repr(args),
+                kwargsrepr="{}",
+            )
+        except (BrokerUnavailable, OSError) as error:
+            logger.warning("Broker unavailable for %s%r (%s); its sweep will hand it off", resolved.name, args, error)
+    elif mode == "inline":
+        if not countdown:
+            resolved.run(*args)
+    elif countdown:
+        timer = threading.Timer(countdown, _inprocess_submit, args=(resolved, args))
+        timer.daemon = True
+        timer.start()
+    else:
+        _inprocess_submit(resolved, args)
+
+
+def submit_many(task: str | Task, args_list: Iterable[Sequence[Any]]) -> None:
+    """``submit(task, *args)`` for each ``args`` in ``args_list``, to run now (a sweep's or a scan's batch).
+
+    On Celery every message goes through one producer (one broker connection, acquired once). Never raises
+    for an unreachable broker: after the first failure the rest are left to the sweeps too, rather than each
+    waiting out its own publish retries.
+    """
+    batch = [tuple(args) for args in args_list]
+    if not batch:
+        return
+    resolved = _resolve(task)
+    if settings.RUN_EXECUTOR != "celery":
+        for args in batch:
+            submit(resolved, *args)
+        return
+    try:
+        with resolved.app.producer_or_acquire() as producer:
+            for args in batch:
+                resolved.apply_async(
+                    args=args,
+                    producer=producer,
+                    retry=True,
+                    retry_policy=_PUBLISH_RETRY,
+                    argsrepr=repr(args),
+                    kwargsrepr="{}",
+                )
+    except (BrokerUnavailable, OSError) as error:
+        logger.warning("Broker unavailable for %d x %s (%s); their sweep will hand them off", len(batch),
+                       resolved.name, error)  # fmt: skip
+
+
+def _inprocess_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=settings.RUN_EXECUTOR_THREADS, thread_name_prefix="dramatis-task")
+        return _pool
+
+
+def _inprocess_submit(task: Task, args: tuple) -> None:
+    _inprocess_pool().submit(_inprocess_job, task, args)
+
+
+def _inprocess_job(task: Task, args: tuple) -> None:
+    try:
+        task.run(*args)
+    except Exception:  # the work stays in the database; its sweep hands it off again
+        logger.exception("In-process task %s%r crashed", task.name, args)
+    finally:
+        close_old_connections()  # as a worker does after each task: this thread's connection may be stale
