@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
-from apps.conversations import dispatch, proactive, services
+from apps.conversations import dispatch, proactive_rules, services
 from apps.conversations.models import Event, ProactiveSend, Run, Session
 from apps.conversations.tests.factories import session_start
 from apps.core import clock
@@ -138,7 +138,7 @@ def test_a_session_whose_slot_is_in_the_ledger_gets_no_run_and_the_others_do(
     assert ProactiveSend.objects.filter(session=taken).count() == 1
     taken.refresh_from_db()
     assert taken.last_cursor == last_cursor  # no cursor reserved for it
-    assert taken.proactive_next_due_at == sim_now["now"] + proactive.CLAIM_RETRY  # looked at again in a minute
+    assert taken.proactive_next_due_at == sim_now["now"] + proactive_rules.CLAIM_RETRY  # looked at again in a minute
 
 
 @pytest.mark.django_db(transaction=True)
