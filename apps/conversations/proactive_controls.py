@@ -8,7 +8,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from apps.core.validation import Boolean, Choice, ClockTime, Field, Integer, Number, Record, Shape, shape_validate
+from apps.characters.types import BEHAVIORAL_THRESHOLDS
+from apps.core.validation import Boolean, Choice, ClockTime, Field, Record, shape_validate
 
 # Used when neither the session nor the character's behavioral_thresholds set a control.
 PLATFORM_DEFAULTS: dict[str, Any] = {
@@ -28,9 +29,14 @@ SOURCE_SESSION, SOURCE_CHARACTER, SOURCE_DEFAULT = "session", "character", "defa
 TIME_ZONE_NAMES = sorted((zoneinfo.available_timezones() | {"UTC"}) - {"localtime", "Factory"})
 
 
-def _override(name: str, shape: Shape, doc: str) -> Field:
-    """A control the session may override; ``null`` drops the override."""
-    return Field(name, shape, nullable=True, doc=doc)
+# A session overrides a character's behavioral threshold within the same range.
+_THRESHOLD_SHAPES = {field.name: field.shape for field in BEHAVIORAL_THRESHOLDS.fields}
+
+
+def _override(name: str, doc: str) -> Field:
+    """A control the session may override (as the character's threshold of that name); ``null`` drops the
+    override."""
+    return Field(name, _THRESHOLD_SHAPES[name], nullable=True, doc=doc)
 
 
 QUIET_HOURS = Record(
@@ -45,38 +51,17 @@ CONTROLS_UPDATE = Record(
     "ProactiveControls",
     (
         Field("proactive_enabled", Boolean(), doc="The master switch for this session."),
-        _override(
-            "proactivity_tolerance",
-            Number(min_value=0, max_value=1),
-            "How willing to write first; 0 never, 1 most eager.",
-        ),
-        _override("cold_initiate_enabled", Boolean(), "Open a fresh conversation after a long silence."),
-        _override("session_resume_enabled", Boolean(), "Nudge a thread the user left unanswered."),
-        _override(
-            "cold_initiate_min_idle_minutes",
-            Integer(min_value=5, max_value=1440),
-            "Minimum silence before a cold initiate.",
-        ),
-        _override(
-            "session_resume_min_idle_minutes",
-            Integer(min_value=0, max_value=1440),
-            "Minimum silence before a resume nudge.",
-        ),
+        _override("proactivity_tolerance", "How willing to write first; 0 never, 1 most eager."),
+        _override("cold_initiate_enabled", "Open a fresh conversation after a long silence."),
+        _override("session_resume_enabled", "Nudge a thread the user left unanswered."),
+        _override("cold_initiate_min_idle_minutes", "Minimum silence before a cold initiate."),
+        _override("session_resume_min_idle_minutes", "Minimum silence before a resume nudge."),
         _override(
             "session_resume_max_unanswered_character_turns",
-            Integer(min_value=0, max_value=20),
             "Stop nudging after this many character messages in a row went unanswered.",
         ),
-        _override(
-            "min_gap_between_initiate_minutes",
-            Integer(min_value=0, max_value=1440),
-            "Minimum time between two proactive messages.",
-        ),
-        _override(
-            "daily_initiate_cap",
-            Integer(min_value=0, max_value=50),
-            "Most proactive messages per day (end-user's day).",
-        ),
+        _override("min_gap_between_initiate_minutes", "Minimum time between two proactive messages."),
+        _override("daily_initiate_cap", "Most proactive messages per day (end-user's day)."),
         Field(
             "timezone",
             Choice(tuple(TIME_ZONE_NAMES)),
