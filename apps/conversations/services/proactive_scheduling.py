@@ -1,4 +1,5 @@
-"""Proactive messages: keeping each session's next due time, the scheduler's claim, and test sends.
+"""Proactive messages: keeping each session's next due time, the integrator's controls update, the scheduler's
+claim, and test sends.
 
 A session's ``proactive_next_due_at`` is recomputed (``proactive_rules.next_due``) whenever something it depends
 on changes: a turn ends, the controls change, a slot is claimed. The scheduler reads only sessions whose
