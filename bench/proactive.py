@@ -15,7 +15,7 @@ them. Nothing is started besides this process; no network traffic leaves 127.0.0
 What each figure is (median over ``--runs`` runs after one warm-up, each in a transaction rolled back
 afterwards, so every run sees the same rows):
 
-- ``claim query``: the scheduler's real claim, ``services.proactive.due_sessions_locked`` with a limit of
+- ``claim query``: the scheduler's real claim, ``services.proactive_scheduling.due_sessions_locked`` with a limit of
   ``--due`` (every due session in one batch): ``SELECT id, due ... WHERE proactive_enabled AND due IS NOT
   NULL AND due <= now ORDER BY due LIMIT n FOR NO KEY UPDATE SKIP LOCKED``, rows fetched and locked.
   Target: under 100 ms, and within 2x between the two totals.
@@ -125,7 +125,7 @@ def _measure(total: int, due: int, runs: int) -> dict:
 
     from apps.conversations import services
     from apps.conversations.models import Session
-    from apps.conversations.services.proactive import due_sessions_locked
+    from apps.conversations.services.proactive_scheduling import due_sessions_locked
     from apps.core import clock
 
     def claim() -> None:

@@ -3,6 +3,14 @@
 from django.db import models
 from django.db.models import Q
 
+from apps.accounts.types import (
+    ALL_RESOURCES,
+    BudgetEnforcement,
+    BudgetPeriod,
+    ResourceType,
+    UsagePurpose,
+    UsageStatus,
+)
 from apps.core.models import TimestampedModel, prefixed_id_field
 
 
@@ -54,14 +62,6 @@ class ApiKey(TimestampedModel):
 CREDITS = {"max_digits": 18, "decimal_places": 6}
 
 
-class ResourceType(models.TextChoices):
-    """What a usage record paid for."""
-
-    CHAT_TURN = "chat_turn"
-    PROACTIVE_TURN = "proactive_turn"
-    IMAGE = "image"
-
-
 class UsageRecord(models.Model):
     """The ledger: one row per metered piece of work (a run today), reserved before it and settled after.
 
@@ -71,15 +71,8 @@ class UsageRecord(models.Model):
     Identifiers are plain strings, not foreign keys: the ledger outlives sessions and characters.
     """
 
-    class Status(models.TextChoices):
-        RESERVED = "reserved"
-        SETTLED = "settled"
-
-    class Purpose(models.TextChoices):
-        """Which model call of a run the row paid for: a turn can make two (the emotion appraisal, then the reply)."""
-
-        REPLY = "reply"
-        EMOTION_APPRAISAL = "emotion_appraisal"
+    Status = UsageStatus
+    Purpose = UsagePurpose
 
     id = prefixed_id_field("use")
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="usage_records")
@@ -130,15 +123,9 @@ class BudgetPolicy(TimestampedModel):
     over ``limit_credits``; a soft one only warns. Either warns once per period at ``soft_limit_credits``.
     """
 
-    class Period(models.TextChoices):
-        DAILY = "daily"
-        MONTHLY = "monthly"
-
-    class Enforcement(models.TextChoices):
-        HARD = "hard"
-        SOFT = "soft"
-
-    ALL = "all"
+    Period = BudgetPeriod
+    Enforcement = BudgetEnforcement
+    ALL = ALL_RESOURCES
 
     id = prefixed_id_field("bud")
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="budget_policies")

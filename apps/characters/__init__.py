@@ -1,6 +1,7 @@
 """Characters, their immutable published versions, authoring readiness.
 
-Public surface: ``services`` (character_publish, character_validate, character_draft_publish),
-``selectors`` (character_list, character_get, character_version_list, character_version_get),
-``content`` (the authoring schema), ``readiness`` and ``errors``. Depends on ``accounts`` and ``core``.
+Public surface: ``services`` (character_publish, character_patch, character_validate, character_draft_publish),
+``selectors`` (character_list, character_get, character_version_list, character_version_get,
+character_readiness), ``types`` (SLUG_PATTERN and CHARACTER_CONTENT, the declared shape of authoring content)
+and ``errors``. ``content`` (validation, hash) and ``readiness`` are internal. Depends on ``accounts`` and ``core``.
 """

@@ -1,21 +1,36 @@
-"""Reads for characters, always scoped to the asking app (another app's characters look absent)."""
+"""Reads for characters, always scoped to the asking app (another app's characters look absent), and the
+authoring readiness of a character's current version."""
+
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
-from apps.accounts.models import App
-from apps.characters.errors import CharacterNotFound
+from apps.characters.errors import CharacterNotFound, CharacterNotPublished
 from apps.characters.models import Character, CharacterVersion
+from apps.characters.readiness import readiness_evaluate
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
-def character_list(*, app: App) -> QuerySet[Character]:
+def character_list(*, app: "App") -> QuerySet[Character]:
     return Character.objects.filter(app=app).select_related("current_version").order_by("slug")
 
 
-def character_get(*, app: App, slug: str) -> Character:
+def character_get(*, app: "App", slug: str) -> Character:
     """Raises CharacterNotFound when the slug is unknown or owned by another app."""
     character = Character.objects.select_related("current_version").filter(app=app, slug=slug).first()
     if character is None:
         raise CharacterNotFound(f"No character with slug '{slug}'.")
+    return character
+
+
+def character_published_get(*, app: "App", slug: str) -> Character:
+    """The character with its current version loaded, for starting something on it. Raises CharacterNotFound
+    (also for another app's slug) and CharacterNotPublished when no version was ever published."""
+    character = character_get(app=app, slug=slug)
+    if character.current_version is None:
+        raise CharacterNotPublished(f"The character '{slug}' has no published version.")
     return character
 
 
@@ -25,3 +40,10 @@ def character_version_list(*, character: Character) -> QuerySet[CharacterVersion
 
 def character_version_get(*, version_id: str) -> CharacterVersion:
     return CharacterVersion.objects.select_related("character").get(pk=version_id)
+
+
+def character_readiness(*, character: Character) -> dict[str, Any]:
+    """How complete the current version's content is (``status``, ``score``, ``checks``, ``warnings``); a
+    character never published is scored on empty content. No query: the current version is the one loaded."""
+    version = character.current_version
+    return readiness_evaluate(version.content if version is not None else {})

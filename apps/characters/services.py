@@ -3,18 +3,20 @@ draft publish."""
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import json_merge_patch
 from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App
 from apps.characters.content import content_hash, content_validate
 from apps.characters.errors import CharacterNotFound
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def character_validate(*, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return content, readiness_evaluate(content)
 
 
-def _locked_character(app: App, slug: str, display_name: str) -> tuple[Character, bool]:
+def _locked_character(app: "App", slug: str, display_name: str) -> tuple[Character, bool]:
     """Lock the app's character row for ``slug``, creating it first if needed; a concurrent create loses cleanly.
 
     Slugs are unique per app, so another app's character with the same slug is never touched or seen.
@@ -72,7 +74,7 @@ def _version_publish(character: Character, content: dict[str, Any], *, created: 
 
 
 @transaction.atomic
-def character_publish(*, app: App, data: Any) -> PublishResult:
+def character_publish(*, app: "App", data: Any) -> PublishResult:
     """Create a character or publish its next version from authoring ``data``, which replaces the content whole.
 
     Content identical to the current version keeps that version (idempotent re-post); fields the previous
@@ -85,7 +87,7 @@ def character_publish(*, app: App, data: Any) -> PublishResult:
 
 
 @transaction.atomic
-def character_patch(*, app: App, slug: str, changes: Any) -> PublishResult:
+def character_patch(*, app: "App", slug: str, changes: Any) -> PublishResult:
     """Merge ``changes`` into the current version's content (JSON Merge Patch, RFC 7396) and publish the result.
 
     Objects merge key by key, a ``null`` removes the field, anything else (lists included) replaces it. The

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from apps.conversations.types import RunKind, RunStatus
 from apps.core.models import TimestampedModel, prefixed_id_field
 
 
@@ -63,16 +64,8 @@ class Run(TimestampedModel):
     token, so a worker whose lease ran out cannot write a reply after another worker took the run over.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    class Kind(models.TextChoices):
-        REPLY = "reply"
-        COLD_INITIATE = "cold_initiate"
-        SESSION_RESUME = "session_resume"
+    Status = RunStatus
+    Kind = RunKind
 
     id = prefixed_id_field("run")
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="runs")

@@ -2,23 +2,25 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
-from apps.accounts.models import App
-from apps.conversations import proactive
+from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, ProactiveSend, Run, Session
 from apps.core.compiled import CompiledRead
 from apps.personas.characters import character_persona_preview
 from apps.personas.selectors import persona_session_get, persona_state
 
+if TYPE_CHECKING:
+    from apps.accounts.models import App
+
 MESSAGE_TYPES = ("message.created", "character.initiated")
 UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
 
 
-def session_get(*, app: App, session_id: str) -> Session:
+def session_get(*, app: "App", session_id: str) -> Session:
     """Raises SessionNotFound for unknown ids and for another app's sessions."""
     session = Session.objects.select_related("character", "character_version").filter(app=app, pk=session_id).first()
     if session is None:
@@ -27,7 +29,7 @@ def session_get(*, app: App, session_id: str) -> Session:
 
 
 def session_list(
-    *, app: App, character_slug: str | None = None, external_user_ref: str | None = None
+    *, app: "App", character_slug: str | None = None, external_user_ref: str | None = None
 ) -> QuerySet[Session]:
     sessions = Session.objects.filter(app=app).select_related("character", "character_version")
     if character_slug:
@@ -137,18 +139,18 @@ def run_history(*, run: Run, limit: int) -> tuple[list[tuple[str, str]], str]:
     return history, trigger
 
 
-def proactive_state(*, session: Session, now: datetime) -> proactive.ProactiveState:
+def proactive_state(*, session: Session, now: datetime) -> proactive_rules.ProactiveState:
     """Read what the schedule depends on: the controls, the newest messages, turns in flight, recent sends."""
     return proactive_states(sessions=[session], now=now)[session.id]
 
 
-def proactive_states(*, sessions: list[Session], now: datetime) -> dict[str, proactive.ProactiveState]:
+def proactive_states(*, sessions: list[Session], now: datetime) -> dict[str, proactive_rules.ProactiveState]:
     """``proactive_state`` for a batch (the scheduler's): turns in flight, recent sends and the newest messages
     are read for all of them in one query each, so a batch costs the same number of statements at any size."""
     ids = [session.id for session in sessions]
     busy = set(Run.objects.filter(session_id__in=ids, status__in=UNFINISHED).values_list("session_id", flat=True))
     sends: dict[str, list[datetime]] = {session_id: [] for session_id in ids}
-    recent = ProactiveSend.objects.filter(session_id__in=ids, sent_at__gte=now - proactive.SEND_LOOKBACK)
+    recent = ProactiveSend.objects.filter(session_id__in=ids, sent_at__gte=now - proactive_rules.SEND_LOOKBACK)
     for session_id, sent_at in recent.values_list("session_id", "sent_at"):
         sends[session_id].append(sent_at)
     newest_by_session = _newest_messages(session_ids=ids, limit=_NEWEST_MESSAGES)
@@ -165,13 +167,13 @@ def proactive_states(*, sessions: list[Session], now: datetime) -> dict[str, pro
             if session.quiet_hours_start is not None and session.quiet_hours_end is not None
             else None
         )
-        states[session.id] = proactive.ProactiveState(
+        states[session.id] = proactive_rules.ProactiveState(
             enabled=session.proactive_enabled,
-            controls=proactive.controls_resolve(
+            controls=proactive_controls.controls_resolve(
                 overrides=session.proactive_controls or {},
                 thresholds=session.character_version.content.get("behavioral_thresholds"),
             ),
-            tz=proactive.zone(session.timezone),
+            tz=proactive_rules.zone(session.timezone),
             quiet=quiet,
             started_at=session.created_at,
             last_message_at=newest[0][1] if newest else None,
@@ -187,23 +189,23 @@ class ProactiveView:
     """A session's proactive settings as the integrator sees them."""
 
     session: Session
-    controls: proactive.Controls
+    controls: proactive_controls.Controls
     sent_today: int  # scheduled sends in the end-user's current local day
-    next_due: proactive.Due | None
+    next_due: proactive_rules.Due | None
 
 
 def session_proactive_view(*, session: Session, now: datetime) -> ProactiveView:
     state = proactive_state(session=session, now=now)
-    day_start, day_end = proactive.local_day_bounds(now, state.tz)
+    day_start, day_end = proactive_rules.local_day_bounds(now, state.tz)
     return ProactiveView(
         session=session,
         controls=state.controls,
-        sent_today=proactive.sends_between(state.sends, day_start, day_end),
-        next_due=proactive.next_due(state),
+        sent_today=proactive_rules.sends_between(state.sends, day_start, day_end),
+        next_due=proactive_rules.next_due(state),
     )
 
 
-def session_emotion_state(*, app: App, session_id: str) -> dict[str, Any]:
+def session_emotion_state(*, app: "App", session_id: str) -> dict[str, Any]:
     """The character's current emotion in a session: VAD, discrete emotion, body budget, stage, needs,
     regulation, relationship (trust) and prompt_data. Before the first turn, the state it will start in.
 

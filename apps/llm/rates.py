@@ -1,20 +1,16 @@
 """What a model call costs in credits, and the most it can cost (what a run reserves before calling).
 
-Credits are exact decimals with six places. The upper bound assumes at most one token per two characters
-of prompt (English runs at about four; the offline ``scripted`` provider and word-counting servers at
-fewer) plus a few tokens of framing per message, and that the server honours ``max_tokens`` for the reply.
+Credits are exact decimals with six places (``types.credits_quantize``). The upper bound assumes at most one
+token per two characters of prompt (English runs at about four; the offline ``scripted`` provider and
+word-counting servers at fewer) plus a few tokens of framing per message, and that the server honours
+``max_tokens`` for the reply.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from apps.llm.types import ChatMessage, ModelSpec
+from apps.llm.types import ChatMessage, ModelSpec, credits_quantize
 
-CREDIT_QUANTUM = Decimal("0.000001")
 _TOKENS_PER_MESSAGE = 4  # role and separators
-
-
-def credits_quantize(value: Decimal) -> Decimal:
-    return value.quantize(CREDIT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def credits_for(*, spec: ModelSpec, input_tokens: int, output_tokens: int) -> Decimal:

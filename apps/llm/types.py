@@ -1,10 +1,17 @@
-"""Plain data passed to and from providers."""
+"""Plain data passed to and from providers, and the form of a credit amount."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
+
+CREDIT_QUANTUM = Decimal("0.000001")  # credits are exact decimals with six places
+
+
+def credits_quantize(value: Decimal) -> Decimal:
+    """A credit amount rounded (half up) to the six places the ledger keeps."""
+    return value.quantize(CREDIT_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,19 @@
 """Turning domain objects into the native surface's response data."""
 
-from apps.accounts.models import UsageRecord
-from apps.characters.models import Character, CharacterVersion
-from apps.characters.readiness import readiness_evaluate
-from apps.conversations.models import Run, Session
+from typing import TYPE_CHECKING
+
+from apps.characters import selectors as character_selectors
 from apps.conversations.selectors import ProactiveView
+from apps.conversations.types import RunStatus
+
+if TYPE_CHECKING:
+    from apps.accounts.models import UsageRecord
+    from apps.characters.models import Character, CharacterVersion
+    from apps.conversations.models import Run, Session
 
 
 def character_data(
-    character: Character,
+    character: "Character",
     *,
     created: bool | None = None,
     dropped_fields: list[str] | tuple[str, ...] | None = None,
@@ -22,7 +27,7 @@ def character_data(
         "display_name": character.display_name,
         "status": "published" if version else "draft",
         "version_number": version.version_number if version else None,
-        "authoring_readiness": readiness_evaluate(content),
+        "authoring_readiness": character_selectors.character_readiness(character=character),
         "created_at": character.created_at,
         "updated_at": character.updated_at,
     }
@@ -35,7 +40,7 @@ def character_data(
     return data
 
 
-def version_data(version: CharacterVersion, current_id: str | None) -> dict:
+def version_data(version: "CharacterVersion", current_id: str | None) -> dict:
     return {
         "version_id": version.id,
         "version_number": version.version_number,
@@ -46,7 +51,7 @@ def version_data(version: CharacterVersion, current_id: str | None) -> dict:
     }
 
 
-def session_data(session: Session) -> dict:
+def session_data(session: "Session") -> dict:
     return {
         "session_id": session.id,
         "character": session.character.slug,
@@ -77,7 +82,7 @@ def proactive_data(view: ProactiveView) -> dict:
     }
 
 
-def run_data(run: Run, usage: UsageRecord | None = None) -> dict:
+def run_data(run: "Run", usage: "UsageRecord | None" = None) -> dict:
     """The run with its cost from the usage ledger (``usage`` is the run's ledger row, if it has one)."""
     return {
         "run_ref": run.id,
@@ -90,7 +95,7 @@ def run_data(run: Run, usage: UsageRecord | None = None) -> dict:
         "completion_tokens": run.completion_tokens,
         "total_tokens": run.prompt_tokens + run.completion_tokens,
         "latency_ms": run.latency_ms,
-        "error": run.status == Run.Status.FAILED,
+        "error": run.status == RunStatus.FAILED,
         "error_code": run.error_code or None,
         "resource_type": usage.resource_type if usage else None,
         "reserved_credits": float(usage.reserved_credits) if usage else None,

@@ -71,14 +71,14 @@ class JsonFieldSchema(OpenApiSerializerFieldExtension):
 
 
 class AnyObjectFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "apps.characters.content.AnyObjectField"
+    target_class = "apps.api.native.shape_serializers.AnyObjectField"
 
     def map_serializer_field(self, auto_schema, direction):
         return _json_object()
 
 
 class ObjectOrTextFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "apps.characters.content.ObjectOrTextField"
+    target_class = "apps.api.native.shape_serializers.ObjectOrTextField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"oneOf": [_json_object(), {"type": "string"}]}

@@ -3,13 +3,10 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from apps.characters.content import (
-    SLUG_PATTERN,
-    BehavioralThresholdsSerializer,
-    CharacterContentSerializer,
-    EmotionBaselineSerializer,
-)
-from apps.conversations.proactive import ProactiveControlsSerializer
+from apps.api.native.shape_serializers import shape_serializer
+from apps.characters import types as character_types
+from apps.characters.types import SLUG_PATTERN
+from apps.conversations import types as conversation_types
 from apps.core.fields import StrictBooleanField, StrictCharField
 
 
@@ -57,6 +54,12 @@ class SandboxKeyOutput(serializers.Serializer):
 
 
 # --- characters --------------------------------------------------------------------------------------
+# The authoring content as the characters app declares (and validates) it.
+CharacterContentSerializer = shape_serializer(character_types.CHARACTER_CONTENT)
+BehavioralThresholdsSerializer = shape_serializer(character_types.BEHAVIORAL_THRESHOLDS)
+EmotionBaselineSerializer = shape_serializer(character_types.EMOTION_BASELINE)
+
+
 class CharacterInput(CharacterContentSerializer):
     """All authoring fields; only slug and display_name are required."""
 
@@ -262,7 +265,7 @@ class RunListOutput(serializers.Serializer):
 
 
 # --- proactive messages ------------------------------------------------------------------------------
-class ProactiveControlsInput(ProactiveControlsSerializer):
+class ProactiveControlsInput(shape_serializer(conversation_types.CONTROLS_UPDATE)):
     """Send only what changes; unknown fields are refused."""
 
 

@@ -3,16 +3,19 @@ and the functions that turn the domain's objects into them."""
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.models import BudgetPolicy, ResourceType, UsageRecord
 from apps.accounts.selectors import USAGE_GROUP_COLUMNS, BudgetStatus, UsageReport, UsageTotals
+from apps.accounts.types import ALL_RESOURCES, BudgetEnforcement, BudgetPeriod, ResourceType, UsagePurpose
 from apps.api.native.serializers import EventSerializer
 from apps.core.fields import StrictFloatField
-from apps.llm.rates import credits_quantize
-from apps.llm.types import ModelRate
+from apps.llm.types import ModelRate, credits_quantize
+
+if TYPE_CHECKING:
+    from apps.accounts.models import UsageRecord
 
 MAX_CREDITS = 1_000_000_000  # well inside the ledger columns (12 integer digits)
 RESOURCE_TYPES = [choice for choice, _ in ResourceType.choices]
@@ -172,7 +175,7 @@ def usage_report_data(report: UsageReport, *, group_by: str | None, start, end) 
 
 class UsageCallOutput(serializers.Serializer):
     purpose = serializers.ChoiceField(
-        choices=UsageRecord.Purpose.choices, help_text="Which model call: the emotion appraisal or the reply."
+        choices=UsagePurpose.choices, help_text="Which model call: the emotion appraisal or the reply."
     )
     status = serializers.ChoiceField(choices=["reserved", "settled"])
     outcome = serializers.CharField(help_text="succeeded or failed, once settled.")
@@ -199,7 +202,7 @@ class RunUsageOutput(serializers.Serializer):
     )
 
 
-def _call_data(record: UsageRecord) -> dict:
+def _call_data(record: "UsageRecord") -> dict:
     return {
         "purpose": record.purpose,
         "status": record.status,
@@ -212,11 +215,11 @@ def _call_data(record: UsageRecord) -> dict:
     }
 
 
-def run_usage_data(calls: list[UsageRecord] | None) -> dict | None:
+def run_usage_data(calls: "list[UsageRecord] | None") -> dict | None:
     """A run's usage from its ledger rows (one per model call): the reply's row, with the run's totals."""
     if not calls:
         return None
-    record = next((row for row in calls if row.purpose == UsageRecord.Purpose.REPLY), calls[-1])
+    record = next((row for row in calls if row.purpose == UsagePurpose.REPLY), calls[-1])
     return {
         "status": record.status,
         "resource_type": record.resource_type,
@@ -233,15 +236,15 @@ def run_usage_data(calls: list[UsageRecord] | None) -> dict | None:
 # --- budgets -----------------------------------------------------------------------------------------
 class BudgetPolicyInput(serializers.Serializer):
     resource_type = serializers.ChoiceField(
-        choices=[BudgetPolicy.ALL, *RESOURCE_TYPES], default=BudgetPolicy.ALL, help_text="What the cap counts."
+        choices=[ALL_RESOURCES, *RESOURCE_TYPES], default=ALL_RESOURCES, help_text="What the cap counts."
     )
     limit_credits = StrictFloatField(
         min_value=0, max_value=MAX_CREDITS, allow_null=True, help_text="The cap per period; null removes the policy."
     )
-    period = serializers.ChoiceField(choices=BudgetPolicy.Period.choices, default=BudgetPolicy.Period.MONTHLY)
+    period = serializers.ChoiceField(choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
     enforcement = serializers.ChoiceField(
-        choices=BudgetPolicy.Enforcement.choices,
-        default=BudgetPolicy.Enforcement.HARD,
+        choices=BudgetEnforcement.choices,
+        default=BudgetEnforcement.HARD,
         help_text="hard: refuse work over the cap (402 budget_exceeded); soft: only warn.",
     )
     soft_limit_credits = StrictFloatField(
@@ -261,7 +264,7 @@ class BudgetPolicyInput(serializers.Serializer):
 
 class BudgetPolicyDeleteQuery(serializers.Serializer):
     resource_type = serializers.ChoiceField(
-        choices=[BudgetPolicy.ALL, *RESOURCE_TYPES], required=False, help_text="Only this policy; default: all."
+        choices=[ALL_RESOURCES, *RESOURCE_TYPES], required=False, help_text="Only this policy; default: all."
     )
 
 

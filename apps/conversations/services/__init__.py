@@ -3,7 +3,7 @@
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
 from apps.conversations.services.messages import SendResult, message_send
-from apps.conversations.services.proactive import (
+from apps.conversations.services.proactive_scheduling import (
     ProactiveTestResult,
     ScanResult,
     proactive_reschedule,

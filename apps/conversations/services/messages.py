@@ -3,12 +3,12 @@
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App
 from apps.conversations import selectors
 from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
@@ -18,6 +18,9 @@ from apps.core import clock, executor
 
 # Named, not imported: the tasks module imports these services.
 RUN_EXECUTE_TASK = "apps.conversations.tasks.run_execute_task"
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class SendResult:
     reply_mode: str = "async"
 
 
-def _text_check(app: App, text: str) -> str:
+def _text_check(app: "App", text: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise MessageInvalid({"text": ["Must be a non-empty string."]})
     accounts_services.app_message_length_check(app=app, text=text)
@@ -38,7 +41,7 @@ def _text_check(app: App, text: str) -> str:
     return text
 
 
-def _idempotency_claim(app: App, key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
+def _idempotency_claim(app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
     """Insert the key's record, or return the first answer when the key was used before for this request."""
     try:
         with transaction.atomic():
@@ -53,7 +56,7 @@ def _idempotency_claim(app: App, key: str, scope: str, fingerprint: str) -> Idem
 
 
 @transaction.atomic
-def message_send(*, app: App, session_id: str, text: str, idempotency_key: str | None = None) -> SendResult:
+def message_send(*, app: "App", session_id: str, text: str, idempotency_key: str | None = None) -> SendResult:
     """Accept an end-user's message and queue the character's reply.
 
     In one transaction: check the text, reserve two cursors (row-locking the session, and raising

@@ -4,10 +4,11 @@ settles after it. The ledger and the budgets are the accounts app's; this module
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App, ResourceType, UsageRecord
+from apps.accounts.types import ResourceType, UsagePurpose
 from apps.conversations.models import Run, Session
 from apps.conversations.services.events import NewEvent
 from apps.core.errors import ApplicationError
@@ -15,13 +16,16 @@ from apps.llm import rates
 from apps.llm import selectors as llm_selectors
 from apps.llm.types import ChatMessage, ModelSpec, Usage
 
+if TYPE_CHECKING:
+    from apps.accounts.models import App, UsageRecord
+
 
 def _resource_type(run: Run) -> str:
     """A turn answering an end-user's message is a chat turn; one the character starts is proactive."""
     return ResourceType.CHAT_TURN if run.kind == Run.Kind.REPLY else ResourceType.PROACTIVE_TURN
 
 
-def message_budget_check(*, app: App, session_id: str, text: str) -> None:
+def message_budget_check(*, app: "App", session_id: str, text: str) -> None:
     """Refuse a send with BudgetExceeded (402) when a hard budget has no room for the reply, before
     anything is written. One indexed query for apps without budgets.
 
@@ -49,13 +53,13 @@ class MeteredCall:
     so nothing was written before the call), and the most it could cost."""
 
     subject: accounts_services.UsageSubject
-    reservation: UsageRecord | None
+    reservation: "UsageRecord | None"
     reserved_credits: Decimal
     spec: ModelSpec
 
 
 def call_reserve(
-    *, run: Run, spec: ModelSpec, messages: list[ChatMessage], purpose: str = UsageRecord.Purpose.REPLY
+    *, run: Run, spec: ModelSpec, messages: list[ChatMessage], purpose: str = UsagePurpose.REPLY
 ) -> MeteredCall:
     """Reserve the most one model call of the run can cost, on every budget that applies (committed before
     the call). Costs no statement for an app without budgets (their existence is cached).

@@ -8,15 +8,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from apps.accounts.models import UsageRecord
-from apps.conversations import proactive, prompts, selectors
+from apps.accounts.types import UsagePurpose
+from apps.conversations import prompts, selectors
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Run
+from apps.conversations.proactive_rules import reply_payload
 from apps.conversations.services import metering
 from apps.conversations.services.emotion import RunEmotion, run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
-from apps.conversations.services.proactive import proactive_reschedule
+from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
@@ -81,9 +82,7 @@ def _prepare(run: Run, turn: _Turn) -> None:
     history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS)
 
     def appraisal_reserve(spec: ModelSpec, messages: list[ChatMessage]) -> None:
-        reserved = metering.call_reserve(
-            run=run, spec=spec, messages=messages, purpose=UsageRecord.Purpose.EMOTION_APPRAISAL
-        )
+        reserved = metering.call_reserve(run=run, spec=spec, messages=messages, purpose=UsagePurpose.EMOTION_APPRAISAL)
         turn.appraisal = metering.CallOutcome(reserved, None, "failed")  # until the call answers
 
     turn.emotion = run_emotion_prepare(run=run, trigger_text=trigger, before_call=appraisal_reserve)
@@ -143,7 +142,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             "run_ref": run.id,
             "reply_to_cursor": run.trigger_cursor,
         }
-        payload = proactive.reply_payload(kind=run.kind, run_id=run.id, payload=payload)
+        payload = reply_payload(kind=run.kind, run_id=run.id, payload=payload)
         reply = NewEvent("message.created", payload, "character", run.id)
         outcomes = [item for item in (turn.appraisal,) if item is not None]
         outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))

@@ -1,28 +1,29 @@
 """Starting sessions."""
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App
 from apps.characters import selectors as character_selectors
-from apps.characters.errors import CharacterNotPublished
 from apps.conversations import selectors
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
-from apps.conversations.services.proactive import proactive_reschedule
+from apps.conversations.services.proactive_scheduling import proactive_reschedule
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 @transaction.atomic
 def session_create(
-    *, app: App, character_slug: str, external_user_ref: str, proactive_enabled: bool = False
+    *, app: "App", character_slug: str, external_user_ref: str, proactive_enabled: bool = False
 ) -> Session:
     """Start a session on the character's current version; a greeting opens it as ``character.initiated``.
 
     Raises CharacterNotFound (also for another app's slug), CharacterNotPublished, and the app's quota errors.
     """
-    character = character_selectors.character_get(app=app, slug=character_slug)
-    if character.current_version is None:
-        raise CharacterNotPublished(f"The character '{character_slug}' has no published version.")
+    character = character_selectors.character_published_get(app=app, slug=character_slug)
     accounts_services.app_quota_consume(app=app, resource="sessions")
     session = Session.objects.create(
         app=app,
@@ -41,7 +42,7 @@ def session_create(
     return session
 
 
-def session_stream_token_issue(*, app: App, session_id: str) -> accounts_services.IssuedStreamToken:
+def session_stream_token_issue(*, app: "App", session_id: str) -> accounts_services.IssuedStreamToken:
     """A short-lived token that opens this session's event stream from a browser (``?token=``).
 
     Raises SessionNotFound for unknown ids and for another app's sessions. Writes nothing.

@@ -8,17 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.conversations import proactive
-from apps.conversations.proactive import (
+from apps.conversations import proactive_rules
+from apps.conversations.proactive_controls import controls_resolve
+from apps.conversations.proactive_rules import (
     COLD_INITIATE,
     SESSION_RESUME,
     ProactiveState,
-    controls_resolve,
     local_day_bounds,
     next_due,
     quiet_until,
 )
-from apps.core.errors import ValidationFailed
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -53,76 +52,29 @@ def state(**changes) -> ProactiveState:
     return replace(base, **changes)
 
 
-# --- controls and their sources ---------------------------------------------------------------------------
-def test_each_control_comes_from_the_session_then_the_character_then_the_default():
-    resolved = controls_resolve(
-        overrides={"daily_initiate_cap": 5, "proactivity_tolerance": None},
-        thresholds={"daily_initiate_cap": 1, "proactivity_tolerance": 0.9, "selfie_comfort": 0.3},
-    )
-    assert resolved.values["daily_initiate_cap"] == 5
-    assert resolved.sources["daily_initiate_cap"] == "session"
-    assert (resolved.proactivity_tolerance, resolved.sources["proactivity_tolerance"]) == (0.9, "character")
-    assert (
-        resolved.values["min_gap_between_initiate_minutes"]
-        == proactive.PLATFORM_DEFAULTS["min_gap_between_initiate_minutes"]
-    )
-    assert resolved.sources["min_gap_between_initiate_minutes"] == "default"
-    assert set(resolved.values) == set(proactive.CONTROL_NAMES)  # other thresholds are not controls
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("proactivity_tolerance", 1.01),
-        ("proactivity_tolerance", -0.1),
-        ("cold_initiate_min_idle_minutes", 4),
-        ("cold_initiate_min_idle_minutes", 1441),
-        ("session_resume_min_idle_minutes", -1),
-        ("session_resume_max_unanswered_character_turns", 21),
-        ("min_gap_between_initiate_minutes", 1441),
-        ("daily_initiate_cap", 51),
-        ("cold_initiate_enabled", "yes"),
-        ("timezone", "Mars/Olympus_Mons"),
-        ("proactive_enabled", None),
-    ],
-)
-def test_out_of_range_controls_are_refused_naming_the_field(field, value):
-    with pytest.raises(ValidationFailed) as raised:
-        proactive.controls_validate({"session_resume_enabled": True, field: value})
-    assert list(raised.value.fields) == [field]
-
-
-def test_quiet_hours_must_be_clock_times_and_unknown_fields_are_named():
-    with pytest.raises(ValidationFailed) as raised:
-        proactive.controls_validate({"quiet_hours": {"start": "25:00", "end": "7:00"}, "daily_cap": 1})
-    assert sorted(raised.value.fields) == ["daily_cap", "quiet_hours.end", "quiet_hours.start"]
-    valid = proactive.controls_validate({"quiet_hours": {"start": "22:30", "end": "07:00"}, "timezone": "Asia/Seoul"})
-    assert valid == {"quiet_hours": {"start": time(22, 30), "end": time(7, 0)}, "timezone": "Asia/Seoul"}
-
-
 # --- the gates ------------------------------------------------------------------------------------------
 def test_a_thread_left_unanswered_gets_a_resume_nudge_after_the_resume_idle_time():
-    assert next_due(state()) == proactive.Due(T0 + timedelta(minutes=60), SESSION_RESUME)
+    assert next_due(state()) == proactive_rules.Due(T0 + timedelta(minutes=60), SESSION_RESUME)
 
 
 def test_after_the_last_allowed_unanswered_turn_only_a_cold_initiate_remains():
-    assert next_due(state(unanswered=3)) == proactive.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
+    assert next_due(state(unanswered=3)) == proactive_rules.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
     assert next_due(state(unanswered=3, controls=controls(cold_initiate_enabled=False))) is None
 
 
 def test_a_user_who_spoke_last_is_not_nudged_but_a_long_silence_still_opens_a_fresh_conversation():
-    assert next_due(state(unanswered=0)) == proactive.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
+    assert next_due(state(unanswered=0)) == proactive_rules.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
 
 
 def test_resume_disabled_leaves_the_cold_initiate():
     due = next_due(state(controls=controls(session_resume_enabled=False)))
-    assert due == proactive.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
+    assert due == proactive_rules.Due(T0 + timedelta(minutes=240), COLD_INITIATE)
 
 
 def test_a_resume_pushed_past_the_cold_idle_time_becomes_a_cold_initiate():
     # the gap after a send an hour ago holds everything for 5 h, longer than the 4 h cold idle time
     due = next_due(state(sends=(T0 - timedelta(hours=1),), controls=controls(min_gap_between_initiate_minutes=360)))
-    assert due == proactive.Due(T0 + timedelta(hours=5), COLD_INITIATE)
+    assert due == proactive_rules.Due(T0 + timedelta(hours=5), COLD_INITIATE)
 
 
 @pytest.mark.parametrize("change", [{"enabled": False}, {"busy": True}])
@@ -168,7 +120,7 @@ def test_daily_cap_counts_the_local_day_of_the_send_not_the_utc_day():
     late_evening = datetime(2026, 6, 1, 23, 30, tzinfo=la)
     start, end = local_day_bounds(late_evening, la)
     assert (start, end) == (datetime(2026, 6, 1, tzinfo=la), datetime(2026, 6, 2, tzinfo=la))
-    assert proactive.sends_between([late_evening], start, end) == 1
+    assert proactive_rules.sends_between([late_evening], start, end) == 1
 
 
 @pytest.mark.parametrize(
@@ -272,5 +224,5 @@ def test_firing_every_slot_as_soon_as_it_is_due_never_breaks_the_cap_the_gap_or_
         assert later - earlier >= timedelta(minutes=gap)
     for sent in sends:
         start_of_day, end_of_day = local_day_bounds(sent, tz)
-        assert proactive.sends_between(sends, start_of_day, end_of_day) <= cap
+        assert proactive_rules.sends_between(sends, start_of_day, end_of_day) <= cap
         assert quiet_until(sent, tz, quiet_hours) is None

@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from apps.conversations import proactive, services, tasks
+from apps.conversations import proactive_rules, services, tasks
 from apps.conversations.models import Event, ProactiveSend, Run, Session
-from apps.conversations.services.proactive import due_sessions_locked
+from apps.conversations.services.proactive_scheduling import due_sessions_locked
 from apps.conversations.tests.factories import session_start
 from apps.conversations.tests.test_concurrency import own_connection
 from apps.core import clock
@@ -128,7 +128,7 @@ def test_a_slot_already_in_the_ledger_is_not_sent_again(owner, sim, django_captu
     assert not Run.objects.filter(session=session).exists()
     assert ProactiveSend.objects.filter(session=session).count() == 1
     session.refresh_from_db()
-    assert session.proactive_next_due_at == sim.now() + proactive.CLAIM_RETRY
+    assert session.proactive_next_due_at == sim.now() + proactive_rules.CLAIM_RETRY
 
 
 @pytest.mark.django_db
@@ -240,7 +240,7 @@ def test_a_simulated_day_with_two_beats_holds_every_cap_and_gap_and_sends_no_slo
         for sent in times:
             per_day[sent.astimezone(tz).date()] += 1
             quiet = (session.quiet_hours_start, session.quiet_hours_end) if session.quiet_hours_start else None
-            assert proactive.quiet_until(sent, tz, quiet) is None
+            assert proactive_rules.quiet_until(sent, tz, quiet) is None
         assert max(per_day.values(), default=0) <= cap
         # every slot was claimed on the first tick after it came due
         assert all(send.sent_at - send.slot_at < tick for send in sends)
@@ -287,4 +287,4 @@ def test_the_due_scan_reads_the_partial_index(owner):
 def test_quiet_hours_helper_accepts_the_models_naive_times():
     tz = ZoneInfo("UTC")
     moment = datetime(2026, 6, 1, 23, 30, tzinfo=UTC)
-    assert proactive.quiet_until(moment, tz, (time(23, 0), time(7, 0))) == datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
+    assert proactive_rules.quiet_until(moment, tz, (time(23, 0), time(7, 0))) == datetime(2026, 6, 2, 7, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
-from apps.conversations import proactive, services
+from apps.conversations import proactive_rules, services
 from apps.conversations.models import Event, ProactiveSend, Run, Session
 from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.conversations.tests.factories import session_start
@@ -146,7 +146,7 @@ def test_a_session_whose_slot_is_in_the_ledger_gets_no_run_and_the_others_do(
     assert ProactiveSend.objects.filter(session=taken).count() == 1
     taken.refresh_from_db()
     assert taken.last_cursor == last_cursor  # no cursor reserved for it
-    assert taken.proactive_next_due_at == sim_now["now"] + proactive.CLAIM_RETRY  # looked at again in a minute
+    assert taken.proactive_next_due_at == sim_now["now"] + proactive_rules.CLAIM_RETRY  # looked at again in a minute
 
 
 @pytest.mark.django_db(transaction=True)

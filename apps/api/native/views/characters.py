@@ -18,7 +18,6 @@ from apps.api.native.serializers import (
     enveloped,
 )
 from apps.characters import selectors, services
-from apps.characters.readiness import readiness_evaluate
 
 
 class MergePatchParser(JSONParser):
@@ -159,7 +158,7 @@ class CharacterReadinessApi(APIView):
     )
     def get(self, request, slug: str):
         character = selectors.character_get(app=request.user, slug=slug)
-        content = character.current_version.content if character.current_version else {}
         return envelope(
-            readiness_evaluate(content), [action("POST /v1/characters", "Add the missing fields and re-publish")]
+            selectors.character_readiness(character=character),
+            [action("POST /v1/characters", "Add the missing fields and re-publish")],
         )

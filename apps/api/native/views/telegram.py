@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from apps.accounts import selectors as accounts_selectors
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
-from apps.characters.content import SLUG_PATTERN
+from apps.characters.types import SLUG_PATTERN
 from apps.core.fields import StrictCharField
 from apps.delivery.telegram import selectors
 from apps.delivery.telegram import services as telegram_services

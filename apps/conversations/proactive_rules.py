@@ -1,7 +1,7 @@
-"""When a character may write first: the controls, where each value comes from, and the next due time.
+"""When a character may write first: the schedule's rules, as pure functions over plain values (no database).
 
-Pure functions over plain values (no database), so every gate is unit-tested and the scheduler, the
-controls endpoint and the turn pipeline all decide with the same code.
+The scheduler, the controls endpoint and the turn pipeline all decide with this code, and every gate is
+unit-tested. The controls the rules read (and where each value comes from) are ``proactive_controls``.
 
 The rules, in order:
 - nothing is due while proactive is off, while a turn is in flight, or when the tolerance or the daily cap is 0;
@@ -21,142 +21,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.core.validators import RegexValidator
-from rest_framework import serializers
-
-from apps.core.errors import ValidationFailed, field_error_paths
-from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
+from apps.conversations.proactive_controls import Controls
 
 COLD_INITIATE = "cold_initiate"
 SESSION_RESUME = "session_resume"
 
-# Used when neither the session nor the character's behavioral_thresholds set a control.
-PLATFORM_DEFAULTS: dict[str, Any] = {
-    "proactivity_tolerance": 0.5,
-    "cold_initiate_enabled": True,
-    "session_resume_enabled": True,
-    "cold_initiate_min_idle_minutes": 240,
-    "session_resume_min_idle_minutes": 60,
-    "session_resume_max_unanswered_character_turns": 2,
-    "min_gap_between_initiate_minutes": 120,
-    "daily_initiate_cap": 3,
-}
-CONTROL_NAMES = tuple(PLATFORM_DEFAULTS)
-SOURCE_SESSION, SOURCE_CHARACTER, SOURCE_DEFAULT = "session", "character", "default"
 # The furthest back a send can still count against a cap or a gap: a local day is at most 25 h and the
 # next due time can only be later than now.
 SEND_LOOKBACK = timedelta(hours=50)
 # A slot found already sent (a lost race the row lock should have prevented) is looked at again this much later.
 CLAIM_RETRY = timedelta(minutes=1)
-
-
-# --- controls -----------------------------------------------------------------------------------------
-def _nullable(field_class, **kwargs):
-    return field_class(required=False, allow_null=True, **kwargs)
-
-
-# Every name the system's time zone database knows, except the machine's own local time.
-TIME_ZONE_NAMES = sorted((zoneinfo.available_timezones() | {"UTC"}) - {"localtime", "Factory"})
-CLOCK_TIME = RegexValidator(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "Must be a local time as HH:MM, e.g. 22:30.")
-
-
-class QuietHoursSerializer(serializers.Serializer):
-    start = StrictCharField(help_text="Local time HH:MM when quiet hours begin.", validators=[CLOCK_TIME])
-    end = StrictCharField(help_text="Local time HH:MM when they end (may be on the next day).", validators=[CLOCK_TIME])
-
-    def validate_start(self, value: str) -> time:
-        return _clock_time(value)
-
-    def validate_end(self, value: str) -> time:
-        return _clock_time(value)
-
-
-def _clock_time(value: str) -> time:
-    try:
-        parsed = datetime.strptime(value, "%H:%M").time()
-    except ValueError as error:
-        raise serializers.ValidationError("Must be a local time as HH:MM, e.g. 22:30.") from error
-    return parsed
-
-
-class ProactiveControlsSerializer(serializers.Serializer):
-    """A partial update of a session's proactive settings. ``null`` drops the session's override of a
-    control, so the character's value (or the platform default) applies again."""
-
-    proactive_enabled = StrictBooleanField(required=False, help_text="The master switch for this session.")
-    proactivity_tolerance = _nullable(
-        StrictFloatField, min_value=0, max_value=1, help_text="How willing to write first; 0 never, 1 most eager."
-    )
-    cold_initiate_enabled = _nullable(StrictBooleanField, help_text="Open a fresh conversation after a long silence.")
-    session_resume_enabled = _nullable(StrictBooleanField, help_text="Nudge a thread the user left unanswered.")
-    cold_initiate_min_idle_minutes = _nullable(
-        StrictIntegerField, min_value=5, max_value=1440, help_text="Minimum silence before a cold initiate."
-    )
-    session_resume_min_idle_minutes = _nullable(
-        StrictIntegerField, min_value=0, max_value=1440, help_text="Minimum silence before a resume nudge."
-    )
-    session_resume_max_unanswered_character_turns = _nullable(
-        StrictIntegerField,
-        min_value=0,
-        max_value=20,
-        help_text="Stop nudging after this many character messages in a row went unanswered.",
-    )
-    min_gap_between_initiate_minutes = _nullable(
-        StrictIntegerField, min_value=0, max_value=1440, help_text="Minimum time between two proactive messages."
-    )
-    daily_initiate_cap = _nullable(
-        StrictIntegerField, min_value=0, max_value=50, help_text="Most proactive messages per day (end-user's day)."
-    )
-    timezone = serializers.ChoiceField(
-        choices=TIME_ZONE_NAMES,
-        required=False,
-        help_text="The end-user's IANA time zone, e.g. Asia/Seoul. Default UTC.",
-    )
-    quiet_hours = QuietHoursSerializer(
-        required=False, allow_null=True, help_text="Local hours with no proactive messages; null removes them."
-    )
-
-
-def controls_validate(data: Any) -> dict[str, Any]:
-    """Validate a controls update; return only the fields sent. Raises ValidationFailed naming each bad
-    field (``daily_initiate_cap``, ``quiet_hours.start``) and each unknown one."""
-    if not isinstance(data, dict):
-        raise ValidationFailed({"body": ["Must be a JSON object."]})
-    serializer = ProactiveControlsSerializer(data=data)
-    unknown = sorted(set(data) - set(serializer.fields))
-    if not serializer.is_valid() or unknown:
-        fields = field_error_paths(serializer.errors) if serializer.errors else {}
-        fields.update({name: ["Unknown field."] for name in unknown})
-        raise ValidationFailed(fields)
-    return dict(serializer.validated_data)
-
-
-@dataclass(frozen=True)
-class Controls:
-    """The effective value of every control and where it came from (session, character or default)."""
-
-    values: dict[str, Any]
-    sources: dict[str, str]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["values"][name]
-        except KeyError as error:
-            raise AttributeError(name) from error
-
-
-def controls_resolve(*, overrides: dict[str, Any], thresholds: dict[str, Any] | None) -> Controls:
-    """The session's overrides win, then the character version's ``behavioral_thresholds``, then the defaults."""
-    thresholds = thresholds or {}
-    values, sources = {}, {}
-    for name, default in PLATFORM_DEFAULTS.items():
-        if overrides.get(name) is not None:
-            values[name], sources[name] = overrides[name], SOURCE_SESSION
-        elif thresholds.get(name) is not None:
-            values[name], sources[name] = thresholds[name], SOURCE_CHARACTER
-        else:
-            values[name], sources[name] = default, SOURCE_DEFAULT
-    return Controls(values, sources)
 
 
 # --- time ------------------------------------------------------------------------------------------------

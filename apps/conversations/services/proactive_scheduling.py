@@ -1,6 +1,7 @@
-"""Proactive messages: keeping each session's next due time, the scheduler's claim, and test sends.
+"""Proactive messages: keeping each session's next due time, the integrator's controls update, the scheduler's
+claim, and test sends.
 
-A session's ``proactive_next_due_at`` is recomputed (``proactive.next_due``) whenever something it depends
+A session's ``proactive_next_due_at`` is recomputed (``proactive_rules.next_due``) whenever something it depends
 on changes: a turn ends, the controls change, a slot is claimed. The scheduler reads only sessions whose
 time has come, through a partial index, and claims them with ``FOR NO KEY UPDATE SKIP LOCKED``: two
 scanners never hold the same session, and the gates are checked again under that lock with fresh data.
@@ -11,19 +12,22 @@ execute through the same pipeline as a reply.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from apps.accounts.models import App
-from apps.conversations import proactive, selectors
+from apps.conversations import proactive_controls, proactive_rules, selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import ProactiveSend, Run, Session
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append, events_append_many
 from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.core import clock, executor
 from apps.core.sql import values_cte
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ def proactive_reschedule(*, session_id: str) -> datetime | None:
     session = Session.objects.select_related("character_version").filter(pk=session_id, proactive_enabled=True).first()
     if session is None:
         return None
-    due = proactive.next_due(selectors.proactive_state(session=session, now=clock.now()))
+    due = proactive_rules.next_due(selectors.proactive_state(session=session, now=clock.now()))
     due_at = due.at if due else None
     if due_at != session.proactive_next_due_at:
         Session.objects.filter(pk=session_id).update(proactive_next_due_at=due_at)
@@ -46,18 +50,18 @@ def proactive_reschedule(*, session_id: str) -> datetime | None:
 
 # --- the integrator's controls ----------------------------------------------------------------------------
 @transaction.atomic
-def session_proactive_update(*, app: App, session_id: str, changes: dict) -> Session:
+def session_proactive_update(*, app: "App", session_id: str, changes: dict) -> Session:
     """Apply a partial update of the proactive switch, controls, time zone and quiet hours, then reschedule.
 
     ``changes`` is validated first (ValidationFailed naming each bad field, nothing written); ``null`` for a
     control removes the session's override. Raises SessionNotFound for another app's session.
     """
-    changes = proactive.controls_validate(changes)
+    changes = proactive_controls.controls_validate(changes)
     session = Session.objects.select_for_update().filter(app=app, pk=session_id).first()
     if session is None:
         raise SessionNotFound(f"No session with id '{session_id}'.")
     overrides = dict(session.proactive_controls or {})
-    for name in proactive.CONTROL_NAMES:
+    for name in proactive_controls.CONTROL_NAMES:
         if name in changes:
             if changes[name] is None:
                 overrides.pop(name, None)
@@ -119,7 +123,7 @@ class ProactiveTestResult:
 
 
 @transaction.atomic
-def proactive_test_send(*, app: App, session_id: str) -> ProactiveTestResult:
+def proactive_test_send(*, app: "App", session_id: str) -> ProactiveTestResult:
     """Make the character write first now (a cold initiate), whatever the switch, controls, caps and gaps say.
 
     For trying out delivery and the character's voice; not recorded in the ledger, so it does not use up the
@@ -149,11 +153,11 @@ class _Decision:
     session_id: str
     stored_due: datetime
     next_due_at: datetime | None  # the due time to store when the slot is not sent now
-    slot: proactive.Due | None = None  # the slot to send (``next_due_at`` is then unused)
+    slot: proactive_rules.Due | None = None  # the slot to send (``next_due_at`` is then unused)
 
 
-def _decide(session_id: str, state: proactive.ProactiveState, stored_due: datetime, now: datetime) -> _Decision:
-    due = proactive.next_due(state)
+def _decide(session_id: str, state: proactive_rules.ProactiveState, stored_due: datetime, now: datetime) -> _Decision:
+    due = proactive_rules.next_due(state)
     if due is None or due.at > now:  # something changed since the due time was stored: not (yet) due
         return _Decision(session_id, stored_due, next_due_at=due.at if due else None)
     return _Decision(session_id, stored_due, next_due_at=None, slot=due)
@@ -219,7 +223,7 @@ def _sessions_advance(*, decisions: list[_Decision], sent: set[str], now: dateti
             next_due_at, advance = None, 1
         elif decision.slot is not None:
             logger.warning("Proactive slot %s@%s was already sent", decision.session_id, decision.slot.at.isoformat())
-            next_due_at = max(now, decision.stored_due) + proactive.CLAIM_RETRY
+            next_due_at = max(now, decision.stored_due) + proactive_rules.CLAIM_RETRY
         rows.append(
             (
                 decision.session_id,

@@ -1,0 +1,37 @@
+"""Plain values of the accounts app that other apps and the surfaces use: the usage ledger's and the budgets'
+enumerations (the models' fields take their choices from here)."""
+
+from django.db import models
+
+
+class ResourceType(models.TextChoices):
+    """What a usage record paid for."""
+
+    CHAT_TURN = "chat_turn"
+    PROACTIVE_TURN = "proactive_turn"
+    IMAGE = "image"
+
+
+class UsageStatus(models.TextChoices):
+    RESERVED = "reserved"
+    SETTLED = "settled"
+
+
+class UsagePurpose(models.TextChoices):
+    """Which model call of a run the row paid for: a turn can make two (the emotion appraisal, then the reply)."""
+
+    REPLY = "reply"
+    EMOTION_APPRAISAL = "emotion_appraisal"
+
+
+class BudgetPeriod(models.TextChoices):
+    DAILY = "daily"
+    MONTHLY = "monthly"
+
+
+class BudgetEnforcement(models.TextChoices):
+    HARD = "hard"
+    SOFT = "soft"
+
+
+ALL_RESOURCES = "all"  # a budget's resource_type when it counts every resource

@@ -1,0 +1,23 @@
+"""Plain values of the conversations app that other apps and the surfaces use: what state a run is in and
+what kind of turn it is, and the declared shape of a proactive controls update (``CONTROLS_UPDATE``, defined
+with the controls and validated by ``services.session_proactive_update``; the native surface documents it)."""
+
+from django.db import models
+
+from apps.conversations.proactive_controls import CONTROLS_UPDATE, QUIET_HOURS
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RunKind(models.TextChoices):
+    REPLY = "reply"
+    COLD_INITIATE = "cold_initiate"
+    SESSION_RESUME = "session_resume"
+
+
+__all__ = ["CONTROLS_UPDATE", "QUIET_HOURS", "RunKind", "RunStatus"]
