@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
+from apps.personas.engine.identity import Identity
+from apps.personas.engine.preset_data import PRESETS
 
 DOMAINS: tuple[str, ...] = ("O", "C", "E", "A", "N", "H")
 NEUTRAL_TRAIT = 0.5
@@ -27,26 +29,6 @@ FACET_DOMAIN: dict[str, str] = {facet: domain for domain, names in FACETS.items(
 
 IDENTITY_TEXT_LIMIT = 2000
 LIST_LIMIT = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who the character is. ``language`` steers the language of ``prompt_data`` (e.g. ``en``, ``ko``, ``ja``)."""
-
-    name: str = ""
-    core_values: tuple[str, ...] = ()
-    speaking_style: str = ""
-    role: str = ""
-    language: str = "en"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "core_values": list(self.core_values),
-            "speaking_style": self.speaking_style,
-            "role": self.role,
-            "language": self.language,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +122,6 @@ def personality_from_spec(spec: Mapping[str, Any]) -> Personality:
     are required; ``H`` defaults to ``NEUTRAL_TRAIT``. Raises UnknownPreset or EngineInputInvalid (all bad
     fields named by path, e.g. ``personality.N``, ``personality.facets.modesty``).
     """
-    from apps.personas.engine.presets import PRESETS
-
     if not isinstance(spec, Mapping):
         raise EngineInputInvalid({"body": ["Must be a JSON object."]})
     problems: dict[str, list[str]] = {}
