@@ -119,6 +119,7 @@ def _elapsed(session: PersonaSession, given: float | None, now: datetime) -> flo
 
 
 def _persona_of(session: PersonaSession) -> tuple[engine.Personality, engine.EmotionConfig]:
+    """The session's personality and emotion config, rebuilt from their stored form."""
     personality = engine.personality_from_dict(session.persona)  # a persona never changes after creation
     return personality, engine.emotion_config_derive(personality, session.config)
 
@@ -233,6 +234,8 @@ def _turn_apply(
     events = _step_events(session, result, public, config)
     events += _proactive_actions_create(session, idle_seconds=0.0, relationship=saved)
     outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
+    # The turn_result event carries the whole outcome (sockets push it to the session's other clients), in the
+    # persona event format: the engine's result fields, the proactive hint and the prompt data.
     turn_data = {**public, "proactive_hint": outcome.proactive_hint, "prompt_data": prompt_data}
     events.insert(0, _event(session, "turn_result", turn_data, origin=origin))
     persona_events_emit(events)
