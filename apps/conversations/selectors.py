@@ -10,8 +10,7 @@ from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, ProactiveSend, Run, Session
 from apps.core.compiled import CompiledRead
-from apps.personas.characters import character_persona_preview
-from apps.personas.selectors import persona_session_get, persona_state
+from apps.personas import selectors as persona_selectors
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -213,11 +212,12 @@ def session_emotion_state(*, app: "App", session_id: str) -> dict[str, Any]:
     """
     session = session_get(app=app, session_id=session_id)
     if session.persona_session_id:
-        persona = persona_session_get(app=app, session_id=session.persona_session_id)
-        state = persona_state(app=app, session_id=persona.pk)
+        persona = persona_selectors.persona_session_get(app=app, session_id=session.persona_session_id)
+        state = persona_selectors.persona_state(app=app, session_id=persona.pk)
         turns, updated_at = persona.turn_count, persona.last_turn_at
     else:
-        state = character_persona_preview(character_id=session.character_id, content=session.character_version.content)
+        content = session.character_version.content
+        state = persona_selectors.character_persona_preview(character_id=session.character_id, content=content)
         turns, updated_at = 0, None
     return {"session_id": session.id, "persona_session_id": session.persona_session_id, "turns": turns,
             "updated_at": updated_at, **state}  # fmt: skip

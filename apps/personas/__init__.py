@@ -1,10 +1,16 @@
 """Personas: personality (HEXACO + facets), presets, the emotion engine and emotion sessions.
 
-Public surface: ``engine`` (pure functions, no Django: personality, emotion config, appraisal, dynamics,
-relationship, prompt data), ``appraisal`` (the model appraiser, metered by its caller through a hook, with
-the offline lexicon as the fallback), ``characters`` (a character's persona and emotion session),
-``events`` (molroo's persona events, announced on the event bus, ``apps.core.events``), ``proactive``
-(molroo's proactive actions), and ``services``/``selectors``/``errors`` for emotion sessions. Depends on
+Other apps use only the public doors: ``services`` (create, turn, delete emotion sessions; a native turn's
+``persona_turn_preview`` before its reply and ``persona_turn_commit`` with it; a character's emotion session;
+proactive preferences and actions), ``selectors`` (sessions, state snapshots, a character's starting state,
+presets), ``errors`` (the engine's input errors included) and ``types`` (``PersonaTurn``,
+``PersonaTurnPreview``, ``AppraisalOutcome`` and the rows the services return).
+
+Inside: ``engine`` (pure functions, no Django: personality, presets with their data in ``preset_data``,
+emotion config, appraisal, dynamics, relationship, prompt data), ``appraisal`` (the model appraiser, metered
+by its caller through a hook, with the offline lexicon as the fallback), ``specs`` (a character's persona
+body completed from its content), ``triggers`` (when a persona reaches out first, as pure rules), and
+``events`` (molroo's persona events, announced on the event bus, ``apps.core.events``). Depends on
 ``characters``, ``llm``, ``accounts`` and ``core``; never on ``conversations`` (which calls it for the
 native turn's emotion step).
 """

@@ -11,8 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.personas import engine
-from apps.personas.characters import character_persona_validate
 from apps.personas.models import CharacterPersona, PersonaSession
+from apps.personas.specs import character_persona_validate
 
 
 def _pretty(value) -> str:

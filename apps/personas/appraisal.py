@@ -10,20 +10,18 @@ outcome says so (``source="lexicon_fallback"``).
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from django.conf import settings
 
 from apps.core.errors import ApplicationError
 from apps.llm import services as llm_services
 from apps.llm.selectors import model_spec_get
-from apps.llm.types import ChatMessage, ModelSpec, Usage
+from apps.llm.types import ChatMessage, ModelSpec
 from apps.personas.engine import DIMENSIONS, Appraisal, Personality, appraise_text
+from apps.personas.types import AppraisalOutcome
 
 logger = logging.getLogger(__name__)
 
-AppraisalSource = Literal["llm", "lexicon", "lexicon_fallback", "supplied"]
 MAX_CONTEXT_CHARS = 2000
 
 _INSTRUCTIONS = """You appraise events for a character's emotion engine (Scherer's appraisal checks).
@@ -34,14 +32,6 @@ goal_relevance: how much it matters to the character's goals. goal_congruence: h
 expectedness: how predictable it was. controllability: how much the character can influence it.
 agency: who caused it, the character (+1) or someone else (-1). norm_compatibility: fits (+) or violates (-)
 the character's values and social norms. Numbers only, no prose."""
-
-
-@dataclass(frozen=True)
-class AppraisalOutcome:
-    appraisal: Appraisal
-    source: AppraisalSource
-    model: str | None = None
-    usage: Usage | None = None
 
 
 def _character_sheet(personality: Personality) -> str:

@@ -1,6 +1,10 @@
-"""Errors of the personas app (the engine's input errors are in ``apps.personas.engine.errors``)."""
+"""Errors of the personas app, the engine's input errors included (they live beside the pure engine, which
+raises them, and are named here so other apps catch them through this module)."""
 
 from apps.core.errors import NotFound
+from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
+
+__all__ = ["EngineInputInvalid", "PersonaSessionNotFound", "ProactiveActionNotFound", "UnknownPreset"]
 
 
 class PersonaSessionNotFound(NotFound):

@@ -1,5 +1,6 @@
-"""Reads for persona sessions, always scoped to the asking app."""
+"""Reads for persona sessions, always scoped to the asking app, and for a character's persona."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -8,7 +9,8 @@ from django.db.models import Q
 from apps.accounts.models import App
 from apps.personas import engine
 from apps.personas.errors import PersonaSessionNotFound
-from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
+from apps.personas.models import CharacterPersona, PersonaRelationship, PersonaSession, ProactiveAction
+from apps.personas.specs import persona_spec_merge
 
 
 def persona_session_get(*, app: App, session_id: str) -> PersonaSession:
@@ -32,6 +34,7 @@ def persona_session_page(
 
 
 def preset_list() -> list[dict[str, Any]]:
+    """The built-in presets in molroo's shape, each with the emotion config it resolves to."""
     return engine.presets_list()
 
 
@@ -50,7 +53,32 @@ def persona_state(*, app: App, session_id: str, user_ref: str = "") -> dict[str,
         )
     )
     relationship = engine.Relationship.from_dict(stored) if stored else engine.relationship_initial(config)
-    state = engine.EmotionState.from_dict(session.state)
+    return _state_view(personality, engine.EmotionState.from_dict(session.state), relationship, config)
+
+
+def character_persona_spec(*, character_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """The molroo persona body for a character (its CharacterPersona completed from its content)."""
+    stored = CharacterPersona.objects.filter(character_id=character_id).values_list("spec", flat=True).first()
+    return persona_spec_merge(stored or {}, content)
+
+
+def character_persona_preview(*, character_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """The state a native session with this character starts in (before its first turn), shaped like
+    ``persona_state``. Writes nothing."""
+    spec = character_persona_spec(character_id=character_id, content=content)
+    personality = engine.personality_from_spec(spec)
+    config = engine.emotion_config_from_spec(personality, spec)
+    state = engine.emotion_state_initial(config)
+    return _state_view(personality, state, engine.relationship_initial(config), config)
+
+
+def _state_view(
+    personality: engine.Personality,
+    state: engine.EmotionState,
+    relationship: engine.Relationship,
+    config: engine.EmotionConfig,
+) -> dict[str, Any]:
+    """molroo's state snapshot: emotion, needs, regulation, relationship and prompt_data."""
     return {
         **state.public_dict(),
         "relationship": relationship.public_dict(),

@@ -4,10 +4,13 @@ A turn reads the session, appraises the message (the LLM appraiser may take a wh
 then), applies the engine step and saves state, relationship and events in one transaction whose UPDATE
 only succeeds if no other turn saved meanwhile; a turn that lost that race does it again under the row
 lock. Concurrent turns on one session thus serialise and none is lost, and a failed turn changes nothing.
+
+A native conversation turns in two halves around its reply: ``persona_turn_preview`` (before the reply call,
+no lock, writes nothing) gives the prompt data for the state the message leads to, and
+``persona_turn_commit`` (inside the reply's transaction) applies that appraisal to the session as it is then.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,15 +19,23 @@ from django.db import transaction
 from apps.accounts import services as accounts_services
 from apps.accounts.models import App
 from apps.core import clock
-from apps.personas import engine, proactive
+from apps.llm.types import ChatMessage, ModelSpec
+from apps.personas import engine
 from apps.personas.appraisal import message_appraise
 from apps.personas.engine.stages import stage_dict
 from apps.personas.errors import PersonaSessionNotFound, ProactiveActionNotFound
 from apps.personas.events import persona_event, persona_events_emit
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
-from apps.personas.selectors import persona_session_get, proactive_pending, prompt_data_with_context
+from apps.personas.selectors import (
+    character_persona_spec,
+    persona_session_get,
+    proactive_pending,
+    prompt_data_with_context,
+)
+from apps.personas.triggers import RECHECK_MIN_SECONDS, TRIGGERS, attachment_wait_seconds, proactive_candidates
+from apps.personas.types import PersonaTurn, PersonaTurnPreview
 
-TRIGGERS_DEFAULT = {name: True for name in proactive.TRIGGERS}
+TRIGGERS_DEFAULT = {name: True for name in TRIGGERS}
 
 
 def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSession:
@@ -43,6 +54,18 @@ def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSessi
         state=state.to_dict(),
         proactive_preferences={"triggers": dict(TRIGGERS_DEFAULT)},
     )
+
+
+def character_persona_session_create(*, app: App, character_id: str, content: Mapping[str, Any]) -> PersonaSession:
+    """A new emotion session for a native conversation with this character (its persona, completed from the
+    character version's ``content``)."""
+    return persona_session_create(app=app, spec=character_persona_spec(character_id=character_id, content=content))
+
+
+def persona_session_discard(*, app: App, session_id: str) -> None:
+    """Delete a session nobody has used (one created for a native conversation that another worker linked
+    first). Unlike ``persona_session_delete`` it announces nothing: no one was ever told of the session."""
+    PersonaSession.objects.filter(app=app, pk=session_id).delete()
 
 
 def persona_session_delete(*, app: App, session_id: str) -> None:
@@ -95,18 +118,50 @@ def _elapsed(session: PersonaSession, given: float | None, now: datetime) -> flo
     return max(0.0, (now - session.last_turn_at).total_seconds())
 
 
-@dataclass(frozen=True)
-class PersonaTurn:
-    """A turn's outcome: the engine's TurnResult plus what molroo adds around it."""
+def _persona_of(session: PersonaSession) -> tuple[engine.Personality, engine.EmotionConfig]:
+    """The session's personality and emotion config, rebuilt from their stored form."""
+    personality = engine.personality_from_dict(session.persona)  # a persona never changes after creation
+    return personality, engine.emotion_config_derive(personality, session.config)
 
-    session: PersonaSession
-    result: engine.TurnResult
-    prompt_data: dict[str, Any]
-    proactive_hint: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        """molroo's ``POST /turn`` body."""
-        return {**self.result.to_dict(), "proactive_hint": self.proactive_hint, "prompt_data": self.prompt_data}
+def persona_turn_preview(
+    *,
+    session: PersonaSession,
+    message: str,
+    before_call: Callable[[ModelSpec, list[ChatMessage]], None] | None = None,
+) -> PersonaTurnPreview:
+    """The emotion ``message`` leads to from ``session`` as read (with its own end-user), not applied.
+
+    ``message`` is appraised like ``persona_turn``'s; an empty one (a turn the character starts) is not an
+    event: the preview is then the state decayed by the time since the last turn, with nothing to commit.
+    ``before_call(spec, messages)`` runs just before a model appraisal (a metered caller reserves its
+    credits there; what it raises propagates and no call is made). Writes nothing.
+    """
+    personality, config = _persona_of(session)
+    _, relationship = _relationship_of(session, "", config)
+    state = engine.EmotionState.from_dict(session.state)
+    elapsed = _elapsed(session, None, clock.now())
+    if not message:
+        state = engine.emotion_decay(state, config, elapsed)
+        return PersonaTurnPreview(session, engine.prompt_data_build(personality, state, relationship, config), None)
+    outcome = message_appraise(text=message, personality=personality, before_call=before_call)
+    result = engine.emotion_step(state, outcome.appraisal, config, personality, relationship, elapsed)
+    prompt_data = engine.prompt_data_build(personality, result.state, result.relationship, config)
+    call = outcome if outcome.model is not None else None
+    return PersonaTurnPreview(session, prompt_data, outcome.appraisal.to_dict(), outcome.source, call)
+
+
+def persona_turn_commit(*, app: App, preview: PersonaTurnPreview, origin: str | None = None) -> PersonaTurn | None:
+    """Apply a preview's appraisal to its session as it is now; None when the preview had no message.
+
+    Call inside the caller's transaction (the emotion commits or rolls back with it): one conditional UPDATE
+    when no other turn changed the session since the preview read it, else the turn is redone under the row
+    lock. Raises like ``persona_turn`` (e.g. PersonaSessionNotFound when the session was deleted meanwhile).
+    """
+    if preview.appraisal is None:
+        return None
+    session = preview.session
+    return persona_turn(app=app, session_id=session.pk, appraisal=preview.appraisal, origin=origin, loaded=session)
 
 
 def persona_turn(
@@ -135,12 +190,11 @@ def persona_turn(
     PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
     """
     session = loaded if loaded is not None else persona_session_get(app=app, session_id=session_id)
-    personality = engine.personality_from_dict(session.persona)  # a persona never changes after creation
+    personality, config = _persona_of(session)
     if appraisal is not None:
         vector = engine.Appraisal.from_dict(appraisal)
     else:  # the LLM appraiser may take seconds: appraise before writing anything
         vector = message_appraise(text=message or "", personality=personality, context=context).appraisal
-    config = engine.emotion_config_derive(personality, session.config)
     for contended in (False, True):
         # Inside a caller's transaction (a native turn) the first try needs no savepoint: it reads nothing and
         # its one UPDATE either matches or not; the retry under the lock takes one.
@@ -163,21 +217,39 @@ def _turn_apply(
     user_ref: str,
     origin: str | None,
 ) -> PersonaTurn | None:
-    """Step ``session`` as read and save it only if no other turn saved in between (None if one did).
-
-    The save is one UPDATE conditioned on ``turn_count``; the winner holds the row until it commits, so a
-    concurrent loser's UPDATE waits, then matches nothing and the loser retries under the lock.
-    """
+    """Step ``session`` as read and save it only if no other turn saved in between (None if one did); then
+    announce the turn and what it set off."""
     now = clock.now()
     row, relationship = _relationship_of(session, user_ref, config)
-    result = engine.emotion_step(
-        engine.EmotionState.from_dict(session.state),
-        vector,
-        config,
-        personality,
-        relationship,
-        _elapsed(session, elapsed_seconds, now),
+    state = engine.EmotionState.from_dict(session.state)
+    elapsed = _elapsed(session, elapsed_seconds, now)
+    result = engine.emotion_step(state, vector, config, personality, relationship, elapsed)
+    saved = _turn_save(session, row, result, now)
+    if saved is None:
+        return None
+    prompt_data = prompt_data_with_context(
+        engine.prompt_data_build(personality, result.state, result.relationship, config), context
     )
+    public = result.to_dict()
+    events = _step_events(session, result, public, config)
+    events += _proactive_actions_create(session, idle_seconds=0.0, relationship=saved)
+    outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
+    # The turn_result event carries the whole outcome (sockets push it to the session's other clients), in the
+    # persona event format: the engine's result fields, the proactive hint and the prompt data.
+    turn_data = {**public, "proactive_hint": outcome.proactive_hint, "prompt_data": prompt_data}
+    events.insert(0, _event(session, "turn_result", turn_data, origin=origin))
+    persona_events_emit(events)
+    return outcome
+
+
+def _turn_save(
+    session: PersonaSession, row: PersonaRelationship | None, result: engine.TurnResult, now: datetime
+) -> dict[str, Any] | None:
+    """Save the step: one UPDATE conditioned on the ``turn_count`` read with ``session``, then the named
+    end-user's relationship row. Returns the relationship as saved, or None (nothing written) when another
+    turn saved first: the winner holds the row until it commits, so a concurrent loser's UPDATE waits, then
+    matches nothing and the loser retries under the lock."""
+    relationship = result.relationship.to_dict()
     changes: dict[str, Any] = {
         "state": result.state.to_dict(),
         "turn_count": session.turn_count + 1,
@@ -185,21 +257,24 @@ def _turn_apply(
         "updated_at": now,
     }
     if session.proactive_enabled:
-        changes["proactive_next_check_at"] = _next_check(session, result.relationship.to_dict(), now)
+        changes["proactive_next_check_at"] = _next_check(session, relationship, now)
     if row is None:
-        changes["relationship"] = result.relationship.to_dict()
+        changes["relationship"] = relationship
     saved = PersonaSession.objects.filter(pk=session.pk, turn_count=session.turn_count).update(**changes)
     if not saved:
         return None
     for name, value in changes.items():
         setattr(session, name, value)
     if row is not None:
-        row.state = result.relationship.to_dict()
+        row.state = relationship
         row.save()
-    prompt_data = prompt_data_with_context(
-        engine.prompt_data_build(personality, result.state, result.relationship, config), context
-    )
-    public = result.to_dict()
+    return relationship
+
+
+def _step_events(
+    session: PersonaSession, result: engine.TurnResult, public: dict[str, Any], config: engine.EmotionConfig
+) -> list[dict[str, Any]]:
+    """The events the step itself raises: ``stage_transition`` and ``emotional_overflow``."""
     events = []
     if result.stage_transition:
         transition = {"from": stage_dict(result.previous_stage), "to": public["soul_stage"]}
@@ -211,11 +286,7 @@ def _turn_apply(
             "discrete_emotion": public["discrete_emotion"],
         }
         events.append(_event(session, "emotional_overflow", overflow))
-    events += _proactive_actions_create(session, idle_seconds=0.0, relationship=result.relationship.to_dict())
-    outcome = PersonaTurn(session, result, prompt_data, _proactive_hint(session, result.relationship, now))
-    events.insert(0, _event(session, "turn_result", outcome.to_dict(), origin=origin))
-    persona_events_emit(events)
-    return outcome
+    return events
 
 
 def _event(session: PersonaSession, type: str, data: dict[str, Any], origin: str | None = None) -> dict[str, Any]:
@@ -224,8 +295,8 @@ def _event(session: PersonaSession, type: str, data: dict[str, Any], origin: str
 
 def _next_check(session: PersonaSession, relationship: dict[str, Any], now: datetime) -> datetime:
     """When the sweep should look again: once the persona's tolerance of absence has run out."""
-    wait = proactive.attachment_wait_seconds(relationship=relationship, config=session.config)
-    return now + timedelta(seconds=max(wait, proactive.RECHECK_MIN_SECONDS))
+    wait = attachment_wait_seconds(relationship=relationship, config=session.config)
+    return now + timedelta(seconds=max(wait, RECHECK_MIN_SECONDS))
 
 
 def _proactive_hint(session: PersonaSession, relationship: engine.Relationship, now: datetime) -> dict[str, Any]:
@@ -245,7 +316,7 @@ def _proactive_actions_create(
         return []
     triggers = {**TRIGGERS_DEFAULT, **session.proactive_preferences.get("triggers", {})}
     pending = set(session.proactive_actions.filter(acknowledged_at__isnull=True).values_list("type", flat=True))
-    candidates = proactive.proactive_candidates(
+    candidates = proactive_candidates(
         state=session.state,
         relationship=relationship,
         config=session.config,

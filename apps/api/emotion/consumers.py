@@ -121,7 +121,7 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
                 context=data.get("event_context", ""),
                 origin=self.channel_name,
             )
-            await self.send_json({"type": "turn_result", "data": result.to_dict()})
+            await self.send_json({"type": "turn_result", "data": presenters.turn_result(result)})
         elif kind == "appraisal":
             data = validated(AppraisalTurnInput, {**fields, "sessionId": self.session_id})
             result = await database_sync_to_async(services.persona_turn)(
@@ -133,7 +133,7 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
                 context=data.get("context", ""),
                 origin=self.channel_name,
             )
-            await self.send_json({"type": "turn_result", "data": result.to_dict()})
+            await self.send_json({"type": "turn_result", "data": presenters.turn_result(result)})
         elif kind == "ack":
             action_id = fields.get("action_id")
             if not isinstance(action_id, str) or not action_id:

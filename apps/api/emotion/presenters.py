@@ -4,7 +4,7 @@ snake_case (``new_emotion``, ``prompt_data``...) on turns and state, as molroo r
 from datetime import datetime
 from typing import Any
 
-from apps.personas.models import PersonaSession, ProactiveAction
+from apps.personas.types import PersonaSession, PersonaTurn, ProactiveAction
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -40,6 +40,12 @@ def session_summary(session: PersonaSession) -> dict[str, Any]:
         "createdAt": iso(session.created_at),
         "updatedAt": iso(session.updated_at),
     }
+
+
+def turn_result(turn: PersonaTurn) -> dict[str, Any]:
+    """molroo's ``POST /turn`` body (also the WebSocket's ``turn_result`` data): the engine's result fields,
+    then ``proactive_hint`` and ``prompt_data``."""
+    return {**turn.result.to_dict(), "proactive_hint": turn.proactive_hint, "prompt_data": turn.prompt_data}
 
 
 def proactive_preferences(session: PersonaSession) -> dict[str, Any]:

@@ -19,53 +19,33 @@ and the reply goes out without emotion.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from apps.accounts.errors import BudgetExceeded
 from apps.conversations.models import Run, Session
 from apps.conversations.services.events import NewEvent
-from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.llm.types import ChatMessage, ModelSpec
-from apps.personas import engine
-from apps.personas.appraisal import AppraisalOutcome, message_appraise
-from apps.personas.characters import character_persona_session_create
-from apps.personas.models import PersonaSession
-from apps.personas.services import persona_turn
+from apps.personas import services as persona_services
+from apps.personas.types import PersonaSession, PersonaTurnPreview
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunEmotion:
-    """What the reply needs from the emotion engine, and what the commit applies."""
-
-    persona: PersonaSession
-    """The emotion session's row as read with the run; the commit builds on it unless a turn saved since."""
-    prompt_data: dict[str, Any]
-    appraisal: dict[str, float] | None
-    """None when the run answers no user message (nothing to appraise)."""
-    appraisal_source: str = ""
-    appraisal_call: AppraisalOutcome | None = None
-    """The model call that appraised the message, when one was made (its usage is metered with the run's)."""
 
 
 def session_persona_ensure(*, session: Session) -> PersonaSession:
     """The session's emotion session, created from the character's persona on first use.
 
-    Two workers racing here create one link: the conditional UPDATE lets one win, the loser's row is deleted.
+    Two workers racing here create one link: the conditional UPDATE lets one win, the loser's row is discarded.
     """
     if session.persona_session_id:
         return session.persona_session
-    persona = character_persona_session_create(
+    persona = persona_services.character_persona_session_create(
         app=session.app, character_id=session.character_id, content=session.character_version.content
     )
     linked = Session.objects.filter(pk=session.pk, persona_session__isnull=True).update(persona_session=persona)
     if linked:
         session.persona_session = persona
     else:
-        persona.delete()
+        persona_services.persona_session_discard(app=session.app, session_id=persona.pk)
         session.refresh_from_db(fields=["persona_session"])
     return session.persona_session
 
@@ -75,30 +55,14 @@ def run_emotion_prepare(
     run: Run,
     trigger_text: str,
     before_call: Callable[[ModelSpec, list[ChatMessage]], None] | None = None,
-) -> RunEmotion | None:
+) -> PersonaTurnPreview | None:
     """Appraise the run's user message (``trigger_text``; empty for a turn the character starts) and preview
     the new emotion; None if emotion is unavailable. Reads nothing once the session has its emotion session
     (loaded with the run). ``before_call`` runs before a model appraisal: the turn reserves its credits
     there, and what it raises (BudgetExceeded) fails the turn before any call."""
     try:
         persona = session_persona_ensure(session=run.session)
-        personality = engine.personality_from_dict(persona.persona)
-        config = engine.emotion_config_derive(personality, persona.config)
-        state = engine.EmotionState.from_dict(persona.state)
-        relationship = (
-            engine.Relationship.from_dict(persona.relationship)
-            if persona.relationship
-            else engine.relationship_initial(config)
-        )
-        elapsed = (clock.now() - persona.last_turn_at).total_seconds() if persona.last_turn_at else 0.0
-        if not trigger_text:
-            state = engine.emotion_decay(state, config, elapsed)
-            return RunEmotion(persona, engine.prompt_data_build(personality, state, relationship, config), None)
-        outcome = message_appraise(text=trigger_text, personality=personality, before_call=before_call)
-        preview = engine.emotion_step(state, outcome.appraisal, config, personality, relationship, elapsed)
-        prompt_data = engine.prompt_data_build(personality, preview.state, preview.relationship, config)
-        call = outcome if outcome.model is not None else None
-        return RunEmotion(persona, prompt_data, outcome.appraisal.to_dict(), outcome.source, call)
+        return persona_services.persona_turn_preview(session=persona, message=trigger_text, before_call=before_call)
     except BudgetExceeded:
         raise
     except ApplicationError as error:
@@ -106,44 +70,24 @@ def run_emotion_prepare(
         return None
 
 
-def run_emotion_commit(*, run: Run, emotion: RunEmotion | None) -> list[NewEvent]:
+def run_emotion_commit(*, run: Run, emotion: PersonaTurnPreview | None) -> list[NewEvent]:
     """Apply the appraised message to the emotion session; the ``emotion.updated`` event to append after the
     reply. Call inside the reply's transaction (the emotion commits or rolls back with the reply): one
     conditional UPDATE when no other turn changed the emotion session since the run read it."""
-    if emotion is None or emotion.appraisal is None:
+    if emotion is None:
         return []
     try:
-        turn = persona_turn(
-            app=run.session.app,
-            session_id=emotion.persona.pk,
-            appraisal=emotion.appraisal,
-            origin=f"native:{run.id}",
-            loaded=emotion.persona,
-        )
+        turn = persona_services.persona_turn_commit(app=run.session.app, preview=emotion, origin=f"native:{run.id}")
     except ApplicationError as error:  # e.g. the emotion session was deleted meanwhile; the reply still goes out
         logger.warning("Emotion not updated for run %s: %s", run.id, error.message)
         return []
-    return [NewEvent("emotion.updated", emotion_payload(turn.result, run=run, source=emotion.appraisal_source),
-                     "character", run.id)]  # fmt: skip
-
-
-def emotion_payload(result: engine.TurnResult, *, run: Run, source: str) -> dict[str, Any]:
-    """The ``emotion.updated`` payload: what a client needs to switch the character's expression."""
-    state = result.state
-    relationship = result.relationship
-    return {
+    if turn is None:  # nothing to apply: the run answers no user message
+        return []
+    # What a client needs to switch the character's expression, tied to the reply it goes with.
+    payload = {
         "run_ref": run.id,
         "reply_to_cursor": run.trigger_cursor,
-        "emotion": state.vad.to_dict(),
-        "discrete_emotion": state.discrete.to_dict(),
-        "intensity": round(state.intensity, 4),
-        "trust": round(relationship.trust, 4) if relationship else None,
-        "trust_delta": round(result.trust_delta, 4),
-        "attachment_style": relationship.attachment_style if relationship else None,
-        "body_budget": round(state.body_budget, 4),
-        "soul_stage": {"id": state.stage, "name": engine.STAGES[state.stage][0]},
-        "stage_transition": result.stage_transition,
-        "emotional_overflow": result.emotional_overflow,
-        "appraisal": result.appraisal.to_dict(),
-        "appraisal_source": source,
+        **turn.emotion_summary(),
+        "appraisal_source": emotion.appraisal_source,
     }
+    return [NewEvent("emotion.updated", payload, "character", run.id)]

@@ -15,7 +15,7 @@ from apps.conversations.errors import RunAbandoned
 from apps.conversations.models import Run
 from apps.conversations.proactive_rules import reply_payload
 from apps.conversations.services import metering
-from apps.conversations.services.emotion import RunEmotion, run_emotion_commit, run_emotion_prepare
+from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.core import clock
@@ -24,6 +24,7 @@ from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMTransientError
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec
+from apps.personas.types import PersonaTurnPreview
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class _Turn:
 
     spec: ModelSpec | None = None
     messages: list[ChatMessage] = field(default_factory=list)
-    emotion: RunEmotion | None = None
+    emotion: PersonaTurnPreview | None = None
     appraisal: metering.CallOutcome | None = None
     reply: metering.MeteredCall | None = None
 

@@ -26,16 +26,17 @@ from apps.personas.engine.config import (
 )
 from apps.personas.engine.dynamics import emotion_decay, emotion_state_initial, emotion_step
 from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
+from apps.personas.engine.identity import Identity
 from apps.personas.engine.personality import (
     DOMAINS,
     FACETS,
     NEUTRAL_TRAIT,
-    Identity,
     Personality,
     personality_from_dict,
     personality_from_spec,
 )
-from apps.personas.engine.presets import PRESETS, Preset, presets_list
+from apps.personas.engine.preset_data import PRESETS, Preset
+from apps.personas.engine.presets import presets_list
 from apps.personas.engine.prompt import prompt_data_build, prompt_language
 from apps.personas.engine.stages import STAGES
 from apps.personas.engine.state import (

@@ -12,6 +12,7 @@ from typing import Any
 
 from apps.personas.engine.errors import EngineInputInvalid
 from apps.personas.engine.personality import Personality
+from apps.personas.engine.preset_data import PRESETS
 
 REGULATION_STRATEGIES = ("reappraisal", "suppression", "distraction", "rumination")
 ATTACHMENT_STYLES = ("secure", "anxious", "avoidant", "fearful")
@@ -243,8 +244,6 @@ def emotion_config_derive(personality: Personality, overrides: Mapping[str, Any]
 
 def emotion_config_from_spec(personality: Personality, spec: Mapping[str, Any]) -> EmotionConfig:
     """The config for a molroo persona body: derived, then the preset's overrides, then ``spec['emotion_config']``."""
-    from apps.personas.engine.presets import PRESETS
-
     merged: dict[str, Any] = {}
     preset = PRESETS.get(personality.preset) if personality.preset else None
     if preset is not None:

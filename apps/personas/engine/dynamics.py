@@ -194,101 +194,19 @@ def emotion_step(
     """
     previous_stage = state.stage
     state = _decayed(state, config, elapsed_seconds, relabel=False)
-    p = personality
-    rel = appraisal.goal_relevance
-    cong = appraisal.goal_congruence
-    norm = appraisal.norm_compatibility
-    agency = appraisal.agency
-    control = appraisal.controllability
     trust = relationship.trust if relationship is not None else 0.5
-    budget = state.body_budget
-    base = config.baseline
-
-    # Valence: goal congruence first, norms weighted by honesty-humility (OCC's standards), scaled by personality.
-    raw_v = rel * (0.7 * cong + 0.3 * norm * (0.5 + p.H))
-    if raw_v >= 0:
-        dv = raw_v * config.sensitivity * (0.7 + 0.6 * p.E) * (0.8 + 0.4 * trust)
-    else:
-        depleted = max(0.0, 0.5 - budget)
-        dv = raw_v * config.sensitivity * config.negativity_bias * (1.0 + depleted)
-    # Arousal: relevant, unexpected, strongly (in)congruent events activate; irrelevant ones calm.
-    da = rel * (0.4 * (1.0 - appraisal.expectedness) + 0.4 * abs(cong)) * config.sensitivity - 0.15 * (1.0 - rel)
-    if raw_v < 0:
-        da *= config.negativity_bias
-    # Dominance: control over the event, success, and (for other-caused harm) low agreeableness -> anger.
-    dd = rel * ((2.0 * control - 1.0) * 0.5 + 0.3 * cong)
-    if cong < 0:
-        dd += rel * -cong * (max(0.0, -agency) * (0.5 - p.A) * 0.8 - max(0.0, agency) * 0.4)
-    dv = _clamp(dv, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN
-    da = _clamp(da, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN
-    dd = _clamp(dd, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN
-
+    raw_v, dv, da, dd = _impulse(appraisal, config, personality, trust, state.body_budget)
     vad = state.vad
-    v = _toward(vad.V, dv, -1.0, 1.0)
-    a = _toward(vad.A, da, 0.0, 1.0)
-    d = _toward(vad.D, dd, -1.0, 1.0)
-    intensity = _intensity(v, a, d, base)
-
-    # Regulation: above the threshold the strategy absorbs part of the change that moved away from baseline.
-    regulation_active = None
-    history = state.regulation_history
-    strategy = config.regulation_strategy
-    extra_cost = 0.0
-    if intensity > config.regulation_threshold:
-        regulation_active = strategy
-        absorbed = 0.0
-        if strategy != "rumination":
-            share = min(0.6, config.regulation_capacity * (0.4 + 0.6 * budget) * 0.6)
-            weights = {"reappraisal": (1.0, 0.5, 1.0), "suppression": (0.3, 1.0, 0.3), "distraction": (0.7, 0.7, 0.7)}
-            wv, wa, wd = weights[strategy]
-            if (v - vad.V) * (v - base.V) > 0:
-                v = vad.V + (v - vad.V) * (1 - share * wv)
-            if (a - vad.A) * (a - base.A) > 0:
-                a = vad.A + (a - vad.A) * (1 - share * wa)
-            if (d - vad.D) * (d - base.D) > 0:
-                d = vad.D + (d - vad.D) * (1 - share * wd)
-            absorbed = share
-            if strategy == "suppression":
-                extra_cost = 0.02 * share  # holding it in costs energy
-            intensity = _intensity(v, a, d, base)
-        history = (*history, RegulationEvent(state.turns + 1, strategy, absorbed))[-REGULATION_HISTORY:]
-
+    v, a, d, intensity, regulation_active, history, extra_cost = _regulated(
+        state, config, _toward(vad.V, dv, -1.0, 1.0), _toward(vad.A, da, 0.0, 1.0), _toward(vad.D, dd, -1.0, 1.0)
+    )
     primary, secondary = discrete_label(v, a, d, appraisal, trust)
-
-    # Body budget (allostasis): negative, aroused turns drain it; calm good ones refill a little.
-    cost = config.body_budget_cost * (0.6 * max(0.0, -v) + 0.4 * a) * (0.5 + intensity)
-    refill = 0.03 * max(0.0, v) * (1.0 - a)
-    budget = _clamp(budget - cost - extra_cost + refill, 0.0, 1.0)
-
-    # Needs (self-determination theory).
-    needs = state.needs
-    social = rel * cong * (max(0.0, -agency) + 0.3)
-    autonomy = needs.autonomy + 0.08 * rel * (control - 0.5) - 0.06 * rel * max(0.0, -norm) * max(0.0, -agency)
-    competence = needs.competence + 0.06 * rel * cong * (1.0 if agency > 0 else 0.5) + 0.02 * rel * (control - 0.5)
-    relatedness = needs.relatedness + 0.08 * social
-    needs = Needs(_clamp(autonomy, 0.0, 1.0), _clamp(competence, 0.0, 1.0), _clamp(relatedness, 0.0, 1.0))
-
-    # Stress load and soul stage.
-    stress = state.stress
-    if raw_v < 0:
-        stress += 0.18 * -raw_v * config.negativity_bias
-    else:
-        stress -= 0.06 * raw_v
-    stress += 0.05 * max(0.0, 0.3 - budget)
-    stress = _clamp(stress, 0.0, 1.0)
-    crisis = state.crisis_experienced
-    resilience = state.resilience
-    if crisis and stress < RECOVERY_STRESS:
-        resilience = _clamp(resilience + 0.01 + 0.05 * max(0.0, raw_v), 0.0, 1.0)
-    stage = stage_for(stress=stress, crisis_experienced=crisis, resilience=resilience, current=state.stage)
-    if CRISIS_STAGE <= stage <= 9:
-        crisis = True
-
-    new_relationship = None
-    trust_delta = 0.0
+    budget = _body_budget_after(state.body_budget, config, v, a, intensity, extra_cost)
+    stress = _stress_after(state.stress, raw_v, config.negativity_bias, budget)
+    stage, crisis, resilience = _stage_after(state, stress, raw_v)
+    new_relationship, trust_delta = None, 0.0
     if relationship is not None:
         new_relationship, trust_delta = _relationship_step(relationship, appraisal, config, elapsed_seconds)
-
     new_state = EmotionState(
         vad=VAD(v, a, d),
         intensity=intensity,
@@ -298,7 +216,7 @@ def emotion_step(
         stage=stage,
         crisis_experienced=crisis,
         resilience=resilience,
-        needs=needs,
+        needs=_needs_after(state.needs, appraisal),
         regulation_active=regulation_active,
         regulation_history=history,
         valence_history=(*state.valence_history, round(v, 4))[-VALENCE_HISTORY:],
@@ -313,3 +231,118 @@ def emotion_step(
         emotional_overflow=intensity >= config.overflow_threshold,
         trust_delta=trust_delta,
     )
+
+
+def _impulse(
+    appraisal: Appraisal, config: EmotionConfig, p: Personality, trust: float, budget: float
+) -> tuple[float, float, float, float]:
+    """The event's push on valence, arousal and dominance (each a share of the room toward a bound, capped and
+    scaled by ``STEP_GAIN``), after the raw valence signal that also drives stress: ``(raw_v, dv, da, dd)``."""
+    rel = appraisal.goal_relevance
+    cong = appraisal.goal_congruence
+    norm = appraisal.norm_compatibility
+    agency = appraisal.agency
+    # Valence: goal congruence first, norms weighted by honesty-humility (OCC's standards), scaled by personality.
+    raw_v = rel * (0.7 * cong + 0.3 * norm * (0.5 + p.H))
+    if raw_v >= 0:
+        dv = raw_v * config.sensitivity * (0.7 + 0.6 * p.E) * (0.8 + 0.4 * trust)
+    else:
+        depleted = max(0.0, 0.5 - budget)
+        dv = raw_v * config.sensitivity * config.negativity_bias * (1.0 + depleted)
+    # Arousal: relevant, unexpected, strongly (in)congruent events activate; irrelevant ones calm.
+    da = rel * (0.4 * (1.0 - appraisal.expectedness) + 0.4 * abs(cong)) * config.sensitivity - 0.15 * (1.0 - rel)
+    if raw_v < 0:
+        da *= config.negativity_bias
+    # Dominance: control over the event, success, and (for other-caused harm) low agreeableness -> anger.
+    dd = rel * ((2.0 * appraisal.controllability - 1.0) * 0.5 + 0.3 * cong)
+    if cong < 0:
+        dd += rel * -cong * (max(0.0, -agency) * (0.5 - p.A) * 0.8 - max(0.0, agency) * 0.4)
+    return (
+        raw_v,
+        _clamp(dv, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN,
+        _clamp(da, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN,
+        _clamp(dd, -IMPULSE_CAP, IMPULSE_CAP) * STEP_GAIN,
+    )
+
+
+# How much of the change on V, A and D each strategy can absorb (rumination absorbs nothing).
+_REGULATION_WEIGHTS = {"reappraisal": (1.0, 0.5, 1.0), "suppression": (0.3, 1.0, 0.3), "distraction": (0.7, 0.7, 0.7)}
+
+
+def _regulated(
+    state: EmotionState, config: EmotionConfig, v: float, a: float, d: float
+) -> tuple[float, float, float, float, str | None, tuple[RegulationEvent, ...], float]:
+    """Regulation: above the threshold the strategy absorbs part of the change that moved away from baseline.
+
+    Returns ``(v, a, d, intensity, active strategy, regulation history, extra body-budget cost)``.
+    """
+    base = config.baseline
+    intensity = _intensity(v, a, d, base)
+    if not intensity > config.regulation_threshold:
+        return v, a, d, intensity, None, state.regulation_history, 0.0
+    strategy = config.regulation_strategy
+    absorbed = 0.0
+    extra_cost = 0.0
+    if strategy != "rumination":
+        share = min(0.6, config.regulation_capacity * (0.4 + 0.6 * state.body_budget) * 0.6)
+        wv, wa, wd = _REGULATION_WEIGHTS[strategy]
+        vad = state.vad
+        if (v - vad.V) * (v - base.V) > 0:
+            v = vad.V + (v - vad.V) * (1 - share * wv)
+        if (a - vad.A) * (a - base.A) > 0:
+            a = vad.A + (a - vad.A) * (1 - share * wa)
+        if (d - vad.D) * (d - base.D) > 0:
+            d = vad.D + (d - vad.D) * (1 - share * wd)
+        absorbed = share
+        if strategy == "suppression":
+            extra_cost = 0.02 * share  # holding it in costs energy
+        intensity = _intensity(v, a, d, base)
+    history = (*state.regulation_history, RegulationEvent(state.turns + 1, strategy, absorbed))[-REGULATION_HISTORY:]
+    return v, a, d, intensity, strategy, history, extra_cost
+
+
+def _body_budget_after(
+    budget: float, config: EmotionConfig, v: float, a: float, intensity: float, extra_cost: float
+) -> float:
+    """Allostasis: negative, aroused turns drain the body budget; calm good ones refill it a little."""
+    cost = config.body_budget_cost * (0.6 * max(0.0, -v) + 0.4 * a) * (0.5 + intensity)
+    refill = 0.03 * max(0.0, v) * (1.0 - a)
+    return _clamp(budget - cost - extra_cost + refill, 0.0, 1.0)
+
+
+def _needs_after(needs: Needs, appraisal: Appraisal) -> Needs:
+    """Self-determination theory: control feeds autonomy, success competence, others' kindness relatedness."""
+    rel = appraisal.goal_relevance
+    cong = appraisal.goal_congruence
+    norm = appraisal.norm_compatibility
+    agency = appraisal.agency
+    control = appraisal.controllability
+    social = rel * cong * (max(0.0, -agency) + 0.3)
+    autonomy = needs.autonomy + 0.08 * rel * (control - 0.5) - 0.06 * rel * max(0.0, -norm) * max(0.0, -agency)
+    competence = needs.competence + 0.06 * rel * cong * (1.0 if agency > 0 else 0.5) + 0.02 * rel * (control - 0.5)
+    relatedness = needs.relatedness + 0.08 * social
+    return Needs(_clamp(autonomy, 0.0, 1.0), _clamp(competence, 0.0, 1.0), _clamp(relatedness, 0.0, 1.0))
+
+
+def _stress_after(stress: float, raw_v: float, negativity_bias: float, budget: float) -> float:
+    """Stress load: bad events add to it (more for a negativity-biased persona), good ones relieve it, and a
+    nearly empty body budget adds a little every turn."""
+    if raw_v < 0:
+        stress += 0.18 * -raw_v * negativity_bias
+    else:
+        stress -= 0.06 * raw_v
+    stress += 0.05 * max(0.0, 0.3 - budget)
+    return _clamp(stress, 0.0, 1.0)
+
+
+def _stage_after(state: EmotionState, stress: float, raw_v: float) -> tuple[int, bool, float]:
+    """The soul stage for the new stress: ``(stage, crisis experienced, resilience)``. Resilience grows with calm
+    turns once a crisis is behind; reaching the crisis stages marks it lived through."""
+    crisis = state.crisis_experienced
+    resilience = state.resilience
+    if crisis and stress < RECOVERY_STRESS:
+        resilience = _clamp(resilience + 0.01 + 0.05 * max(0.0, raw_v), 0.0, 1.0)
+    stage = stage_for(stress=stress, crisis_experienced=crisis, resilience=resilience, current=state.stage)
+    if CRISIS_STAGE <= stage <= 9:
+        crisis = True
+    return stage, crisis, resilience

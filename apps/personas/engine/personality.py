@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
+from apps.personas.engine.identity import Identity
+from apps.personas.engine.preset_data import PRESETS, Preset
 
 DOMAINS: tuple[str, ...] = ("O", "C", "E", "A", "N", "H")
 NEUTRAL_TRAIT = 0.5
@@ -27,26 +29,6 @@ FACET_DOMAIN: dict[str, str] = {facet: domain for domain, names in FACETS.items(
 
 IDENTITY_TEXT_LIMIT = 2000
 LIST_LIMIT = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who the character is. ``language`` steers the language of ``prompt_data`` (e.g. ``en``, ``ko``, ``ja``)."""
-
-    name: str = ""
-    core_values: tuple[str, ...] = ()
-    speaking_style: str = ""
-    role: str = ""
-    language: str = "en"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "core_values": list(self.core_values),
-            "speaking_style": self.speaking_style,
-            "role": self.role,
-            "language": self.language,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,53 +122,15 @@ def personality_from_spec(spec: Mapping[str, Any]) -> Personality:
     are required; ``H`` defaults to ``NEUTRAL_TRAIT``. Raises UnknownPreset or EngineInputInvalid (all bad
     fields named by path, e.g. ``personality.N``, ``personality.facets.modesty``).
     """
-    from apps.personas.engine.presets import PRESETS
-
     if not isinstance(spec, Mapping):
         raise EngineInputInvalid({"body": ["Must be a JSON object."]})
+    preset = _preset_of(spec)
     problems: dict[str, list[str]] = {}
-    preset_id = spec.get("preset")
-    preset = None
-    if preset_id is not None:
-        if not isinstance(preset_id, str):
-            raise EngineInputInvalid({"preset": ["Must be a string."]})
-        preset = PRESETS.get(preset_id)
-        if preset is None:
-            raise UnknownPreset(preset_id)
-
     raw_traits = _mapping(spec.get("personality"), "personality", problems)
-    traits: dict[str, float] = dict(preset.personality) if preset else {}
-    for domain in DOMAINS:
-        if domain in raw_traits:
-            traits[domain] = _number(raw_traits[domain], f"personality.{domain}", problems)
-        elif domain not in traits and domain != "H":
-            problems[f"personality.{domain}"] = ["This field is required (a number in [0, 1])."]
-    unknown = sorted(set(raw_traits) - set(DOMAINS) - {"facets"})
-    for key in unknown:
-        problems[f"personality.{key}"] = ["Unknown trait; use O, C, E, A, N, H and facets."]
-    traits.setdefault("H", NEUTRAL_TRAIT)
-
-    facets: dict[str, float] = {}
-    for name, value in _mapping(raw_traits.get("facets"), "personality.facets", problems).items():
-        if name not in FACET_DOMAIN:
-            problems[f"personality.facets.{name}"] = ["Unknown facet."]
-            continue
-        facets[name] = _number(value, f"personality.facets.{name}", problems)
-
-    base_identity = preset.identity if preset else Identity()
-    raw_identity = _mapping(spec.get("identity"), "identity", problems)
-    identity = Identity(
-        name=_text(raw_identity.get("name"), "identity.name", problems, base_identity.name),
-        core_values=(
-            _texts(raw_identity["core_values"], "identity.core_values", problems)
-            if "core_values" in raw_identity
-            else base_identity.core_values
-        ),
-        speaking_style=_text(
-            raw_identity.get("speaking_style"), "identity.speaking_style", problems, base_identity.speaking_style
-        ),
-        role=_text(raw_identity.get("role"), "identity.role", problems, base_identity.role),
-        language=_text(raw_identity.get("language"), "identity.language", problems, base_identity.language) or "en",
+    traits = _traits(raw_traits, preset, problems)
+    facets = _facets(raw_traits, problems)
+    identity = _identity(
+        _mapping(spec.get("identity"), "identity", problems), preset.identity if preset else Identity(), problems
     )
     goals = _texts(spec["goals"], "goals", problems) if "goals" in spec else (preset.goals if preset else ())
     if problems:
@@ -202,6 +146,58 @@ def personality_from_spec(spec: Mapping[str, Any]) -> Personality:
         identity=identity,
         goals=goals,
         preset=preset.id if preset else None,
+    )
+
+
+def _preset_of(spec: Mapping[str, Any]) -> Preset | None:
+    """The preset ``spec`` names, if any; raises for a non-string or unknown id."""
+    preset_id = spec.get("preset")
+    if preset_id is None:
+        return None
+    if not isinstance(preset_id, str):
+        raise EngineInputInvalid({"preset": ["Must be a string."]})
+    preset = PRESETS.get(preset_id)
+    if preset is None:
+        raise UnknownPreset(preset_id)
+    return preset
+
+
+def _traits(raw_traits: Mapping[str, Any], preset: Preset | None, problems: dict[str, list[str]]) -> dict[str, float]:
+    """The six domains: the preset's, overridden one by one by the spec's; O C E A N required without a preset."""
+    traits: dict[str, float] = dict(preset.personality) if preset else {}
+    for domain in DOMAINS:
+        if domain in raw_traits:
+            traits[domain] = _number(raw_traits[domain], f"personality.{domain}", problems)
+        elif domain not in traits and domain != "H":
+            problems[f"personality.{domain}"] = ["This field is required (a number in [0, 1])."]
+    unknown = sorted(set(raw_traits) - set(DOMAINS) - {"facets"})
+    for key in unknown:
+        problems[f"personality.{key}"] = ["Unknown trait; use O, C, E, A, N, H and facets."]
+    traits.setdefault("H", NEUTRAL_TRAIT)
+    return traits
+
+
+def _facets(raw_traits: Mapping[str, Any], problems: dict[str, list[str]]) -> dict[str, float]:
+    """The facets the spec sets; the others follow their domain (``Personality.facet``)."""
+    facets: dict[str, float] = {}
+    for name, value in _mapping(raw_traits.get("facets"), "personality.facets", problems).items():
+        if name not in FACET_DOMAIN:
+            problems[f"personality.facets.{name}"] = ["Unknown facet."]
+            continue
+        facets[name] = _number(value, f"personality.facets.{name}", problems)
+    return facets
+
+
+def _identity(raw: Mapping[str, Any], base: Identity, problems: dict[str, list[str]]) -> Identity:
+    """``base`` (the preset's identity, or the empty one) with the fields the spec gives, one by one."""
+    return Identity(
+        name=_text(raw.get("name"), "identity.name", problems, base.name),
+        core_values=(
+            _texts(raw["core_values"], "identity.core_values", problems) if "core_values" in raw else base.core_values
+        ),
+        speaking_style=_text(raw.get("speaking_style"), "identity.speaking_style", problems, base.speaking_style),
+        role=_text(raw.get("role"), "identity.role", problems, base.role),
+        language=_text(raw.get("language"), "identity.language", problems, base.language) or "en",
     )
 
 

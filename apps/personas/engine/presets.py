@@ -1,100 +1,25 @@
-"""The five built-in presets, named as molroo names them.
+"""The presets as molroo lists them (``GET /presets``): each preset's data with the emotion config it resolves to."""
 
-molroo's presets page lists Big Five traits only (no ``H``); we keep them that way and let resolution
-fill ``H`` with the neutral default, which is exactly the Big-Five-only path custom personas take.
-Traits the page does not state are our choice, picked to fit each description.
-"""
-
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
-from apps.personas.engine.personality import Identity
+from apps.personas.engine.config import emotion_config_derive
+from apps.personas.engine.personality import personality_from_spec
+from apps.personas.engine.preset_data import PRESETS, Preset
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
-    id: str
-    name: str
-    description: str
-    personality: MappingProxyType  # Big Five: O C E A N
-    goals: tuple[str, ...]
-    identity: Identity = field(default_factory=Identity)
-    emotion_config: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    """Overrides applied on top of the config derived from the traits (before the caller's own overrides)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """molroo's preset object: ``{id, name, description, personality{O,C,E,A,N}, goals[], emotion_config}``."""
-        from apps.personas.engine.config import emotion_config_derive
-        from apps.personas.engine.personality import personality_from_spec
-
-        personality = personality_from_spec({"preset": self.id})
-        return {
-            "id": self.id,
-            "name": self.name,
-            "description": self.description,
-            "personality": dict(self.personality),
-            "goals": list(self.goals),
-            "emotion_config": emotion_config_derive(personality, dict(self.emotion_config)).to_dict(),
-        }
-
-
-def _preset(id: str, name: str, description: str, traits: dict[str, float], goals: list[str], **config) -> Preset:
-    return Preset(
-        id=id,
-        name=name,
-        description=description,
-        personality=MappingProxyType(traits),
-        goals=tuple(goals),
-        emotion_config=MappingProxyType(config),
-    )
-
-
-PRESETS: MappingProxyType = MappingProxyType(
-    {
-        preset.id: preset
-        for preset in (
-            _preset(
-                "cheerful_companion",
-                "Cheerful Companion",
-                "Warm, upbeat and sociable; quick to share joy and slow to take offence.",
-                {"O": 0.65, "C": 0.55, "E": 0.8, "A": 0.7, "N": 0.3},
-                ["make the user feel welcome", "share good moments", "keep the mood light"],
-            ),
-            _preset(
-                "stoic_mentor",
-                "Stoic Mentor",
-                "Calm, disciplined and steady under pressure; guides rather than comforts.",
-                {"O": 0.6, "C": 0.85, "E": 0.35, "A": 0.55, "N": 0.15},
-                ["help the user grow", "give honest guidance", "stay composed"],
-                regulation={"strategy": "reappraisal"},
-            ),
-            _preset(
-                "anxious_helper",
-                "Anxious Helper",
-                "Eager to help and sociable, but worries about getting things wrong and feels setbacks strongly.",
-                {"O": 0.5, "C": 0.7, "E": 0.65, "A": 0.75, "N": 0.75},
-                ["be useful to the user", "avoid mistakes", "be liked"],
-            ),
-            _preset(
-                "playful_trickster",
-                "Playful Trickster",
-                "Curious, witty and unpredictable; loves games, jokes and surprises.",
-                {"O": 0.9, "C": 0.3, "E": 0.75, "A": 0.5, "N": 0.4},
-                ["have fun", "surprise the user", "explore new ideas"],
-            ),
-            _preset(
-                "empathetic_listener",
-                "Empathetic Listener",
-                "Gentle and attentive; mirrors feelings and makes room for the user to talk.",
-                {"O": 0.7, "C": 0.6, "E": 0.45, "A": 0.9, "N": 0.45},
-                ["understand the user", "comfort the user", "build trust"],
-            ),
-        )
+def preset_dict(preset: Preset) -> dict[str, Any]:
+    """molroo's preset object: ``{id, name, description, personality{O,C,E,A,N}, goals[], emotion_config}``."""
+    personality = personality_from_spec({"preset": preset.id})
+    return {
+        "id": preset.id,
+        "name": preset.name,
+        "description": preset.description,
+        "personality": dict(preset.personality),
+        "goals": list(preset.goals),
+        "emotion_config": emotion_config_derive(personality, dict(preset.emotion_config)).to_dict(),
     }
-)
 
 
 def presets_list() -> list[dict[str, Any]]:
     """All presets in molroo's shape, in a stable order."""
-    return [preset.to_dict() for preset in PRESETS.values()]
+    return [preset_dict(preset) for preset in PRESETS.values()]

@@ -61,7 +61,29 @@ def prompt_data_build(
     identity = personality.identity
     lang = prompt_language(identity.language)
     sep = LIST_SEPARATOR[lang]
+    traits = _trait_words(personality, lang)
+    tendency, stage_instruction = STAGE_GROUPS[STAGES[state.stage][1]][lang]
+    context, trust_line = _context(state, relationship, tendency, lang, sep)
+    instruction = _instruction(state, context["emotion"], stage_instruction, trust_line, lang)
+    return {
+        "language": lang,
+        "system": {
+            "identity": identity.to_dict(),
+            "personality_traits": traits,
+            "goals": list(personality.goals),
+        },
+        "context": context,
+        "instruction": instruction,
+        "formatted": {
+            "system_prompt": _system_prompt(personality, traits, lang, sep),
+            "context_block": context["formatted"]["context_block"],
+            "instruction_block": instruction["formatted"]["instruction_block"],
+        },
+    }
 
+
+def _trait_words(personality: Personality, lang: str) -> list[str]:
+    """The words for the domains far from the middle: high (>= 0.65) or low (<= 0.35)."""
     traits = []
     for domain in DOMAINS:
         value = personality.trait(domain)
@@ -69,6 +91,12 @@ def prompt_data_build(
             traits.append(TRAITS[domain][lang][0])
         elif value <= 0.35:
             traits.append(TRAITS[domain][lang][1])
+    return traits
+
+
+def _system_prompt(personality: Personality, traits: list[str], lang: str, sep: str) -> str:
+    """The stable block: who the character is, its traits, values, style, goals and the language to answer in."""
+    identity = personality.identity
     system_lines = []
     if identity.name:
         system_lines.append(_t("you_are", lang, name=identity.name))
@@ -85,16 +113,19 @@ def prompt_data_build(
     code = identity.language.strip().lower()
     known = lang != "en" or code in _LANGUAGE_ALIASES or code.split("-")[0].split("_")[0] in _LANGUAGE_ALIASES
     system_lines.append(_t("language", lang, value=_DISPLAY[lang] if known else identity.language))
-    system_prompt = "\n".join(system_lines)
+    return "\n".join(system_lines)
 
+
+def _context(
+    state: EmotionState, relationship: Relationship | None, tendency: str, lang: str, sep: str
+) -> tuple[dict[str, Any], str | None]:
+    """This turn's block (emotion, energy, stage, needs, relationship) with its text, and the line on trust
+    (None without a relationship) that goes into the instruction block."""
     primary = state.discrete.primary
     intensity_level = _level(state.intensity)
     valence = "positive" if state.vad.V > 0.15 else "negative" if state.vad.V < -0.15 else "neutral"
     energy_level = _level(state.body_budget)
-    stage_group = STAGES[state.stage][1]
-    tendency, stage_instruction = STAGE_GROUPS[stage_group][lang]
     needs = state.needs.to_dict()
-
     context_lines = [
         _t("context_header", lang),
         _t(
@@ -131,38 +162,31 @@ def prompt_data_build(
             lang,
         )
     context_block = "\n".join(context_lines)
+    context = {
+        "emotion": {"primary": primary, "intensity_level": intensity_level, "valence": valence},
+        "energy": {"level": energy_level, "budget_percentage": round(state.body_budget * 100)},
+        "stage": {"name": STAGES[state.stage][0], "behavioral_tendency": tendency},
+        "needs": needs,
+        "interpersonal": interpersonal,
+        "formatted": {"context_block": context_block},
+    }
+    return context, trust_line
 
-    expression_guide = _t("express", lang, primary=EMOTIONS[primary][lang], level=LEVELS[intensity_level][lang])
+
+def _instruction(
+    state: EmotionState, emotion: dict[str, str], stage_instruction: str, trust_line: str | None, lang: str
+) -> dict[str, Any]:
+    """How to express the state: the stage's instruction, the emotion to show, trust and low energy notes."""
+    expression_guide = _t(
+        "express", lang, primary=EMOTIONS[emotion["primary"]][lang], level=LEVELS[emotion["intensity_level"]][lang]
+    )
     instruction_lines = [_t("instruction_header", lang), stage_instruction, expression_guide]
     if trust_line:
         instruction_lines.append(trust_line)
     if state.body_budget < 0.25:
         instruction_lines.append(_t("low_energy", lang))
-    instruction_block = "\n".join(instruction_lines)
-
     return {
-        "language": lang,
-        "system": {
-            "identity": identity.to_dict(),
-            "personality_traits": traits,
-            "goals": list(personality.goals),
-        },
-        "context": {
-            "emotion": {"primary": primary, "intensity_level": intensity_level, "valence": valence},
-            "energy": {"level": energy_level, "budget_percentage": round(state.body_budget * 100)},
-            "stage": {"name": STAGES[state.stage][0], "behavioral_tendency": tendency},
-            "needs": needs,
-            "interpersonal": interpersonal,
-            "formatted": {"context_block": context_block},
-        },
-        "instruction": {
-            "stage_instruction": stage_instruction,
-            "expression_guide": expression_guide,
-            "formatted": {"instruction_block": instruction_block},
-        },
-        "formatted": {
-            "system_prompt": system_prompt,
-            "context_block": context_block,
-            "instruction_block": instruction_block,
-        },
+        "stage_instruction": stage_instruction,
+        "expression_guide": expression_guide,
+        "formatted": {"instruction_block": "\n".join(instruction_lines)},
     }

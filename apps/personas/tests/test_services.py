@@ -17,9 +17,9 @@ def test_create_turn_and_state(owner):
     assert session.state["soul_stage"]["id"] >= 1 and session.persona["preset"] == "empathetic_listener"
     turn = services.persona_turn(app=app, session_id=session.id, message="thank you, that means a lot")
     assert turn.result.state.turns == 1
-    assert turn.to_dict()["prompt_data"]["formatted"]["system_prompt"]
+    assert turn.prompt_data["formatted"]["system_prompt"]
     state = selectors.persona_state(app=app, session_id=session.id)
-    assert state["emotion"] == turn.to_dict()["new_emotion"]
+    assert state["emotion"] == turn.result.to_dict()["new_emotion"]
 
 
 def test_event_context_reaches_the_prompt(owner):

@@ -2,6 +2,7 @@
 
 from rest_framework.response import Response
 
+from apps.api.emotion import presenters
 from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
 from apps.api.emotion.views.base import EmotionApiView
 from apps.api.shared.validation import json_object, validated
@@ -21,7 +22,7 @@ class TurnApi(EmotionApiView):
             elapsed_seconds=data.get("elapsedSeconds"),
             context=data.get("event_context", ""),
         )
-        return Response(result.to_dict())
+        return Response(presenters.turn_result(result))
 
 
 class AppraisalTurnApi(EmotionApiView):
@@ -35,7 +36,7 @@ class AppraisalTurnApi(EmotionApiView):
             elapsed_seconds=data.get("elapsedSeconds"),
             context=data.get("context", ""),
         )
-        return Response(result.to_dict())
+        return Response(presenters.turn_result(result))
 
 
 class StateApi(EmotionApiView):

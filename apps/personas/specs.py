@@ -1,6 +1,6 @@
-"""A character's persona: what a native conversation session's emotion state starts from.
+"""A character's persona body: what a native conversation session's emotion state starts from. Pure.
 
-The persona comes from the character's ``CharacterPersona`` (edited in the admin, a molroo persona body),
+The body is the character's ``CharacterPersona`` spec (edited in the admin, a molroo persona body),
 completed from the character's content: ``display_name`` as the identity's name, ``locale`` as its
 language, and ``emotion_baseline`` (valence/arousal/dominance in [-1, 1]) as the resting mood unless the
 persona's ``emotion_config`` sets its own baseline. A character without a persona gets a neutral
@@ -10,18 +10,9 @@ personality (every trait 0.5).
 from collections.abc import Mapping
 from typing import Any
 
-from apps.accounts.models import App
 from apps.personas import engine
-from apps.personas.models import CharacterPersona, PersonaSession
-from apps.personas.services import persona_session_create
 
 NEUTRAL_PERSONALITY = {domain: engine.NEUTRAL_TRAIT for domain in engine.DOMAINS}
-
-
-def character_persona_spec(*, character_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
-    """The molroo persona body for a character (its CharacterPersona completed from its content)."""
-    stored = CharacterPersona.objects.filter(character_id=character_id).values_list("spec", flat=True).first()
-    return persona_spec_merge(stored or {}, content)
 
 
 def persona_spec_merge(spec: Mapping[str, Any], content: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,23 +48,3 @@ def character_persona_validate(spec: Mapping[str, Any]) -> dict[str, Any]:
     personality = engine.personality_from_spec(completed)
     engine.emotion_config_from_spec(personality, completed)
     return personality.to_dict()
-
-
-def character_persona_session_create(*, app: App, character_id: str, content: Mapping[str, Any]) -> PersonaSession:
-    """A new emotion session for a native conversation with this character."""
-    return persona_session_create(app=app, spec=character_persona_spec(character_id=character_id, content=content))
-
-
-def character_persona_preview(*, character_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
-    """The state a native session with this character starts in (before its first turn), shaped like
-    ``selectors.persona_state``. Writes nothing."""
-    spec = character_persona_spec(character_id=character_id, content=content)
-    personality = engine.personality_from_spec(spec)
-    config = engine.emotion_config_from_spec(personality, spec)
-    state = engine.emotion_state_initial(config)
-    relationship = engine.relationship_initial(config)
-    return {
-        **state.public_dict(),
-        "relationship": relationship.public_dict(),
-        "prompt_data": engine.prompt_data_build(personality, state, relationship, config),
-    }

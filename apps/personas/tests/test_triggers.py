@@ -1,6 +1,6 @@
 """The proactive triggers as a pure function (no database)."""
 
-from apps.personas.proactive import NEED_DEFICIT_BELOW, attachment_wait_seconds, proactive_candidates
+from apps.personas.triggers import NEED_DEFICIT_BELOW, attachment_wait_seconds, proactive_candidates
 
 ALL = {"attachment_seeking": True, "need_deficit": True, "emotional_overflow": True}
 CALM = {"emotion_intensity": 0.1, "need_state": {"autonomy": 0.6, "competence": 0.6, "relatedness": 0.6}}
