@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
@@ -221,3 +221,8 @@ def session_emotion_state(*, app: "App", session_id: str) -> dict[str, Any]:
         turns, updated_at = 0, None
     return {"session_id": session.id, "persona_session_id": session.persona_session_id, "turns": turns,
             "updated_at": updated_at, **state}  # fmt: skip
+
+
+def session_app_id_subquery(*, session_id: str) -> Subquery:
+    """The app id of a session as a scalar subquery, for another app's query to filter by in one statement."""
+    return Subquery(Session.objects.filter(pk=session_id).order_by().values("app_id")[:1])

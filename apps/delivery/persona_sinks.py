@@ -1,11 +1,10 @@
 """Sinks of molroo's persona events (topic ``PERSONA_EVENTS`` of ``apps.core.events``, listed in
 ``settings.EVENT_SINKS``; the events are described in ``apps.personas.events``)."""
 
-from apps.accounts.models import App
 from apps.core.events import PERSONA_EVENTS
 from apps.delivery.realtime import group_send_soon, persona_group
-from apps.delivery.webhooks.selectors import persona_scope, webhook_endpoint_list
-from apps.delivery.webhooks.services import webhook_endpoint_delete, webhook_event_enqueue
+from apps.delivery.webhooks.selectors import persona_scope
+from apps.delivery.webhooks.services import scope_webhook_endpoints_delete, webhook_event_enqueue
 
 # The persona events molroo's webhooks carry (``turn_result`` goes to the sockets only).
 WEBHOOK_EVENT_TYPES = ("proactive_action", "emotional_overflow", "stage_transition")
@@ -37,10 +36,7 @@ class PersonaWebhookSink:
     def record(self, events: list[dict]) -> None:
         for event in events:
             if event["type"] == "session_deleted":
-                app = App.objects.get(pk=event["app_id"])
-                scope = persona_scope(event["session_id"])
-                for endpoint in webhook_endpoint_list(app=app, scope=scope):
-                    webhook_endpoint_delete(app=app, endpoint_id=endpoint.id, scope=scope)
+                scope_webhook_endpoints_delete(app_id=event["app_id"], scope=persona_scope(event["session_id"]))
             elif event["type"] in WEBHOOK_EVENT_TYPES:
                 webhook_event_enqueue(
                     app_id=event["app_id"],

@@ -8,9 +8,9 @@ Shared by ``webhooks`` and ``telegram``, so it belongs to neither.
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Subquery
+from django.db.models import Q
 
-from apps.accounts.models import App
+from apps.conversations import selectors as conversation_selectors
 from apps.core.generations import Generation
 from apps.delivery.telegram.models import TelegramChat
 from apps.delivery.webhooks.models import WebhookEndpoint
@@ -30,7 +30,7 @@ class PushRoutes:
 
 def _push_routes(session_id: str) -> PushRoutes:
     # One statement: a BitmapOr of the session and app indexes, with the app looked up once (a scalar subquery).
-    app_of_session = Subquery(App.objects.filter(sessions=session_id).order_by().values("pk")[:1])
+    app_of_session = conversation_selectors.session_app_id_subquery(session_id=session_id)
     # Only what the fan-out needs (the secret, decrypted on load, is not).
     webhooks = list(
         WebhookEndpoint.objects.filter(status=WebhookEndpoint.Status.ACTIVE)

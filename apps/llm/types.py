@@ -1,4 +1,5 @@
-"""Plain data passed to and from providers, and the form of a credit amount."""
+"""Plain data passed to and from providers, a model's rate card and what a call costs, and the form of a credit
+amount."""
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -54,6 +55,18 @@ class ModelSpec:
     input_credits_per_1k: Decimal = Decimal(0)
     output_credits_per_1k: Decimal = Decimal(0)
 
+    def credits_for(self, *, input_tokens: int, output_tokens: int) -> Decimal:
+        """The cost of a call that used these tokens, at this model's rate."""
+        raw = (
+            Decimal(input_tokens) * self.input_credits_per_1k + Decimal(output_tokens) * self.output_credits_per_1k
+        ) / 1000
+        return credits_quantize(raw)
+
+    def credits_upper_bound(self, messages: list[ChatMessage]) -> Decimal:
+        """The most a call with ``messages`` can cost: what a run reserves before making it. It assumes the
+        server honours ``max_tokens`` for the reply (see ``input_tokens_upper_bound`` for the prompt)."""
+        return self.credits_for(input_tokens=input_tokens_upper_bound(messages), output_tokens=self.max_tokens)
+
 
 @dataclass(frozen=True)
 class ModelRate:
@@ -65,3 +78,12 @@ class ModelRate:
     output_credits_per_1k: Decimal
     max_tokens: int
     is_default: bool = False
+
+
+_TOKENS_PER_MESSAGE = 4  # role and separators
+
+
+def input_tokens_upper_bound(messages: list[ChatMessage]) -> int:
+    """At most one token per two characters of prompt (English runs at about four; the offline ``scripted``
+    provider and word-counting servers at fewer), plus a few tokens of framing per message."""
+    return sum((len(message.content) + 1) // 2 + _TOKENS_PER_MESSAGE for message in messages)

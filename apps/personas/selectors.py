@@ -1,16 +1,20 @@
 """Reads for persona sessions, always scoped to the asking app, and for a character's persona."""
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from apps.accounts.models import App
 from apps.personas import engine
 from apps.personas.errors import PersonaSessionNotFound
 from apps.personas.models import CharacterPersona, PersonaRelationship, PersonaSession, ProactiveAction
 from apps.personas.specs import persona_spec_merge
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 
 def persona_session_get(*, app: App, session_id: str) -> PersonaSession:

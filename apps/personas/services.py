@@ -10,14 +10,15 @@ no lock, writes nothing) gives the prompt data for the state the message leads t
 ``persona_turn_commit`` (inside the reply's transaction) applies that appraisal to the session as it is then.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App
 from apps.core import clock
 from apps.llm.types import ChatMessage, ModelSpec
 from apps.personas import engine
@@ -34,6 +35,9 @@ from apps.personas.selectors import (
 )
 from apps.personas.triggers import RECHECK_MIN_SECONDS, TRIGGERS, attachment_wait_seconds, proactive_candidates
 from apps.personas.types import PersonaTurn, PersonaTurnPreview
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
 
 TRIGGERS_DEFAULT = {name: True for name in TRIGGERS}
 

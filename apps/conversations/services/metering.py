@@ -12,7 +12,6 @@ from apps.accounts.types import ResourceType, UsagePurpose
 from apps.conversations.models import Run, Session
 from apps.conversations.services.events import NewEvent
 from apps.core.errors import ApplicationError
-from apps.llm import rates
 from apps.llm import selectors as llm_selectors
 from apps.llm.types import ChatMessage, ModelSpec, Usage
 
@@ -41,7 +40,7 @@ def message_budget_check(*, app: "App", session_id: str, text: str) -> None:
         spec = llm_selectors.model_spec_get(name=session.character_version.content.get("model"))
     except ApplicationError:
         return  # the run fails on the model name and reserves nothing
-    floor = rates.credits_upper_bound(spec=spec, messages=[ChatMessage("user", text)])
+    floor = spec.credits_upper_bound([ChatMessage("user", text)])
     accounts_services.budget_preflight(
         app=app, external_user_ref=session.external_user_ref, resource_type=ResourceType.CHAT_TURN, credits=floor
     )
@@ -79,7 +78,7 @@ def call_reserve(
         provider=spec.provider,
         purpose=purpose,
     )
-    credits = rates.credits_upper_bound(spec=spec, messages=messages)
+    credits = spec.credits_upper_bound(messages)
     # Only a later attempt (a retry, or a takeover from a dead worker) can find its run's reservation made.
     reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=run.attempts > 1)
     return MeteredCall(subject, reservation, credits, spec)
@@ -109,9 +108,7 @@ def run_usage_settle(*, run: Run, outcomes: list[CallOutcome]) -> list[NewEvent]
     for item in outcomes:
         usage = item.usage or Usage()
         credits = (
-            rates.credits_for(
-                spec=item.call.spec, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens
-            )
+            item.call.spec.credits_for(input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens)
             if item.usage is not None
             else Decimal(0)
         )

@@ -13,9 +13,8 @@ from apps.conversations import services
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
 from apps.conversations.tests.factories import session_start
 from apps.core import clock
-from apps.llm import rates
 from apps.llm.tests.factories import llm_model_create
-from apps.llm.types import ChatMessage, ModelSpec
+from apps.llm.types import ChatMessage, ModelSpec, input_tokens_upper_bound
 
 
 @pytest.fixture(autouse=True)
@@ -280,11 +279,11 @@ def test_a_cap_set_mid_period_counts_what_was_already_spent(
 def test_the_reservation_bound_covers_what_the_word_counting_providers_report():
     spec = ModelSpec(name="m", provider="scripted", upstream_model="m", **_rates())
     messages = [ChatMessage("system", "a b c d e f"), ChatMessage("user", "I a b c")]
-    assert rates.input_tokens_upper_bound(messages) >= sum(len(m.content.split()) for m in messages)
+    assert input_tokens_upper_bound(messages) >= sum(len(m.content.split()) for m in messages)
     # by hand: one token per two characters, rounded up (11 and 7 characters: 6 + 4), plus 4 per message: 18
     # input tokens; the reply at max_tokens 400. At 1.5 and 4 credits per 1k: (18 x 1.5 + 400 x 4) / 1000.
-    assert rates.input_tokens_upper_bound(messages) == 18
-    assert rates.credits_upper_bound(spec=spec, messages=messages) == Decimal("1.627")
+    assert input_tokens_upper_bound(messages) == 18
+    assert spec.credits_upper_bound(messages) == Decimal("1.627")
 
 
 def test_a_turn_the_character_starts_is_metered_as_proactive(
@@ -360,7 +359,7 @@ def test_a_budget_without_room_for_the_appraisal_fails_the_turn_before_any_model
     session = session_start(app, external_user_ref="u-1")
     text = "I got the job, I am so happy!"
     spec = ModelSpec(name="fake-chat", provider="openai_compatible", upstream_model="fake-chat", **_rates())
-    floor = rates.credits_upper_bound(spec=spec, messages=[ChatMessage("user", text)])
+    floor = spec.credits_upper_bound([ChatMessage("user", text)])
     accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=floor)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -14,11 +14,11 @@ from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
 if TYPE_CHECKING:
     from apps.accounts.models import App
 
-_VISIBLE = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
+VISIBLE_STATUSES = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
 
 
 def _scoped(*, app: App, session_id: str | None, scope: str = ""):
-    endpoints = WebhookEndpoint.objects.filter(app=app, status__in=_VISIBLE)
+    endpoints = WebhookEndpoint.objects.filter(app=app, status__in=VISIBLE_STATUSES)
     if session_id is not None:
         return endpoints.filter(session_id=session_id)
     return endpoints.filter(session__isnull=True, scope=scope)

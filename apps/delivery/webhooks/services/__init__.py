@@ -6,12 +6,17 @@ from apps.delivery.webhooks.services.deliveries import (
     webhook_deliveries_sweep,
     webhook_event_enqueue,
 )
-from apps.delivery.webhooks.services.endpoints import webhook_endpoint_create, webhook_endpoint_delete
+from apps.delivery.webhooks.services.endpoints import (
+    scope_webhook_endpoints_delete,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+)
 
 __all__ = [
     "webhook_deliveries_record",
     "webhook_deliveries_send",
     "webhook_deliveries_sweep",
+    "scope_webhook_endpoints_delete",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",
     "webhook_event_enqueue",

@@ -58,3 +58,22 @@ def webhook_endpoint_delete(
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
         )
     return endpoint
+
+
+def scope_webhook_endpoints_delete(*, app_id: str, scope: str) -> int:
+    """Stop every endpoint of a producer scope (a deleted persona session's webhooks), cancelling their pending
+    deliveries, in the caller's transaction; returns how many there were."""
+    with transaction.atomic():
+        endpoint_ids = list(
+            WebhookEndpoint.objects.select_for_update()
+            .filter(app_id=app_id, session__isnull=True, scope=scope, status__in=selectors.VISIBLE_STATUSES)
+            .values_list("pk", flat=True)
+        )
+        if not endpoint_ids:
+            return 0
+        WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(status=WebhookEndpoint.Status.DELETED)
+        PUSH_ROUTES.bump()
+        WebhookDelivery.objects.filter(endpoint_id__in=endpoint_ids, status=WebhookDelivery.Status.PENDING).update(
+            status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
+        )
+    return len(endpoint_ids)
