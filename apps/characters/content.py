@@ -11,7 +11,7 @@ from typing import Any
 
 from apps.characters.types import CHARACTER_CONTENT
 from apps.core.errors import ValidationFailed
-from apps.core.validation import shape_validate
+from apps.core.shapes import shape_validate
 
 # The profile keys the runtime reads; readiness warns about others (they are kept, but nothing uses them).
 KNOWN_PROFILE_KEYS = frozenset(

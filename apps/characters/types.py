@@ -3,7 +3,7 @@ shape of a character's authoring content (``CHARACTER_CONTENT``; validated by ``
 native surface). Fields follow LoreOS's character body.
 """
 
-from apps.core.validation import (
+from apps.core.shapes import (
     Boolean,
     Field,
     Integer,

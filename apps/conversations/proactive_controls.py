@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.characters.types import BEHAVIORAL_THRESHOLDS
-from apps.core.validation import Boolean, Choice, ClockTime, Field, Record, shape_validate
+from apps.core.shapes import Boolean, Choice, ClockTime, Field, Record, shape_validate
 
 # Used when neither the session nor the character's behavioral_thresholds set a control.
 PLATFORM_DEFAULTS: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""DRF serializers derived from the domain's declared shapes (``apps.core.validation``), for the OpenAPI schema.
+"""DRF serializers derived from the domain's declared shapes (``apps.core.shapes``), for the OpenAPI schema.
 
 The domain validates what integrators author itself (its services raise ValidationFailed); the serializers built
 here only document the same shapes, field for field, with the strict fields whose schema says exactly what is
@@ -11,7 +11,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
-from apps.core.validation import (
+from apps.core.shapes import (
     MISSING,
     Boolean,
     Choice,

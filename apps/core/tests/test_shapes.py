@@ -6,7 +6,7 @@ from datetime import time
 import pytest
 
 from apps.core.errors import ValidationFailed
-from apps.core.validation import (
+from apps.core.shapes import (
     Boolean,
     Choice,
     ClockTime,
