@@ -15,6 +15,7 @@ from apps.delivery.models import WebhookDelivery, WebhookEndpoint
 from apps.delivery.sinks import TELEGRAM_DRAIN_TASK
 from apps.delivery.telegram import tasks as telegram_tasks
 from apps.delivery.webhooks import selectors as webhook_selectors
+from apps.delivery.webhooks import services as webhook_services
 from apps.delivery.webhooks.services.deliveries import ENDPOINT_DISABLED_EVENT, SEND_TASK, retry_delay
 from tests.fakes.webhook_receiver import WebhookReceiver
 
@@ -287,3 +288,32 @@ def test_enqueue_for_a_producer_scope_and_the_trace_selector(webhooks_on, owner,
 def test_sends_and_drains_are_submitted_by_the_names_of_their_tasks():
     assert executor._task_named(SEND_TASK) is delivery_tasks.webhook_deliveries_send_task._get_current_object()
     assert executor._task_named(TELEGRAM_DRAIN_TASK) is telegram_tasks.telegram_chat_drain_task._get_current_object()
+
+
+def test_deleting_a_scope_stops_its_endpoints_and_cancels_their_pending_rows_only(
+    webhooks_on, owner, other, webhook_receiver
+):
+    app, other_app = owner.api_key.app, other.api_key.app
+    gone = _endpoint(app, webhook_receiver, scope="persona:p1")
+    kept_scope = _endpoint(app, webhook_receiver, scope="persona:p2")
+    other_apps = _endpoint(other_app, webhook_receiver, scope="persona:p1")
+    body = {"type": "stage_transition", "data": {}}
+    for target, scope in ((app, "persona:p1"), (app, "persona:p2"), (other_app, "persona:p1")):
+        with _commit(execute=False):  # recorded, not sent: the rows stay pending
+            services.webhook_event_enqueue(app_id=target.id, scope=scope, event_id=f"emo_{scope}", payload=body)
+
+    assert webhook_services.scope_webhook_endpoints_delete(app_id=app.id, scope="persona:p1") == 1
+    assert webhook_services.scope_webhook_endpoints_delete(app_id=app.id, scope="persona:p1") == 0
+
+    statuses = dict(WebhookEndpoint.objects.values_list("pk", "status"))
+    assert statuses == {
+        gone.id: WebhookEndpoint.Status.DELETED,
+        kept_scope.id: WebhookEndpoint.Status.ACTIVE,
+        other_apps.id: WebhookEndpoint.Status.ACTIVE,
+    }
+    rows = dict(WebhookDelivery.objects.values_list("endpoint_id", "status"))
+    assert rows == {
+        gone.id: WebhookDelivery.Status.CANCELLED,
+        kept_scope.id: WebhookDelivery.Status.PENDING,
+        other_apps.id: WebhookDelivery.Status.PENDING,
+    }
