@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.characters import selectors as character_selectors
-from apps.characters.errors import CharacterNotPublished
 from apps.core import clock
 from apps.core.errors import ValidationFailed
 from apps.core.ids import new_id
@@ -59,14 +58,6 @@ def _refusal(error: BotApiError, *, token_check: bool = False):
     return TelegramWebhookRejected(f"Telegram refused {error.method}: {error.description}")
 
 
-def _character(app: App, slug: str):
-    """The app's published character; the same errors as starting a session on it (404 / 409)."""
-    character = character_selectors.character_get(app=app, slug=slug)
-    if character.current_version is None:
-        raise CharacterNotPublished(f"The character '{slug}' has no published version.")
-    return character
-
-
 def telegram_channel_connect(
     *, app: App, bot_token: str, routing_mode: str, default_character_slug: str
 ) -> tuple[TelegramChannel, bool]:
@@ -78,7 +69,7 @@ def telegram_channel_connect(
     TelegramWebhookRejected (422), TelegramUnavailable (503), TelegramBotTaken (409, another app's bot) and
     PublicBaseUrlUnset (503); in every case nothing is stored.
     """
-    character = _character(app, default_character_slug)
+    character = character_selectors.character_published_get(app=app, slug=default_character_slug)
     if not TOKEN_PATTERN.match(bot_token):
         raise ValidationFailed(
             {"bot_token": ["Not a bot token; they look like 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw."]}
