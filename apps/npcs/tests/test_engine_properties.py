@@ -73,8 +73,6 @@ def evaluations(machine):
         decision=st.one_of(st.none(), st.sampled_from(DECISIONS)),
         transition_key=st.one_of(st.none(), st.sampled_from(keys)),
         follow_up=st.sampled_from([False, False, False, True]),
-        | st.just(True).filter(lambda _: False)
-        | st.booleans(),
     )
 
 
