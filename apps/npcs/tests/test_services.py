@@ -2,8 +2,10 @@
 default transitions, availability, and playthroughs started, stepped and reset."""
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 from apps.characters.models import Character
 from apps.core.errors import ValidationFailed
@@ -334,3 +336,25 @@ def test_redirects_are_counted_and_reset_clears_them(owner, other):
     [reset] = services.playthrough_reset(app=app, npc_id=npc.id, player_session_id="p1")
     assert (reset.current_state.key, reset.score, reset.redirect_counts, reset.outcome) == ("greet", 0, {}, "")
     assert selectors.playthrough_get(app=app, npc_id=npc.id, player_session_id="p1").id == playthrough.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_steps_on_one_playthrough_all_apply(owner):
+    """The row lock serialises steps: concurrent redirects are all counted, none lost."""
+    app = owner.api_key.app
+    body = _body()
+    body["machines"][0]["states"][0]["redirect_limit"] = 100
+    npc = services.npc_save(app=app, body=body)
+    playthrough = services.playthrough_start(app=app, npc_id=npc.id, player_session_id="p1")
+
+    def one(_: int) -> int:
+        try:
+            step = services.playthrough_step(app=app, playthrough_id=playthrough.id, evaluation=Evaluation("redirect"))
+            return step.result.redirect_count
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = sorted(pool.map(one, range(12)))
+    assert counts == list(range(1, 13))
+    assert Playthrough.objects.get(pk=playthrough.id).redirect_counts == {"greet": 12}
