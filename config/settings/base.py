@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.llm",
     "apps.characters",
     "apps.personas",
+    "apps.npcs",
     "apps.conversations",
     "apps.delivery",
     "apps.api.native",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NpcsConfig(AppConfig):
+    name = "apps.npcs"
+    label = "npcs"

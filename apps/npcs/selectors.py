@@ -1,0 +1,117 @@
+"""Reads for NPCs, scoped to the asking app: its own NPCs, and other apps' public ones (read and played,
+never changed). Another app's private NPC looks absent (NpcNotFound)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+
+from apps.npcs import engine
+from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
+from apps.npcs.models import NPC, Machine, MachineLink, Playthrough
+from apps.npcs.scenario import machine_graph_of, scenario_export
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
+
+
+def _visible(app: App) -> Q:
+    return Q(app=app) | Q(is_public=True)
+
+
+def npc_get(*, app: App, npc_id: str) -> NPC:
+    """The app's NPC or a public one; NpcNotFound otherwise (another app's private NPC included)."""
+    npc = NPC.objects.select_related("character__current_version").filter(_visible(app), pk=npc_id).first()
+    if npc is None:
+        raise NpcNotFound(f"No persona with id '{npc_id}'.")
+    return npc
+
+
+def npc_list(*, app: App, public_only: bool = False, mine_only: bool = False, limit: int = 20) -> list[NPC]:
+    """Newest first: the app's NPCs and public ones (``public_only``: public ones, the app's included;
+    ``mine_only``: the app's own)."""
+    rows: QuerySet[NPC] = NPC.objects.select_related("character__current_version")
+    if public_only:
+        rows = rows.filter(is_public=True)
+    rows = rows.filter(app=app) if mine_only else rows.filter(_visible(app))
+    return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+def npc_full(*, app: App, npc_id: str) -> dict[str, Any]:
+    """The ``/full`` body: persona, machines with states, transitions and variables, links; ids added."""
+    return scenario_export(npc_get(app=app, npc_id=npc_id))
+
+
+def machine_list(*, npc: NPC, published_only: bool = False) -> list[Machine]:
+    rows = Machine.objects.filter(npc=npc)
+    if published_only:
+        rows = rows.filter(is_published=True)
+    return list(rows.order_by("position", "created_at", "id"))
+
+
+def machine_get(*, npc: NPC, machine_id: str | None = None) -> Machine:
+    """The NPC's machine ``machine_id``, or its primary one (the first entry machine, else the first)."""
+    rows = Machine.objects.filter(npc=npc)
+    if machine_id is not None:
+        machine = rows.filter(pk=machine_id).first()
+    else:
+        machine = rows.order_by("-is_entry", "position", "created_at", "id").first()
+    if machine is None:
+        raise MachineNotFound(f"No machine '{machine_id}' for this persona." if machine_id else "No machine yet.")
+    return machine
+
+
+def machine_graph(*, machine: Machine) -> engine.MachineGraph:
+    """The engine's graph of ``machine`` (states, transitions keyed by id, outgoing links)."""
+    return machine_graph_of(machine)
+
+
+def machines_available(*, app: App, npc_id: str, player_session_id: str, published_only: bool = True) -> list[Machine]:
+    """The machines one player may play, in the NPC's order: entry machines, machines no link leads to, and
+    machines that a link from one the player finished unlocks."""
+    npc = npc_get(app=app, npc_id=npc_id)
+    machines = machine_list(npc=npc, published_only=published_only)
+    keys = {machine.id: machine.key for machine in Machine.objects.filter(npc=npc)}
+    links = [
+        engine.LinkSpec(keys[link.from_machine_id], keys[link.to_machine_id], link.condition_type, link.condition_value)
+        for link in MachineLink.objects.filter(npc=npc)
+    ]
+    results = {
+        keys[row.machine_id]: engine.MachineResult(row.outcome or None, row.score)
+        for row in Playthrough.objects.filter(npc=npc, player_session_id=player_session_id)
+    }
+    available = set(engine.machines_available([(m.key, m.is_entry) for m in machines], links, results))
+    return [machine for machine in machines if machine.key in available]
+
+
+def playthrough_get(*, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None) -> Playthrough:
+    """The player's playthrough of the machine (by default the one played most recently)."""
+    npc = npc_get(app=app, npc_id=npc_id)
+    rows = Playthrough.objects.filter(npc=npc, player_session_id=player_session_id).select_related(
+        "machine", "current_state"
+    )
+    if machine_id is not None:
+        rows = rows.filter(machine_id=machine_id)
+    playthrough = rows.order_by("-updated_at", "-id").first()
+    if playthrough is None:
+        raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
+    return playthrough
+
+
+def playthrough_state(*, playthrough: Playthrough) -> engine.PlaythroughState:
+    """The engine's view of a playthrough row."""
+    return engine.PlaythroughState(
+        state_key=playthrough.current_state.key,
+        score=playthrough.score,
+        outcome=playthrough.outcome or None,  # type: ignore[arg-type]
+        redirect_counts=dict(playthrough.redirect_counts),
+        variables=dict(playthrough.variables),
+    )
+
+
+def playthrough_matchers_evaluate(*, playthrough: Playthrough, text: str) -> engine.Evaluation | None:
+    """What the deterministic matchers make of ``text`` in the playthrough's current state (None: ask the
+    model)."""
+    graph = machine_graph_of(playthrough.machine)
+    return engine.matchers_evaluate(graph, playthrough.current_state.key, text, playthrough.variables)

@@ -1,0 +1,255 @@
+"""Writes for NPCs: save (create or replace) an NPC's whole scenario set, delete it, add a state with its
+default transitions; start, reset and step a player's playthrough.
+
+Every write is one transaction. A step locks its playthrough row (``select_for_update``), so two messages
+of one player apply one after the other; the evaluation (matchers, the model) happens before, outside any
+transaction, and ``expected_state_key`` catches a state that moved meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.characters import services as characters_services
+from apps.core.ids import new_id
+from apps.npcs import engine, selectors
+from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
+from apps.npcs.models import NPC, Machine, Playthrough, State, Transition
+from apps.npcs.scenario import character_content, machine_graph_of, scenario_export, scenario_validate, scenario_write
+from apps.npcs.types import PlaythroughStep, UnlockedMachine
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
+
+
+def _owned(app: App, npc_id: str, *, lock: bool = False) -> NPC:
+    """The app's own NPC; another app's public one is NpcNotYours (403), a private one NpcNotFound."""
+    rows = NPC.objects.select_for_update() if lock else NPC.objects
+    npc = rows.filter(Q(app=app) | Q(is_public=True), pk=npc_id).first()
+    if npc is None:
+        raise NpcNotFound(f"No persona with id '{npc_id}'.")
+    if npc.app_id != app.pk:
+        raise NpcNotYours("This persona belongs to another app; it can be played, not changed.")
+    return npc
+
+
+@transaction.atomic
+def npc_save(*, app: App, body: Any, npc_id: str | None = None) -> NPC:
+    """Create an NPC from a ``creator/save`` body, or replace ``npc_id``'s persona and whole scenario set.
+
+    The body is validated whole first (ValidationFailed for its shape, ScenarioInvalid for the graph rules,
+    each problem named by its path). The persona is kept in the NPC's character (a new character version
+    when it changes); machines and states are matched by key, so playthroughs survive an edit.
+    """
+    data = scenario_validate(body)
+    persona = data["persona"]
+    if npc_id is None:
+        npc_key = new_id("npc")
+        content = {name: value for name, value in character_content(persona).items() if value is not None}
+        content["profile"] = {k: v for k, v in content["profile"].items() if v is not None}
+        published = characters_services.character_publish(app=app, data={"slug": npc_key, **content})
+        npc = NPC.objects.create(id=npc_key, app=app, character=published.character, is_public=persona["is_public"])
+    else:
+        npc = _owned(app, npc_id, lock=True)
+        characters_services.character_patch(app=app, slug=npc.character.slug, changes=character_content(persona))
+        if npc.is_public != persona["is_public"]:
+            npc.is_public = persona["is_public"]
+            npc.save(update_fields=["is_public", "updated_at"])
+    scenario_write(npc, data)
+    return npc
+
+
+def npc_check(*, npc: NPC) -> None:
+    """Check an NPC's saved scenario set by the rules ``npc_save`` applies (the admin saves row by row, then
+    asks this); raises ScenarioInvalid naming the problems by their ``/full`` paths."""
+    scenario_validate(scenario_export(npc))
+
+
+@transaction.atomic
+def npc_delete(*, app: App, npc_id: str) -> None:
+    """Delete the app's NPC with its machines and playthroughs (cannot be undone). Its character stays: the
+    characters app has no delete (native sessions protect a character), and it may be chatted with natively."""
+    npc = _owned(app, npc_id, lock=True)
+    # Playthroughs first: their current state is protected, so that no edit loses a player by accident.
+    Playthrough.objects.filter(npc=npc).delete()
+    npc.delete()
+
+
+def state_transitions_default(*, state: State) -> list[Transition]:
+    """A new non-terminal state's default transitions: pass (to the machine's first win state, else itself),
+    reject (to its first lose state, else itself) and kick_out, for the writer to adjust."""
+    if state.terminal:
+        return []
+    terminals = {
+        kind: State.objects.filter(machine_id=state.machine_id, terminal=kind).order_by("position", "id").first()
+        for kind in ("win", "lose")
+    }
+    targets = {"pass": terminals["win"] or state, "reject": terminals["lose"] or state, "kick_out": state}
+    return Transition.objects.bulk_create(
+        Transition(
+            machine_id=state.machine_id,
+            from_state=state,
+            to_state=target,
+            decision_type=decision,
+            priority=priority,
+            position=priority,
+        )
+        for priority, (decision, target) in enumerate(targets.items())
+    )
+
+
+@transaction.atomic
+def state_create(*, machine: Machine, key: str, **fields: Any) -> State:
+    """Add a state to ``machine`` with its default transitions (pass, reject, kick_out)."""
+    position = machine.states.count()
+    state = State.objects.create(machine=machine, key=key, position=position, **fields)
+    state_transitions_default(state=state)
+    return state
+
+
+def _initial_state(machine: Machine) -> State:
+    state = machine.states.filter(is_initial=True, terminal="").order_by("position", "id").first()
+    if state is None:
+        raise MachineNotAvailable(f"Machine '{machine.key}' has no initial state to start from.")
+    return state
+
+
+def _carried_variables(npc: NPC, player_session_id: str, machine: Machine) -> dict[str, Any]:
+    """What the player's other machines with this NPC extracted, later playthroughs winning."""
+    carried: dict[str, Any] = {}
+    for variables in (
+        Playthrough.objects.filter(npc=npc, player_session_id=player_session_id)
+        .exclude(machine=machine)
+        .order_by("updated_at", "id")
+        .values_list("variables", flat=True)
+    ):
+        carried.update(variables)
+    return carried
+
+
+def _restart(playthrough: Playthrough, initial: State, variables: Mapping[str, Any], **fields: Any) -> None:
+    playthrough.current_state = initial
+    playthrough.score = 0
+    playthrough.outcome = ""
+    playthrough.redirect_counts = {}
+    playthrough.variables = dict(variables)
+    playthrough.started_at = timezone.now()
+    playthrough.last_message_at = None
+    for name, value in fields.items():
+        setattr(playthrough, name, value)
+    playthrough.save()
+
+
+@transaction.atomic
+def playthrough_start(
+    *,
+    app: App,
+    npc_id: str,
+    player_session_id: str,
+    player_name: str = "",
+    player_gender: str = "",
+    machine_id: str | None = None,
+    published_only: bool = True,
+) -> Playthrough:
+    """Start the player's playthrough of a machine (the NPC's primary one by default) at its initial state;
+    an existing one for the same player session id starts again (Foil's init-session resets).
+
+    Raises NpcNotFound, MachineNotFound, and MachineNotAvailable for a machine that is unpublished (with
+    ``published_only``), locked for this player, or has no initial state.
+    """
+    npc = selectors.npc_get(app=app, npc_id=npc_id)
+    machine = selectors.machine_get(npc=npc, machine_id=machine_id)
+    if published_only and not machine.is_published:
+        raise MachineNotAvailable(f"Machine '{machine.key}' is not published.")
+    available = selectors.machines_available(
+        app=app, npc_id=npc.id, player_session_id=player_session_id, published_only=published_only
+    )
+    if machine not in available:
+        raise MachineNotAvailable(f"Machine '{machine.key}' is locked for this player.")
+    initial = _initial_state(machine)
+    variables = _carried_variables(npc, player_session_id, machine)
+    player = {"player_name": player_name, "player_gender": player_gender}
+    key = {"npc": npc, "machine": machine, "player_session_id": player_session_id}
+    playthrough = Playthrough.objects.select_for_update().filter(**key).first()
+    if playthrough is None:
+        try:
+            with transaction.atomic():
+                return Playthrough.objects.create(
+                    **key, **player, current_state=initial, variables=variables, started_at=timezone.now()
+                )
+        except IntegrityError:  # a concurrent start of the same player session won: restart that one
+            playthrough = Playthrough.objects.select_for_update().get(**key)
+    _restart(playthrough, initial, variables, **player)
+    return playthrough
+
+
+@transaction.atomic
+def playthrough_reset(
+    *, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None
+) -> list[Playthrough]:
+    """Send the player back to the initial state of one machine, or of every machine they played; score,
+    outcome, redirect counts and the machines' own variables are cleared. Raises PlaythroughNotFound."""
+    npc = selectors.npc_get(app=app, npc_id=npc_id)
+    rows = Playthrough.objects.select_for_update().filter(npc=npc, player_session_id=player_session_id)
+    if machine_id is not None:
+        rows = rows.filter(machine_id=machine_id)
+    playthroughs = list(rows.select_related("machine").order_by("created_at", "id"))
+    if not playthroughs:
+        raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
+    every = machine_id is None
+    for playthrough in playthroughs:
+        variables = {} if every else _carried_variables(npc, player_session_id, playthrough.machine)
+        _restart(playthrough, _initial_state(playthrough.machine), variables)
+    return playthroughs
+
+
+@transaction.atomic
+def playthrough_step(
+    *,
+    app: App,
+    playthrough_id: str,
+    evaluation: engine.Evaluation,
+    expected_state_key: str | None = None,
+) -> PlaythroughStep:
+    """Apply one evaluated message to a playthrough: the engine's step, saved in one transaction under a row
+    lock. ``expected_state_key`` (the state the evaluation was made in) raises PlaythroughMoved when a
+    concurrent message moved the player first. Raises PlaythroughNotFound, PlaythroughFinished and
+    EvaluationInvalid (the engine's)."""
+    playthrough = (
+        Playthrough.objects.select_for_update(of=("self",))
+        .select_related("machine", "current_state")
+        .filter(Q(npc__app=app) | Q(npc__is_public=True), pk=playthrough_id)
+        .first()
+    )
+    if playthrough is None:
+        raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+    state = selectors.playthrough_state(playthrough=playthrough)
+    if expected_state_key is not None and expected_state_key != state.state_key:
+        raise PlaythroughMoved("The session moved on while this message was evaluated.")
+    graph = machine_graph_of(playthrough.machine)
+    result = engine.playthrough_step(graph, state, evaluation)
+    new = result.state
+    if new.state_key != state.state_key:
+        playthrough.current_state = playthrough.machine.states.get(key=new.state_key)
+    playthrough.score = new.score
+    playthrough.outcome = new.outcome or ""
+    playthrough.redirect_counts = dict(new.redirect_counts)
+    playthrough.variables = dict(new.variables)
+    playthrough.last_message_at = timezone.now()
+    playthrough.save()
+    unlocked: tuple[UnlockedMachine, ...] = ()
+    if result.unlocks:
+        by_key = {m.key: m for m in Machine.objects.filter(npc_id=playthrough.npc_id)}
+        unlocked = tuple(
+            UnlockedMachine(
+                by_key[link.to_machine].id, link.to_machine, by_key[link.to_machine].name, link.auto_advance
+            )
+            for link in result.unlocks
+            if link.to_machine in by_key
+        )
+    return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)
