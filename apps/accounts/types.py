@@ -22,6 +22,7 @@ class UsagePurpose(models.TextChoices):
 
     REPLY = "reply"
     EMOTION_APPRAISAL = "emotion_appraisal"
+    NPC_EVALUATION = "npc_evaluation"
 
 
 class BudgetPeriod(models.TextChoices):

@@ -39,6 +39,14 @@ class Session(TimestampedModel):
         related_name="native_session",
         help_text="The character's emotion state in this conversation (started with the first turn).",
     )
+    playthrough = models.ForeignKey(
+        "npcs.Playthrough",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="The NPC playthrough whose messages this session logs; a restart opens a new session.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -93,8 +93,9 @@ def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tu
 
 
 _RUN_FOR_EXECUTION = CompiledRead(
-    lambda run_id: Run.objects.select_related("session__app", "session__character_version", "session__persona_session")
-    .filter(pk=run_id),
+    lambda run_id: Run.objects.select_related(
+        "session__app", "session__character_version", "session__persona_session"
+    ).filter(pk=run_id),
     markers=["\x00run_id"],
 )
 
@@ -116,11 +117,11 @@ def _run_history_read(limit: int) -> CompiledRead:
     read = _RUN_HISTORY.get(limit)
     if read is None:
         read = _RUN_HISTORY[limit] = CompiledRead(
-            lambda session_id, trigger_cursor: Event.objects.filter(
-                session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor
-            )
-            .order_by("-cursor")
-            .values_list("cursor", "role", "payload")[:limit],
+            lambda session_id, trigger_cursor: (
+                Event.objects.filter(session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor)
+                .order_by("-cursor")
+                .values_list("cursor", "role", "payload")[:limit]
+            ),
             markers=["\x00session_id", -987_654_321],
         )
     return read
@@ -226,3 +227,13 @@ def session_emotion_state(*, app: "App", session_id: str) -> dict[str, Any]:
 def session_app_id_subquery(*, session_id: str) -> Subquery:
     """The app id of a session as a scalar subquery, for another app's query to filter by in one statement."""
     return Subquery(Session.objects.filter(pk=session_id).order_by().values("app_id")[:1])
+
+
+def npc_session_latest(*, playthrough_id: str) -> Session | None:
+    """The session of the playthrough's current run through its machine (restarts open new ones)."""
+    return Session.objects.filter(playthrough_id=playthrough_id).order_by("-created_at", "-id").first()
+
+
+def npc_messages(*, session_id: str) -> list[Event]:
+    """The player's and the NPC's messages of an NPC session, oldest first."""
+    return list(Event.objects.filter(session_id=session_id, role__in=("user", "character")).order_by("cursor"))

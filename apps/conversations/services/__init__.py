@@ -3,6 +3,13 @@
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
 from apps.conversations.services.messages import SendResult, message_send
+from apps.conversations.services.npc_turns import (
+    NpcSessionOpened,
+    NpcTurn,
+    npc_message_send,
+    npc_session_reset,
+    npc_session_start,
+)
 from apps.conversations.services.proactive_scheduling import (
     ProactiveTestResult,
     ScanResult,
@@ -16,6 +23,8 @@ from apps.conversations.services.sessions import session_create, session_stream_
 
 __all__ = [
     "NewEvent",
+    "NpcSessionOpened",
+    "NpcTurn",
     "ProactiveTestResult",
     "ScanResult",
     "RunOutcome",
@@ -24,6 +33,9 @@ __all__ = [
     "events_append",
     "idempotency_records_purge",
     "message_send",
+    "npc_message_send",
+    "npc_session_reset",
+    "npc_session_start",
     "proactive_reschedule",
     "proactive_scan",
     "proactive_test_send",

@@ -100,10 +100,35 @@ class CallOutcome:
     model: str = ""
 
 
+def session_call_reserve(
+    *, session: Session, spec: ModelSpec, messages: list[ChatMessage], purpose: str
+) -> MeteredCall:
+    """``call_reserve`` for a model call outside any run (an NPC turn's evaluation and reply): the same
+    subject and budgets, as a chat turn of the session's end-user; no run reference, so nothing to resume."""
+    subject = accounts_services.UsageSubject(
+        app_id=session.app_id,
+        resource_type=ResourceType.CHAT_TURN,
+        external_user_ref=session.external_user_ref,
+        session_id=session.id,
+        character=session.character_version.content.get("slug", ""),
+        model=spec.name,
+        provider=spec.provider,
+        purpose=purpose,
+    )
+    credits = spec.credits_upper_bound(messages)
+    reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=False)
+    return MeteredCall(subject, reservation, credits, spec)
+
+
 def run_usage_settle(*, run: Run, outcomes: list[CallOutcome]) -> list[NewEvent]:
     """Settle the run's calls at their models' rates and return the ``budget.warning`` events for thresholds
     crossed, for the caller to append with the run's other events. Call inside the transaction that records
     the run's outcome; for an app without budgets it costs one INSERT for all the calls."""
+    return calls_settle(outcomes=outcomes, run_id=run.id)
+
+
+def calls_settle(*, outcomes: list[CallOutcome], run_id: str | None = None) -> list[NewEvent]:
+    """``run_usage_settle`` for calls of a run (``run_id``) or of none (an NPC turn's)."""
     calls = []
     for item in outcomes:
         usage = item.usage or Usage()
@@ -140,9 +165,9 @@ def run_usage_settle(*, run: Run, outcomes: list[CallOutcome]) -> list[NewEvent]
                 "limit_credits": float(warning.policy.limit_credits),
                 "threshold_credits": float(warning.threshold),
                 "spent_credits": float(warning.spent_credits),
-                "run_ref": run.id,
+                "run_ref": run_id,
             },
-            run_id=run.id,
+            run_id=run_id,
         )
         for warning in settlement.warnings
     ]

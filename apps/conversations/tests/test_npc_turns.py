@@ -1,0 +1,96 @@
+"""The NPC turn: matchers first, the model otherwise (with the fallback offline), the step and the reply
+logged as events of the playthrough's session, and at most two model calls per turn."""
+
+import pytest
+
+from apps.conversations import selectors, services
+from apps.conversations.models import Event
+from apps.conversations.tests.npc_scenario import scenario_body
+from apps.llm import services as llm_services
+from apps.npcs import services as npcs_services
+from apps.npcs.errors import PlaythroughFinished
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The model calls made, by kind."""
+    made: list[str] = []
+    chat, chat_json = llm_services.chat, llm_services.chat_json
+
+    def counted_chat(**kwargs):
+        made.append("reply")
+        return chat(**kwargs)
+
+    def counted_json(**kwargs):
+        made.append("evaluation")
+        return chat_json(**kwargs)
+
+    monkeypatch.setattr(llm_services, "chat", counted_chat)
+    monkeypatch.setattr(llm_services, "chat_json", counted_json)
+    return made
+
+
+@pytest.fixture
+def started(owner):
+    npc = npcs_services.npc_save(app=owner.api_key.app, body=scenario_body())
+    opened = services.npc_session_start(
+        app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1", player_name="Ada", player_gender="female"
+    )
+    return npc, opened
+
+
+def _send(owner, npc, text):
+    return services.npc_message_send(app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1", text=text)
+
+
+def test_a_matcher_decided_turn_makes_one_model_call_and_logs_state_score_and_decision(owner, started, calls):
+    npc, opened = started
+    turn = _send(owner, npc, "Hello there")
+
+    assert calls == ["reply"]
+    assert turn.model_calls == 1
+    assert turn.evaluation.source == "matcher"
+    assert turn.step.playthrough.current_state.key == "trust"
+    assert turn.step.playthrough.score == 2
+    reply = Event.objects.filter(session=opened.session, role="character").order_by("-cursor").first()
+    assert reply.payload["text"] == turn.reply
+    assert (reply.payload["state_key"], reply.payload["score"], reply.payload["decision"]) == ("trust", 2, "pass")
+    types = list(Event.objects.filter(session=opened.session).order_by("cursor").values_list("event_type", flat=True))
+    assert types == ["character.initiated", "message.created", "npc.state_changed", "message.created"]
+
+
+def test_a_model_decided_turn_makes_two_calls_and_offline_takes_the_fallback_redirect(owner, started, calls):
+    npc, _ = started
+    turn = _send(owner, npc, "What a lovely gate")
+
+    assert calls == ["evaluation", "reply"]
+    assert turn.model_calls == 2
+    assert turn.evaluation.source == "fallback"
+    assert turn.step.result.decision == "redirect"
+    assert turn.step.playthrough.current_state.key == "start"
+    assert turn.step.playthrough.redirect_counts == {"start": 1}
+
+
+def test_a_win_completes_the_machine_unlocks_the_next_and_ends_the_playthrough(owner, started, calls):
+    npc, opened = started
+    _send(owner, npc, "hello")
+    turn = _send(owner, npc, "the password is swordfish")
+
+    assert turn.step.result.machine_completed
+    assert turn.step.playthrough.outcome == "ACCEPT"
+    assert [m.machine_key for m in turn.unlocked] == ["vault"]
+    with pytest.raises(PlaythroughFinished):
+        _send(owner, npc, "hello again")
+    assert len(selectors.npc_messages(session_id=opened.session.id)) == 5
+
+
+def test_reset_opens_a_new_session_at_the_initial_state(owner, started):
+    npc, opened = started
+    _send(owner, npc, "hello")
+    (again,) = services.npc_session_reset(app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1")
+
+    assert again.session.id != opened.session.id
+    assert again.playthrough.current_state.key == "start" and again.playthrough.score == 0
+    assert selectors.npc_session_latest(playthrough_id=again.playthrough.id).id == again.session.id
