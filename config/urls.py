@@ -8,6 +8,7 @@ urlpatterns = [
     path("v1/", include("apps.api.native.urls")),
     path("emotion/v1/", include("apps.api.emotion.urls")),
     path("hooks/", include("apps.api.hooks.urls")),
+    path("npc/", include("apps.api.npc.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("apps.api.home.urls")),
 ]

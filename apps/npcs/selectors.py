@@ -11,6 +11,7 @@ from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough
 from apps.npcs.scenario import machine_graph_of, scenario_export
+from apps.npcs.types import PlayerMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -28,10 +29,14 @@ def npc_get(*, app: App, npc_id: str) -> NPC:
     return npc
 
 
-def npc_list(*, app: App, public_only: bool = False, mine_only: bool = False, limit: int = 20) -> list[NPC]:
+def npc_list(
+    *, app: App, public_only: bool = False, mine_only: bool = False, published_only: bool = False, limit: int = 20
+) -> list[NPC]:
     """Newest first: the app's NPCs and public ones (``public_only``: public ones, the app's included;
-    ``mine_only``: the app's own)."""
+    ``mine_only``: the app's own; ``published_only``: those with a published machine, playable by players)."""
     rows: QuerySet[NPC] = NPC.objects.select_related("character__current_version")
+    if published_only:
+        rows = rows.filter(pk__in=Machine.objects.filter(is_published=True).values("npc_id"))
     if public_only:
         rows = rows.filter(is_public=True)
     rows = rows.filter(app=app) if mine_only else rows.filter(_visible(app))
@@ -115,3 +120,16 @@ def playthrough_matchers_evaluate(*, playthrough: Playthrough, text: str) -> eng
     model)."""
     graph = machine_graph_of(playthrough.machine)
     return engine.matchers_evaluate(graph, playthrough.current_state.key, text, playthrough.variables)
+
+
+def player_machines(*, app: App, npc_id: str, player_session_id: str) -> list[PlayerMachine]:
+    """The machines available to one player (``machines_available``), each with the player's playthrough
+    of it and whether a link leads to it."""
+    available = machines_available(app=app, npc_id=npc_id, player_session_id=player_session_id)
+    ids = [machine.id for machine in available]
+    played = {
+        row.machine_id: row
+        for row in Playthrough.objects.filter(machine_id__in=ids, player_session_id=player_session_id)
+    }
+    linked = set(MachineLink.objects.filter(to_machine_id__in=ids).values_list("to_machine_id", flat=True))
+    return [PlayerMachine(machine, played.get(machine.id), machine.id in linked) for machine in available]

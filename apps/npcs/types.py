@@ -47,6 +47,7 @@ __all__ = [
     "Playthrough",
     "PlaythroughState",
     "PlaythroughStep",
+    "PlayerMachine",
     "StepResult",
     "UnlockedMachine",
 ]
@@ -242,3 +243,13 @@ class PlaythroughStep:
     playthrough: Playthrough
     result: StepResult
     unlocked: tuple[UnlockedMachine, ...]
+
+
+@dataclass(frozen=True)
+class PlayerMachine:
+    """A machine a player may play, with their playthrough of it (None before they start) and whether a
+    link leads to it (it was unlocked rather than open from the start)."""
+
+    machine: Machine
+    playthrough: Playthrough | None
+    is_linked: bool

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "apps.delivery",
     "apps.api.native",
     "apps.api.emotion",
+    "apps.api.npc",
     "apps.api",  # manage.py serve: the whole site in one process
 ]
 

@@ -30,6 +30,12 @@ def api_key_from_authorization(header: str) -> "ApiKey | None":
     scheme, _, raw_key = header.partition(" ")
     if scheme.lower() != "bearer" or not raw_key.strip():
         raise errors.ApiKeyInvalid("The Authorization header must be 'Bearer <key>'.")
+    return api_key_use(raw_key)
+
+
+def api_key_use(raw_key: str) -> "ApiKey":
+    """The live key ``raw_key``, recording its use (for surfaces that take the key in another header, such as
+    Foil's ``X-API-Key``). Raises the errors of ``selectors.api_key_authenticate``."""
     key = selectors.api_key_authenticate(raw_key=raw_key.strip())
     services.api_key_mark_used(api_key=key)
     return key

@@ -1,0 +1,131 @@
+"""Foil's response bodies, exactly the fields of the SDK's dataclasses (``foilengine.types``): the SDK
+builds them with ``Type(**body)``, so a field more or less breaks it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apps.conversations.models import Event, Session
+    from apps.conversations.services import NpcSessionOpened, NpcTurn
+    from apps.npcs.types import NPC, Machine, Playthrough
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _name(npc: NPC) -> str:
+    version = npc.character.current_version
+    content = version.content if version is not None else {}
+    return content.get("display_name") or npc.character.display_name
+
+
+def _description(npc: NPC) -> str | None:
+    version = npc.character.current_version
+    content = version.content if version is not None else {}
+    return (content.get("profile") or {}).get("visible_bio") or None
+
+
+def persona(npc: NPC) -> dict[str, Any]:
+    return {
+        "id": npc.id,
+        "name": _name(npc),
+        "description": _description(npc),
+        "created_at": _time(npc.created_at),
+        "updated_at": _time(npc.updated_at),
+    }
+
+
+def session_init(opened: NpcSessionOpened) -> dict[str, Any]:
+    playthrough = opened.playthrough
+    return {
+        "session_id": opened.session.id,
+        "user_session_id": playthrough.player_session_id,
+        "persona_name": _name(playthrough.npc),
+        "persona_description": _description(playthrough.npc),
+        "player_name": playthrough.player_name,
+        "player_gender": playthrough.player_gender,
+        "message": opened.message,
+        "machine_id": playthrough.machine_id,
+    }
+
+
+def chat_response(turn: NpcTurn) -> dict[str, Any]:
+    playthrough = turn.step.playthrough
+    result = turn.step.result
+    return {
+        "message": turn.reply,
+        "current_state": playthrough.current_state.key,
+        "score": playthrough.score,
+        "outcome": playthrough.outcome or None,
+        "decision": result.decision,
+        "follow_up": result.follow_up,
+        "session_id": turn.session.id,
+        "scoring_mode": playthrough.machine.scoring_mode,
+        "redirect_count": result.redirect_count,
+        "machine_completed": result.machine_completed,
+        "unlocked_machines": [
+            {
+                "machine_id": unlocked.machine_id,
+                "machine_key": unlocked.machine_key,
+                "name": unlocked.name,
+                "is_auto_advance": unlocked.is_auto_advance,
+            }
+            for unlocked in turn.unlocked
+        ],
+    }
+
+
+def _status(playthrough: Playthrough, session: Session | None) -> dict[str, Any]:
+    return {
+        "session_id": session.id if session is not None else playthrough.id,
+        "persona_id": playthrough.npc_id,
+        "current_state": playthrough.current_state.key,
+        "score": playthrough.score,
+        "outcome": playthrough.outcome or None,
+        "player_name": playthrough.player_name or None,
+        "player_gender": playthrough.player_gender or None,
+        "started_at": _time(playthrough.started_at),
+        "last_message_at": _time(playthrough.last_message_at or playthrough.started_at),
+    }
+
+
+def session_status(playthrough: Playthrough, session: Session | None) -> dict[str, Any]:
+    return {**_status(playthrough, session), "machine_id": playthrough.machine_id}
+
+
+def message(event: Event) -> dict[str, Any]:
+    payload = event.payload
+    return {
+        "id": str(event.pk),
+        "role": "user" if event.role == "user" else "assistant",
+        "content": str(payload.get("text", "")),
+        "state_key_at_time": payload.get("state_key"),
+        "score_at_time": payload.get("score"),
+        "decision": payload.get("decision"),
+        "follow_up_triggered": bool(payload.get("follow_up", False)),
+        "created_at": _time(event.created_at),
+    }
+
+
+def chat_history(playthrough: Playthrough, session: Session | None, events: list[Event]) -> dict[str, Any]:
+    return {**_status(playthrough, session), "messages": [message(event) for event in events]}
+
+
+def reset_result(opened: list[NpcSessionOpened]) -> dict[str, Any]:
+    first = opened[0]
+    return {"session_id": first.session.id, "message": first.message}
+
+
+def machine_info(machine: Machine, playthrough: Playthrough | None, linked: bool) -> dict[str, Any]:
+    return {
+        "machine_id": machine.id,
+        "machine_key": machine.key,
+        "name": machine.name,
+        "description": machine.description or None,
+        "has_session": playthrough is not None,
+        "session_outcome": (playthrough.outcome or None) if playthrough is not None else None,
+        "is_linked": linked,
+    }

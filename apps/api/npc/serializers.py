@@ -1,0 +1,23 @@
+"""The request bodies and query strings of the SDK routes, field for field as ``foilengine`` sends them."""
+
+from rest_framework import serializers
+
+
+class InitSessionInput(serializers.Serializer):
+    user_session_id = serializers.CharField(max_length=256)
+    player_name = serializers.CharField(max_length=120)
+    player_gender = serializers.CharField(max_length=40)
+
+
+class MessageInput(serializers.Serializer):
+    message = serializers.CharField(max_length=4000, trim_whitespace=False)
+    user_session_id = serializers.CharField(max_length=256)
+
+
+class PlayerQuery(serializers.Serializer):
+    user_session_id = serializers.CharField(max_length=256)
+    machine_id = serializers.CharField(max_length=40, required=False)
+
+
+class MachineQuery(serializers.Serializer):
+    machine_id = serializers.CharField(max_length=40, required=False)

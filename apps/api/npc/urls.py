@@ -1,0 +1,18 @@
+from django.urls import path, re_path
+
+from apps.api.npc import errors, views
+
+sdk = "api/v1/sdk/"
+chat = sdk + "chat/<str:persona_id>/"
+
+urlpatterns = [
+    path(sdk + "personas", views.PersonaListApi.as_view(), name="npc-sdk-personas"),
+    path(chat + "init-session", views.InitSessionApi.as_view(), name="npc-sdk-init-session"),
+    path(chat + "message", views.MessageApi.as_view(), name="npc-sdk-message"),
+    path(chat + "session", views.SessionApi.as_view(), name="npc-sdk-session"),
+    path(chat + "history", views.HistoryApi.as_view(), name="npc-sdk-history"),
+    path(chat + "reset", views.ResetApi.as_view(), name="npc-sdk-reset"),
+    path(chat + "machines", views.MachineListApi.as_view(), name="npc-sdk-machines"),
+    # Last: unknown URLs under /npc answer in Foil's error shape.
+    re_path(r"^.*$", errors.not_found_view, name="npc-not-found"),
+]
