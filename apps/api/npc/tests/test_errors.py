@@ -1,0 +1,107 @@
+"""Every error on the NPC surface in Foil's body, ``{"error": {"code", "message"}}``, with the status the SDK
+maps to its exception."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts import services as accounts_services
+from apps.conversations.tests.npc_scenario import scenario_body
+from apps.npcs import services as npcs_services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def foil(owner) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=owner.raw_key)
+    return client
+
+
+@pytest.fixture
+def npc(owner):
+    return npcs_services.npc_save(app=owner.api_key.app, body=scenario_body())
+
+
+def _error(response, status):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def _init(client, npc_id, **body):
+    body = {"user_session_id": "p1", "player_name": "Ada", "player_gender": "female", **body}
+    return client.post(f"/npc/api/v1/sdk/chat/{npc_id}/init-session", body, format="json")
+
+
+def test_a_missing_key_is_401_with_the_header_named():
+    response = APIClient().get("/npc/api/v1/sdk/personas")
+    assert _error(response, 401)["code"] == "missing_api_key"
+    assert "X-API-Key" in response["WWW-Authenticate"]
+
+
+def test_an_unknown_or_revoked_key_is_401(owner):
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY="drm_nope_nope")
+    _error(client.get("/npc/api/v1/sdk/personas"), 401)
+    accounts_services.api_key_revoke(api_key=owner.api_key)
+    client.credentials(HTTP_X_API_KEY=owner.raw_key)
+    _error(client.get("/npc/api/v1/sdk/personas"), 401)
+
+
+def test_a_bearer_header_is_not_this_surfaces_key(owner):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {owner.raw_key}")
+    _error(client.get("/npc/api/v1/sdk/personas"), 401)
+
+
+def test_a_missing_field_or_a_non_object_body_is_400(foil, npc):
+    assert "player_name" in _error(_init(foil, npc.id, player_name=""), 400)["message"]
+    _error(foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/init-session", [1], format="json"), 400)
+    _error(foil.get(f"/npc/api/v1/sdk/chat/{npc.id}/session"), 400)  # no user_session_id
+    _error(foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/message", {"user_session_id": "p1"}, format="json"), 400)
+
+
+def test_another_apps_private_persona_and_unknown_ids_are_404(foil, other):
+    theirs = npcs_services.npc_save(app=other.api_key.app, body=scenario_body())
+    _error(_init(foil, theirs.id), 404)
+    _error(_init(foil, "npc_missing"), 404)
+    _error(foil.get(f"/npc/api/v1/sdk/chat/{theirs.id}/machines", {"user_session_id": "p1"}), 404)
+    _error(foil.get("/npc/api/v1/sdk/nowhere"), 404)
+
+
+def test_an_unpublished_machine_or_a_locked_one_is_403(foil, owner, npc):
+    body = scenario_body()
+    body["machines"][0]["is_published"] = False
+    hidden = npcs_services.npc_save(app=owner.api_key.app, body=body)
+    _error(_init(foil, hidden.id), 403)
+    vault = next(m for m in npc.machines.all() if m.key == "vault")
+    response = foil.post(
+        f"/npc/api/v1/sdk/chat/{npc.id}/init-session?machine_id={vault.id}",
+        {"user_session_id": "p1", "player_name": "Ada", "player_gender": "female"},
+        format="json",
+    )
+    _error(response, 403)
+
+
+def test_a_message_to_no_session_is_404_and_after_the_end_is_400(foil, npc):
+    message = {"message": "hello", "user_session_id": "p1"}
+    _error(foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/message", message, format="json"), 404)
+    assert _init(foil, npc.id).status_code == 200
+    foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/message", message, format="json")
+    won = foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/message", {**message, "message": "password"}, format="json")
+    assert won.json()["outcome"] == "ACCEPT"
+    _error(foil.post(f"/npc/api/v1/sdk/chat/{npc.id}/message", message, format="json"), 400)
+
+
+def test_the_personas_list_is_the_keys_apps_published_ones(foil, owner, npc, other):
+    body = scenario_body(name="Draft")
+    for machine in body["machines"]:
+        machine["is_published"] = False
+    npcs_services.npc_save(app=owner.api_key.app, body=body)
+    npcs_services.npc_save(app=other.api_key.app, body=scenario_body(name="Public", is_public=True))
+    response = foil.get("/npc/api/v1/sdk/personas")
+    assert response.status_code == 200
+    assert [p["name"] for p in response.json()] == ["Gatekeeper"]
+    assert set(response.json()[0]) == {"id", "name", "description", "created_at", "updated_at"}
