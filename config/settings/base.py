@@ -328,6 +328,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 # Who answers a body over the limit, by path prefix (longest wins): each surface in its own error shape.
 PAYLOAD_TOO_LARGE_RENDERERS = {
     "/emotion/v1/": "apps.api.emotion.errors.payload_too_large_response",
+    "/npc/": "apps.api.npc.errors.payload_too_large_response",
     "/": "apps.api.native.errors.payload_too_large_response",
 }
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)

@@ -15,7 +15,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from apps.accounts.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyMissing, ApiKeyRevoked
-from apps.api.shared.errors import Rendered, database_unavailable, drf_error_response
+from apps.api.shared.errors import Rendered, database_unavailable, drf_error_response, payload_too_large_message
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from apps.npcs.errors import PlaythroughFinished, ScenarioInvalid
 
@@ -71,3 +71,9 @@ def npc_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(error_body("not_found", f"No endpoint at {request.path}."), status=404)
+
+
+def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
+    """The 413 that ``RequestSizeLimitMiddleware`` answers before anything reads the body, in Foil's shape."""
+    message = payload_too_large_message(length=length, limit=limit)
+    return JsonResponse(error_body("payload_too_large", message), status=413)

@@ -105,3 +105,12 @@ def test_the_personas_list_is_the_keys_apps_published_ones(foil, owner, npc, oth
     assert response.status_code == 200
     assert [p["name"] for p in response.json()] == ["Gatekeeper"]
     assert set(response.json()[0]) == {"id", "name", "description", "created_at", "updated_at"}
+
+
+def test_a_body_over_the_limit_is_413_in_foils_shape(foil, npc, settings):
+    response = foil.post(
+        f"/npc/api/v1/sdk/chat/{npc.id}/message",
+        {"message": "x" * (settings.REQUEST_MAX_BYTES + 10), "user_session_id": "p1"},
+        format="json",
+    )
+    assert _error(response, 413)["code"] == "payload_too_large"
