@@ -129,3 +129,14 @@ def machine_info(machine: Machine, playthrough: Playthrough | None, linked: bool
         "session_outcome": (playthrough.outcome or None) if playthrough is not None else None,
         "is_linked": linked,
     }
+
+
+def persona_detail(npc: NPC) -> dict[str, Any]:
+    """A persona as persona management shows it: the SDK's fields, its identity prompt and visibility."""
+    version = npc.character.current_version
+    direction = (version.content if version is not None else {}).get("character_direction")
+    return {
+        **persona(npc),
+        "identity_prompt": direction if isinstance(direction, str) else "",
+        "is_public": npc.is_public,
+    }

@@ -21,3 +21,13 @@ class PlayerQuery(serializers.Serializer):
 
 class MachineQuery(serializers.Serializer):
     machine_id = serializers.CharField(max_length=40, required=False)
+
+
+class PersonaListQuery(serializers.Serializer):
+    public_only = serializers.BooleanField(required=False, default=False)
+    my_personas = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=100)
+
+
+class SaveQuery(serializers.Serializer):
+    persona_id = serializers.CharField(max_length=40, required=False)
