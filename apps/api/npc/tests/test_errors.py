@@ -12,13 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def foil(owner) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=owner.raw_key)
-    return client
-
-
-@pytest.fixture
 def npc(owner):
     return npcs_services.npc_save(app=owner.api_key.app, body=scenario_body())
 

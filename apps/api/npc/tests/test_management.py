@@ -3,25 +3,10 @@
 import copy
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.conversations.tests.npc_scenario import scenario_body
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def foil(owner) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=owner.raw_key)
-    return client
-
-
-@pytest.fixture
-def other_foil(other) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=other.raw_key)
-    return client
 
 
 def _save(client, body, persona_id=None):
