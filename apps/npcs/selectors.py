@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
-from apps.npcs.models import NPC, Machine, MachineLink, Playthrough
+from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State
 from apps.npcs.scenario import machine_graph_of, scenario_export
 from apps.npcs.types import PlayerMachine
 
@@ -120,6 +120,19 @@ def playthrough_matchers_evaluate(*, playthrough: Playthrough, text: str) -> eng
     model)."""
     graph = machine_graph_of(playthrough.machine)
     return engine.matchers_evaluate(graph, playthrough.current_state.key, text, playthrough.variables)
+
+
+def playthrough_step_preview(*, playthrough: Playthrough, evaluation: engine.Evaluation) -> engine.StepResult:
+    """What ``services.playthrough_step`` will do with ``evaluation`` if the playthrough has not moved by then:
+    the engine's step on the state as read, writing nothing (a turn writes its reply in the state it leads
+    to)."""
+    state = playthrough_state(playthrough=playthrough)
+    return engine.playthrough_step(machine_graph_of(playthrough.machine), state, evaluation)
+
+
+def machine_state_get(*, machine: Machine, key: str) -> State:
+    """One state of ``machine`` by its key."""
+    return machine.states.get(key=key)
 
 
 def player_machines(*, app: App, npc_id: str, player_session_id: str) -> list[PlayerMachine]:

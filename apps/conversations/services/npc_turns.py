@@ -13,10 +13,13 @@ One turn (``npc_message_send``) makes at most two serial model calls, pinned in 
    documented fallback: ``redirect``, the player stays and the state's redirect count goes up (past the
    state's ``redirect_limit`` the engine turns it into the reject, so a loop always ends). There is no
    retry: a retry would be a third serial call.
-2. The step, with the player's message event, in one transaction (``npcs.services.playthrough_step`` takes
-   the playthrough's row lock; the state the evaluation saw must still be current).
-3. The reply in the voice of the state the player is now in, then the reply event (``state_key``,
-   ``score``, ``decision`` in its payload) with the calls' usage settled, in a second transaction.
+2. The reply, in the voice of the state the evaluation leads to (``npcs.selectors.playthrough_step_preview``:
+   the engine's step, computed without writing).
+3. One transaction writes the turn: the step (``npcs.services.playthrough_step`` takes the playthrough's row
+   lock; the state the evaluation saw must still be current, else PlaythroughMoved and nothing of the turn
+   is written), the player's message, ``npc.state_changed`` when the state moved, the reply (``state_key``,
+   ``score``, ``decision`` in its payload) and the calls' usage. A failed model call therefore leaves the
+   playthrough as it was: the player can send the same message again.
 
 Both calls are reserved on the app's budgets before they are made and settled after, like a run's.
 """
@@ -39,11 +42,12 @@ from apps.llm import services as llm_services
 from apps.llm.types import ChatMessage, ChatResult
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
-from apps.npcs.errors import PlaythroughFinished
+from apps.npcs.errors import PlaythroughFinished, PlaythroughMoved
 from apps.npcs.types import Evaluation, MachineGraph, PlaythroughStep, UnlockedMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+    from apps.npcs.models import State
     from apps.npcs.types import Playthrough
 
 MESSAGE_MAX_CHARS = 4000
@@ -242,8 +246,9 @@ def _evaluation_parse(data: Any, graph: MachineGraph, state_key: str) -> Evaluat
     return FALLBACK
 
 
-def _reply_messages(playthrough: Playthrough, history: list[ChatMessage], text: str) -> list[ChatMessage]:
-    state = playthrough.current_state
+def _reply_messages(
+    playthrough: Playthrough, state: State, history: list[ChatMessage], text: str
+) -> list[ChatMessage]:
     system = "\n\n".join(
         part
         for part in (
@@ -295,40 +300,52 @@ def npc_message_send(
         result, outcome = _metered_call(session, messages, UsagePurpose.NPC_EVALUATION, as_json=True)
         outcomes.append(outcome)
         evaluation = _evaluation_parse(result.data, graph, state_key)
-    with transaction.atomic():
-        step = npcs_services.playthrough_step(
-            app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected_state_key=state_key
-        )
-        moved = step.playthrough
-        events = [NewEvent("message.created", {"text": text, "state_key": state_key}, role="user")]
-        if step.result.state.state_key != state_key or step.result.machine_completed:
-            events.append(
-                NewEvent(
-                    "npc.state_changed",
-                    {
-                        "from_state_key": state_key,
-                        "state_key": moved.current_state.key,
-                        "score": moved.score,
-                        "outcome": moved.outcome or None,
-                        "decision": step.result.decision,
-                    },
-                )
-            )
-        events.extend(metering.calls_settle(outcomes=outcomes))
-        events_append(session_id=session.id, events=events)
-    result, outcome = _metered_call(session, _reply_messages(moved, history, text), UsagePurpose.REPLY, as_json=False)
+    preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
+    reply_state = npcs_selectors.machine_state_get(machine=playthrough.machine, key=preview.state.state_key)
+    messages = _reply_messages(playthrough, reply_state, history, text)
+    try:
+        result, outcome = _metered_call(session, messages, UsagePurpose.REPLY, as_json=False)
+    except ApplicationError:
+        if outcomes:  # the evaluation was made: its usage stands; nothing of the turn is written
+            with transaction.atomic():
+                metering.calls_settle(outcomes=outcomes)
+        raise
+    outcomes.append(outcome)
     reply = result.text.strip()
-    with transaction.atomic():
-        payload = {
-            "text": reply,
-            "bubbles": [reply],
-            "state_key": moved.current_state.key,
-            "score": moved.score,
-            "decision": step.result.decision,
-            "follow_up": step.result.follow_up,
-            "evaluation_source": evaluation.source,
-        }
-        events = [NewEvent("message.created", payload, role="character")]
-        events.extend(metering.calls_settle(outcomes=[outcome]))
-        events_append(session_id=session.id, events=events)
-    return NpcTurn(session, step, reply, evaluation, len(outcomes) + 1)
+    try:
+        with transaction.atomic():
+            step = npcs_services.playthrough_step(
+                app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected_state_key=state_key
+            )
+            moved = step.playthrough
+            events = [NewEvent("message.created", {"text": text, "state_key": state_key}, role="user")]
+            if step.result.state.state_key != state_key or step.result.machine_completed:
+                events.append(
+                    NewEvent(
+                        "npc.state_changed",
+                        {
+                            "from_state_key": state_key,
+                            "state_key": moved.current_state.key,
+                            "score": moved.score,
+                            "outcome": moved.outcome or None,
+                            "decision": step.result.decision,
+                        },
+                    )
+                )
+            payload = {
+                "text": reply,
+                "bubbles": [reply],
+                "state_key": moved.current_state.key,
+                "score": moved.score,
+                "decision": step.result.decision,
+                "follow_up": step.result.follow_up,
+                "evaluation_source": evaluation.source,
+            }
+            events.append(NewEvent("message.created", payload, role="character"))
+            events.extend(metering.calls_settle(outcomes=outcomes))
+            events_append(session_id=session.id, events=events)
+    except PlaythroughMoved:
+        with transaction.atomic():  # the calls were made: their usage stands even though the turn does not
+            metering.calls_settle(outcomes=outcomes)
+        raise
+    return NpcTurn(session, step, reply, evaluation, len(outcomes))

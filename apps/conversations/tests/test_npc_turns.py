@@ -3,10 +3,13 @@ logged as events of the playthrough's session, and at most two model calls per t
 
 import pytest
 
+from apps.accounts.models import UsageRecord
 from apps.conversations import selectors, services
 from apps.conversations.models import Event
 from apps.conversations.tests.npc_scenario import scenario_body
+from apps.core.errors import ApplicationError
 from apps.llm import services as llm_services
+from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
 from apps.npcs.errors import PlaythroughFinished
 
@@ -94,3 +97,22 @@ def test_reset_opens_a_new_session_at_the_initial_state(owner, started):
     assert again.session.id != opened.session.id
     assert again.playthrough.current_state.key == "start" and again.playthrough.score == 0
     assert selectors.npc_session_latest(playthrough_id=again.playthrough.id).id == again.session.id
+
+
+def test_a_reply_that_fails_writes_nothing_of_the_turn_so_the_player_can_send_it_again(owner, started, fake_llm):
+    npc, opened = started
+    before = list(Event.objects.filter(session=opened.session).values_list("cursor", flat=True))
+    fake_llm.set_mode("fail")
+
+    with pytest.raises(ApplicationError):
+        _send(owner, npc, "Hello there")  # the matchers pass it; the reply call fails
+
+    playthrough = npcs_selectors.playthrough_get(app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1")
+    assert (playthrough.current_state.key, playthrough.score, playthrough.outcome) == ("start", 0, "")
+    assert list(Event.objects.filter(session=opened.session).values_list("cursor", flat=True)) == before
+    failed = UsageRecord.objects.get(session_id=opened.session.id)
+    assert (failed.purpose, failed.status, failed.outcome) == ("reply", "settled", "failed")
+
+    fake_llm.set_mode("instant")
+    turn = _send(owner, npc, "Hello there")
+    assert (turn.step.playthrough.current_state.key, turn.step.playthrough.score) == ("trust", 2)
