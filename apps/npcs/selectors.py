@@ -1,12 +1,19 @@
 """Reads for NPCs, scoped to the asking app: its own NPCs, and other apps' public ones (read and played,
-never changed). Another app's private NPC looks absent (NpcNotFound)."""
+never changed). Another app's private NPC looks absent (NpcNotFound).
+
+What a turn reads that only authoring changes (a machine's engine graph and its state rows) is cached in
+the shared cache under the NPC's generation (``SCENARIOS``); every write that changes a scenario bumps it
+(the services below and the admin's saves and deletes). A warm turn reads neither.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
+from apps.core.generations import Generation
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State
@@ -15,6 +22,29 @@ from apps.npcs.types import PlayerMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+
+
+# One NPC's authored scenario set, as turns read it: scope = the NPC's id, one value per machine. Bumped by
+# services.npc_save / npc_delete / state_create / state_transitions_default and by the admin's saves and
+# deletes (``admin._ScenarioChecked``), at once and after commit.
+SCENARIOS = Generation("npc-scenarios")
+
+
+@dataclass(frozen=True)
+class _MachineRead:
+    """A machine as a turn needs it: the engine's graph and the state rows by key (picklable: frozen
+    dataclasses and model instances)."""
+
+    graph: engine.MachineGraph
+    states: dict[str, State]
+
+
+def _machine_read(machine: Machine) -> _MachineRead:
+    def compute() -> _MachineRead:
+        states = list(machine.states.all())
+        return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states})
+
+    return SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
 
 
 def _visible(app: App) -> Q:
@@ -68,8 +98,8 @@ def machine_get(*, npc: NPC, machine_id: str | None = None) -> Machine:
 
 
 def machine_graph(*, machine: Machine) -> engine.MachineGraph:
-    """The engine's graph of ``machine`` (states, transitions keyed by id, outgoing links)."""
-    return machine_graph_of(machine)
+    """The engine's graph of ``machine`` (states, transitions keyed by id, outgoing links); cached."""
+    return _machine_read(machine).graph
 
 
 def machines_available(*, app: App, npc_id: str, player_session_id: str, published_only: bool = True) -> list[Machine]:
@@ -91,15 +121,17 @@ def machines_available(*, app: App, npc_id: str, player_session_id: str, publish
 
 
 def playthrough_get(*, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None) -> Playthrough:
-    """The player's playthrough of the machine (by default the one played most recently)."""
-    npc = npc_get(app=app, npc_id=npc_id)
-    rows = Playthrough.objects.filter(npc=npc, player_session_id=player_session_id).select_related(
-        "machine", "current_state"
-    )
+    """The player's playthrough of the machine (by default the one played most recently), with its NPC's
+    character and current version, its machine and its current state, in one query. Raises NpcNotFound
+    (an NPC the app cannot see) and PlaythroughNotFound."""
+    rows = Playthrough.objects.filter(
+        Q(npc__app=app) | Q(npc__is_public=True), npc_id=npc_id, player_session_id=player_session_id
+    ).select_related("npc__character__current_version", "machine", "current_state")
     if machine_id is not None:
         rows = rows.filter(machine_id=machine_id)
     playthrough = rows.order_by("-updated_at", "-id").first()
     if playthrough is None:
+        npc_get(app=app, npc_id=npc_id)  # NpcNotFound first, as before: the NPC itself may be unknown
         raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
     return playthrough
 
@@ -118,7 +150,7 @@ def playthrough_state(*, playthrough: Playthrough) -> engine.PlaythroughState:
 def playthrough_matchers_evaluate(*, playthrough: Playthrough, text: str) -> engine.Evaluation | None:
     """What the deterministic matchers make of ``text`` in the playthrough's current state (None: ask the
     model)."""
-    graph = machine_graph_of(playthrough.machine)
+    graph = machine_graph(machine=playthrough.machine)
     return engine.matchers_evaluate(graph, playthrough.current_state.key, text, playthrough.variables)
 
 
@@ -127,12 +159,13 @@ def playthrough_step_preview(*, playthrough: Playthrough, evaluation: engine.Eva
     the engine's step on the state as read, writing nothing (a turn writes its reply in the state it leads
     to)."""
     state = playthrough_state(playthrough=playthrough)
-    return engine.playthrough_step(machine_graph_of(playthrough.machine), state, evaluation)
+    return engine.playthrough_step(machine_graph(machine=playthrough.machine), state, evaluation)
 
 
 def machine_state_get(*, machine: Machine, key: str) -> State:
-    """One state of ``machine`` by its key."""
-    return machine.states.get(key=key)
+    """One state of ``machine`` by its key (cached with the graph; State.DoesNotExist for an unknown key)."""
+    state = _machine_read(machine).states.get(key)
+    return state if state is not None else machine.states.get(key=key)
 
 
 def player_machines(*, app: App, npc_id: str, player_session_id: str) -> list[PlayerMachine]:

@@ -1,7 +1,8 @@
 """Writes for NPCs: save (create or replace) an NPC's whole scenario set, delete it, add a state with its
 default transitions; start, reset and step a player's playthrough.
 
-Every write is one transaction. A step locks its playthrough row (``select_for_update``), so two messages
+Every write is one transaction. Every write that changes a scenario bumps the NPC's cached reads
+(``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough row (``select_for_update``), so two messages
 of one player apply one after the other; the evaluation (matchers, the model) happens before, outside any
 transaction, and ``expected_state_key`` catches a state that moved meanwhile.
 """
@@ -20,7 +21,7 @@ from apps.core.ids import new_id
 from apps.npcs import engine, selectors
 from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, Playthrough, State, Transition
-from apps.npcs.scenario import character_content, machine_graph_of, scenario_export, scenario_validate, scenario_write
+from apps.npcs.scenario import character_content, scenario_export, scenario_validate, scenario_write
 from apps.npcs.types import PlaythroughStep, UnlockedMachine
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def npc_save(*, app: App, body: Any, npc_id: str | None = None) -> NPC:
             npc.is_public = persona["is_public"]
             npc.save(update_fields=["is_public", "updated_at"])
     scenario_write(npc, data)
+    selectors.SCENARIOS.bump(scope=npc.id)
     return npc
 
 
@@ -78,6 +80,7 @@ def npc_delete(*, app: App, npc_id: str) -> None:
     # Playthroughs first: their current state is protected, so that no edit loses a player by accident.
     Playthrough.objects.filter(npc=npc).delete()
     npc.delete()
+    selectors.SCENARIOS.bump(scope=npc_id)
 
 
 def state_transitions_default(*, state: State) -> list[Transition]:
@@ -90,6 +93,7 @@ def state_transitions_default(*, state: State) -> list[Transition]:
         for kind in ("win", "lose")
     }
     targets = {"pass": terminals["win"] or state, "reject": terminals["lose"] or state, "kick_out": state}
+    selectors.SCENARIOS.bump(scope=state.machine.npc_id)
     return Transition.objects.bulk_create(
         Transition(
             machine_id=state.machine_id,
@@ -109,6 +113,7 @@ def state_create(*, machine: Machine, key: str, **fields: Any) -> State:
     position = machine.states.count()
     state = State.objects.create(machine=machine, key=key, position=position, **fields)
     state_transitions_default(state=state)
+    selectors.SCENARIOS.bump(scope=machine.npc_id)  # a terminal state gets no transitions, but is new
     return state
 
 
@@ -231,11 +236,11 @@ def playthrough_step(
     state = selectors.playthrough_state(playthrough=playthrough)
     if expected_state_key is not None and expected_state_key != state.state_key:
         raise PlaythroughMoved("The session moved on while this message was evaluated.")
-    graph = machine_graph_of(playthrough.machine)
+    graph = selectors.machine_graph(machine=playthrough.machine)
     result = engine.playthrough_step(graph, state, evaluation)
     new = result.state
     if new.state_key != state.state_key:
-        playthrough.current_state = playthrough.machine.states.get(key=new.state_key)
+        playthrough.current_state = selectors.machine_state_get(machine=playthrough.machine, key=new.state_key)
     playthrough.score = new.score
     playthrough.outcome = new.outcome or ""
     playthrough.redirect_counts = dict(new.redirect_counts)
