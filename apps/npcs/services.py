@@ -2,9 +2,10 @@
 default transitions; start, reset and step a player's playthrough.
 
 Every write is one transaction. Every write that changes a scenario bumps the NPC's cached reads
-(``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough row (``select_for_update``), so two messages
-of one player apply one after the other; the evaluation (matchers, the model) happens before, outside any
-transaction, and ``expected_state_key`` catches a state that moved meanwhile.
+(``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough
+row (``select_for_update``), so two messages of one player apply one after the other; the evaluation
+(matchers, the model) happens before, outside any transaction, and ``expected_state_key`` catches a state
+that moved meanwhile.
 """
 
 from __future__ import annotations

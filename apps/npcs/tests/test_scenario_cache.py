@@ -100,7 +100,7 @@ def test_an_admin_machine_save_is_seen_by_the_next_turn(admin_client, owner, npc
     playthrough = _playthrough(owner, npc)
     machine = playthrough.machine
     assert selectors.playthrough_matchers_evaluate(playthrough=playthrough, text="howdy") is None  # warm
-    data = _machine_post(machine, new_state={"key": "bargain"}, is_published=False)
+    data = _machine_post(machine)  # a matcher edited, nothing added (a new state's defaults bump on their own)
     greet_pass = machine.transitions.get(from_state__key="greet", decision_type="pass")
     index = next(i for i in range(len(data)) if data.get(f"transitions-{i}-id") == greet_pass.id)
     data[f"transitions-{index}-matchers"] = json.dumps([{"type": "keywords", "keywords": ["howdy"]}])
@@ -111,7 +111,6 @@ def test_an_admin_machine_save_is_seen_by_the_next_turn(admin_client, owner, npc
 
     evaluation = selectors.playthrough_matchers_evaluate(playthrough=playthrough, text="howdy")
     assert evaluation is not None and evaluation.decision == "pass"
-    assert "bargain" in selectors.machine_graph(machine=machine).states
 
 
 def test_an_admin_npc_save_of_its_machines_is_seen(admin_client, owner, npc):
