@@ -9,9 +9,9 @@ from django.db.models import Q, QuerySet
 
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
-from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State
+from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Variable
 from apps.npcs.scenario import machine_graph_of, scenario_export
-from apps.npcs.types import PlayerMachine
+from apps.npcs.types import PlayerMachine, UnlockedMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -128,6 +128,23 @@ def playthrough_step_preview(*, playthrough: Playthrough, evaluation: engine.Eva
     to)."""
     state = playthrough_state(playthrough=playthrough)
     return engine.playthrough_step(machine_graph_of(playthrough.machine), state, evaluation)
+
+
+def machines_unlocked(*, npc_id: str, result: engine.StepResult) -> tuple[UnlockedMachine, ...]:
+    """The machines a step's unlocks name, as players see them (id, key, name, auto-advance)."""
+    if not result.unlocks:
+        return ()
+    by_key = {machine.key: machine for machine in Machine.objects.filter(npc_id=npc_id)}
+    return tuple(
+        UnlockedMachine(by_key[link.to_machine].id, link.to_machine, by_key[link.to_machine].name, link.auto_advance)
+        for link in result.unlocks
+        if link.to_machine in by_key
+    )
+
+
+def machine_outputs(*, machine: Machine) -> list[Variable]:
+    """The machine's output variables, in the authored order: extracted when it completes."""
+    return list(machine.variables.order_by("position", "created_at", "id"))
 
 
 def machine_state_get(*, machine: Machine, key: str) -> State:
