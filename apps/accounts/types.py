@@ -23,6 +23,7 @@ class UsagePurpose(models.TextChoices):
     REPLY = "reply"
     EMOTION_APPRAISAL = "emotion_appraisal"
     NPC_EVALUATION = "npc_evaluation"
+    NPC_EXTRACTION = "npc_extraction"
 
 
 class BudgetPeriod(models.TextChoices):

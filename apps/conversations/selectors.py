@@ -93,8 +93,9 @@ def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tu
 
 
 _RUN_FOR_EXECUTION = CompiledRead(
-    lambda run_id: Run.objects.select_related("session__app", "session__character_version", "session__persona_session")
-    .filter(pk=run_id),
+    lambda run_id: Run.objects.select_related(
+        "session__app", "session__character_version", "session__persona_session"
+    ).filter(pk=run_id),
     markers=["\x00run_id"],
 )
 
@@ -116,11 +117,11 @@ def _run_history_read(limit: int) -> CompiledRead:
     read = _RUN_HISTORY.get(limit)
     if read is None:
         read = _RUN_HISTORY[limit] = CompiledRead(
-            lambda session_id, trigger_cursor: Event.objects.filter(
-                session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor
-            )
-            .order_by("-cursor")
-            .values_list("cursor", "role", "payload")[:limit],
+            lambda session_id, trigger_cursor: (
+                Event.objects.filter(session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor)
+                .order_by("-cursor")
+                .values_list("cursor", "role", "payload")[:limit]
+            ),
             markers=["\x00session_id", -987_654_321],
         )
     return read

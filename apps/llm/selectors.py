@@ -1,6 +1,7 @@
 """Resolving a model name to a ModelSpec: the admin's catalog first, then the LLM_* settings."""
 
 import os
+from dataclasses import replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -8,7 +9,7 @@ from django.conf import settings
 from apps.core.generations import Generation
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
-from apps.llm.types import ModelRate, ModelSpec
+from apps.llm.types import ModelOverride, ModelRate, ModelSpec
 
 # The active catalog rows, cached for every process until a catalog write bumps it (``services.llm_model_save``).
 CATALOG = Generation("llm-catalog")
@@ -98,3 +99,25 @@ def rate_card_list() -> list[ModelRate]:
             )
         )
     return rates
+
+
+def model_spec_override(*, spec: ModelSpec, override: ModelOverride | None) -> ModelSpec:
+    """``spec`` as one request's ``override`` changes it: its own key (sent to ``LLM_BYOK_BASE_URL``, through
+    the OpenAI-compatible client) and/or another upstream model. A call on the caller's own key costs the app
+    no credits (its usage is still recorded). None: ``spec`` unchanged."""
+    if override is None or not (override.api_key or override.model):
+        return spec
+    if not override.api_key:
+        return replace(spec, upstream_model=override.model)
+    model = override.model or (spec.upstream_model if spec.provider != LLMModel.Provider.SCRIPTED else "")
+    model = model or settings.LLM_BYOK_DEFAULT_MODEL
+    return replace(
+        spec,
+        name=f"byok:{model}",
+        provider=LLMModel.Provider.OPENAI_COMPATIBLE,
+        upstream_model=model,
+        base_url=settings.LLM_BYOK_BASE_URL,
+        api_key=override.api_key,
+        input_credits_per_1k=Decimal(0),
+        output_credits_per_1k=Decimal(0),
+    )

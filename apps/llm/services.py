@@ -8,7 +8,7 @@ from apps.llm.models import LLMModel
 from apps.llm.providers.openai_compatible import OpenAICompatibleProvider
 from apps.llm.providers.scripted import ScriptedProvider
 from apps.llm.selectors import CATALOG
-from apps.llm.types import ChatMessage, ChatResult, ModelSpec
+from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage, input_tokens_upper_bound
 
 _PROVIDERS = {"scripted": ScriptedProvider(), "openai_compatible": OpenAICompatibleProvider()}
 
@@ -29,7 +29,33 @@ def chat_json(*, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
 
 def chat_stream(*, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
     """Text deltas as the model produces them."""
-    return _provider(spec).chat_stream(spec, messages)
+    return (item for item in _provider(spec).chat_stream(spec, messages) if isinstance(item, str))
+
+
+class ChatStream:
+    """One streamed completion: iterate it for the text deltas as the model produces them; once it is
+    exhausted, ``result`` is the whole reply with its usage (the provider's count when it reports one, else an
+    estimate: the prompt's upper bound and four characters a token of reply). Errors are the provider's
+    (LLMTransientError, LLMTerminalError), raised where the stream breaks."""
+
+    def __init__(self, spec: ModelSpec, messages: list[ChatMessage]) -> None:
+        self.spec = spec
+        self.messages = messages
+        self.result: ChatResult | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        parts: list[str] = []
+        usage: Usage | None = None
+        for item in _provider(self.spec).chat_stream(self.spec, self.messages):
+            if isinstance(item, Usage):
+                usage = item
+            elif item:
+                parts.append(item)
+                yield item
+        text = "".join(parts)
+        if usage is None:
+            usage = Usage(input_tokens_upper_bound(self.messages), (len(text) + 3) // 4)
+        self.result = ChatResult(text=text, model=self.spec.upstream_model, usage=usage)
 
 
 # --- the catalog ----------------------------------------------------------------------------------------

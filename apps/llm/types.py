@@ -87,3 +87,22 @@ def input_tokens_upper_bound(messages: list[ChatMessage]) -> int:
     """At most one token per two characters of prompt (English runs at about four; the offline ``scripted``
     provider and word-counting servers at fewer), plus a few tokens of framing per message."""
     return sum((len(message.content) + 1) // 2 + _TOKENS_PER_MESSAGE for message in messages)
+
+
+@dataclass(frozen=True)
+class ModelOverride:
+    """A model the caller brings for one request (its own provider key, or another model name): used for that
+    request's calls only, never stored and never logged (the key is left out of ``repr``)."""
+
+    api_key: str = field(default="", repr=False)
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class CallOverrides:
+    """The overrides of one request, by step: the NPC evaluation, the reply, and the summarisation (output
+    variables). None: the character's own model."""
+
+    evaluation: ModelOverride | None = None
+    reply: ModelOverride | None = None
+    summarization: ModelOverride | None = None

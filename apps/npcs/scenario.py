@@ -61,6 +61,7 @@ def graph_build(
                 score_delta=t["score_delta"],
                 priority=t["priority"],
                 matchers=tuple(_matcher(m) for m in t["matchers"]),
+                condition=t.get("condition") or "",
             )
             for index, t in enumerate(transitions)
         ),

@@ -1,9 +1,9 @@
 """Reads for NPCs, scoped to the asking app: its own NPCs, and other apps' public ones (read and played,
 never changed). Another app's private NPC looks absent (NpcNotFound).
 
-What a turn reads that only authoring changes (a machine's engine graph and its state rows) is cached in
-the shared cache under the NPC's generation (``SCENARIOS``); every write that changes a scenario bumps it
-(the services below and the admin's saves and deletes). A warm turn reads neither.
+What a turn reads that only authoring changes (a machine's engine graph, state rows and output variables) is
+cached in the shared cache under the NPC's generation (``SCENARIOS``); every write that changes a scenario
+bumps it (the services and the admin's saves and deletes). A warm turn reads none of them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from django.db.models import Q, QuerySet
 from apps.core.generations import Generation
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
-from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State
+from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Variable
 from apps.npcs.scenario import machine_graph_of, scenario_export
-from apps.npcs.types import PlayerMachine
+from apps.npcs.types import PlayerMachine, UnlockedMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -32,17 +32,19 @@ SCENARIOS = Generation("npc-scenarios")
 
 @dataclass(frozen=True)
 class _MachineRead:
-    """A machine as a turn needs it: the engine's graph and the state rows by key (picklable: frozen
-    dataclasses and model instances)."""
+    """A machine as a turn needs it: the engine's graph, the state rows by key and the output variables
+    (picklable: frozen dataclasses and model instances)."""
 
     graph: engine.MachineGraph
     states: dict[str, State]
+    outputs: list[Variable]
 
 
 def _machine_read(machine: Machine) -> _MachineRead:
     def compute() -> _MachineRead:
         states = list(machine.states.all())
-        return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states})
+        outputs = list(machine.variables.order_by("position", "created_at", "id"))
+        return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states}, outputs)
 
     return SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
 
@@ -160,6 +162,23 @@ def playthrough_step_preview(*, playthrough: Playthrough, evaluation: engine.Eva
     to)."""
     state = playthrough_state(playthrough=playthrough)
     return engine.playthrough_step(machine_graph(machine=playthrough.machine), state, evaluation)
+
+
+def machines_unlocked(*, npc_id: str, result: engine.StepResult) -> tuple[UnlockedMachine, ...]:
+    """The machines a step's unlocks name, as players see them (id, key, name, auto-advance)."""
+    if not result.unlocks:
+        return ()
+    by_key = {machine.key: machine for machine in Machine.objects.filter(npc_id=npc_id)}
+    return tuple(
+        UnlockedMachine(by_key[link.to_machine].id, link.to_machine, by_key[link.to_machine].name, link.auto_advance)
+        for link in result.unlocks
+        if link.to_machine in by_key
+    )
+
+
+def machine_outputs(*, machine: Machine) -> list[Variable]:
+    """The machine's output variables, in the authored order: extracted when it completes; cached."""
+    return list(_machine_read(machine).outputs)
 
 
 def machine_state_get(*, machine: Machine, key: str) -> State:

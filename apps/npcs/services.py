@@ -4,8 +4,8 @@ default transitions; start, reset and step a player's playthrough.
 Every write is one transaction. Every write that changes a scenario bumps the NPC's cached reads
 (``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough
 row (``select_for_update``), so two messages of one player apply one after the other; the evaluation
-(matchers, the model) happens before, outside any transaction, and ``expected_state_key`` catches a state
-that moved meanwhile.
+(matchers, the model) happens before, outside any transaction, and ``expected`` catches a playthrough that
+moved meanwhile.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from apps.npcs import engine, selectors
 from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, Playthrough, State, Transition
 from apps.npcs.scenario import character_content, scenario_export, scenario_validate, scenario_write
-from apps.npcs.types import PlaythroughStep, UnlockedMachine
+from apps.npcs.types import PlaythroughStep
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -220,12 +220,12 @@ def playthrough_step(
     app: App,
     playthrough_id: str,
     evaluation: engine.Evaluation,
-    expected_state_key: str | None = None,
+    expected: engine.PlaythroughState | None = None,
 ) -> PlaythroughStep:
     """Apply one evaluated message to a playthrough: the engine's step, saved in one transaction under a row
-    lock. ``expected_state_key`` (the state the evaluation was made in) raises PlaythroughMoved when a
-    concurrent message moved the player first. Raises PlaythroughNotFound, PlaythroughFinished and
-    EvaluationInvalid (the engine's)."""
+    lock. ``expected`` (the playthrough as the evaluation saw it, e.g. for ``selectors.playthrough_step_preview``)
+    raises PlaythroughMoved when a concurrent message changed it first, so the step applied is the one
+    previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's)."""
     playthrough = (
         Playthrough.objects.select_for_update(of=("self",))
         .select_related("machine", "current_state")
@@ -235,7 +235,7 @@ def playthrough_step(
     if playthrough is None:
         raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
     state = selectors.playthrough_state(playthrough=playthrough)
-    if expected_state_key is not None and expected_state_key != state.state_key:
+    if expected is not None and expected != state:
         raise PlaythroughMoved("The session moved on while this message was evaluated.")
     graph = selectors.machine_graph(machine=playthrough.machine)
     result = engine.playthrough_step(graph, state, evaluation)
@@ -248,14 +248,5 @@ def playthrough_step(
     playthrough.variables = dict(new.variables)
     playthrough.last_message_at = timezone.now()
     playthrough.save()
-    unlocked: tuple[UnlockedMachine, ...] = ()
-    if result.unlocks:
-        by_key = {m.key: m for m in Machine.objects.filter(npc_id=playthrough.npc_id)}
-        unlocked = tuple(
-            UnlockedMachine(
-                by_key[link.to_machine].id, link.to_machine, by_key[link.to_machine].name, link.auto_advance
-            )
-            for link in result.unlocks
-            if link.to_machine in by_key
-        )
+    unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
     return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)

@@ -306,6 +306,10 @@ LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_CHAT_MODEL = env.str("LLM_CHAT_MODEL", default="scripted" if not LLM_BASE_URL else "gpt-4o-mini")
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=400)
+# Bring-your-own-key requests (the NPC SDK's X-LLM-API-Key) go to this OpenAI-compatible server, with this
+# model unless the request names one.
+LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")
+LLM_BYOK_DEFAULT_MODEL = env.str("LLM_BYOK_DEFAULT_MODEL", default="gpt-4o-mini")
 LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=24)
 # Emotion appraisal of each message: "auto" = the LLM when the appraisal model is a real provider, else the
 # offline lexicon; "llm" or "lexicon" force one. EMOTION_APPRAISAL_MODEL names a catalog model (default chat model).

@@ -19,3 +19,7 @@ if XDIST_WORKER := env.str("PYTEST_XDIST_WORKER", default=""):
 
 # The suite creates a few users with passwords; Django's default hasher spends ~0.3 s of CPU on each.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests send traffic to 127.0.0.1 only: a bring-your-own-key call a test did not point at its fake server
+# goes to the discard port and fails at once.
+LLM_BYOK_BASE_URL = "http://127.0.0.1:9/v1"

@@ -6,7 +6,9 @@ from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_turns import (
     NpcSessionOpened,
     NpcTurn,
+    NpcTurnStream,
     npc_message_send,
+    npc_message_stream,
     npc_session_reset,
     npc_session_start,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "NewEvent",
     "NpcSessionOpened",
     "NpcTurn",
+    "NpcTurnStream",
     "ProactiveTestResult",
     "ScanResult",
     "RunOutcome",
@@ -34,6 +37,7 @@ __all__ = [
     "idempotency_records_purge",
     "message_send",
     "npc_message_send",
+    "npc_message_stream",
     "npc_session_reset",
     "npc_session_start",
     "proactive_reschedule",

@@ -4,29 +4,35 @@ A playthrough (``npcs``) holds where the player is; its messages are events of a
 pointing at it (the same log, cursors and sinks as every session). ``init-session`` and ``reset`` restart
 the playthrough and open a new session, so a session's log is one run through the machine.
 
-One turn (``npc_message_send``) makes at most two serial model calls, pinned in a test:
+One turn makes at most two serial model calls, pinned in a test (prompts: ``npcs.prompts``):
 
 1. Evaluation. The deterministic matchers of the state's transitions decide first (no model call). When
    none matches, the model chooses among the state's outgoing transitions with JSON output
-   (``{"transition_key", "decision", "follow_up", "reason"}``). An answer that names no transition of the
-   state and no decision (the offline ``scripted`` provider answers ``{"text": ...}``) takes the
-   documented fallback: ``redirect``, the player stays and the state's redirect count goes up (past the
-   state's ``redirect_limit`` the engine turns it into the reject, so a loop always ends). There is no
-   retry: a retry would be a third serial call.
+   (``{"transition_key", "decision", "follow_up", "reason"}``, plus the machine's output ``variables`` when
+   it has some). An answer that names no transition of the state and no decision (the offline ``scripted``
+   provider answers ``{"text": ...}``) takes the documented fallback (``npcs.prompts.FALLBACK``: redirect;
+   past the state's ``redirect_limit`` the engine turns it into the reject, so a loop always ends). There is
+   no retry: a retry would be a third serial call. When a matcher decided and the step completes a machine
+   that has output variables, the extraction call takes the evaluation's place.
 2. The reply, in the voice of the state the evaluation leads to (``npcs.selectors.playthrough_step_preview``:
-   the engine's step, computed without writing).
+   the engine's step, computed without writing). ``npc_message_stream`` streams it token by token after
+   sending the step's outcome first (the preview is what the commit will apply).
 3. One transaction writes the turn: the step (``npcs.services.playthrough_step`` takes the playthrough's row
-   lock; the state the evaluation saw must still be current, else PlaythroughMoved and nothing of the turn
-   is written), the player's message, ``npc.state_changed`` when the state moved, the reply (``state_key``,
-   ``score``, ``decision`` in its payload) and the calls' usage. A failed model call therefore leaves the
-   playthrough as it was: the player can send the same message again.
+   lock; the playthrough must still be as the evaluation saw it, else PlaythroughMoved and nothing of the
+   turn is written), the player's message, ``npc.state_changed`` when the state moved or the machine ended,
+   the reply (``state_key``, ``score``, ``decision`` in its payload) and the calls' usage. A failed model call
+   therefore leaves the playthrough as it was: the player can send the same message again.
 
-Both calls are reserved on the app's budgets before they are made and settled after, like a run's.
+Every call is reserved on the app's budgets before it is made (the reply's before the stream starts, so a
+budget refusal is an HTTP error, not a broken stream) and settled after, like a run's. A request's own model
+(``llm.types.CallOverrides``: the SDK's bring-your-own-key headers) replaces the character's for that
+request's calls only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -39,21 +45,19 @@ from apps.conversations.services.events import NewEvent, events_append
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
-from apps.llm.types import ChatMessage, ChatResult
+from apps.llm.types import CallOverrides, ChatMessage, ChatResult, ModelOverride
+from apps.npcs import prompts as npcs_prompts
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
 from apps.npcs.errors import PlaythroughFinished, PlaythroughMoved
-from apps.npcs.types import Evaluation, MachineGraph, PlaythroughStep, UnlockedMachine
+from apps.npcs.types import Evaluation, PlaythroughState, PlaythroughStep, StepResult, UnlockedMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
-    from apps.npcs.models import State
     from apps.npcs.types import Playthrough
 
 MESSAGE_MAX_CHARS = 4000
 HISTORY_TURNS = 20
-FALLBACK = Evaluation(decision="redirect", reason="No transition chosen; the player stays.", source="fallback")
-DECISIONS = ("pass", "redirect", "reject", "kick_out")
 
 
 @dataclass(frozen=True)
@@ -78,18 +82,13 @@ class NpcTurn:
         return self.step.unlocked
 
 
-def _content(playthrough: Playthrough) -> dict[str, Any]:
-    version = playthrough.npc.character.current_version
-    return version.content if version is not None else {}
-
-
 def _opening(playthrough: Playthrough, player_name: str) -> str:
     """The NPC's first line: the character's greeting, else a plain hello by name (no model call)."""
-    content = _content(playthrough)
-    greeting = (content.get("greeting") or "").strip()
+    version = playthrough.npc.character.current_version
+    greeting = ((version.content if version is not None else {}).get("greeting") or "").strip()
     if greeting:
         return greeting
-    name = content.get("display_name") or playthrough.npc.character.display_name
+    name = npcs_prompts.npc_name(playthrough.npc)
     return f'{name} looks up. "Hello, {player_name}."' if player_name else f'{name} looks up. "Hello."'
 
 
@@ -192,133 +191,114 @@ def _history(session: Session) -> list[ChatMessage]:
     ]
 
 
-def _persona_prompt(playthrough: Playthrough) -> str:
-    content = _content(playthrough)
-    name = content.get("display_name") or playthrough.npc.character.display_name
-    parts = [f"You are {name}."]
-    bio = (content.get("profile") or {}).get("visible_bio")
-    if bio:
-        parts.append(bio)
-    if content.get("character_direction"):
-        parts.append(str(content["character_direction"]))
-    if playthrough.player_name:
-        parts.append(f"You are talking with {playthrough.player_name}.")
-    return "\n\n".join(parts)
-
-
-def _evaluation_messages(playthrough: Playthrough, graph: MachineGraph, history: list[ChatMessage], text: str):
-    state = playthrough.current_state
-    options = "\n".join(
-        f"- transition_key={t.key} decision={t.decision} to={t.to_state}" for t in graph.outgoing(state.key)
-    )
-    system = "\n\n".join(
-        part
-        for part in (
-            _persona_prompt(playthrough),
-            f"Scenario objective: {playthrough.machine.objective}" if playthrough.machine.objective else "",
-            f"Current state: {state.key}. {state.system_prompt}",
-            f"Evaluation criteria: {state.evaluation_criteria}" if state.evaluation_criteria else "",
-            f"Ask a follow-up question instead when: {state.follow_up_condition}" if state.follow_up_condition else "",
-            "Judge the player's last message. Choose one of these transitions:\n" + options,
-            'Answer with a JSON object: {"transition_key": str, "decision": "pass"|"redirect"|"reject"|"kick_out", '
-            '"follow_up": bool, "reason": str}.',
-        )
-        if part
-    )
-    return [ChatMessage("system", system), *history, ChatMessage("user", text)]
-
-
-def _evaluation_parse(data: Any, graph: MachineGraph, state_key: str) -> Evaluation:
-    """The model's JSON answer checked against the state's transitions; anything else is the fallback."""
-    if not isinstance(data, dict):
-        return FALLBACK
-    reason = str(data.get("reason") or "")[:500]
-    follow_up = data.get("follow_up") is True
-    keys = {t.key: t for t in graph.outgoing(state_key)}
-    key = data.get("transition_key")
-    if isinstance(key, str) and key in keys:
-        return Evaluation(keys[key].decision, key, follow_up, reason, "model")
-    decision = data.get("decision")
-    if decision in DECISIONS and (decision != "pass" or graph.first(state_key, "pass") is not None):
-        return Evaluation(decision, None, follow_up, reason, "model")
-    if follow_up:
-        return Evaluation(None, None, True, reason, "model")
-    return FALLBACK
-
-
-def _reply_messages(
-    playthrough: Playthrough, state: State, history: list[ChatMessage], text: str
-) -> list[ChatMessage]:
-    system = "\n\n".join(
-        part
-        for part in (
-            _persona_prompt(playthrough),
-            state.system_prompt,
-            "Stay in character. Reply to the player's last message in a few sentences.",
-        )
-        if part
-    )
-    return [ChatMessage("system", system), *history, ChatMessage("user", text)]
-
-
-def _metered_call(session: Session, messages: list[ChatMessage], purpose: str, *, as_json: bool):
-    """Reserve, call (outside any transaction), and return the call with its outcome; a failed call is
-    settled as failed before the error goes up."""
-    spec = llm_selectors.model_spec_get(name=session.character_version.content.get("model"))
-    call = metering.session_call_reserve(session=session, spec=spec, messages=messages, purpose=purpose)
-    try:
-        result: ChatResult = (llm_services.chat_json if as_json else llm_services.chat)(spec=spec, messages=messages)
-    except ApplicationError:
+def _settle(outcomes: list[metering.CallOutcome]) -> None:
+    """Settle calls whose turn is not written (a later call failed, the playthrough moved): usage stands."""
+    if outcomes:
         with transaction.atomic():
-            metering.calls_settle(outcomes=[metering.CallOutcome(call, None, "failed")])
+            metering.calls_settle(outcomes=outcomes)
+
+
+def _reserve(session: Session, messages: list[ChatMessage], purpose: str, override: ModelOverride | None):
+    spec = llm_selectors.model_spec_get(name=session.character_version.content.get("model"))
+    spec = llm_selectors.model_spec_override(spec=spec, override=override)
+    return metering.session_call_reserve(session=session, spec=spec, messages=messages, purpose=purpose)
+
+
+def _metered_json(
+    session: Session, messages: list[ChatMessage], purpose: str, override: ModelOverride | None
+) -> tuple[ChatResult, metering.CallOutcome]:
+    """Reserve, call (outside any transaction), and return the answer with its outcome; a failed call is
+    settled as failed before the error goes up."""
+    call = _reserve(session, messages, purpose, override)
+    try:
+        result = llm_services.chat_json(spec=call.spec, messages=messages)
+    except ApplicationError:
+        _settle([metering.CallOutcome(call, None, "failed")])
         raise
     return result, metering.CallOutcome(call, result.usage, "succeeded", result.model)
 
 
-def npc_message_send(
-    *, app: App, npc_id: str, player_session_id: str, text: Any, machine_id: str | None = None
-) -> NpcTurn:
-    """Answer one player message: evaluate, step, reply (see the module's docstring).
+@dataclass
+class _Turn:
+    """A turn evaluated and its reply reserved, not yet written: what the commit needs."""
 
-    Raises ValidationFailed (empty or long text), NpcNotFound, PlaythroughNotFound, PlaythroughFinished,
-    PlaythroughMoved (another message moved the player meanwhile), BudgetExceeded and the model's errors.
-    """
+    app: App
+    playthrough: Playthrough
+    session: Session
+    seen: PlaythroughState  # the playthrough as evaluated: the commit applies the step only to this
+    text: str
+    evaluation: Evaluation
+    preview: StepResult
+    unlocked: tuple[UnlockedMachine, ...]
+    reply_messages: list[ChatMessage]
+    reply_call: metering.MeteredCall
+    outcomes: list[metering.CallOutcome] = field(default_factory=list)
+
+
+def _turn_prepare(
+    *, app: App, npc_id: str, player_session_id: str, text: Any, machine_id: str | None, overrides: CallOverrides | None
+) -> _Turn:
     text = _text_check(text)
+    overrides = overrides or CallOverrides()
     playthrough = npcs_selectors.playthrough_get(
         app=app, npc_id=npc_id, player_session_id=player_session_id, machine_id=machine_id
     )
     if playthrough.outcome:
         raise PlaythroughFinished("This playthrough has ended; reset it or start another machine.")
     session = _current_session(app, playthrough)
-    state_key = playthrough.current_state.key
+    seen = npcs_selectors.playthrough_state(playthrough=playthrough)
     history = _history(session)
+    npc, machine, state = playthrough.npc, playthrough.machine, playthrough.current_state
+    scene = {"npc": npc, "history": history, "text": text, "player_name": playthrough.player_name}
     outcomes: list[metering.CallOutcome] = []
+    outputs = npcs_selectors.machine_outputs(machine=machine)
     evaluation = npcs_selectors.playthrough_matchers_evaluate(playthrough=playthrough, text=text)
     if evaluation is None:
-        graph = npcs_selectors.machine_graph(machine=playthrough.machine)
-        messages = _evaluation_messages(playthrough, graph, history, text)
-        result, outcome = _metered_call(session, messages, UsagePurpose.NPC_EVALUATION, as_json=True)
+        graph = npcs_selectors.machine_graph(machine=machine)
+        messages = npcs_prompts.evaluation_messages(
+            **scene, machine=machine, state=state, graph=graph, variables=seen.variables, outputs=outputs
+        )
+        result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EVALUATION, overrides.evaluation)
         outcomes.append(outcome)
-        evaluation = _evaluation_parse(result.data, graph, state_key)
+        evaluation = npcs_prompts.evaluation_parse(result.data, graph, seen.state_key, outputs)
     preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
-    reply_state = npcs_selectors.machine_state_get(machine=playthrough.machine, key=preview.state.state_key)
-    messages = _reply_messages(playthrough, reply_state, history, text)
     try:
-        result, outcome = _metered_call(session, messages, UsagePurpose.REPLY, as_json=False)
+        if preview.machine_completed and outputs and evaluation.source != "model":
+            messages = npcs_prompts.extraction_messages(**scene, machine=machine, outputs=outputs)
+            result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EXTRACTION, overrides.summarization)
+            outcomes.append(outcome)
+            evaluation = replace(evaluation, variables=npcs_prompts.variables_parse(result.data, outputs))
+            preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
+        reply_state = npcs_selectors.machine_state_get(machine=machine, key=preview.state.state_key)
+        reply_messages = npcs_prompts.reply_messages(
+            **scene, state=reply_state, variables=preview.state.variables, follow_up=preview.follow_up
+        )
+        reply_call = _reserve(session, reply_messages, UsagePurpose.REPLY, overrides.reply)
     except ApplicationError:
-        if outcomes:  # the evaluation was made: its usage stands; nothing of the turn is written
-            with transaction.atomic():
-                metering.calls_settle(outcomes=outcomes)
+        _settle(outcomes)  # the calls made stand; nothing of the turn is written
         raise
-    outcomes.append(outcome)
+    unlocked = npcs_selectors.machines_unlocked(npc_id=npc.id, result=preview)
+    return _Turn(
+        app, playthrough, session, seen, text, evaluation, preview, unlocked, reply_messages, reply_call, outcomes
+    )
+
+
+def _turn_fail(turn: _Turn) -> None:
+    """The reply failed: its reservation and the earlier calls are settled; the playthrough stays as it was."""
+    _settle([*turn.outcomes, metering.CallOutcome(turn.reply_call, None, "failed")])
+
+
+def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
+    outcomes = [*turn.outcomes, metering.CallOutcome(turn.reply_call, result.usage, "succeeded", result.model)]
     reply = result.text.strip()
+    state_key = turn.seen.state_key
     try:
         with transaction.atomic():
             step = npcs_services.playthrough_step(
-                app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected_state_key=state_key
+                app=turn.app, playthrough_id=turn.playthrough.id, evaluation=turn.evaluation, expected=turn.seen
             )
             moved = step.playthrough
-            events = [NewEvent("message.created", {"text": text, "state_key": state_key}, role="user")]
+            events = [NewEvent("message.created", {"text": turn.text, "state_key": state_key}, role="user")]
             if step.result.state.state_key != state_key or step.result.machine_completed:
                 events.append(
                     NewEvent(
@@ -339,13 +319,115 @@ def npc_message_send(
                 "score": moved.score,
                 "decision": step.result.decision,
                 "follow_up": step.result.follow_up,
-                "evaluation_source": evaluation.source,
+                "evaluation_source": turn.evaluation.source,
             }
             events.append(NewEvent("message.created", payload, role="character"))
             events.extend(metering.calls_settle(outcomes=outcomes))
-            events_append(session_id=session.id, events=events)
+            events_append(session_id=turn.session.id, events=events)
     except PlaythroughMoved:
-        with transaction.atomic():  # the calls were made: their usage stands even though the turn does not
-            metering.calls_settle(outcomes=outcomes)
+        _settle(outcomes)  # the calls were made: their usage stands even though the turn does not
         raise
-    return NpcTurn(session, step, reply, evaluation, len(outcomes))
+    return NpcTurn(turn.session, step, reply, turn.evaluation, len(outcomes))
+
+
+def npc_message_send(
+    *,
+    app: App,
+    npc_id: str,
+    player_session_id: str,
+    text: Any,
+    machine_id: str | None = None,
+    overrides: CallOverrides | None = None,
+) -> NpcTurn:
+    """Answer one player message: evaluate, reply, write (see the module's docstring).
+
+    Raises ValidationFailed (empty or long text), NpcNotFound, PlaythroughNotFound, PlaythroughFinished,
+    PlaythroughMoved (another message moved the player meanwhile), BudgetExceeded and the model's errors.
+    """
+    turn = _turn_prepare(
+        app=app,
+        npc_id=npc_id,
+        player_session_id=player_session_id,
+        text=text,
+        machine_id=machine_id,
+        overrides=overrides,
+    )
+    try:
+        result = llm_services.chat(spec=turn.reply_call.spec, messages=turn.reply_messages)
+    except ApplicationError:
+        _turn_fail(turn)
+        raise
+    return _turn_commit(turn, result)
+
+
+class NpcTurnStream:
+    """A turn whose reply streams: ``outcome`` is known before the first token (the step the commit will
+    apply); iterating yields the reply's text deltas as the model produces them, and once the stream is
+    exhausted the turn is written and ``turn`` holds it. Errors raised while iterating (the model's,
+    PlaythroughMoved at the commit) leave the playthrough as it was, as for ``npc_message_send``."""
+
+    def __init__(self, turn: _Turn) -> None:
+        self._turn = turn
+        self.turn: NpcTurn | None = None
+
+    @property
+    def session(self) -> Session:
+        return self._turn.session
+
+    @property
+    def playthrough(self) -> Playthrough:
+        return self._turn.playthrough
+
+    @property
+    def outcome(self) -> StepResult:
+        return self._turn.preview
+
+    @property
+    def unlocked(self) -> tuple[UnlockedMachine, ...]:
+        return self._turn.unlocked
+
+    def __iter__(self) -> Iterator[str]:
+        stream = llm_services.ChatStream(self._turn.reply_call.spec, self._turn.reply_messages)
+        deltas = iter(stream)
+        try:
+            try:
+                for delta in deltas:  # noqa: UP028 - ``yield from`` would close ``deltas`` with this generator
+                    yield delta
+            except GeneratorExit:
+                # The listener went away mid-reply. The message was accepted: finish the reply unheard and
+                # write the turn, so the history has it (nothing accepted is lost), then stop.
+                for _ in deltas:
+                    pass
+                self._commit(stream)
+                raise
+        except ApplicationError:
+            _turn_fail(self._turn)
+            raise
+        self._commit(stream)
+
+    def _commit(self, stream: llm_services.ChatStream) -> None:
+        if self.turn is None and stream.result is not None:
+            self.turn = _turn_commit(self._turn, stream.result)
+
+
+def npc_message_stream(
+    *,
+    app: App,
+    npc_id: str,
+    player_session_id: str,
+    text: Any,
+    machine_id: str | None = None,
+    overrides: CallOverrides | None = None,
+) -> NpcTurnStream:
+    """``npc_message_send`` with the reply streamed: evaluates and reserves now (raising what
+    ``npc_message_send`` raises before its reply), and returns the stream to iterate."""
+    return NpcTurnStream(
+        _turn_prepare(
+            app=app,
+            npc_id=npc_id,
+            player_session_id=player_session_id,
+            text=text,
+            machine_id=machine_id,
+            overrides=overrides,
+        )
+    )

@@ -23,6 +23,7 @@ def _lexicon_appraiser(settings):
     """These tests count the reply's model calls; the metered model appraisal has its own tests."""
     settings.EMOTION_APPRAISER = "lexicon"
 
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

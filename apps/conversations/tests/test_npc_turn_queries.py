@@ -4,8 +4,8 @@ shared cache warm the way production has it, and real transactions.
 A turn reads the player's playthrough (with its NPC's character and version, machine and state, in one
 query), the session and its history; the machine's graph and state rows come from the shared cache
 (``npcs.selectors.SCENARIOS``); then one transaction writes the turn. Before the cache a turn read the graph
-(three queries) three times, the reply's state, and the NPC's character and version lazily:
-``BEFORE_CACHE`` keeps those counts for comparison.
+(three queries) three times, the reply's state, the output variables, the step's new state, and the NPC's
+character and version lazily: ``BEFORE_CACHE`` keeps those counts (main at 48b1141) for comparison.
 """
 
 import pytest
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # playthrough, its UPDATE, RELEASE, the usage INSERT, the cursor UPDATE, the events INSERT, COMMIT.
 MATCHER_TURN = 12
 MODEL_TURN = 12  # the evaluation's usage row rides in the same INSERT as the reply's
-BEFORE_CACHE = {"matcher": 26, "model": 29}
-GRAPH_READ = 3  # a cold machine: its states, transitions and links
+BEFORE_CACHE = {"matcher": 28, "model": 30}
+GRAPH_READ = 4  # a cold machine: its states, transitions, links and output variables
 
 
 @pytest.fixture(autouse=True)

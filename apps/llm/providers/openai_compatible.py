@@ -94,16 +94,23 @@ class OpenAICompatibleProvider:
             raise LLMTerminalError("The model server was asked for a JSON object and answered with another value.")
         return ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion), data=data)
 
-    def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
-        """Yield deltas. A stream that breaks after it started raises LLMTransientError: the server accepted
-        the request, so a retry may succeed; the caller decides what to do with the deltas it already has."""
-        stream = self._create(spec, messages, stream=True)
+    def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str | Usage]:
+        """Yield deltas, then the usage when the server reports it (asked for with ``stream_options``; servers
+        that do not know the option ignore it or send no usage chunk). A stream that breaks after it started
+        raises LLMTransientError: the server accepted the request, so a retry may succeed; the caller decides
+        what to do with the deltas it already has."""
+        stream = self._create(spec, messages, stream=True, stream_options={"include_usage": True})
         chunks = 0
         try:
             for chunk in stream:
                 chunks += 1
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+                if chunk.usage is not None:
+                    yield Usage(
+                        prompt_tokens=chunk.usage.prompt_tokens or 0,
+                        completion_tokens=chunk.usage.completion_tokens or 0,
+                    )
         except openai.APIError as error:
             raise LLMTransientError(f"The model server's stream broke off: {error}") from error
         except openai.OpenAIError as error:

@@ -191,7 +191,9 @@ class ScriptedProvider:
         data = {"text": result.text}
         return ChatResult(text=json.dumps(data), model=spec.name, usage=result.usage, data=data)
 
-    def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str]:
+    def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str | Usage]:
+        """The reply word by word, then its usage (counted as ``chat`` counts it)."""
         text = self.reply_text(messages)
         for index, word in enumerate(text.split(" ")):
             yield word if index == 0 else " " + word
+        yield Usage(prompt_tokens=sum(len(m.content.split()) for m in messages), completion_tokens=len(text.split()))

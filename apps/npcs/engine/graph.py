@@ -72,6 +72,7 @@ class TransitionSpec:
     score_delta: int = 0
     priority: int = 0
     matchers: tuple[Matcher, ...] = ()
+    condition: str = ""  # when it applies, in words: what the model reads; the engine never does
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,9 @@ kick_out               stays                                           yes: KICK
   stepped again (PlaythroughFinished): a terminal state is never left.
 * The score moves only by the ``score_delta`` of the transitions in ``StepResult.transitions_taken``; the
   pass transition a scoring-mode reject follows lends its target, not its reward.
-* On completion, the links leaving the machine whose condition holds are the unlocks.
+* On completion, the links leaving the machine whose condition holds are the unlocks, and the output
+  variables the evaluation extracted (``Evaluation.variables``) join the playthrough's variables. Before
+  completion they are ignored: variables change only when a machine completes.
 * An evaluation may name a transition (``transition_key``) or only a decision, which takes the state's first
   transition of that decision by priority. Only ``pass`` needs a transition; a redirect, reject or kick_out
   the state has no transition for still applies, with no score change.
@@ -71,6 +73,7 @@ class Evaluation:
     follow_up: bool = False
     reason: str = ""
     source: Literal["matcher", "model", "fallback"] = "model"
+    variables: Mapping[str, Any] = field(default_factory=dict)  # output variables, kept if the machine completes
 
 
 @dataclass(frozen=True)
@@ -115,13 +118,17 @@ def playthrough_step(machine: MachineGraph, state: PlaythroughState, evaluation:
     transition, decision = _resolve(machine, state.state_key, evaluation)
     if decision == "pass":
         assert transition is not None  # _resolve refuses a pass without one
-        return _finish(machine, state, "pass", decision, (transition,), transition.to_state)
-    if decision == "redirect":
-        return _redirect(machine, state, transition)
-    if decision == "reject":
-        return _reject(machine, state, transition, requested=decision)
-    taken = (transition,) if transition else ()
-    return _finish(machine, state, "kick_out", decision, taken, state.state_key, outcome="KICK_OUT")
+        result = _finish(machine, state, "pass", decision, (transition,), transition.to_state)
+    elif decision == "redirect":
+        result = _redirect(machine, state, transition)
+    elif decision == "reject":
+        result = _reject(machine, state, transition, requested=decision)
+    else:
+        taken = (transition,) if transition else ()
+        result = _finish(machine, state, "kick_out", decision, taken, state.state_key, outcome="KICK_OUT")
+    if result.machine_completed and evaluation.variables:
+        result = replace(result, state=replace(result.state, variables={**state.variables, **evaluation.variables}))
+    return result
 
 
 def _resolve(machine: MachineGraph, state_key: str, evaluation: Evaluation) -> tuple[TransitionSpec | None, Decision]:

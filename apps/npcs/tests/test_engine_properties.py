@@ -1,6 +1,7 @@
 """Property tests of the transition step (hypothesis, no database) over random machines and evaluations:
 the score moves only by the deltas of transitions taken, a terminal state is never left, unlocks follow the
-link rules, and the redirect limit always ends a redirect loop."""
+link rules, the redirect limit always ends a redirect loop, and output variables change only when a machine
+completes."""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -73,13 +74,14 @@ def evaluations(machine):
         decision=st.one_of(st.none(), st.sampled_from(DECISIONS)),
         transition_key=st.one_of(st.none(), st.sampled_from(keys)),
         follow_up=st.sampled_from([False, False, False, True]),
+        variables=st.dictionaries(st.sampled_from(("name", "motive", "price")), st.text(max_size=5), max_size=2),
     )
 
 
 @given(st.data())
-def test_the_score_moves_only_by_the_deltas_taken_and_a_terminal_is_never_left(data):
+def test_the_score_moves_by_the_deltas_taken_a_terminal_is_never_left_and_variables_wait_for_the_end(data):
     machine = data.draw(machines())
-    state = playthrough_initial(machine)
+    state = playthrough_initial(machine, {"name": "Alex"})
     for evaluation in data.draw(st.lists(evaluations(machine), max_size=25)):
         try:
             result = playthrough_step(machine, state, evaluation)
@@ -95,6 +97,10 @@ def test_the_score_moves_only_by_the_deltas_taken_and_a_terminal_is_never_left(d
             assert result.state.outcome is not None
         if result.follow_up:
             assert result.state == state
+        if result.machine_completed:
+            assert result.state.variables == {**state.variables, **evaluation.variables}
+        else:
+            assert result.state.variables == state.variables
         state = result.state
     if state.outcome is not None:
         for evaluation in (Evaluation("pass"), Evaluation("redirect"), Evaluation(follow_up=True)):

@@ -286,14 +286,11 @@ def test_a_playthrough_to_its_end_unlocks_the_next_machine(owner):
 
     evaluation = selectors.playthrough_matchers_evaluate(playthrough=playthrough, text="Hello there!")
     assert evaluation.decision == "pass" and evaluation.source == "matcher"
-    step = services.playthrough_step(
-        app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected_state_key="greet"
-    )
+    seen = selectors.playthrough_state(playthrough=playthrough)
+    step = services.playthrough_step(app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected=seen)
     assert (step.playthrough.current_state.key, step.playthrough.score, step.unlocked) == ("offer", 2, ())
     with pytest.raises(PlaythroughMoved):
-        services.playthrough_step(
-            app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected_state_key="greet"
-        )
+        services.playthrough_step(app=app, playthrough_id=playthrough.id, evaluation=evaluation, expected=seen)
     step = services.playthrough_step(app=app, playthrough_id=playthrough.id, evaluation=Evaluation("pass"))
     assert (step.playthrough.current_state.key, step.playthrough.score, step.playthrough.outcome) == (
         "deal",
