@@ -107,3 +107,11 @@ def test_a_body_over_the_limit_is_413_in_foils_shape(foil, npc, settings):
         format="json",
     )
     assert _error(response, 413)["code"] == "payload_too_large"
+
+
+def test_an_unknown_url_is_404_in_foils_shape_for_a_post_too(owner):
+    client = APIClient(enforce_csrf_checks=True)  # as a real client meets it: no CSRF token, no cookie
+    client.credentials(HTTP_X_API_KEY=owner.raw_key)
+    for method in (client.get, client.post):
+        response = method("/npc/api/v1/sdk/chat/npc_x/nowhere", {}, format="json")
+        assert _error(response, 404)["code"] == "not_found"
