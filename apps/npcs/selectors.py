@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
+from apps.core.compiled import CompiledRead
 from apps.core.generations import Generation
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
@@ -41,12 +42,19 @@ class _MachineRead:
 
 
 def _machine_read(machine: Machine) -> _MachineRead:
-    def compute() -> _MachineRead:
-        states = list(machine.states.all())
-        outputs = list(machine.variables.order_by("position", "created_at", "id"))
-        return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states}, outputs)
+    """The machine's cached read, kept on the row as well: one turn asks for it several times (matchers,
+    preview, reply state, outputs) and gets one cache round trip and one consistent snapshot. A turn reads
+    its rows afresh, so the next turn asks the cache again."""
+    read = machine.__dict__.get("_scenario_read")
+    if read is None:
 
-    return SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
+        def compute() -> _MachineRead:
+            states = list(machine.states.all())
+            outputs = list(machine.variables.order_by("position", "created_at", "id"))
+            return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states}, outputs)
+
+        read = machine.__dict__["_scenario_read"] = SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
+    return read
 
 
 def _visible(app: App) -> Q:
@@ -122,20 +130,37 @@ def machines_available(*, app: App, npc_id: str, player_session_id: str, publish
     return [machine for machine in machines if machine.key in available]
 
 
+def _playthrough_read(by_machine: bool) -> CompiledRead:
+    def build(app_id: str, npc_id: str, player_session_id: str, *machine_id: str) -> QuerySet[Playthrough]:
+        rows = Playthrough.objects.filter(
+            Q(npc__app_id=app_id) | Q(npc__is_public=True), npc_id=npc_id, player_session_id=player_session_id
+        )
+        if machine_id:
+            rows = rows.filter(machine_id=machine_id[0])
+        related = rows.select_related("npc__character__current_version", "machine", "current_state")
+        return related.order_by("-updated_at", "-id")[:1]
+
+    return CompiledRead(build, markers=["\x00app", "\x00npc", "\x00player", *(["\x00machine"] if by_machine else [])])
+
+
+# A turn's first read, compiled once per process (``CompiledRead``): compiling this five-table join cost
+# more than running it. One shape without a machine id, one with.
+_PLAYTHROUGH_LATEST = _playthrough_read(by_machine=False)
+_PLAYTHROUGH_OF_MACHINE = _playthrough_read(by_machine=True)
+
+
 def playthrough_get(*, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None) -> Playthrough:
     """The player's playthrough of the machine (by default the one played most recently), with its NPC's
     character and current version, its machine and its current state, in one query. Raises NpcNotFound
     (an NPC the app cannot see) and PlaythroughNotFound."""
-    rows = Playthrough.objects.filter(
-        Q(npc__app=app) | Q(npc__is_public=True), npc_id=npc_id, player_session_id=player_session_id
-    ).select_related("npc__character__current_version", "machine", "current_state")
-    if machine_id is not None:
-        rows = rows.filter(machine_id=machine_id)
-    playthrough = rows.order_by("-updated_at", "-id").first()
-    if playthrough is None:
+    if machine_id is None:
+        found = _PLAYTHROUGH_LATEST.fetch(app.pk, npc_id, player_session_id)
+    else:
+        found = _PLAYTHROUGH_OF_MACHINE.fetch(app.pk, npc_id, player_session_id, machine_id)
+    if not found:
         npc_get(app=app, npc_id=npc_id)  # NpcNotFound first, as before: the NPC itself may be unknown
         raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
-    return playthrough
+    return found[0]
 
 
 def playthrough_state(*, playthrough: Playthrough) -> engine.PlaythroughState:

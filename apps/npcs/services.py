@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.characters import services as characters_services
+from apps.core.compiled import CompiledRead
 from apps.core.ids import new_id
 from apps.npcs import engine, selectors
 from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
@@ -214,6 +215,18 @@ def playthrough_reset(
     return playthroughs
 
 
+# The step's locked read, compiled once per process (``CompiledRead``): it runs in every turn.
+_PLAYTHROUGH_LOCKED = CompiledRead(
+    lambda app_id, playthrough_id: (
+        Playthrough.objects.select_for_update(of=("self",))
+        .select_related("machine", "current_state")
+        .filter(Q(npc__app_id=app_id) | Q(npc__is_public=True), pk=playthrough_id)[:1]
+    ),
+    markers=["\x00app", "\x00playthrough"],
+)
+_STEP_FIELDS = ["current_state", "score", "outcome", "redirect_counts", "variables", "last_message_at", "updated_at"]
+
+
 @transaction.atomic
 def playthrough_step(
     *,
@@ -226,14 +239,10 @@ def playthrough_step(
     lock. ``expected`` (the playthrough as the evaluation saw it, e.g. for ``selectors.playthrough_step_preview``)
     raises PlaythroughMoved when a concurrent message changed it first, so the step applied is the one
     previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's)."""
-    playthrough = (
-        Playthrough.objects.select_for_update(of=("self",))
-        .select_related("machine", "current_state")
-        .filter(Q(npc__app=app) | Q(npc__is_public=True), pk=playthrough_id)
-        .first()
-    )
-    if playthrough is None:
+    found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
+    if not found:
         raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+    playthrough = found[0]
     state = selectors.playthrough_state(playthrough=playthrough)
     if expected is not None and expected != state:
         raise PlaythroughMoved("The session moved on while this message was evaluated.")
@@ -247,6 +256,6 @@ def playthrough_step(
     playthrough.redirect_counts = dict(new.redirect_counts)
     playthrough.variables = dict(new.variables)
     playthrough.last_message_at = timezone.now()
-    playthrough.save()
+    playthrough.save(update_fields=_STEP_FIELDS)
     unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
     return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)

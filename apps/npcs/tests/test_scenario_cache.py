@@ -1,6 +1,8 @@
 """The turn's cached scenario reads (``selectors.SCENARIOS``): every write path that changes a scenario bumps
 the NPC's generation, so the next read after it (a turn's matchers, its step, its reply state) sees the
-change. Each test warms the cache first, so it fails if its write path forgot the bump."""
+change. Each test warms the cache first, so it fails if its write path forgot the bump. A turn reads its
+playthrough and machine rows afresh (the cached read is also kept on the row for the rest of that turn), so
+each read after a write goes through a freshly read row here too."""
 
 import json
 
@@ -28,7 +30,9 @@ def _haggle(npc) -> Machine:
 
 
 def _playthrough(owner, npc, player: str = "p1") -> Playthrough:
-    services.playthrough_start(app=owner.api_key.app, npc_id=npc.id, player_session_id=player)
+    """The playthrough as a turn reads it (started first if need be)."""
+    if not Playthrough.objects.filter(npc=npc, player_session_id=player).exists():
+        services.playthrough_start(app=owner.api_key.app, npc_id=npc.id, player_session_id=player)
     return selectors.playthrough_get(app=owner.api_key.app, npc_id=npc.id, player_session_id=player)
 
 
@@ -49,6 +53,7 @@ def test_creator_save_is_seen_by_the_next_turns_matchers_and_step(owner, npc):
     body["machines"][0]["transitions"][0]["score_delta"] = 7
     services.npc_save(app=owner.api_key.app, body=body, npc_id=npc.id)
 
+    playthrough = _playthrough(owner, npc)
     evaluation = selectors.playthrough_matchers_evaluate(playthrough=playthrough, text="howdy")
     assert evaluation is not None and evaluation.decision == "pass"
     step = services.playthrough_step(app=owner.api_key.app, playthrough_id=playthrough.id, evaluation=evaluation)
@@ -62,14 +67,16 @@ def test_a_state_renamed_by_creator_save_is_the_reply_state_next(owner, npc):
     body["machines"][0]["states"][1]["system_prompt"] = "Name a price."
     services.npc_save(app=owner.api_key.app, body=body, npc_id=npc.id)
 
-    assert selectors.machine_state_get(machine=playthrough.machine, key="offer").system_prompt == "Name a price."
+    machine = _playthrough(owner, npc).machine
+    assert selectors.machine_state_get(machine=machine, key="offer").system_prompt == "Name a price."
 
 
 def test_state_create_and_its_default_transitions_are_seen(owner, npc):
     machine = _haggle(npc)
     assert "bargain" not in selectors.machine_graph(machine=machine).states  # warm
-    services.state_create(machine=machine, key="bargain", name="Bargain")
+    services.state_create(machine=_haggle(npc), key="bargain", name="Bargain")
 
+    machine = _haggle(npc)
     graph = selectors.machine_graph(machine=machine)
     assert "bargain" in graph.states
     assert {t.decision: t.to_state for t in graph.outgoing("bargain")} == {
@@ -85,15 +92,15 @@ def test_default_transitions_added_alone_are_seen(owner, npc):
     assert selectors.machine_graph(machine=machine).outgoing("aside") == ()  # warm, without transitions
     services.state_transitions_default(state=state)
 
-    assert len(selectors.machine_graph(machine=machine).outgoing("aside")) == 3
+    assert len(selectors.machine_graph(machine=_haggle(npc)).outgoing("aside")) == 3
 
 
 def test_npc_delete_leaves_nothing_cached_to_serve(owner, npc):
-    machine = _haggle(npc)
-    assert selectors.machine_graph(machine=machine).states  # warm
+    warm, in_flight = _haggle(npc), _haggle(npc)  # the second: a turn that read its row before the delete
+    assert selectors.machine_graph(machine=warm).states
     services.npc_delete(app=owner.api_key.app, npc_id=npc.id)
 
-    assert selectors.machine_graph(machine=machine).states == {}  # read again: the rows are gone
+    assert selectors.machine_graph(machine=in_flight).states == {}  # read again: the rows are gone
 
 
 def test_an_admin_machine_save_is_seen_by_the_next_turn(admin_client, owner, npc):
@@ -107,7 +114,7 @@ def test_an_admin_machine_save_is_seen_by_the_next_turn(admin_client, owner, npc
 
     response = admin_client.post(reverse("admin:npcs_machine_change", args=[machine.id]), data, follow=True)
     assert "Nothing was saved" not in response.content.decode(), response.content.decode()[:3000]
-    playthrough = selectors.playthrough_get(app=owner.api_key.app, npc_id=npc.id, player_session_id="p1")
+    playthrough = _playthrough(owner, npc)
 
     evaluation = selectors.playthrough_matchers_evaluate(playthrough=playthrough, text="howdy")
     assert evaluation is not None and evaluation.decision == "pass"
@@ -137,19 +144,19 @@ def test_an_admin_npc_save_of_its_machines_is_seen(admin_client, owner, npc):
 
 
 def test_admin_deletes_leave_nothing_cached_to_serve(admin_client, owner, npc):
-    vault = Machine.objects.get(npc=npc, key="vault")
+    vault, in_flight = (Machine.objects.get(npc=npc, key="vault") for _ in range(2))
     assert selectors.machine_graph(machine=vault).states  # warm
     response = admin_client.post(reverse("admin:npcs_machine_delete", args=[vault.id]), {"post": "yes"})
     assert response.status_code == 302
-    assert selectors.machine_graph(machine=vault).states == {}
+    assert selectors.machine_graph(machine=in_flight).states == {}
 
-    haggle = _haggle(npc)
+    haggle, in_flight = _haggle(npc), _haggle(npc)
     assert selectors.machine_graph(machine=haggle).states  # warm
     changelist = reverse("admin:npcs_npc_changelist")
     response = admin_client.post(changelist, {"action": "delete_selected", "_selected_action": [npc.id], "post": "yes"})
     assert response.status_code == 302
     assert not NPC.objects.filter(pk=npc.id).exists()
-    assert selectors.machine_graph(machine=haggle).states == {}
+    assert selectors.machine_graph(machine=in_flight).states == {}
 
 
 def test_every_admin_of_a_scenario_model_checks_and_bumps():
