@@ -56,6 +56,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,18 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers, e.g. prefork children
         self.procs.clear()
+
+
+def with_stack(run: Callable[[Stack], None]) -> None:
+    """``run(stack)``, then stop every process it started in ``stack``: also on Ctrl-C and on SIGTERM."""
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run(stack)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the stack", file=sys.stderr)
+    finally:
+        stack.stop()
 
 
 def cpu_by_process(stack: Stack) -> dict[str, float]:
@@ -767,9 +780,7 @@ def main() -> None:
     if args.quick:
         args.post_seconds, args.latency_seconds, args.closed_seconds, args.warmup = 4.0, 6.0, 5.0, 1.0
 
-    stack = Stack()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
+    def run(stack: Stack) -> None:
         targets = stack_start(args, stack)
         results = asyncio.run(bench(args, targets, stack))
         results["stack"] = {"web": targets.web, "served_from": targets.served_from}
@@ -778,10 +789,8 @@ def main() -> None:
         if args.hold:
             print("holding the stack; Ctrl-C to stop")
             signal.pause()
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping the stack", file=sys.stderr)
-    finally:
-        stack.stop()
+
+    with_stack(run)
 
 
 if __name__ == "__main__":
