@@ -46,7 +46,6 @@ from apps.core.errors import ApplicationError, ValidationFailed
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.types import CallOverrides, ChatMessage, ChatResult, ModelOverride
-from apps.npcs import prompts as npcs_prompts
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
 from apps.npcs.errors import PlaythroughFinished, PlaythroughMoved
@@ -88,7 +87,7 @@ def _opening(playthrough: Playthrough, player_name: str) -> str:
     greeting = ((version.content if version is not None else {}).get("greeting") or "").strip()
     if greeting:
         return greeting
-    name = npcs_prompts.npc_name(playthrough.npc)
+    name = npcs_selectors.npc_name(playthrough.npc)
     return f'{name} looks up. "Hello, {player_name}."' if player_name else f'{name} looks up. "Hello."'
 
 
@@ -255,22 +254,22 @@ def _turn_prepare(
     evaluation = npcs_selectors.playthrough_matchers_evaluate(playthrough=playthrough, text=text)
     if evaluation is None:
         graph = npcs_selectors.machine_graph(machine=machine)
-        messages = npcs_prompts.evaluation_messages(
+        messages = npcs_selectors.evaluation_messages(
             **scene, machine=machine, state=state, graph=graph, variables=seen.variables, outputs=outputs
         )
         result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EVALUATION, overrides.evaluation)
         outcomes.append(outcome)
-        evaluation = npcs_prompts.evaluation_parse(result.data, graph, seen.state_key, outputs)
+        evaluation = npcs_selectors.evaluation_parse(result.data, graph, seen.state_key, outputs)
     preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
     try:
         if preview.machine_completed and outputs and evaluation.source != "model":
-            messages = npcs_prompts.extraction_messages(**scene, machine=machine, outputs=outputs)
+            messages = npcs_selectors.extraction_messages(**scene, machine=machine, outputs=outputs)
             result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EXTRACTION, overrides.summarization)
             outcomes.append(outcome)
-            evaluation = replace(evaluation, variables=npcs_prompts.variables_parse(result.data, outputs))
+            evaluation = replace(evaluation, variables=npcs_selectors.variables_parse(result.data, outputs))
             preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
         reply_state = npcs_selectors.machine_state_get(machine=machine, key=preview.state.state_key)
-        reply_messages = npcs_prompts.reply_messages(
+        reply_messages = npcs_selectors.reply_messages(
             **scene, state=reply_state, variables=preview.state.variables, follow_up=preview.follow_up
         )
         reply_call = _reserve(session, reply_messages, UsagePurpose.REPLY, overrides.reply)
