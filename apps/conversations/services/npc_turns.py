@@ -20,7 +20,8 @@ One turn makes at most two serial model calls, pinned in a test (prompts: ``npcs
 3. One transaction writes the turn: the step (``npcs.services.playthrough_step`` takes the playthrough's row
    lock; the playthrough must still be as the evaluation saw it, else PlaythroughMoved and nothing of the
    turn is written), the player's message, ``npc.state_changed`` when the state moved or the machine ended,
-   the reply (``state_key``, ``score``, ``decision`` in its payload) and the calls' usage. A failed model call
+   the reply (``state_key``, ``score``, ``decision`` in its payload), ``npc.machine_completed`` (outcome,
+   score, unlocked machines, variables) when it ended, and the calls' usage. A failed model call
    therefore leaves the playthrough as it was: the player can send the same message again.
 
 Every call is reserved on the app's budgets before it is made (the reply's before the stream starts, so a
@@ -287,6 +288,27 @@ def _turn_fail(turn: _Turn) -> None:
     _settle([*turn.outcomes, metering.CallOutcome(turn.reply_call, None, "failed")])
 
 
+def _completion(playthrough: Playthrough, step: PlaythroughStep) -> dict[str, Any]:
+    """The ``npc.machine_completed`` payload: how the machine ended, what it unlocked and learnt."""
+    return {
+        "machine_id": playthrough.machine_id,
+        "machine_key": playthrough.machine.key,
+        "outcome": playthrough.outcome,
+        "score": playthrough.score,
+        "state_key": playthrough.current_state.key,
+        "unlocked_machines": [
+            {
+                "machine_id": m.machine_id,
+                "machine_key": m.machine_key,
+                "name": m.name,
+                "auto_advance": m.is_auto_advance,
+            }
+            for m in step.unlocked
+        ],
+        "variables": dict(playthrough.variables),
+    }
+
+
 def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
     outcomes = [*turn.outcomes, metering.CallOutcome(turn.reply_call, result.usage, "succeeded", result.model)]
     reply = result.text.strip()
@@ -321,6 +343,8 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
                 "evaluation_source": turn.evaluation.source,
             }
             events.append(NewEvent("message.created", payload, role="character"))
+            if step.result.machine_completed:
+                events.append(NewEvent("npc.machine_completed", _completion(moved, step)))
             events.extend(metering.calls_settle(outcomes=outcomes))
             events_append(session_id=turn.session.id, events=events)
     except PlaythroughMoved:
