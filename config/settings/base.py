@@ -342,6 +342,8 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
+# Requests per app per clock minute on the NPC surface (/npc); over it, 429 with Retry-After. 0: no limit.
+NPC_REQUESTS_PER_MINUTE = env.int("NPC_REQUESTS_PER_MINUTE", default=0)
 DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 
 # --- Django REST framework and OpenAPI ------------------------------------------------------------

@@ -11,7 +11,7 @@ from apps.core.errors import ApplicationError
 from apps.llm import services as llm_services
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
-from apps.npcs.errors import PlaythroughFinished
+from apps.npcs.errors import PlaythroughFinished, PlaythroughMoved
 from apps.npcs.models import Transition
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +197,49 @@ def test_offline_a_completion_extracts_nothing_and_still_completes(owner, output
     turn = _send(owner, npc, "the password")
     assert calls == ["reply", "evaluation", "reply"]  # the extraction rides in the evaluation's slot
     assert (turn.step.playthrough.outcome, turn.step.playthrough.variables) == ("ACCEPT", {})
+
+
+def test_a_streamed_turn_announces_its_step_first_and_writes_once_the_reply_is_whole(owner, started):
+    npc, opened = started
+    stream = services.npc_message_stream(
+        app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1", text="hello"
+    )
+    assert (stream.outcome.state.state_key, stream.outcome.decision, stream.turn) == ("trust", "pass", None)
+
+    deltas = list(stream)
+
+    assert len(deltas) > 1 and stream.turn is not None
+    assert "".join(deltas).strip() == stream.turn.reply
+    assert stream.turn.step.result == stream.outcome  # the step announced is the step written
+    reply = Event.objects.filter(session=opened.session, role="character").order_by("-cursor").first()
+    assert reply.payload["text"] == stream.turn.reply
+
+
+def test_a_listener_gone_mid_stream_does_not_lose_the_turn(owner, started):
+    npc, opened = started
+    stream = services.npc_message_stream(
+        app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1", text="hello"
+    )
+    deltas = iter(stream)
+    first = next(deltas)
+    deltas.close()  # what the server does when the client disconnects
+
+    assert stream.turn is not None and stream.turn.reply.startswith(first)
+    playthrough = npcs_selectors.playthrough_get(app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1")
+    assert playthrough.current_state.key == "trust"
+    texts = [e.payload["text"] for e in selectors.npc_messages(session_id=opened.session.id)]
+    assert texts[-2:] == ["hello", stream.turn.reply]
+
+
+def test_a_playthrough_moved_by_another_message_refuses_the_streamed_turn_and_keeps_the_usage(owner, started):
+    npc, opened = started
+    stream = services.npc_message_stream(
+        app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1", text="hello"
+    )
+    _send(owner, npc, "weather")  # a redirect lands first: same state, but the redirect count moved
+
+    with pytest.raises(PlaythroughMoved):
+        list(stream)
+    playthrough = npcs_selectors.playthrough_get(app=owner.api_key.app, npc_id=npc.id, player_session_id="player-1")
+    assert (playthrough.current_state.key, playthrough.redirect_counts) == ("start", {"start": 1})
+    assert UsageRecord.objects.filter(session_id=opened.session.id, purpose="reply", status="settled").count() == 2
