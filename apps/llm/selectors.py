@@ -9,7 +9,7 @@ from django.conf import settings
 from apps.core.generations import Generation
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
-from apps.llm.types import ModelOverride, ModelRate, ModelSpec
+from apps.llm.types import ImageModelSpec, ModelOverride, ModelRate, ModelSpec
 
 # The active catalog rows, cached for every process until a catalog write bumps it (``services.llm_model_save``).
 CATALOG = Generation("llm-catalog")
@@ -121,3 +121,19 @@ def model_spec_override(*, spec: ModelSpec, override: ModelOverride | None) -> M
         input_credits_per_1k=Decimal(0),
         output_credits_per_1k=Decimal(0),
     )
+
+
+def image_model_spec_get(*, name: str | None = None) -> ImageModelSpec:
+    """The image model ``name``, or the default one (``IMAGE_MODEL``; ``builtin`` is the offline renderer).
+
+    Raises ModelNotFound for a name that is not an image model."""
+    wanted = name or settings.IMAGE_MODEL
+    if wanted == "builtin":
+        return ImageModelSpec(
+            name="builtin",
+            provider="builtin",
+            width=settings.IMAGE_WIDTH,
+            height=settings.IMAGE_HEIGHT,
+            credits_per_image=Decimal(str(settings.IMAGE_CREDITS_PER_IMAGE)),
+        )
+    raise ModelNotFound(f"No active image model is named '{wanted}'.")

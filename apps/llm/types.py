@@ -106,3 +106,23 @@ class CallOverrides:
     evaluation: ModelOverride | None = None
     reply: ModelOverride | None = None
     summarization: ModelOverride | None = None
+
+
+@dataclass(frozen=True)
+class ImageModelSpec:
+    """Where and how to draw with one image model (the catalog's ``type=sd`` rows, or the built-in renderer):
+    the backend (``provider``), its server, and the model's defaults for every picture it draws."""
+
+    name: str
+    provider: str  # builtin | automatic1111 | comfyui | openai_images
+    upstream_model: str = ""
+    base_url: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout_seconds: float = 120.0
+    prompt_prefix: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None  # None: a fresh seed per picture
+    width: int = 512
+    height: int = 512
+    workflow: dict[str, Any] = field(default_factory=dict)  # ComfyUI: the API-format workflow template
+    credits_per_image: Decimal = Decimal(0)

@@ -18,6 +18,14 @@ from apps.core.generations import Generation
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Variable
+from apps.npcs.prompts import (  # noqa: F401 - what an NPC's model calls say and how answers read: the door
+    evaluation_messages,
+    evaluation_parse,
+    extraction_messages,
+    npc_name,
+    reply_messages,
+    variables_parse,
+)
 from apps.npcs.scenario import machine_graph_of, scenario_export
 from apps.npcs.types import PlayerMachine, UnlockedMachine
 

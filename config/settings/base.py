@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.llm",
     "apps.characters",
     "apps.personas",
+    "apps.assets",
     "apps.npcs",
     "apps.conversations",
     "apps.delivery",
@@ -306,6 +307,12 @@ LLM_API_KEY = env.str("LLM_API_KEY", default="")
 LLM_CHAT_MODEL = env.str("LLM_CHAT_MODEL", default="scripted" if not LLM_BASE_URL else "gpt-4o-mini")
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=400)
+# Images: the default image model (``builtin``: the offline Pillow renderer, a development stand-in; or the
+# name of a ``type=sd`` model of the catalog), its picture size, and what one picture costs in credits.
+IMAGE_MODEL = env.str("IMAGE_MODEL", default="builtin")
+IMAGE_WIDTH = env.int("IMAGE_WIDTH", default=512)
+IMAGE_HEIGHT = env.int("IMAGE_HEIGHT", default=512)
+IMAGE_CREDITS_PER_IMAGE = env.float("IMAGE_CREDITS_PER_IMAGE", default=4.0)
 # Bring-your-own-key requests (the NPC SDK's X-LLM-API-Key) go to this OpenAI-compatible server, with this
 # model unless the request names one.
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")
@@ -342,6 +349,8 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
+# Requests per app per clock minute on the NPC surface (/npc); over it, 429 with Retry-After. 0: no limit.
+NPC_REQUESTS_PER_MINUTE = env.int("NPC_REQUESTS_PER_MINUTE", default=0)
 DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 
 # --- Django REST framework and OpenAPI ------------------------------------------------------------
@@ -415,4 +424,13 @@ LOGGING = {
     # handlers of its own, each record goes out once, through the root's handler. (ADMINS is not set, so
     # the default mail_admins handler had nothing to send.)
     "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
+}
+
+# Uploaded visual assets and generated images, through Django's storage API: local files under MEDIA_ROOT by
+# default (never served directly: the API hands out signed, expiring URLs), or any django-storages backend
+# (S3-compatible: FILE_STORAGE_BACKEND=storages.backends.s3.S3Storage and its AWS_* settings).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": env.str("FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

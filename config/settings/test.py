@@ -23,3 +23,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests send traffic to 127.0.0.1 only: a bring-your-own-key call a test did not point at its fake server
 # goes to the discard port and fails at once.
 LLM_BYOK_BASE_URL = "http://127.0.0.1:9/v1"
+
+# Files the suite writes (uploaded assets, generated images) stay out of the real media folder, one folder per
+# xdist worker.
+MEDIA_ROOT = VAR_DIR / "test-media" / (XDIST_WORKER or "main")

@@ -13,6 +13,11 @@ in process (``server.set_mode(...)``) or over HTTP (``POST /_control {"mode": ..
 - ``not_json``: plain prose even when JSON was asked for.  ``garbage``: a 200 HTML page.
 - ``stream_cut``: a stream that drops the connection after two deltas; ``stream_error``: a stream
   that sends an error event after two deltas. (Both answer non-streaming requests normally.)
+- ``stream_hold``: a stream that sends its first delta, then waits until ``release_streams()`` is called
+  (at most ``delay_seconds``) before the rest: a test can see what its client received meanwhile.
+
+``queue_json(obj, ...)``: the next JSON-mode requests answer these objects, in order, whatever the mode
+(an NPC evaluation choosing a transition, an extraction filling variables).
 
 Emotion appraisal requests (JSON requests whose system message names ``goal_congruence``) are a side
 channel: they get the six dimensions back, judged from a few words of the last user message
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -60,6 +66,7 @@ MODES = (
     "garbage",
     "stream_cut",
     "stream_error",
+    "stream_hold",
     "appraisal_fail",
     "appraisal_invalid",
     "appraisal_prose",
@@ -155,6 +162,8 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._requests: deque[ReceivedRequest] = deque(maxlen=keep_requests)
         self._chat_count = 0
+        self._json_queue: deque[Any] = deque()
+        self._released: asyncio.Event | None = None  # made on the server's loop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -175,11 +184,25 @@ class FakeOpenAIServer:
             self._chat_count = 0
 
     def reset(self) -> None:
-        """Back to ``instant`` with the defaults, and forget the recorded requests."""
+        """Back to ``instant`` with the defaults, and forget the recorded requests and queued answers."""
         self.set_mode("instant", fail_times=2, delay_seconds=5.0)
         self.required_api_key = None
         with self._lock:
             self._requests.clear()
+            self._json_queue.clear()
+        if self._loop is not None and self._released is not None:
+            self._loop.call_soon_threadsafe(self._released.clear)
+
+    def queue_json(self, *answers: Any) -> None:
+        """The next JSON-mode chat requests answer ``answers``, one each, in order."""
+        with self._lock:
+            self._json_queue.extend(answers)
+
+    def release_streams(self) -> None:
+        """Let every ``stream_hold`` stream send the rest of its reply (and later ones run straight through)."""
+        loop, released = self._loop, self._released
+        if loop is not None and released is not None:
+            loop.call_soon_threadsafe(released.set)
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -253,6 +276,7 @@ class FakeOpenAIServer:
         self.stop()
 
     async def _bind(self) -> None:
+        self._released = asyncio.Event()
         # handler_cancellation: a client that timed out must not leave a slow handler sleeping on shutdown.
         self._runner = web.AppRunner(self.build_app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
@@ -325,7 +349,11 @@ class FakeOpenAIServer:
 
         text = reply_for(body["messages"])
         wants_json = (body.get("response_format") or {}).get("type") == "json_object"
-        if wants_json and mode != "not_json":
+        with self._lock:
+            queued = self._json_queue.popleft() if wants_json and self._json_queue else None
+        if queued is not None:
+            text = json.dumps(queued)
+        elif wants_json and mode != "not_json":
             text = json.dumps({"reply": text, "mood": "curious"})
         usage = {
             "prompt_tokens": _word_count(body["messages"]),
@@ -412,6 +440,9 @@ class FakeOpenAIServer:
                 await response.write(b"data: [DONE]\n\n")
                 return response
             await response.write(chunk({"content": word if index == 0 else " " + word}))
+            if index == 0 and mode == "stream_hold" and self._released is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), self.delay_seconds)
         await response.write(chunk({}, finish_reason="stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             final = {

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apps.conversations.models import Event, Session
-    from apps.conversations.services import NpcSessionOpened, NpcTurn
-    from apps.npcs.types import NPC, Machine, Playthrough
+    from apps.conversations.services import NpcSessionOpened, NpcTurn, NpcTurnStream
+    from apps.npcs.types import NPC, Machine, Playthrough, StepResult
 
 
 def _time(value: datetime | None) -> str | None:
@@ -52,30 +52,43 @@ def session_init(opened: NpcSessionOpened) -> dict[str, Any]:
     }
 
 
-def chat_response(turn: NpcTurn) -> dict[str, Any]:
-    playthrough = turn.step.playthrough
-    result = turn.step.result
+def _unlocked(unlocked) -> list[dict[str, Any]]:
+    return [
+        {
+            "machine_id": item.machine_id,
+            "machine_key": item.machine_key,
+            "name": item.name,
+            "is_auto_advance": item.is_auto_advance,
+        }
+        for item in unlocked
+    ]
+
+
+def _step_fields(session_id: str, scoring_mode: str, result: StepResult, unlocked) -> dict[str, Any]:
+    """Every field of a chat response but the message: what the step did (``ChatStreamMetadata``)."""
     return {
-        "message": turn.reply,
-        "current_state": playthrough.current_state.key,
-        "score": playthrough.score,
-        "outcome": playthrough.outcome or None,
+        "current_state": result.state.state_key,
+        "score": result.state.score,
+        "outcome": result.state.outcome,
         "decision": result.decision,
         "follow_up": result.follow_up,
-        "session_id": turn.session.id,
-        "scoring_mode": playthrough.machine.scoring_mode,
+        "session_id": session_id,
+        "scoring_mode": scoring_mode,
         "redirect_count": result.redirect_count,
         "machine_completed": result.machine_completed,
-        "unlocked_machines": [
-            {
-                "machine_id": unlocked.machine_id,
-                "machine_key": unlocked.machine_key,
-                "name": unlocked.name,
-                "is_auto_advance": unlocked.is_auto_advance,
-            }
-            for unlocked in turn.unlocked
-        ],
+        "unlocked_machines": _unlocked(unlocked),
     }
+
+
+def chat_response(turn: NpcTurn) -> dict[str, Any]:
+    playthrough = turn.step.playthrough
+    fields = _step_fields(turn.session.id, playthrough.machine.scoring_mode, turn.step.result, turn.unlocked)
+    return {"message": turn.reply, **fields}
+
+
+def stream_metadata(stream: NpcTurnStream) -> dict[str, Any]:
+    """The stream's first event: the step the turn applies, known before the reply's first token."""
+    return _step_fields(stream.session.id, stream.playthrough.machine.scoring_mode, stream.outcome, stream.unlocked)
 
 
 def _status(playthrough: Playthrough, session: Session | None) -> dict[str, Any]:

@@ -2,16 +2,18 @@
 
 from rest_framework import serializers
 
+from apps.api.shared.validation import StrictCharField
+
 
 class InitSessionInput(serializers.Serializer):
-    user_session_id = serializers.CharField(max_length=256)
-    player_name = serializers.CharField(max_length=120)
-    player_gender = serializers.CharField(max_length=40)
+    user_session_id = StrictCharField(max_length=256)
+    player_name = StrictCharField(max_length=120)
+    player_gender = StrictCharField(max_length=40)
 
 
 class MessageInput(serializers.Serializer):
-    message = serializers.CharField(max_length=4000, trim_whitespace=False)
-    user_session_id = serializers.CharField(max_length=256)
+    message = StrictCharField(max_length=4000, trim_whitespace=False)
+    user_session_id = StrictCharField(max_length=256)
 
 
 class PlayerQuery(serializers.Serializer):

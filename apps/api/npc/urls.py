@@ -10,6 +10,7 @@ urlpatterns = [
     path(sdk + "personas", views.PersonaListApi.as_view(), name="npc-sdk-personas"),
     path(chat + "init-session", views.InitSessionApi.as_view(), name="npc-sdk-init-session"),
     path(chat + "message", views.MessageApi.as_view(), name="npc-sdk-message"),
+    path(chat + "message/stream", views.MessageStreamApi.as_view(), name="npc-sdk-message-stream"),
     path(chat + "session", views.SessionApi.as_view(), name="npc-sdk-session"),
     path(chat + "history", views.HistoryApi.as_view(), name="npc-sdk-history"),
     path(chat + "reset", views.ResetApi.as_view(), name="npc-sdk-reset"),

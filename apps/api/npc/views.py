@@ -1,15 +1,16 @@
 """The SDK routes under ``/npc/api/v1/sdk/``: published personas, and a player's session with one persona
-(init-session, message, session, history, reset, machines)."""
+(init-session, message, message/stream, session, history, reset, machines)."""
 
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.npc import presenters
+from apps.api.npc import presenters, streams
 from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
+from apps.api.npc.throttling import AppMinuteThrottle
 from apps.api.shared.authentication import HasApp
 from apps.api.shared.validation import json_object, validated
 from apps.conversations import selectors as conversations_selectors
@@ -22,6 +23,7 @@ PERSONAS_LIMIT = 100
 class NpcApiView(APIView):
     authentication_classes = [XApiKeyAuthentication]
     permission_classes = [HasApp]
+    throttle_classes = [AppMinuteThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
 
@@ -62,6 +64,20 @@ class MessageApi(NpcApiView):
             machine_id=query.get("machine_id"),
         )
         return Response(presenters.chat_response(turn))
+
+
+class MessageStreamApi(NpcApiView):
+    def post(self, request, persona_id: str):
+        data = validated(MessageInput, json_object(request.data))
+        query = validated(MachineQuery, request.query_params)
+        stream = conversations_services.npc_message_stream(
+            app=request.user,
+            npc_id=persona_id,
+            player_session_id=data["user_session_id"],
+            text=data["message"],
+            machine_id=query.get("machine_id"),
+        )
+        return streams.sse_response(request, stream)
 
 
 def _playthrough(request, persona_id: str):

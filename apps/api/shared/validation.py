@@ -1,6 +1,7 @@
 """Validating a request's body or query string against a DRF serializer, the same way on every surface."""
 
 from django.http import QueryDict
+from rest_framework import serializers
 
 from apps.core.errors import ValidationFailed
 
@@ -21,3 +22,15 @@ def json_object(data) -> dict:
     if not isinstance(data, dict):
         raise ValidationFailed({"body": ["Must be a JSON object."]})
     return data
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings: DRF's own turns ``7`` or ``true`` into text, so a client's
+    type mistake would pass unnoticed."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -20,7 +20,8 @@ One turn makes at most two serial model calls, pinned in a test (prompts: ``npcs
 3. One transaction writes the turn: the step (``npcs.services.playthrough_step`` takes the playthrough's row
    lock; the playthrough must still be as the evaluation saw it, else PlaythroughMoved and nothing of the
    turn is written), the player's message, ``npc.state_changed`` when the state moved or the machine ended,
-   the reply (``state_key``, ``score``, ``decision`` in its payload) and the calls' usage. A failed model call
+   the reply (``state_key``, ``score``, ``decision`` in its payload), ``npc.machine_completed`` (outcome,
+   score, unlocked machines, variables) when it ended, and the calls' usage. A failed model call
    therefore leaves the playthrough as it was: the player can send the same message again.
 
 Every call is reserved on the app's budgets before it is made (the reply's before the stream starts, so a
@@ -46,7 +47,6 @@ from apps.core.errors import ApplicationError, ValidationFailed
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.types import CallOverrides, ChatMessage, ChatResult, ModelOverride
-from apps.npcs import prompts as npcs_prompts
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
 from apps.npcs.errors import PlaythroughFinished, PlaythroughMoved
@@ -88,7 +88,7 @@ def _opening(playthrough: Playthrough, player_name: str) -> str:
     greeting = ((version.content if version is not None else {}).get("greeting") or "").strip()
     if greeting:
         return greeting
-    name = npcs_prompts.npc_name(playthrough.npc)
+    name = npcs_selectors.npc_name(playthrough.npc)
     return f'{name} looks up. "Hello, {player_name}."' if player_name else f'{name} looks up. "Hello."'
 
 
@@ -255,22 +255,22 @@ def _turn_prepare(
     evaluation = npcs_selectors.playthrough_matchers_evaluate(playthrough=playthrough, text=text)
     if evaluation is None:
         graph = npcs_selectors.machine_graph(machine=machine)
-        messages = npcs_prompts.evaluation_messages(
+        messages = npcs_selectors.evaluation_messages(
             **scene, machine=machine, state=state, graph=graph, variables=seen.variables, outputs=outputs
         )
         result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EVALUATION, overrides.evaluation)
         outcomes.append(outcome)
-        evaluation = npcs_prompts.evaluation_parse(result.data, graph, seen.state_key, outputs)
+        evaluation = npcs_selectors.evaluation_parse(result.data, graph, seen.state_key, outputs)
     preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
     try:
         if preview.machine_completed and outputs and evaluation.source != "model":
-            messages = npcs_prompts.extraction_messages(**scene, machine=machine, outputs=outputs)
+            messages = npcs_selectors.extraction_messages(**scene, machine=machine, outputs=outputs)
             result, outcome = _metered_json(session, messages, UsagePurpose.NPC_EXTRACTION, overrides.summarization)
             outcomes.append(outcome)
-            evaluation = replace(evaluation, variables=npcs_prompts.variables_parse(result.data, outputs))
+            evaluation = replace(evaluation, variables=npcs_selectors.variables_parse(result.data, outputs))
             preview = npcs_selectors.playthrough_step_preview(playthrough=playthrough, evaluation=evaluation)
         reply_state = npcs_selectors.machine_state_get(machine=machine, key=preview.state.state_key)
-        reply_messages = npcs_prompts.reply_messages(
+        reply_messages = npcs_selectors.reply_messages(
             **scene, state=reply_state, variables=preview.state.variables, follow_up=preview.follow_up
         )
         reply_call = _reserve(session, reply_messages, UsagePurpose.REPLY, overrides.reply)
@@ -286,6 +286,27 @@ def _turn_prepare(
 def _turn_fail(turn: _Turn) -> None:
     """The reply failed: its reservation and the earlier calls are settled; the playthrough stays as it was."""
     _settle([*turn.outcomes, metering.CallOutcome(turn.reply_call, None, "failed")])
+
+
+def _completion(playthrough: Playthrough, step: PlaythroughStep) -> dict[str, Any]:
+    """The ``npc.machine_completed`` payload: how the machine ended, what it unlocked and learnt."""
+    return {
+        "machine_id": playthrough.machine_id,
+        "machine_key": playthrough.machine.key,
+        "outcome": playthrough.outcome,
+        "score": playthrough.score,
+        "state_key": playthrough.current_state.key,
+        "unlocked_machines": [
+            {
+                "machine_id": m.machine_id,
+                "machine_key": m.machine_key,
+                "name": m.name,
+                "auto_advance": m.is_auto_advance,
+            }
+            for m in step.unlocked
+        ],
+        "variables": dict(playthrough.variables),
+    }
 
 
 def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
@@ -322,6 +343,8 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
                 "evaluation_source": turn.evaluation.source,
             }
             events.append(NewEvent("message.created", payload, role="character"))
+            if step.result.machine_completed:
+                events.append(NewEvent("npc.machine_completed", _completion(moved, step)))
             events.extend(metering.calls_settle(outcomes=outcomes))
             events_append(session_id=turn.session.id, events=events)
     except PlaythroughMoved:

@@ -39,9 +39,11 @@ def test_fetch_gives_what_the_queryset_gives_with_related_objects_in_the_same_qu
 
 def test_values_lists_slices_and_several_markers():
     read = CompiledRead(
-        lambda app_label, above: Permission.objects.filter(content_type__app_label=app_label, id__gt=above)
-        .order_by("-id")
-        .values_list("id", "codename")[:3],
+        lambda app_label, above: (
+            Permission.objects.filter(content_type__app_label=app_label, id__gt=above)
+            .order_by("-id")
+            .values_list("id", "codename")[:3]
+        ),
         markers=["\x00app", -987_654_321],
     )
     for app_label, above in [("auth", 0), ("auth", 5), ("contenttypes", 0)]:

@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
+from apps.api.npc.tests.conftest import foil_client
 from apps.conversations.tests.npc_scenario import scenario_body
 from apps.npcs import services as npcs_services
 
@@ -107,6 +108,92 @@ def test_a_body_over_the_limit_is_413_in_foils_shape(foil, npc, settings):
         format="json",
     )
     assert _error(response, 413)["code"] == "payload_too_large"
+
+
+def test_over_the_apps_minute_budget_is_429_with_retry_after_and(foil, other, settings):
+    settings.NPC_REQUESTS_PER_MINUTE = 3
+    for _ in range(3):
+        assert foil.get("/npc/api/v1/sdk/personas").status_code == 200
+    refused = foil.get("/npc/api/v1/sdk/personas")
+    assert _error(refused, 429)["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # the budget is the app's: another app's key is not held back
+    assert foil_client(other.raw_key).get("/npc/api/v1/sdk/personas").status_code == 200
+
+
+SDK = "/npc/api/v1/sdk/chat/{npc}/"
+PLAYER = {"user_session_id": "p1"}
+# (method, path, body, query) of one bad request per route and kind of mistake; every one must be a 400 in
+# Foil's shape and write nothing.
+BAD_REQUESTS = [
+    ("post", SDK + "init-session", {"user_session_id": "p1", "player_name": "Ada"}, None),
+    ("post", SDK + "init-session", {"user_session_id": "", "player_name": "Ada", "player_gender": "f"}, None),
+    ("post", SDK + "init-session", {"user_session_id": "x" * 300, "player_name": "A", "player_gender": "f"}, None),
+    ("post", SDK + "init-session", "not an object", None),
+    ("post", SDK + "message", {"user_session_id": "p1"}, None),
+    ("post", SDK + "message", {"message": "   ", "user_session_id": "p1"}, None),
+    ("post", SDK + "message", {"message": 7, "user_session_id": "p1"}, None),
+    ("post", SDK + "message", {"message": "x" * 4001, "user_session_id": "p1"}, None),
+    ("post", SDK + "message/stream", {"message": "", "user_session_id": "p1"}, None),
+    ("post", SDK + "message/stream", ["hello"], None),
+    ("get", SDK + "session", None, {}),
+    ("get", SDK + "history", None, {"machine_id": "m"}),
+    ("post", SDK + "reset", None, {}),
+    ("get", SDK + "machines", None, {"user_session_id": ""}),
+    ("get", "/npc/api/v1/personas", None, {"limit": "0"}),
+    ("get", "/npc/api/v1/personas", None, {"limit": "101"}),
+    ("get", "/npc/api/v1/personas", None, {"public_only": "maybe"}),
+    ("post", "/npc/api/v1/creator/save", [], None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "query"), BAD_REQUESTS)
+def test_bad_input_on_every_route_is_400_and_writes_nothing(foil, npc, method, path, body, query):
+    assert _init(foil, npc.id).status_code == 200
+    before = _counts()
+    url = path.format(npc=npc.id)
+    if query is not None:
+        url += "?" + "&".join(f"{name}={value}" for name, value in query.items())
+    response = getattr(foil, method)(url, body, format="json") if body is not None else getattr(foil, method)(url)
+    _error(response, 400)
+    assert _counts() == before
+
+
+PERSONA_ROUTES = [
+    ("post", SDK + "init-session", {"user_session_id": "p1", "player_name": "Ada", "player_gender": "female"}),
+    ("post", SDK + "message", {"message": "hello", **PLAYER}),
+    ("post", SDK + "message/stream", {"message": "hello", **PLAYER}),
+    ("get", SDK + "session?user_session_id=p1", None),
+    ("get", SDK + "history?user_session_id=p1", None),
+    ("post", SDK + "reset?user_session_id=p1", None),
+    ("get", SDK + "machines?user_session_id=p1", None),
+    ("get", "/npc/api/v1/personas/{npc}", None),
+    ("get", "/npc/api/v1/personas/{npc}/full", None),
+    ("delete", "/npc/api/v1/personas/{npc}", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PERSONA_ROUTES)
+def test_every_persona_route_answers_401_without_a_key_and_404_for_an_unknown_or_private_persona(
+    foil, other, method, path, body
+):
+    theirs = npcs_services.npc_save(app=other.api_key.app, body=scenario_body())
+
+    def call(client, npc_id):
+        url = path.format(npc=npc_id)
+        return getattr(client, method)(url, body, format="json") if body is not None else getattr(client, method)(url)
+
+    _error(call(APIClient(), theirs.id), 401)
+    _error(call(foil, "npc_missing"), 404)
+    _error(call(foil, theirs.id), 404)
+
+
+def _counts() -> tuple[int, ...]:
+    from apps.accounts.models import UsageRecord
+    from apps.conversations.models import Event, Session
+    from apps.npcs.models import NPC, Playthrough
+
+    return tuple(model.objects.count() for model in (NPC, Playthrough, Session, Event, UsageRecord))
 
 
 def test_an_unknown_url_is_404_in_foils_shape_for_a_post_too(owner):

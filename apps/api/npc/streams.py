@@ -1,0 +1,75 @@
+"""``POST /npc/api/v1/sdk/chat/{persona_id}/message/stream``: a player message answered as Server-Sent Events.
+
+Frames carry an ``event:`` line, as Foil's SDK reads them: ``metadata`` first (every field of the chat
+response but the message: the step the turn applies, known before the reply's first token), then one
+``text_delta`` ``{"text"}`` per chunk as the model produces it, then ``done`` with the whole chat response
+once the turn is written; or ``error`` ``{"error", "code"}`` when the reply fails after the stream started.
+Anything that fails before (bad input, an unknown persona, a finished playthrough, a budget) is an ordinary
+error response in Foil's shape, since nothing has been sent yet.
+
+Under ASGI the frames are produced by a synchronous generator (the model client and the database are
+synchronous) advanced one frame at a time in the request's thread-sensitive executor, so each chunk leaves
+as soon as the model sends it; under WSGI the generator is handed to the server as it is. A listener that
+goes away mid-reply does not lose the turn: the reply is finished unheard and written (``NpcTurnStream``).
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.http import StreamingHttpResponse
+
+from apps.api.npc import presenters
+from apps.api.npc.errors import render_error
+from apps.conversations.services import NpcTurnStream
+
+logger = logging.getLogger(__name__)
+
+
+def _frame(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+
+
+def _frames(stream: NpcTurnStream) -> Iterator[str]:
+    yield _frame("metadata", presenters.stream_metadata(stream))
+    deltas = iter(stream)
+    try:
+        for delta in deltas:
+            yield _frame("text_delta", {"text": delta})
+    except Exception as error:  # the status line went out with metadata: the failure is an event now
+        rendered = render_error(error)
+        if rendered is None:
+            logger.exception("NPC message stream failed")
+            yield _frame("error", {"error": "The reply failed; send the message again.", "code": "server_error"})
+        else:
+            body = rendered[0]["error"]
+            yield _frame("error", {"error": body["message"], "code": body["code"]})
+        return
+    finally:
+        deltas.close()  # a listener gone mid-reply: the turn still finishes and is written
+    assert stream.turn is not None
+    yield _frame("done", presenters.chat_response(stream.turn))
+
+
+_END = object()
+
+
+async def _frames_async(frames: Iterator[str]) -> AsyncIterator[str]:
+    advance = sync_to_async(next, thread_sensitive=True)
+    try:
+        while (frame := await advance(frames, _END)) is not _END:
+            yield frame
+    finally:
+        await sync_to_async(frames.close, thread_sensitive=True)()
+
+
+def sse_response(request, stream: NpcTurnStream) -> StreamingHttpResponse:
+    frames = _frames(stream)
+    asgi = isinstance(getattr(request, "_request", request), ASGIRequest)
+    response = StreamingHttpResponse(_frames_async(frames) if asgi else frames, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
