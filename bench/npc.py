@@ -139,29 +139,31 @@ async def phase_messages(args, http, base: str, bare: str, headers: dict, person
     return results
 
 
-async def stream_once(http, url: str, body: dict, headers: dict) -> tuple[float | None, float | None]:
+async def stream_once(http, url: str, body: dict, headers: dict) -> tuple[float, float] | str:
     """One streamed message: seconds to the end of the first ``metadata`` frame and to the end of the stream
-    (``done``); (None, None) for an error answer or an ``error`` event."""
+    (``done``); or what went wrong (an error answer's status and body, an ``error`` event's data)."""
     started = time.perf_counter()
     metadata = None
-    event = None
-    async with http.post(url, json=body, headers={**headers, "Accept": "text/event-stream"}) as resp:
+    event = data = None
+    # Headers as Foil's SDK sends them (no Accept: text/event-stream; the route answers that with 406 today).
+    async with http.post(url, json=body, headers=headers) as resp:
         if resp.status != 200:
-            await resp.read()
-            return None, None
+            return f"{resp.status} {(await resp.text())[:200]}"
         async for raw in resp.content:
             line = raw.decode().rstrip("\r\n")
             if line.startswith("event:"):
                 event = line[6:].strip()
+            elif line.startswith("data:"):
+                data = line[5:].strip()
             elif line == "" and event is not None:  # a frame ends
                 if event == "metadata" and metadata is None:
                     metadata = time.perf_counter() - started
                 elif event == "error":
-                    return None, None
+                    return f"event: error {data}"
                 elif event == "done":
-                    return metadata, time.perf_counter() - started
+                    return (metadata, time.perf_counter() - started) if metadata is not None else "no metadata"
                 event = None
-    return None, None  # the stream ended without ``done``
+    return "the stream ended without done"
 
 
 async def phase_stream(args, http, base: str, headers: dict, persona_id: str, players: list[str]) -> dict:
@@ -177,6 +179,7 @@ async def phase_stream(args, http, base: str, headers: dict, persona_id: str, pl
     first: list[float] = []
     total: list[float] = []
     errors = 0
+    failures: dict[str, int] = {}  # what went wrong, by kind, so a failing run says why
 
     async def sender(index: int, seconds: float) -> None:
         nonlocal errors
@@ -187,18 +190,20 @@ async def phase_stream(args, http, base: str, headers: dict, persona_id: str, pl
             body = {"message": MESSAGE, "user_session_id": own[sent % len(own)]}
             sent += 1
             try:
-                to_metadata, to_done = await stream_once(http, url, body, headers)
-            except aiohttp.ClientError:
-                to_metadata, to_done = None, None
-            if to_metadata is None or to_done is None:
+                outcome = await stream_once(http, url, body, headers)
+            except aiohttp.ClientError as error:
+                outcome = f"{type(error).__name__}: {error}"
+            if isinstance(outcome, str):
                 errors += 1
+                failures[outcome[:120]] = failures.get(outcome[:120], 0) + 1
             elif measuring:
-                first.append(to_metadata)
-                total.append(to_done)
+                first.append(outcome[0])
+                total.append(outcome[1])
 
     measuring = False
     await asyncio.gather(*(sender(index, args.warmup) for index in range(args.stream_concurrency)))
     errors, measuring = 0, True
+    failures.clear()
     started = time.perf_counter()
     await asyncio.gather(*(sender(index, args.stream_seconds) for index in range(args.stream_concurrency)))
     elapsed = time.perf_counter() - started
@@ -206,6 +211,7 @@ async def phase_stream(args, http, base: str, headers: dict, persona_id: str, pl
         "concurrency": args.stream_concurrency,
         "to_metadata": summary(first, elapsed, errors),
         "to_done": summary(total, elapsed, errors),
+        "failures": failures,
     }
 
 
@@ -235,7 +241,8 @@ def report(args, results: dict) -> dict:
     print()
     print(f"{'phase':<48} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
     for label, fig in rows:
-        print(f"{label:<48} {fig['per_second']:>9} {fig['p50_ms']:>9} {fig['p99_ms']:>9} {fig['errors']:>7}")
+        p50, p99 = (fig[key] if fig[key] is not None else "-" for key in ("p50_ms", "p99_ms"))
+        print(f"{label:<48} {fig['per_second']:>9} {p50:>9} {p99:>9} {fig['errors']:>7}")
     split = messages["npc_message"]["cpu_ms_per_message"]
     print("\nCPU per NPC message (ms): " + ", ".join(f"{name} {value}" for name, value in split.items()))
     print(f"NPC message / bare throughput: {messages['ratio']}x (target >= 0.35)")
@@ -243,6 +250,8 @@ def report(args, results: dict) -> dict:
         print(f"stream phase skipped: {stream['skipped']}")
     else:
         print(f"stream time to metadata p50: {stream['to_metadata']['p50_ms']} ms (target <= 20 ms)")
+        for failure, count in stream["failures"].items():
+            print(f"stream failures: {count} x {failure}")
     print("targets: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()))
     return checks
 
