@@ -95,8 +95,7 @@ def state_transitions_default(*, state: State) -> list[Transition]:
         for kind in ("win", "lose")
     }
     targets = {"pass": terminals["win"] or state, "reject": terminals["lose"] or state, "kick_out": state}
-    selectors.SCENARIOS.bump(scope=state.machine.npc_id)
-    return Transition.objects.bulk_create(
+    created = Transition.objects.bulk_create(
         Transition(
             machine_id=state.machine_id,
             from_state=state,
@@ -107,6 +106,8 @@ def state_transitions_default(*, state: State) -> list[Transition]:
         )
         for priority, (decision, target) in enumerate(targets.items())
     )
+    selectors.SCENARIOS.bump(scope=state.machine.npc_id)  # after the write (again after commit, in one)
+    return created
 
 
 @transaction.atomic
