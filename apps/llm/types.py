@@ -124,5 +124,19 @@ class ImageModelSpec:
     seed: int | None = None  # None: a fresh seed per picture
     width: int = 512
     height: int = 512
+    steps: int = 28  # sampler steps (AUTOMATIC1111, ComfyUI)
+    cfg_scale: float = 7.0  # prompt guidance (AUTOMATIC1111, ComfyUI)
     workflow: dict[str, Any] = field(default_factory=dict)  # ComfyUI: the API-format workflow template
     credits_per_image: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ImageRate:
+    """One image line of the rate card: an image model and what one picture costs in credits."""
+
+    model: str
+    provider: str
+    credits_per_image: Decimal
+    width: int
+    height: int
+    is_default: bool = False

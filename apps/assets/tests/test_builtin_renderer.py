@@ -15,7 +15,7 @@ def _face(colour=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-def test_the_same_request_draws_the_same_png_and_another_seed_another():
+def test_the_same_request_draws_the_same_png_and_another_seed_another(db):
     spec = llm_selectors.image_model_spec_get()
     request = ImageRequest("a selfie at the beach", width=256, height=256, seed=7, reference=_face())
     first, again = backends.render(spec, request), backends.render(spec, request)
