@@ -1,37 +1,16 @@
 """The model catalog, editable in the admin: chat models (``type=llm``) and image models (``type=sd``)."""
 
-import json
-import re
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from apps.core.models import TimestampedModel
-
-# The placeholders a ComfyUI workflow template may hold, in any string input of any node. A value that is
-# exactly one placeholder becomes the typed value (a number for seed, width, height, steps, cfg, denoise);
-# inside a longer string it is written in as text. ``{{prompt}}`` is required; ``{{reference_image}}``
-# (a LoadImage node's ``image``) makes the backend upload the identity image first.
-COMFYUI_PLACEHOLDERS = (
-    "prompt",
-    "negative_prompt",
-    "seed",
-    "width",
-    "height",
-    "steps",
-    "cfg",
-    "denoise",
-    "reference_image",
+from apps.llm.types import (
+    COMFYUI_PLACEHOLDERS,
+    COMFYUI_REQUIRED_PLACEHOLDERS,
+    IMAGE_SIDE_RANGE,
+    workflow_placeholders,
 )
-COMFYUI_REQUIRED_PLACEHOLDERS = ("prompt",)
-PLACEHOLDER_PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-IMAGE_SIDE_RANGE = (64, 4096)
-
-
-def workflow_placeholders(workflow) -> set[str]:
-    """The placeholder names used anywhere in a workflow template's strings."""
-    return set(PLACEHOLDER_PATTERN.findall(json.dumps(workflow)))
 
 
 class LLMModel(TimestampedModel):

@@ -139,10 +139,8 @@ def _image_spec_from_row(row: LLMModel) -> ImageModelSpec:
     """An image row's spec. Only the OpenAI-compatible images backend falls back to the LLM_* endpoint and key
     (it is the same kind of server); an AUTOMATIC1111 or ComfyUI server never receives the LLM key."""
     openai_like = row.provider == LLMModel.Provider.OPENAI_IMAGES
-    if row.api_key_env:
-        api_key = os.environ.get(row.api_key_env, "")
-    else:
-        api_key = settings.LLM_API_KEY if openai_like else ""
+    default_key = settings.LLM_API_KEY if openai_like else ""
+    api_key = os.environ.get(row.api_key_env, "") if row.api_key_env else default_key
     return ImageModelSpec(
         name=row.name,
         provider=row.provider,

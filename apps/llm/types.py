@@ -1,6 +1,8 @@
 """Plain data passed to and from providers, a model's rate card and what a call costs, and the form of a credit
 amount."""
 
+import json
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -140,3 +142,28 @@ class ImageRate:
     width: int
     height: int
     is_default: bool = False
+
+
+# The placeholders a ComfyUI workflow template may hold, in any string input of any node. A value that is
+# exactly one placeholder becomes the typed value (a number for seed, width, height, steps, cfg, denoise);
+# inside a longer string it is written in as text. ``{{prompt}}`` is required; ``{{reference_image}}``
+# (a LoadImage node's ``image``) makes the backend upload the identity image first.
+COMFYUI_PLACEHOLDERS = (
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "width",
+    "height",
+    "steps",
+    "cfg",
+    "denoise",
+    "reference_image",
+)
+COMFYUI_REQUIRED_PLACEHOLDERS = ("prompt",)
+PLACEHOLDER_PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+IMAGE_SIDE_RANGE = (64, 4096)
+
+
+def workflow_placeholders(workflow) -> set[str]:
+    """The placeholder names used anywhere in a workflow template's strings."""
+    return set(PLACEHOLDER_PATTERN.findall(json.dumps(workflow)))
