@@ -1,5 +1,6 @@
-"""What every HTTP backend accepts as a picture (``transport.picture``): only a whole PNG, JPEG or WebP
-picture of sane size, with its real format and size reported."""
+"""What every HTTP backend shares: failures sorted into transient and terminal the same way against each fake
+server, and what counts as a picture (``transport.picture``): only a whole PNG, JPEG or WebP picture of sane
+size, with its real format and size reported."""
 
 import io
 import struct
@@ -8,9 +9,38 @@ import zlib
 import pytest
 from PIL import Image
 
+from apps.assets import backends
 from apps.assets.backends import transport
 from apps.assets.errors import ImageBackendError
 from apps.assets.tests.images_for_tests import png
+from apps.assets.types import ImageRequest
+from apps.llm.types import ImageModelSpec
+
+FAKES = {"automatic1111": "fake_a1111", "comfyui": "fake_comfyui", "openai_images": "fake_openai_images"}
+WORKFLOW = {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}}}
+
+
+@pytest.mark.parametrize("provider", sorted(FAKES))
+@pytest.mark.parametrize(
+    ("mode", "transient"),
+    [
+        ("fail", True),  # 500
+        ("rate_limited", True),  # 429
+        ("bad_request", False),  # the server's own 4xx refusal
+        ("garbage", False),  # a 200 HTML page
+        ("not_image", False),  # the protocol's answer, with bytes that are not a picture
+    ],
+)
+def test_failures_are_transient_or_terminal_on_every_backend(request, provider, mode, transient):
+    server = request.getfixturevalue(FAKES[provider])
+    server.set_mode(mode)
+    spec = ImageModelSpec(name="m", provider=provider, base_url=server.base_url, timeout_seconds=5, workflow=WORKFLOW)
+
+    with pytest.raises(ImageBackendError) as failed:
+        backends.render(spec, ImageRequest("x"))
+
+    assert failed.value.transient is transient
+    assert failed.value.code == "image_backend_failed"
 
 
 def _encoded(format_name: str, size=(40, 30)) -> bytes:

@@ -81,26 +81,6 @@ def test_a_user_password_key_is_sent_as_basic_auth(fake_a1111):
     assert "wrong" not in str(refused.value)
 
 
-@pytest.mark.parametrize(
-    ("mode", "transient"),
-    [
-        ("fail", True),  # 500
-        ("rate_limited", True),  # 429
-        ("bad_request", False),  # 400
-        ("garbage", False),  # a 200 HTML page
-        ("not_image", False),  # the protocol's answer, bytes that are not a picture
-    ],
-)
-def test_failures_are_transient_or_terminal(fake_a1111, mode, transient):
-    fake_a1111.set_mode(mode)
-
-    with pytest.raises(ImageBackendError) as failed:
-        backends.render(_spec(fake_a1111), ImageRequest("x"))
-
-    assert failed.value.transient is transient
-    assert failed.value.code == "image_backend_failed"
-
-
 def test_a_slow_server_times_out_as_transient(fake_a1111):
     fake_a1111.set_mode("slow", delay_seconds=3)
 

@@ -133,19 +133,6 @@ def test_a_failed_run_is_terminal(fake_comfyui):
     assert not failed.value.transient and "failed" in str(failed.value)
 
 
-@pytest.mark.parametrize(
-    ("mode", "transient"),
-    [("fail", True), ("rate_limited", True), ("bad_request", False), ("garbage", False), ("not_image", False)],
-)
-def test_failures_are_transient_or_terminal(fake_comfyui, mode, transient):
-    fake_comfyui.set_mode(mode)
-
-    with pytest.raises(ImageBackendError) as failed:
-        backends.render(_spec(fake_comfyui), ImageRequest("x"))
-
-    assert failed.value.transient is transient
-
-
 def test_the_servers_own_refusal_of_a_workflow_is_terminal_and_quoted(fake_comfyui):
     broken = {**TEXT_TO_IMAGE, "11": {"inputs": {}}}  # a node without class_type
 

@@ -87,19 +87,6 @@ def test_without_an_upstream_model_the_models_name_is_sent(fake_openai_images):
     assert fake_openai_images.requests[-1].body["model"] == "house-dalle"
 
 
-@pytest.mark.parametrize(
-    ("mode", "transient"),
-    [("fail", True), ("rate_limited", True), ("bad_request", False), ("garbage", False), ("not_image", False)],
-)
-def test_failures_are_transient_or_terminal(fake_openai_images, mode, transient):
-    fake_openai_images.set_mode(mode)
-
-    with pytest.raises(ImageBackendError) as failed:
-        backends.render(_spec(fake_openai_images), ImageRequest("x"))
-
-    assert failed.value.transient is transient
-
-
 def test_a_slow_server_times_out_as_transient(fake_openai_images):
     fake_openai_images.set_mode("slow", delay_seconds=3)
 
