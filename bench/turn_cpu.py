@@ -40,7 +40,7 @@ TEXTS = [
 def _backend_pids(connection) -> list[int]:
     """The PostgreSQL server processes serving this script's database (the pool's connections)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DATABASE])
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [connection.settings_dict["NAME"]])
         return [row[0] for row in cursor.fetchall()]
 
 
