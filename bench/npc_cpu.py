@@ -94,8 +94,10 @@ def _run(args: argparse.Namespace) -> None:
     if os.environ.get("SHOW_SQL"):
         for query in captured.captured_queries:
             print(query["time"], query["sql"][:300])
-    print(f"NPC message, whole request in one process: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per message "
-          f"({args.messages} messages), PostgreSQL {pg_ms:.2f} ms CPU; {statements} statements per message")  # fmt: skip
+    print(
+        f"NPC message, whole request in one process: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per message "
+        f"({args.messages} messages), PostgreSQL {pg_ms:.2f} ms CPU; {statements} statements per message"
+    )
     figures_write(
         "npc_cpu",
         {
