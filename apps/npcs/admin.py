@@ -7,12 +7,21 @@ scenario reads (``selectors.SCENARIOS``), so the next turn sees the edit.
 Every admin of a scenario model derives from ``_ScenarioChecked`` (a test holds it to that), which is where
 the check and the bump live: a new admin cannot forget either."""
 
+from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from apps.core.errors import ValidationFailed
+from apps.core.errors import ApplicationError, ValidationFailed
 from apps.npcs import selectors, services
+from apps.npcs.diagram import machine_mermaid
+from apps.npcs.dry_run import MAX_LINES, dry_run_lines, machine_dry_run
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Transition, Variable
+
+# The vendored Mermaid build the machine pages load (static/vendor/README.md says how it got there).
+MERMAID_VERSION = "11.17.2"
 
 
 def _machine_id(request) -> str | None:
@@ -69,6 +78,7 @@ class _ScenarioChecked:
 class MachineInline(admin.TabularInline):
     model = Machine
     fields = ("position", "key", "name", "scoring_mode", "is_entry", "is_published")
+    readonly_fields = ("is_published",)  # publishing goes through the machine's Publish button (its checks)
     ordering = ("position", "created_at")
     show_change_link = True
     extra = 0
@@ -141,18 +151,43 @@ class VariableInline(admin.TabularInline):
     extra = 0
 
 
+class DryRunForm(forms.Form):
+    lines = forms.CharField(
+        label="Player lines",
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+        help_text=f"One message a line, played from the initial state (at most {MAX_LINES}).",
+    )
+    player_name = forms.CharField(label="Player name", max_length=200, required=False)
+
+    def clean_lines(self) -> list[str]:
+        lines = dry_run_lines(self.cleaned_data["lines"])
+        if not lines:
+            raise forms.ValidationError("Write at least one player line.")
+        if len(lines) > MAX_LINES:
+            raise forms.ValidationError(f"At most {MAX_LINES} lines a run ({len(lines)} given).")
+        return lines
+
+
+def _publish_problems(error: ValidationFailed) -> list[str]:
+    return [f"{path}: {' '.join(found)}" for path, found in error.fields.items()]
+
+
 @admin.register(Machine)
 class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
     """A scenario. Add states first (each gets default pass, reject and kick_out transitions), then adjust
     the transitions; the graph rules (reachable states, a terminal state, no dead ends) apply once the
-    machine is published."""
+    machine is published. The page draws the machine (Mermaid, rendered in the browser), dry-runs player
+    lines against it (``dry_run``: nothing written, works on drafts) and publishes or unpublishes it through
+    ``services.machine_publish``, the one way to publish, since that is where the checks run."""
 
     list_display = ("key", "name", "npc", "scoring_mode", "is_entry", "is_published")
     list_select_related = ("npc",)
     list_filter = ("is_published", "scoring_mode")
     search_fields = ("key", "name", "npc__id")
     fields = ("npc", "key", "name", "description", "objective", "scoring_mode", "is_entry", "is_published", "position")
+    readonly_fields = ("is_published",)
     inlines = [StateInline, TransitionInline, MachineLinkInline, VariableInline]
+    actions = ["publish_machines", "unpublish_machines"]
 
     def _npc_id_of(self, obj: Machine) -> str:
         return obj.npc_id
@@ -172,6 +207,97 @@ class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
         if formset.model is State:
             for state in formset.new_objects:
                 services.state_transitions_default(state=state)
+
+    # -- the diagram, the dry run, publishing ---------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/dry-run/", wrap(self.dry_run_view), name="npcs_machine_dry_run"),
+            path("<path:object_id>/publish/", wrap(self.publish_view), name="npcs_machine_publish"),
+            *super().get_urls(),
+        ]
+
+    def _diagram_context(self, machine: Machine, visited=()) -> dict:
+        graph = selectors.machine_graph(machine=machine)
+        names = {state.key: state.name for state in machine.states.all()}
+        return {
+            "diagram": machine_mermaid(graph, names=names, visited=visited),
+            "mermaid_js": f"vendor/mermaid/{MERMAID_VERSION}/mermaid.min.js",
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        machine = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if machine is not None and request.method == "GET":
+            extra_context |= self._diagram_context(machine)
+            extra_context["dry_run_form"] = DryRunForm()
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _changeable(self, request, object_id) -> Machine:
+        machine = self.get_object(request, object_id)
+        if machine is None:
+            raise Http404(f"No machine '{object_id}'.")
+        if not self.has_change_permission(request, machine):
+            raise PermissionDenied
+        return machine
+
+    def dry_run_view(self, request, object_id):
+        """POST: play the pasted lines through the machine in memory and show the path (writes nothing)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        machine = self._changeable(request, object_id)
+        form = DryRunForm(request.POST)
+        run, problem = None, ""
+        if form.is_valid():
+            try:
+                run = machine_dry_run(
+                    machine=machine, lines=form.cleaned_data["lines"], player_name=form.cleaned_data["player_name"]
+                )
+            except ApplicationError as error:
+                problem = error.message
+        context = {
+            **self.admin_site.each_context(request),
+            **self._diagram_context(machine, visited=run.visited if run else ()),
+            "opts": self.opts,
+            "original": machine,
+            "title": f"Dry run of {machine.key}",
+            "dry_run_form": form,
+            "run": run,
+            "problem": problem,
+            "change_url": reverse("admin:npcs_machine_change", args=[machine.pk]),
+        }
+        return TemplateResponse(request, "admin/npcs/machine/dry_run.html", context, status=200 if run else 400)
+
+    def publish_view(self, request, object_id):
+        """POST ``published=1`` (publish, after the checks) or ``published=0`` (back to a draft)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        machine = self._changeable(request, object_id)
+        self._publish(request, machine, published=request.POST.get("published") == "1")
+        return HttpResponseRedirect(reverse("admin:npcs_machine_change", args=[machine.pk]))
+
+    def _publish(self, request, machine: Machine, *, published: bool) -> bool:
+        try:
+            services.machine_publish(machine_id=machine.pk, published=published)
+        except ValidationFailed as error:
+            for problem in _publish_problems(error):
+                self.message_user(request, f"{machine.key}: {problem}", messages.ERROR)
+            self.message_user(request, f"{machine.key} was not published.", messages.WARNING)
+            return False
+        verb = "published: players can start it" if published else "unpublished: a draft again"
+        self.message_user(request, f"{machine.key} {verb}.", messages.SUCCESS)
+        return True
+
+    @admin.action(description="Publish the selected machines (after the checks)", permissions=["change"])
+    def publish_machines(self, request, queryset) -> None:
+        for machine in queryset.order_by("npc", "position", "id"):
+            self._publish(request, machine, published=True)
+
+    @admin.action(description="Unpublish the selected machines", permissions=["change"])
+    def unpublish_machines(self, request, queryset) -> None:
+        for machine in queryset.order_by("npc", "position", "id"):
+            self._publish(request, machine, published=False)
 
 
 @admin.register(Playthrough)

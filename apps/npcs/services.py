@@ -21,7 +21,14 @@ from apps.characters import services as characters_services
 from apps.core.compiled import CompiledRead
 from apps.core.ids import new_id
 from apps.npcs import engine, selectors
-from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
+from apps.npcs.errors import (
+    MachineNotAvailable,
+    MachineNotFound,
+    NpcNotFound,
+    NpcNotYours,
+    PlaythroughMoved,
+    PlaythroughNotFound,
+)
 from apps.npcs.models import NPC, Machine, Playthrough, State, Transition
 from apps.npcs.scenario import character_content, scenario_export, scenario_validate, scenario_write
 from apps.npcs.types import PlaythroughStep
@@ -72,6 +79,32 @@ def npc_check(*, npc: NPC) -> None:
     """Check an NPC's saved scenario set by the rules ``npc_save`` applies (the admin saves row by row, then
     asks this); raises ScenarioInvalid naming the problems by their ``/full`` paths."""
     scenario_validate(scenario_export(npc))
+
+
+@transaction.atomic
+def machine_publish(*, machine_id: str, published: bool, app: App | None = None) -> Machine:
+    """Publish a machine (players can reach it through the SDK routes) or take it back to a draft.
+
+    Publishing checks the NPC's scenario set with the rules a published machine must pass (an initial state,
+    a terminal one, every state reachable, no dead end) and raises ScenarioInvalid with the problems by path,
+    changing nothing. Unpublishing needs no check; players already in the machine keep their playthroughs,
+    but nobody can start it until it is published again. ``app`` scopes the machine to one app's NPCs
+    (MachineNotFound otherwise); the admin, which works across apps, passes none.
+    """
+    rows = Machine.objects.select_for_update(of=("self",)).select_related("npc")
+    if app is not None:
+        rows = rows.filter(npc__app=app)
+    machine = rows.filter(pk=machine_id).first()
+    if machine is None:
+        raise MachineNotFound(f"No machine '{machine_id}'.")
+    if machine.is_published == published:
+        return machine
+    machine.is_published = published
+    machine.save(update_fields=["is_published", "updated_at"])
+    if published:
+        npc_check(npc=machine.npc)  # raises out of the atomic block, which undoes the save
+    # NOTE(lead): bump the scenario cache here
+    return machine
 
 
 @transaction.atomic
