@@ -156,6 +156,7 @@ class DryRunForm(forms.Form):
         label="Player lines",
         widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
         help_text=f"One message a line, played from the initial state (at most {MAX_LINES}).",
+        error_messages={"required": "Write at least one player line."},
     )
     player_name = forms.CharField(label="Player name", max_length=200, required=False)
 
@@ -282,11 +283,11 @@ class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
             services.machine_publish(machine_id=machine.pk, published=published)
         except ValidationFailed as error:
             for problem in _publish_problems(error):
-                self.message_user(request, f"{machine.key}: {problem}", messages.ERROR)
-            self.message_user(request, f"{machine.key} was not published.", messages.WARNING)
+                self.message_user(request, f"Machine '{machine.key}': {problem}", messages.ERROR)
+            self.message_user(request, f"Machine '{machine.key}' was not published.", messages.WARNING)
             return False
         verb = "published: players can start it" if published else "unpublished: a draft again"
-        self.message_user(request, f"{machine.key} {verb}.", messages.SUCCESS)
+        self.message_user(request, f"Machine '{machine.key}' {verb}.", messages.SUCCESS)
         return True
 
     @admin.action(description="Publish the selected machines (after the checks)", permissions=["change"])

@@ -91,7 +91,7 @@ def machine_publish(*, machine_id: str, published: bool, app: App | None = None)
     but nobody can start it until it is published again. ``app`` scopes the machine to one app's NPCs
     (MachineNotFound otherwise); the admin, which works across apps, passes none.
     """
-    rows = Machine.objects.select_for_update(of=("self",)).select_related("npc")
+    rows = Machine.objects.select_for_update(of=("self",)).select_related("npc__character__current_version")
     if app is not None:
         rows = rows.filter(npc__app=app)
     machine = rows.filter(pk=machine_id).first()
