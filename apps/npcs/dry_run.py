@@ -56,6 +56,15 @@ class DryRunStep:
     variables: dict[str, Any] = field(default_factory=dict)
     error: str = ""
 
+    @property
+    def landed_elsewhere(self) -> bool:
+        """The player ended up where no transition taken points (a scoring-mode reject follows the pass)."""
+        return (
+            self.played
+            and self.state_after != self.state_before
+            and not self.transition.endswith(f"-> {self.state_after}")
+        )
+
 
 @dataclass(frozen=True)
 class DryRun:

@@ -84,6 +84,7 @@ def test_an_answer_with_no_transition_is_the_fallback_redirect_and_past_the_limi
     assert first.decided_by == "No transition chosen; the player stays."
     # greet allows one redirect: the second is applied as the reject (scoring mode: -1, on to the pass target).
     assert (second.requested, second.decision, second.state_after, second.score) == ("redirect", "reject", "offer", -1)
+    assert second.transition == "greet -> gone" and second.landed_elsewhere and not first.landed_elsewhere
     assert run.model_calls == 2
 
 
