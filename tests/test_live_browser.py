@@ -1,6 +1,6 @@
 """A real browser reads a character's reply over SSE with a stream token, from another origin (CORS).
 
-Headless Chromium (Debian's ``chromium`` and ``chromium-driver``; ``.ci/run`` installs them when missing)
+Headless Chromium (``tests/browser.py``: Debian's ``chromium`` and ``chromium-driver``, installed by ``.ci/run``)
 loads a page served by a small HTTP server on its own port, so the page's origin differs from the API's and
 the server must allow it (``CORS_ALLOWED_ORIGINS``). The page mints nothing and holds no key: the test mints
 a stream token with the app's key, hands the page the stream URL, and the page opens
@@ -9,9 +9,7 @@ received the character's reply.
 """
 
 import json
-import shutil
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,6 +18,7 @@ from django.db import transaction
 from apps.accounts import services as accounts_services
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services
+from tests.browser import browser, page_wait  # noqa: F401  (fixture)
 from tests.live import free_port, live_stack  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -27,9 +26,6 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 PAGE_PORT = free_port()
 PAGE_ORIGIN = f"http://127.0.0.1:{PAGE_PORT}"
 LIVE_ENV = {"CORS_ALLOWED_ORIGINS": PAGE_ORIGIN}
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-DEADLINE = 20.0  # bounds a broken run; not a timed assertion
 
 PAGE = b"""<!doctype html>
 <meta charset="utf-8">
@@ -68,34 +64,11 @@ def page_server():
     server.server_close()
 
 
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _wait(driver, script: str, what: str):
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = driver.execute_script("return [window.state, window.received]")
-            pytest.fail(f"Timed out waiting for {what}; page state: {json.dumps(state)[:2000]}", pytrace=False)
-        time.sleep(0.05)
+    def state() -> str:
+        return json.dumps(driver.execute_script("return [window.state, window.received]"))[:2000]
+
+    return page_wait(driver, script, what, describe=state)
 
 
 def test_a_browser_reads_the_reply_with_a_stream_token(live_stack, page_server, browser):  # noqa: F811

@@ -1,14 +1,12 @@
 """A writer in a real browser: logs into the admin, opens an NPC machine, sees it drawn, dry-runs two lines and
 publishes it, after which the SDK route that was refused starts a playthrough.
 
-Headless Chromium (Debian's ``chromium`` and ``chromium-driver``; ``.ci/run`` installs them when missing) talks
-to the web process of a live stack, the way a writer's browser talks to a deployment: the diagram is drawn
-client-side by the vendored Mermaid build, served by the web process (in production mode from what
-``collectstatic`` collected, as the release step does). The dry run's lines are decided by matchers, so no
-model is called; no worker is started (nothing here enqueues work).
+Headless Chromium (``tests/browser.py``) talks to the web process of a live stack, the way a writer's browser
+talks to a deployment: the diagram is drawn client-side by the vendored Mermaid build, served by the web
+process (in production mode from what ``collectstatic`` collected, as the release step does). The dry run's
+lines are decided by matchers, so no model is called; no worker is started (nothing here enqueues work).
 """
 
-import shutil
 import time
 from collections.abc import Iterator
 
@@ -22,17 +20,11 @@ from apps.accounts import services as accounts_services
 from apps.conversations.tests.npc_scenario import scenario_body
 from apps.npcs import services as npcs_services
 from apps.npcs.models import Machine
+from tests.browser import DEADLINE, browser, page_wait  # noqa: F401  (fixture)
 from tests.live import PRODUCTION, LiveStack, live_stack_started
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-)  # fmt: skip
-DEADLINE = 15.0  # bounds a broken run; not a timed assertion
 PASSWORD = "writer-password-1"
 
 
@@ -46,34 +38,8 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[LiveStack]:
         yield started
 
 
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _wait(driver, script: str, what: str):
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            page = driver.execute_script("return document.body ? document.body.innerText.slice(0, 3000) : ''")
-            pytest.fail(f"Timed out waiting for {what}; the page says:\n{page}", pytrace=False)
-        time.sleep(0.05)
+    return page_wait(driver, script, what)
 
 
 def _submit(driver, selector: str) -> None:
@@ -85,7 +51,7 @@ def _submit(driver, selector: str) -> None:
         time.sleep(0.05)  # the click's navigation has not replaced the page yet
 
 
-def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):
+def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):  # noqa: F811
     # given an NPC whose gate machine is a draft, with a state name that Mermaid's syntax would choke on
     app = accounts_services.app_create(name="writers' app")
     key = accounts_services.api_key_create(app=app, name="live").raw_key
