@@ -109,12 +109,12 @@ def _decided_by(graph: engine.MachineGraph, state_key: str, evaluation: engine.E
 def machine_dry_run(*, machine: Machine, lines: Sequence[str], player_name: str = "") -> DryRun:
     """Play ``lines`` through ``machine`` from its initial state, in memory (see the module's docstring).
 
-    Reads the graph, the states and the output variables once; makes at most one model call a line, for the
-    lines no matcher decides. A model error does not raise: its step shows it and the run stops there. Raises
-    MachineNotAvailable when the machine has no initial state to start from (a draft may not have one yet).
+    Reads the machine through the selectors' cached scenario reads (what a player's turn reads), so a warm
+    run makes no query; makes at most one model call a line, for the lines no matcher decides. A model error
+    does not raise: its step shows it and the run stops there. Raises MachineNotAvailable when the machine
+    has no initial state to start from (a draft may not have one yet).
     """
     graph = selectors.machine_graph(machine=machine)
-    states = {state.key: state for state in machine.states.all()}
     start = next((s for s in graph.states.values() if s.is_initial and s.terminal is None), None)
     if start is None:
         raise MachineNotAvailable(f"Machine '{machine.key}' has no initial state to start from.")
@@ -136,7 +136,7 @@ def machine_dry_run(*, machine: Machine, lines: Sequence[str], player_name: str 
             messages = prompts.evaluation_messages(
                 npc=npc,
                 machine=machine,
-                state=states[before],
+                state=selectors.machine_state_get(machine=machine, key=before),
                 graph=graph,
                 history=history,
                 text=text,

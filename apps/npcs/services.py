@@ -103,7 +103,9 @@ def machine_publish(*, machine_id: str, published: bool, app: App | None = None)
     machine.save(update_fields=["is_published", "updated_at"])
     if published:
         npc_check(npc=machine.npc)  # raises out of the atomic block, which undoes the save
-    # NOTE(lead): bump the scenario cache here
+    # The cached reads hold no publish flag today; bumped all the same, as every scenario write is, so that
+    # nothing cached later can outlive a publish.
+    selectors.SCENARIOS.bump(scope=machine.npc_id)
     return machine
 
 
