@@ -22,6 +22,8 @@ from apps.core.errors import ApplicationError
 DOCS = Path(settings.BASE_DIR) / "docs" / "integrators"
 # Reported as run.failed codes on the event log, never as an HTTP answer of /v1.
 RUN_FAILED_ONLY = {"llm_unavailable", "llm_error", "run_abandoned"}
+# Reported as image.failed codes on the event log (an image is drawn after the reply), never as an HTTP answer.
+IMAGE_FAILED_ONLY = {"image_backend_failed"}
 # Answered to Telegram on /hooks/telegram/..., not to integrators.
 HOOKS_ONLY = {"missing_webhook_secret", "invalid_webhook_secret", "invalid_update"}
 # Raised only behind /emotion/v1, whose table has them in molroo's spelling.
@@ -51,7 +53,7 @@ DRF_FAILURES = [
 
 
 def _every_application_error() -> list[ApplicationError]:
-    for app in ("core", "accounts", "llm", "characters", "personas", "conversations", "delivery"):
+    for app in ("core", "accounts", "llm", "characters", "assets", "personas", "conversations", "delivery"):
         importlib.import_module(f"apps.{app}.errors")
     importlib.import_module("apps.personas.engine.errors")
     importlib.import_module("apps.delivery.telegram.errors")
@@ -82,7 +84,7 @@ def test_the_native_table_has_every_status_and_code():
     }
     answers = set()
     for error in _every_application_error():
-        if error.code in RUN_FAILED_ONLY | EMOTION_ONLY | HOOKS_ONLY or _npc_only(error):
+        if error.code in RUN_FAILED_ONLY | IMAGE_FAILED_ONLY | EMOTION_ONLY | HOOKS_ONLY or _npc_only(error):
             continue
         body, status, _ = native_errors._render(error)
         answers.add((status, body["detail"]["code"]))
