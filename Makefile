@@ -39,7 +39,7 @@ web: bootstrap
 		--loop uvloop --http httptools --lifespan off --no-access-log --timeout-graceful-shutdown 10
 
 worker: bootstrap
-	@.venv/bin/celery -A config worker -l info
+	@.venv/bin/celery -A config worker -l info -Q dramatis,images
 
 beat: bootstrap
 	@.venv/bin/celery -A config beat -l info
