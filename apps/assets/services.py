@@ -121,11 +121,11 @@ class ImageJob:
     refused: ApplicationError | None = None
 
 
-def image_job_start(*, image_id: str) -> ImageJob | None:
+def image_job_start(*, image_id: str, attempt: int = 1) -> ImageJob | None:
     """Load a pending image and reserve its credits at the model's ``credits_per_image`` on every budget that
     applies (committed before anything is drawn, as a turn's model call is). None when the image is not
     pending (finished already). When a hard budget has no room the job comes back ``refused``, having
-    reserved nothing; a retried drawing keeps the reservation its first attempt made."""
+    reserved nothing; a retried drawing (``attempt`` > 1) keeps the reservation its first attempt made."""
     image = GeneratedImage.objects.select_related("character").filter(pk=image_id).first()
     if image is None or image.status != GeneratedImage.Status.PENDING:
         return None
@@ -146,7 +146,7 @@ def image_job_start(*, image_id: str) -> ImageJob | None:
     )
     credits = spec.credits_per_image
     try:
-        reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=True)
+        reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=attempt > 1)
     except ApplicationError as error:  # BudgetExceeded: nothing was reserved
         return ImageJob(image, spec, refused=error)
     return ImageJob(image, spec, reservation, credits, subject)

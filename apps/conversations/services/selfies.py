@@ -265,7 +265,7 @@ def image_job_execute(*, image_id: str, attempt: int = 1) -> ImageJobOutcome:
     A transient backend error is retried with exponential backoff until IMAGE_MAX_ATTEMPTS drawings; then,
     like any other error, the image fails (``image.failed`` with the code) and its reservation settles at zero.
     """
-    job = assets_services.image_job_start(image_id=image_id)
+    job = assets_services.image_job_start(image_id=image_id, attempt=attempt)
     if job is None:
         return ImageJobOutcome(image_id, "skipped")
     if job.refused is not None:
