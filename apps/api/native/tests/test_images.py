@@ -9,6 +9,9 @@ from django.core.files.storage import default_storage
 
 from apps.accounts import services as accounts_services
 from apps.api.native import streams
+from apps.assets import backends
+from apps.assets import selectors as assets_selectors
+from apps.assets.errors import ImageBackendError
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.factories import identity_asset_create, selfie_character_fields
 from apps.conversations import services
@@ -66,9 +69,10 @@ def test_polling_adds_signed_links_that_serve_the_file(owner, api, anon, session
     assert _ready(streams._events_after(session.id, 0))["url"].startswith("/v1/image-files/")
 
 
-def test_a_tampered_forged_or_expired_link_is_404(owner, anon, session, django_capture_on_commit_callbacks, monkeypatch):
+def test_a_tampered_forged_or_expired_link_is_404(
+    owner, anon, session, django_capture_on_commit_callbacks, monkeypatch
+):
     image = _selfie(owner.api_key.app, session, django_capture_on_commit_callbacks)
-    from apps.assets import selectors as assets_selectors
 
     url = assets_selectors.image_url_signed(image_id=image.id)
     token = url.rsplit("/", 1)[1]
@@ -156,10 +160,9 @@ def test_another_apps_probe_is_absent(owner, api, other_api, session, django_cap
     assert api.get(f"{PROBES}/img_doesnotexist").status_code == 404
 
 
-def test_a_probe_failure_reads_as_failed_with_its_code(owner, api, session, django_capture_on_commit_callbacks, monkeypatch):
-    from apps.assets import backends
-    from apps.assets.errors import ImageBackendError
-
+def test_a_probe_failure_reads_as_failed_with_its_code(
+    owner, api, session, django_capture_on_commit_callbacks, monkeypatch
+):
     def broken(spec, request):
         raise ImageBackendError("The backend refused.")
 
