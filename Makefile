@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-npc
 
 bootstrap:
 	@bin/bootstrap
@@ -46,6 +46,10 @@ beat: bootstrap
 
 bench: bootstrap
 	@$(PY) bench/turns.py
+
+# The NPC message route and its stream against the bare view (bench/README.md, "NPC messages").
+bench-npc: bootstrap
+	@$(PY) bench/npc.py
 
 # bench/turns.py on a worktree of BASE and on the working tree, alternated, medians of 3 runs each.
 # ARGS go to bench/turns.py (e.g. ARGS=--quick); bench/compare.py --help has the rest.

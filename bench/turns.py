@@ -56,6 +56,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,18 @@ class Stack:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers, e.g. prefork children
         self.procs.clear()
+
+
+def with_stack(run: Callable[[Stack], None]) -> None:
+    """``run(stack)``, then stop every process it started in ``stack``: also on Ctrl-C and on SIGTERM."""
+    stack = Stack()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run(stack)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the stack", file=sys.stderr)
+    finally:
+        stack.stop()
 
 
 def cpu_by_process(stack: Stack) -> dict[str, float]:
@@ -230,12 +243,15 @@ def stack_start(args, stack: Stack) -> Targets:
     if args.target:
         return Targets(args.target.rstrip("/"), bare_url, args.api_key or os.environ.get("BENCH_API_KEY", ""), web=web)
 
+    # ``args.llm == "scripted"`` (bench/npc.py): no LLM_* settings, so the offline provider answers in-process.
+    offline = getattr(args, "llm", "fake") == "scripted"
     llm_port = free_port()
     if (ROOT / "tests" / "fakes" / "openai_server.py").exists():
         llm_cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(llm_port), "--mode", "instant"]
     else:
         llm_cmd = [sys.executable, str(ROOT / "bench" / "fake_llm.py"), "--port", str(llm_port)]
-    stack.start("llm", llm_cmd, env)
+    if not offline:
+        stack.start("llm", llm_cmd, env)
 
     database_url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     database_recreate(args.database)
@@ -260,10 +276,12 @@ def stack_start(args, stack: Stack) -> Targets:
         "LOG_LEVEL": "WARNING",
         "PORT": str(web_port),
     }
-    if tree != ROOT:
-        # Another checkout (bench/compare.py's worktree of a base commit) with this venv: its own directory
-        # first on the path, ahead of the venv's editable install of the working tree.
-        app_env["PYTHONPATH"] = str(tree)
+    if offline:
+        for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_CHAT_MODEL"):
+            del app_env[name]
+    # The tree's own directory first on the path, ahead of the venv's editable install: another checkout
+    # (bench/compare.py's worktree of a base commit), or a git worktree borrowing the main checkout's venv.
+    app_env["PYTHONPATH"] = str(tree)
     # -P: without the current directory on the path, as the server and worker scripts import (sys.path[0] is
     # their bin directory), so only PYTHONPATH or the editable install can supply the code.
     probe = [sys.executable, "-P", "-c", "import apps; print(apps.__path__[0])"]
@@ -300,20 +318,38 @@ def summary(latencies_s: list[float], elapsed: float, errors: int) -> dict:
     }
 
 
-async def post_closed_loop(http, urls: list[str], body: dict, headers: dict, concurrency: int, seconds: float):
+async def post_closed_loop(
+    http,
+    urls: list[str],
+    body: dict,
+    headers: dict,
+    concurrency: int,
+    seconds: float,
+    bodies: list[dict] | None = None,
+):
+    """``concurrency`` senders POST ``body`` round-robin over ``urls`` for ``seconds``. With ``bodies`` (one
+    per URL, e.g. one per player), sender k keeps to the pairs k, k + concurrency, ... instead: no two senders
+    share one, so one player's requests never overlap (a turn that finds its player moved is refused)."""
     latencies: list[float] = []
     errors = 0
     counter = 0
     deadline = time.perf_counter() + seconds
 
-    async def sender() -> None:
+    async def sender(index: int) -> None:
         nonlocal errors, counter
+        own = list(range(index, len(urls), concurrency)) or [index % len(urls)]
+        sent = 0
         while time.perf_counter() < deadline:
-            url = urls[counter % len(urls)]
-            counter += 1
+            if bodies is None:
+                url, payload = urls[counter % len(urls)], body
+                counter += 1
+            else:
+                pair = own[sent % len(own)]
+                url, payload = urls[pair], bodies[pair]
+                sent += 1
             started = time.perf_counter()
             try:
-                async with http.post(url, json=body, headers=headers) as resp:
+                async with http.post(url, json=payload, headers=headers) as resp:
                     await resp.read()
                     ok = 200 <= resp.status < 300
             except (aiohttp.ClientError, TimeoutError):  # a timeout: when the session sets one (bench/servers.py)
@@ -324,7 +360,7 @@ async def post_closed_loop(http, urls: list[str], body: dict, headers: dict, con
                 errors += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    await asyncio.gather(*(sender(index) for index in range(concurrency)))
     return summary(latencies, time.perf_counter() - started, errors)
 
 
@@ -744,9 +780,7 @@ def main() -> None:
     if args.quick:
         args.post_seconds, args.latency_seconds, args.closed_seconds, args.warmup = 4.0, 6.0, 5.0, 1.0
 
-    stack = Stack()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
+    def run(stack: Stack) -> None:
         targets = stack_start(args, stack)
         results = asyncio.run(bench(args, targets, stack))
         results["stack"] = {"web": targets.web, "served_from": targets.served_from}
@@ -755,10 +789,8 @@ def main() -> None:
         if args.hold:
             print("holding the stack; Ctrl-C to stop")
             signal.pause()
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopping the stack", file=sys.stderr)
-    finally:
-        stack.stop()
+
+    with_stack(run)
 
 
 if __name__ == "__main__":

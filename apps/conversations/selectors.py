@@ -230,9 +230,38 @@ def session_app_id_subquery(*, session_id: str) -> Subquery:
     return Subquery(Session.objects.filter(pk=session_id).order_by().values("app_id")[:1])
 
 
+_NPC_SESSION_LATEST = CompiledRead(
+    lambda playthrough_id: (
+        Session.objects.filter(playthrough_id=playthrough_id)
+        .select_related("character_version")
+        .order_by("-created_at", "-id")[:1]
+    ),
+    markers=["\x00playthrough_id"],
+)
+
+
 def npc_session_latest(*, playthrough_id: str) -> Session | None:
-    """The session of the playthrough's current run through its machine (restarts open new ones)."""
-    return Session.objects.filter(playthrough_id=playthrough_id).order_by("-created_at", "-id").first()
+    """The session of the playthrough's current run through its machine (restarts open new ones), with its
+    character version; compiled once per process (it is read on every NPC turn)."""
+    found = _NPC_SESSION_LATEST.fetch(playthrough_id)
+    return found[0] if found else None
+
+
+NPC_HISTORY_MESSAGES = 40
+_NPC_HISTORY = CompiledRead(
+    lambda session_id: (
+        Event.objects.filter(session_id=session_id, role__in=("user", "character"))
+        .order_by("-cursor")
+        .values_list("role", "payload")[:NPC_HISTORY_MESSAGES]
+    ),
+    markers=["\x00session_id"],
+)
+
+
+def npc_history(*, session_id: str) -> list[tuple[str, dict]]:
+    """The last ``NPC_HISTORY_MESSAGES`` messages of an NPC session as (role, payload), oldest first: what
+    an NPC turn's prompts quote. Compiled once per process."""
+    return list(reversed(_NPC_HISTORY.fetch(session_id)))
 
 
 def npc_messages(*, session_id: str) -> list[Event]:

@@ -6,18 +6,42 @@ from apps.llm.models import LLMModel
 
 @admin.register(LLMModel)
 class LLMModelAdmin(admin.ModelAdmin):
+    """Chat and image models in one catalog; the form's validation is the model's ``clean`` (an image row needs
+    an image provider, a ComfyUI row a workflow with its placeholders)."""
+
     list_display = (
         "name",
+        "type",
         "provider",
         "upstream_model",
         "base_url",
         "prompt_credits_per_1k",
         "completion_credits_per_1k",
+        "credits_per_image",
         "is_default",
         "is_active",
     )
-    list_filter = ("provider", "is_default", "is_active")
+    list_filter = ("type", "provider", "is_default", "is_active")
     search_fields = ("name", "upstream_model")
+    fieldsets = (
+        (None, {"fields": ("name", "type", "provider", "upstream_model", "is_default", "is_active")}),
+        ("Server", {"fields": ("base_url", "api_key_env", "timeout_seconds")}),
+        ("Chat models", {"fields": ("max_tokens", "prompt_credits_per_1k", "completion_credits_per_1k")}),
+        (
+            "Image models",
+            {
+                "fields": (
+                    "prompt_prefix",
+                    "negative_prompt",
+                    ("width", "height"),
+                    "seed",
+                    ("steps", "cfg_scale"),
+                    "workflow",
+                    "credits_per_image",
+                )
+            },
+        ),
+    )
 
     # Through the services, so every process's cached catalog learns of the change.
     def save_model(self, request, obj, form, change):

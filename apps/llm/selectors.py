@@ -1,4 +1,5 @@
-"""Resolving a model name to a ModelSpec: the admin's catalog first, then the LLM_* settings."""
+"""Resolving a model name to a ModelSpec (chat) or an ImageModelSpec (images): the admin's catalog first,
+then the LLM_* and IMAGE_* settings."""
 
 import os
 from dataclasses import replace
@@ -9,15 +10,26 @@ from django.conf import settings
 from apps.core.generations import Generation
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
-from apps.llm.types import ImageModelSpec, ModelOverride, ModelRate, ModelSpec
+from apps.llm.types import ImageModelSpec, ImageRate, ModelOverride, ModelRate, ModelSpec
 
-# The active catalog rows, cached for every process until a catalog write bumps it (``services.llm_model_save``).
+# The active catalog rows (chat and image models), cached for every process until a catalog write bumps it
+# (``services.llm_model_save``).
 CATALOG = Generation("llm-catalog")
 
 
-def active_models() -> list[LLMModel]:
-    """The catalog's active rows, by name; from the shared cache (one round trip), the database on a miss."""
+def _active_rows() -> list[LLMModel]:
+    """Every active row of either type, by name; from the shared cache (one round trip), the database on a miss."""
     return CATALOG.get(lambda: list(LLMModel.objects.filter(is_active=True).order_by("name")))
+
+
+def active_models() -> list[LLMModel]:
+    """The catalog's active chat rows (``type=llm``), by name. Image rows are never chat models."""
+    return [row for row in _active_rows() if row.type == LLMModel.Type.LLM]
+
+
+def active_image_models() -> list[LLMModel]:
+    """The catalog's active image rows (``type=sd``), by name; from the same cached read as the chat rows."""
+    return [row for row in _active_rows() if row.type == LLMModel.Type.SD]
 
 
 def _spec_from_row(row: LLMModel) -> ModelSpec:
@@ -123,17 +135,80 @@ def model_spec_override(*, spec: ModelSpec, override: ModelOverride | None) -> M
     )
 
 
-def image_model_spec_get(*, name: str | None = None) -> ImageModelSpec:
-    """The image model ``name``, or the default one (``IMAGE_MODEL``; ``builtin`` is the offline renderer).
+def _image_spec_from_row(row: LLMModel) -> ImageModelSpec:
+    """An image row's spec. Only the OpenAI-compatible images backend falls back to the LLM_* endpoint and key
+    (it is the same kind of server); an AUTOMATIC1111 or ComfyUI server never receives the LLM key."""
+    openai_like = row.provider == LLMModel.Provider.OPENAI_IMAGES
+    default_key = settings.LLM_API_KEY if openai_like else ""
+    api_key = os.environ.get(row.api_key_env, "") if row.api_key_env else default_key
+    return ImageModelSpec(
+        name=row.name,
+        provider=row.provider,
+        upstream_model=row.upstream_model or (row.name if openai_like else ""),
+        base_url=row.base_url or (settings.LLM_BASE_URL if openai_like else ""),
+        api_key=api_key,
+        timeout_seconds=row.timeout_seconds,
+        prompt_prefix=row.prompt_prefix,
+        negative_prompt=row.negative_prompt,
+        seed=row.seed,
+        width=row.width,
+        height=row.height,
+        steps=row.steps,
+        cfg_scale=row.cfg_scale,
+        workflow=row.workflow or {},
+        credits_per_image=row.credits_per_image,
+    )
 
-    Raises ModelNotFound for a name that is not an image model."""
+
+def _builtin_spec() -> ImageModelSpec:
+    return ImageModelSpec(
+        name="builtin",
+        provider=LLMModel.Provider.BUILTIN,
+        width=settings.IMAGE_WIDTH,
+        height=settings.IMAGE_HEIGHT,
+        credits_per_image=Decimal(str(settings.IMAGE_CREDITS_PER_IMAGE)),
+    )
+
+
+def image_model_spec_get(*, name: str | None = None) -> ImageModelSpec:
+    """The image model ``name``, or the default one: the catalog's default image row, else ``IMAGE_MODEL``
+    (a catalog image row's name, or ``builtin``: the offline renderer with the IMAGE_* size and rate).
+
+    Raises ModelNotFound for a name that is neither an active image row nor ``builtin`` (a chat model's name
+    is not an image model)."""
+    rows = active_image_models()
+    if not name:
+        default = next((row for row in rows if row.is_default), None)
+        if default is not None:
+            return _image_spec_from_row(default)
     wanted = name or settings.IMAGE_MODEL
+    row = next((row for row in rows if row.name == wanted), None)
+    if row is not None:
+        return _image_spec_from_row(row)
     if wanted == "builtin":
-        return ImageModelSpec(
-            name="builtin",
-            provider="builtin",
-            width=settings.IMAGE_WIDTH,
-            height=settings.IMAGE_HEIGHT,
-            credits_per_image=Decimal(str(settings.IMAGE_CREDITS_PER_IMAGE)),
-        )
+        return _builtin_spec()
     raise ModelNotFound(f"No active image model is named '{wanted}'.")
+
+
+def image_rate_card_list() -> list[ImageRate]:
+    """Every image model integrators' characters can draw with, and what a picture costs: the active image
+    rows, then the built-in renderer (priced by IMAGE_CREDITS_PER_IMAGE) unless a row is named ``builtin``.
+    ``is_default`` marks the one ``image_model_spec_get()`` picks."""
+    try:
+        default_name = image_model_spec_get().name
+    except ModelNotFound:  # IMAGE_MODEL names no active row: nothing is drawn until the operator fixes it
+        default_name = ""
+    specs = [_image_spec_from_row(row) for row in active_image_models()]
+    if not any(spec.name == "builtin" for spec in specs):
+        specs.append(_builtin_spec())
+    return [
+        ImageRate(
+            model=spec.name,
+            provider=spec.provider,
+            credits_per_image=spec.credits_per_image,
+            width=spec.width,
+            height=spec.height,
+            is_default=spec.name == default_name,
+        )
+        for spec in specs
+    ]

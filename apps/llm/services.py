@@ -61,7 +61,11 @@ class ChatStream:
 # --- the catalog ----------------------------------------------------------------------------------------
 @transaction.atomic
 def llm_model_save(*, model: LLMModel) -> LLMModel:
-    """Create or change a catalog row (the admin's save). Every process sees it at its next lookup."""
+    """Create or change a catalog row (the admin's save). Every process sees it at its next lookup.
+
+    Raises django's ValidationError for a row the catalog cannot use (``LLMModel.clean``: an image row with a
+    chat provider, a ComfyUI row without a usable workflow...), so no writer can bypass the admin's checks."""
+    model.full_clean(validate_unique=False, validate_constraints=False)  # the database holds those two
     model.save()
     CATALOG.bump()
     return model

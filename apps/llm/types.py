@@ -1,6 +1,8 @@
 """Plain data passed to and from providers, a model's rate card and what a call costs, and the form of a credit
 amount."""
 
+import json
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -124,5 +126,44 @@ class ImageModelSpec:
     seed: int | None = None  # None: a fresh seed per picture
     width: int = 512
     height: int = 512
+    steps: int = 28  # sampler steps (AUTOMATIC1111, ComfyUI)
+    cfg_scale: float = 7.0  # prompt guidance (AUTOMATIC1111, ComfyUI)
     workflow: dict[str, Any] = field(default_factory=dict)  # ComfyUI: the API-format workflow template
     credits_per_image: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ImageRate:
+    """One image line of the rate card: an image model and what one picture costs in credits."""
+
+    model: str
+    provider: str
+    credits_per_image: Decimal
+    width: int
+    height: int
+    is_default: bool = False
+
+
+# The placeholders a ComfyUI workflow template may hold, in any string input of any node. A value that is
+# exactly one placeholder becomes the typed value (a number for seed, width, height, steps, cfg, denoise);
+# inside a longer string it is written in as text. ``{{prompt}}`` is required; ``{{reference_image}}``
+# (a LoadImage node's ``image``) makes the backend upload the identity image first.
+COMFYUI_PLACEHOLDERS = (
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "width",
+    "height",
+    "steps",
+    "cfg",
+    "denoise",
+    "reference_image",
+)
+COMFYUI_REQUIRED_PLACEHOLDERS = ("prompt",)
+PLACEHOLDER_PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+IMAGE_SIDE_RANGE = (64, 4096)
+
+
+def workflow_placeholders(workflow) -> set[str]:
+    """The placeholder names used anywhere in a workflow template's strings."""
+    return set(PLACEHOLDER_PATTERN.findall(json.dumps(workflow)))

@@ -1,13 +1,17 @@
 """Admin, the writers' tool: NPCs with their machines; a machine with its states, transitions (by priority),
 links and variables. Every save is checked by the rules ``creator/save`` applies (``services.npc_check``):
 a save that breaks one is rolled back and the problems are shown by their ``/full`` paths. A state added
-here gets its default transitions (pass, reject, kick_out)."""
+here gets its default transitions (pass, reject, kick_out). Every save and delete bumps the NPC's cached
+scenario reads (``selectors.SCENARIOS``), so the next turn sees the edit.
+
+Every admin of a scenario model derives from ``_ScenarioChecked`` (a test holds it to that), which is where
+the check and the bump live: a new admin cannot forget either."""
 
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
 from apps.core.errors import ValidationFailed
-from apps.npcs import services
+from apps.npcs import selectors, services
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Transition, Variable
 
 
@@ -26,11 +30,16 @@ class _ScenarioChecked:
     """Check the NPC's whole scenario set after the form and its inlines are saved: when it breaks a rule, the
     admin's transaction rolls back and the writer goes back to the form with the problems."""
 
+    def _npc_id_of(self, obj) -> str:
+        raise NotImplementedError
+
     def _npc_of(self, obj) -> NPC:
         raise NotImplementedError
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
+        # The form and its inlines are saved: the bump now, and again when the admin's transaction commits.
+        selectors.SCENARIOS.bump(scope=self._npc_id_of(form.instance))
         try:
             services.npc_check(npc=self._npc_of(form.instance))
         except ValidationFailed as error:
@@ -44,6 +53,17 @@ class _ScenarioChecked:
                 self.message_user(request, f"{path}: {' '.join(found)}", messages.ERROR)
             self.message_user(request, "Nothing was saved.", messages.WARNING)
             return HttpResponseRedirect(request.path)
+
+    def delete_model(self, request, obj) -> None:
+        npc_id = self._npc_id_of(obj)
+        super().delete_model(request, obj)
+        selectors.SCENARIOS.bump(scope=npc_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        npc_ids = {self._npc_id_of(obj) for obj in queryset}
+        super().delete_queryset(request, queryset)
+        for npc_id in npc_ids:
+            selectors.SCENARIOS.bump(scope=npc_id)
 
 
 class MachineInline(admin.TabularInline):
@@ -66,6 +86,9 @@ class NPCAdmin(_ScenarioChecked, admin.ModelAdmin):
     readonly_fields = ("id", "created_at", "updated_at")
     fields = ("id", "app", "character", "is_public", "created_at", "updated_at")
     inlines = [MachineInline]
+
+    def _npc_id_of(self, obj: NPC) -> str:
+        return obj.pk
 
     def _npc_of(self, obj: NPC) -> NPC:
         return obj
@@ -130,6 +153,9 @@ class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
     search_fields = ("key", "name", "npc__id")
     fields = ("npc", "key", "name", "description", "objective", "scoring_mode", "is_entry", "is_published", "position")
     inlines = [StateInline, TransitionInline, MachineLinkInline, VariableInline]
+
+    def _npc_id_of(self, obj: Machine) -> str:
+        return obj.npc_id
 
     def _npc_of(self, obj: Machine) -> NPC:
         return obj.npc

@@ -346,9 +346,10 @@ def link_spec(link: MachineLink, machine_keys: Mapping[str, str]) -> engine.Link
     )
 
 
-def machine_graph_of(machine: Machine) -> engine.MachineGraph:
-    """The engine's graph of a saved machine: its states, its transitions (keyed by id), its outgoing links."""
-    states = list(machine.states.all())
+def machine_graph_of(machine: Machine, states: Sequence[State] | None = None) -> engine.MachineGraph:
+    """The engine's graph of a saved machine: its states, its transitions (keyed by id), its outgoing links.
+    ``states``: the machine's state rows when the caller has read them already."""
+    states = list(machine.states.all()) if states is None else states
     keys = {state.id: state.key for state in states}
     transitions = [transition_body(t, keys) for t in machine.transitions.order_by("priority", "position", "id")]
     links = MachineLink.objects.filter(from_machine=machine).select_related("to_machine").order_by("position", "id")

@@ -1,12 +1,20 @@
 """Reads for NPCs, scoped to the asking app: its own NPCs, and other apps' public ones (read and played,
-never changed). Another app's private NPC looks absent (NpcNotFound)."""
+never changed). Another app's private NPC looks absent (NpcNotFound).
+
+What a turn reads that only authoring changes (a machine's engine graph, state rows and output variables) is
+cached in the shared cache under the NPC's generation (``SCENARIOS``); every write that changes a scenario
+bumps it (the services and the admin's saves and deletes). A warm turn reads none of them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
+from apps.core.compiled import CompiledRead
+from apps.core.generations import Generation
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Variable
@@ -23,6 +31,38 @@ from apps.npcs.types import PlayerMachine, UnlockedMachine
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+
+
+# One NPC's authored scenario set, as turns read it: scope = the NPC's id, one value per machine. Bumped by
+# services.npc_save / npc_delete / state_create / state_transitions_default and by the admin's saves and
+# deletes (``admin._ScenarioChecked``), at once and after commit.
+SCENARIOS = Generation("npc-scenarios")
+
+
+@dataclass(frozen=True)
+class _MachineRead:
+    """A machine as a turn needs it: the engine's graph, the state rows by key and the output variables
+    (picklable: frozen dataclasses and model instances)."""
+
+    graph: engine.MachineGraph
+    states: dict[str, State]
+    outputs: list[Variable]
+
+
+def _machine_read(machine: Machine) -> _MachineRead:
+    """The machine's cached read, kept on the row as well: one turn asks for it several times (matchers,
+    preview, reply state, outputs) and gets one cache round trip and one consistent snapshot. A turn reads
+    its rows afresh, so the next turn asks the cache again."""
+    read = machine.__dict__.get("_scenario_read")
+    if read is None:
+
+        def compute() -> _MachineRead:
+            states = list(machine.states.all())
+            outputs = list(machine.variables.order_by("position", "created_at", "id"))
+            return _MachineRead(machine_graph_of(machine, states), {state.key: state for state in states}, outputs)
+
+        read = machine.__dict__["_scenario_read"] = SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
+    return read
 
 
 def _visible(app: App) -> Q:
@@ -76,8 +116,8 @@ def machine_get(*, npc: NPC, machine_id: str | None = None) -> Machine:
 
 
 def machine_graph(*, machine: Machine) -> engine.MachineGraph:
-    """The engine's graph of ``machine`` (states, transitions keyed by id, outgoing links)."""
-    return machine_graph_of(machine)
+    """The engine's graph of ``machine`` (states, transitions keyed by id, outgoing links); cached."""
+    return _machine_read(machine).graph
 
 
 def machines_available(*, app: App, npc_id: str, player_session_id: str, published_only: bool = True) -> list[Machine]:
@@ -98,18 +138,37 @@ def machines_available(*, app: App, npc_id: str, player_session_id: str, publish
     return [machine for machine in machines if machine.key in available]
 
 
+def _playthrough_read(by_machine: bool) -> CompiledRead:
+    def build(app_id: str, npc_id: str, player_session_id: str, *machine_id: str) -> QuerySet[Playthrough]:
+        rows = Playthrough.objects.filter(
+            Q(npc__app_id=app_id) | Q(npc__is_public=True), npc_id=npc_id, player_session_id=player_session_id
+        )
+        if machine_id:
+            rows = rows.filter(machine_id=machine_id[0])
+        related = rows.select_related("npc__character__current_version", "machine", "current_state")
+        return related.order_by("-updated_at", "-id")[:1]
+
+    return CompiledRead(build, markers=["\x00app", "\x00npc", "\x00player", *(["\x00machine"] if by_machine else [])])
+
+
+# A turn's first read, compiled once per process (``CompiledRead``): compiling this five-table join cost
+# more than running it. One shape without a machine id, one with.
+_PLAYTHROUGH_LATEST = _playthrough_read(by_machine=False)
+_PLAYTHROUGH_OF_MACHINE = _playthrough_read(by_machine=True)
+
+
 def playthrough_get(*, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None) -> Playthrough:
-    """The player's playthrough of the machine (by default the one played most recently)."""
-    npc = npc_get(app=app, npc_id=npc_id)
-    rows = Playthrough.objects.filter(npc=npc, player_session_id=player_session_id).select_related(
-        "machine", "current_state"
-    )
-    if machine_id is not None:
-        rows = rows.filter(machine_id=machine_id)
-    playthrough = rows.order_by("-updated_at", "-id").first()
-    if playthrough is None:
+    """The player's playthrough of the machine (by default the one played most recently), with its NPC's
+    character and current version, its machine and its current state, in one query. Raises NpcNotFound
+    (an NPC the app cannot see) and PlaythroughNotFound."""
+    if machine_id is None:
+        found = _PLAYTHROUGH_LATEST.fetch(app.pk, npc_id, player_session_id)
+    else:
+        found = _PLAYTHROUGH_OF_MACHINE.fetch(app.pk, npc_id, player_session_id, machine_id)
+    if not found:
+        npc_get(app=app, npc_id=npc_id)  # NpcNotFound first, as before: the NPC itself may be unknown
         raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
-    return playthrough
+    return found[0]
 
 
 def playthrough_state(*, playthrough: Playthrough) -> engine.PlaythroughState:
@@ -126,7 +185,7 @@ def playthrough_state(*, playthrough: Playthrough) -> engine.PlaythroughState:
 def playthrough_matchers_evaluate(*, playthrough: Playthrough, text: str) -> engine.Evaluation | None:
     """What the deterministic matchers make of ``text`` in the playthrough's current state (None: ask the
     model)."""
-    graph = machine_graph_of(playthrough.machine)
+    graph = machine_graph(machine=playthrough.machine)
     return engine.matchers_evaluate(graph, playthrough.current_state.key, text, playthrough.variables)
 
 
@@ -135,7 +194,7 @@ def playthrough_step_preview(*, playthrough: Playthrough, evaluation: engine.Eva
     the engine's step on the state as read, writing nothing (a turn writes its reply in the state it leads
     to)."""
     state = playthrough_state(playthrough=playthrough)
-    return engine.playthrough_step(machine_graph_of(playthrough.machine), state, evaluation)
+    return engine.playthrough_step(machine_graph(machine=playthrough.machine), state, evaluation)
 
 
 def machines_unlocked(*, npc_id: str, result: engine.StepResult) -> tuple[UnlockedMachine, ...]:
@@ -151,13 +210,14 @@ def machines_unlocked(*, npc_id: str, result: engine.StepResult) -> tuple[Unlock
 
 
 def machine_outputs(*, machine: Machine) -> list[Variable]:
-    """The machine's output variables, in the authored order: extracted when it completes."""
-    return list(machine.variables.order_by("position", "created_at", "id"))
+    """The machine's output variables, in the authored order: extracted when it completes; cached."""
+    return list(_machine_read(machine).outputs)
 
 
 def machine_state_get(*, machine: Machine, key: str) -> State:
-    """One state of ``machine`` by its key."""
-    return machine.states.get(key=key)
+    """One state of ``machine`` by its key (cached with the graph; State.DoesNotExist for an unknown key)."""
+    state = _machine_read(machine).states.get(key)
+    return state if state is not None else machine.states.get(key=key)
 
 
 def player_machines(*, app: App, npc_id: str, player_session_id: str) -> list[PlayerMachine]:

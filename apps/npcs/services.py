@@ -1,9 +1,11 @@
 """Writes for NPCs: save (create or replace) an NPC's whole scenario set, delete it, add a state with its
 default transitions; start, reset and step a player's playthrough.
 
-Every write is one transaction. A step locks its playthrough row (``select_for_update``), so two messages
-of one player apply one after the other; the evaluation (matchers, the model) happens before, outside any
-transaction, and ``expected`` catches a playthrough that moved meanwhile.
+Every write is one transaction. Every write that changes a scenario bumps the NPC's cached reads
+(``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough
+row (``select_for_update``), so two messages of one player apply one after the other; the evaluation
+(matchers, the model) happens before, outside any transaction, and ``expected`` catches a playthrough that
+moved meanwhile.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.characters import services as characters_services
+from apps.core.compiled import CompiledRead
 from apps.core.ids import new_id
 from apps.npcs import engine, selectors
 from apps.npcs.errors import MachineNotAvailable, NpcNotFound, NpcNotYours, PlaythroughMoved, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, Playthrough, State, Transition
-from apps.npcs.scenario import character_content, machine_graph_of, scenario_export, scenario_validate, scenario_write
+from apps.npcs.scenario import character_content, scenario_export, scenario_validate, scenario_write
 from apps.npcs.types import PlaythroughStep
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ def npc_save(*, app: App, body: Any, npc_id: str | None = None) -> NPC:
             npc.is_public = persona["is_public"]
             npc.save(update_fields=["is_public", "updated_at"])
     scenario_write(npc, data)
+    selectors.SCENARIOS.bump(scope=npc.id)
     return npc
 
 
@@ -78,6 +82,7 @@ def npc_delete(*, app: App, npc_id: str) -> None:
     # Playthroughs first: their current state is protected, so that no edit loses a player by accident.
     Playthrough.objects.filter(npc=npc).delete()
     npc.delete()
+    selectors.SCENARIOS.bump(scope=npc_id)
 
 
 def state_transitions_default(*, state: State) -> list[Transition]:
@@ -90,7 +95,7 @@ def state_transitions_default(*, state: State) -> list[Transition]:
         for kind in ("win", "lose")
     }
     targets = {"pass": terminals["win"] or state, "reject": terminals["lose"] or state, "kick_out": state}
-    return Transition.objects.bulk_create(
+    created = Transition.objects.bulk_create(
         Transition(
             machine_id=state.machine_id,
             from_state=state,
@@ -101,6 +106,8 @@ def state_transitions_default(*, state: State) -> list[Transition]:
         )
         for priority, (decision, target) in enumerate(targets.items())
     )
+    selectors.SCENARIOS.bump(scope=state.machine.npc_id)  # after the write (again after commit, in one)
+    return created
 
 
 @transaction.atomic
@@ -109,6 +116,7 @@ def state_create(*, machine: Machine, key: str, **fields: Any) -> State:
     position = machine.states.count()
     state = State.objects.create(machine=machine, key=key, position=position, **fields)
     state_transitions_default(state=state)
+    selectors.SCENARIOS.bump(scope=machine.npc_id)  # a terminal state gets no transitions, but is new
     return state
 
 
@@ -208,6 +216,18 @@ def playthrough_reset(
     return playthroughs
 
 
+# The step's locked read, compiled once per process (``CompiledRead``): it runs in every turn.
+_PLAYTHROUGH_LOCKED = CompiledRead(
+    lambda app_id, playthrough_id: (
+        Playthrough.objects.select_for_update(of=("self",))
+        .select_related("machine", "current_state")
+        .filter(Q(npc__app_id=app_id) | Q(npc__is_public=True), pk=playthrough_id)[:1]
+    ),
+    markers=["\x00app", "\x00playthrough"],
+)
+_STEP_FIELDS = ["current_state", "score", "outcome", "redirect_counts", "variables", "last_message_at", "updated_at"]
+
+
 @transaction.atomic
 def playthrough_step(
     *,
@@ -220,27 +240,23 @@ def playthrough_step(
     lock. ``expected`` (the playthrough as the evaluation saw it, e.g. for ``selectors.playthrough_step_preview``)
     raises PlaythroughMoved when a concurrent message changed it first, so the step applied is the one
     previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's)."""
-    playthrough = (
-        Playthrough.objects.select_for_update(of=("self",))
-        .select_related("machine", "current_state")
-        .filter(Q(npc__app=app) | Q(npc__is_public=True), pk=playthrough_id)
-        .first()
-    )
-    if playthrough is None:
+    found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
+    if not found:
         raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+    playthrough = found[0]
     state = selectors.playthrough_state(playthrough=playthrough)
     if expected is not None and expected != state:
         raise PlaythroughMoved("The session moved on while this message was evaluated.")
-    graph = machine_graph_of(playthrough.machine)
+    graph = selectors.machine_graph(machine=playthrough.machine)
     result = engine.playthrough_step(graph, state, evaluation)
     new = result.state
     if new.state_key != state.state_key:
-        playthrough.current_state = playthrough.machine.states.get(key=new.state_key)
+        playthrough.current_state = selectors.machine_state_get(machine=playthrough.machine, key=new.state_key)
     playthrough.score = new.score
     playthrough.outcome = new.outcome or ""
     playthrough.redirect_counts = dict(new.redirect_counts)
     playthrough.variables = dict(new.variables)
     playthrough.last_message_at = timezone.now()
-    playthrough.save()
+    playthrough.save(update_fields=_STEP_FIELDS)
     unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
     return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)

@@ -4,6 +4,7 @@ import pytest
 from kombu import pools
 
 from config.celery_app import app as celery_app
+from tests.fakes.image_servers import FakeAutomatic1111, FakeComfyUI, FakeOpenAIImages
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer
 from tests.fakes.telegram_server import FakeTelegramServer
 
@@ -30,6 +31,68 @@ def fake_llm(_fake_llm_server, settings) -> FakeOpenAIServer:
     settings.LLM_TIMEOUT_SECONDS = 5.0
     yield _fake_llm_server
     _fake_llm_server.reset()
+
+
+# --- image servers (see tests/fakes/image_servers.py) ---------------------------------------------------
+@pytest.fixture(scope="session")
+def _fake_a1111_server():
+    with FakeAutomatic1111() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_a1111(_fake_a1111_server) -> FakeAutomatic1111:
+    """A fake AUTOMATIC1111 WebUI API on 127.0.0.1 in ``ok`` mode: point an image row's ``base_url`` at
+    ``fake_a1111.base_url``; misbehave with ``fake_a1111.set_mode("fail")``; assert on
+    ``fake_a1111.txt2img_requests`` / ``img2img_requests`` / ``requests``."""
+    _fake_a1111_server.reset()
+    yield _fake_a1111_server
+    _fake_a1111_server.reset()
+
+
+@pytest.fixture
+def fake_a1111_model(db, fake_a1111):
+    """The default image model: an ``automatic1111`` catalog row named ``fake-sd`` on ``fake_a1111`` (512x512,
+    2 credits a picture, a 5-second timeout). Returns the row."""
+    from apps.llm.tests.factories import image_model_create
+
+    return image_model_create(
+        name="fake-sd",
+        provider="automatic1111",
+        base_url=fake_a1111.base_url,
+        is_default=True,
+        timeout_seconds=5.0,
+        credits_per_image=2,
+    )
+
+
+@pytest.fixture(scope="session")
+def _fake_comfyui_server():
+    with FakeComfyUI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_comfyui(_fake_comfyui_server) -> FakeComfyUI:
+    """A fake ComfyUI on 127.0.0.1 in ``ok`` mode; a prompt's outputs appear on its second history poll
+    (``pending_polls``); assert on ``queued_workflows``, ``uploads``, ``history_polls``."""
+    _fake_comfyui_server.reset()
+    yield _fake_comfyui_server
+    _fake_comfyui_server.reset()
+
+
+@pytest.fixture(scope="session")
+def _fake_openai_images_server():
+    with FakeOpenAIImages() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_openai_images(_fake_openai_images_server) -> FakeOpenAIImages:
+    """A fake OpenAI-compatible images API on 127.0.0.1 (``base_url`` ends in /v1), in ``ok`` mode."""
+    _fake_openai_images_server.reset()
+    yield _fake_openai_images_server
+    _fake_openai_images_server.reset()
 
 
 # Where tests' Telegram channels say they live; the inbound URL is then "/hooks/telegram/<id>" on the test client.

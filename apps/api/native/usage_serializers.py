@@ -12,7 +12,7 @@ from apps.accounts.selectors import USAGE_GROUP_COLUMNS, BudgetStatus, UsageRepo
 from apps.accounts.types import ALL_RESOURCES, BudgetEnforcement, BudgetPeriod, ResourceType, UsagePurpose
 from apps.api.native.serializers import EventSerializer
 from apps.core.fields import StrictFloatField
-from apps.llm.types import ModelRate, credits_quantize
+from apps.llm.types import ImageRate, ModelRate, credits_quantize
 
 if TYPE_CHECKING:
     from apps.accounts.models import UsageRecord
@@ -38,8 +38,18 @@ class ModelRateOutput(serializers.Serializer):
     is_default = serializers.BooleanField()
 
 
-class ImageRateOutput(serializers.Serializer):
+class ImageModelRateOutput(serializers.Serializer):
+    model = serializers.CharField(help_text="The image model's name in the catalog (`builtin`: the offline renderer).")
+    provider = serializers.CharField(help_text="builtin | automatic1111 | comfyui | openai_images")
     credits_per_image = serializers.FloatField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    is_default = serializers.BooleanField(help_text="The model selfies and probes draw with.")
+
+
+class ImageRateOutput(serializers.Serializer):
+    credits_per_image = serializers.FloatField(help_text="What one picture of the default image model costs.")
+    models = ImageModelRateOutput(many=True, help_text="Every active image model and what one picture costs.")
 
 
 class RatesOutput(serializers.Serializer):
@@ -58,6 +68,26 @@ def model_rate_data(rate: ModelRate) -> dict:
         "output_credits_per_1m_tokens": float(rate.output_credits_per_1k * 1000),
         "max_tokens": rate.max_tokens,
         "is_default": rate.is_default,
+    }
+
+
+def image_rates_data(rates: list[ImageRate]) -> dict:
+    """The image part of the rate card: the default model's price per picture (the field clients already
+    read), then every image model."""
+    default = next((rate for rate in rates if rate.is_default), None)
+    return {
+        "credits_per_image": float(default.credits_per_image) if default else 0.0,
+        "models": [
+            {
+                "model": rate.model,
+                "provider": rate.provider,
+                "credits_per_image": float(rate.credits_per_image),
+                "width": rate.width,
+                "height": rate.height,
+                "is_default": rate.is_default,
+            }
+            for rate in rates
+        ],
     }
 
 

@@ -11,6 +11,7 @@ the graph rules, 429 for rate limits. A concurrent message that moved the player
 from typing import Any
 
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -69,6 +70,7 @@ def npc_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return drf_error_response(rendered, context)
 
 
+@csrf_exempt  # an API URL: a POST to an unknown one is a 404 in Foil's shape, not the CSRF page's 403
 def not_found_view(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(error_body("not_found", f"No endpoint at {request.path}."), status=404)
 

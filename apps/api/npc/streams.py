@@ -21,6 +21,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
+from rest_framework.renderers import JSONRenderer
 
 from apps.api.npc import presenters
 from apps.api.npc.errors import render_error
@@ -52,6 +53,14 @@ def _frames(stream: NpcTurnStream) -> Iterator[str]:
         deltas.close()  # a listener gone mid-reply: the turn still finishes and is written
     assert stream.turn is not None
     yield _frame("done", presenters.chat_response(stream.turn))
+
+
+class EventStreamRenderer(JSONRenderer):
+    """Lets a request that accepts only ``text/event-stream`` (a standard SSE client) reach the view; what the
+    view answers before the stream starts (an error) is still JSON in Foil's shape."""
+
+    media_type = "text/event-stream"
+    format = "sse"
 
 
 _END = object()

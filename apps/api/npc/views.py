@@ -67,6 +67,8 @@ class MessageApi(NpcApiView):
 
 
 class MessageStreamApi(NpcApiView):
+    renderer_classes = [JSONRenderer, streams.EventStreamRenderer]
+
     def post(self, request, persona_id: str):
         data = validated(MessageInput, json_object(request.data))
         query = validated(MachineQuery, request.query_params)

@@ -40,7 +40,8 @@ from django.db import transaction
 
 from apps.accounts import services as accounts_services
 from apps.accounts.types import UsagePurpose
-from apps.conversations.models import Event, Session
+from apps.conversations import selectors
+from apps.conversations.models import Session
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
     from apps.npcs.types import Playthrough
 
 MESSAGE_MAX_CHARS = 4000
-HISTORY_TURNS = 20
 
 
 @dataclass(frozen=True)
@@ -167,12 +167,7 @@ def _text_check(text: Any) -> str:
 
 
 def _current_session(app: App, playthrough: Playthrough) -> Session:
-    session = (
-        Session.objects.filter(playthrough=playthrough)
-        .select_related("character_version")
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    session = selectors.npc_session_latest(playthrough_id=playthrough.id)
     if session is None:  # a playthrough started by another door (the admin): its log starts now
         with transaction.atomic():
             session = _session_open(app, playthrough, _opening(playthrough, playthrough.player_name))
@@ -180,14 +175,9 @@ def _current_session(app: App, playthrough: Playthrough) -> Session:
 
 
 def _history(session: Session) -> list[ChatMessage]:
-    rows = (
-        Event.objects.filter(session=session, role__in=("user", "character"))
-        .order_by("-cursor")
-        .values_list("role", "payload")[: HISTORY_TURNS * 2]
-    )
     return [
         ChatMessage("user" if role == "user" else "assistant", str(payload.get("text", "")))
-        for role, payload in reversed(rows)
+        for role, payload in selectors.npc_history(session_id=session.id)
     ]
 
 

@@ -99,6 +99,24 @@ def test_responses_are_enveloped_schemas_not_empty_objects(schema):
     assert {"accepted", "cursor", "sent_turn_index", "run_ref", "reply_mode"} <= set(accepted["properties"])
 
 
+def test_the_rate_card_documents_chat_and_image_rates(schema):
+    response = schema["paths"]["/v1/rates"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    data = _resolve(schema, _resolve(schema, response)["properties"]["data"])
+    assert {"unit", "models", "images"} <= set(data["properties"])
+    images = _resolve(schema, data["properties"]["images"])
+    assert set(images["properties"]) == {"credits_per_image", "models"}
+    image_model = _resolve(schema, images["properties"]["models"]["items"])
+    assert set(image_model["properties"]) == {
+        "model",
+        "provider",
+        "credits_per_image",
+        "width",
+        "height",
+        "is_default",
+    }
+    assert image_model["properties"]["credits_per_image"]["type"] == "number"
+
+
 def test_schema_documents_bearer_auth_and_query_parameters(schema):
     schemes = schema["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {"type": "http", "scheme": "bearer", "description": schemes["ApiKey"]["description"]}

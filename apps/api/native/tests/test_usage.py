@@ -14,7 +14,7 @@ from apps.conversations import services
 from apps.conversations.models import Session
 from apps.conversations.tests.factories import session_start
 from apps.delivery.telegram import services as telegram_services
-from apps.llm.tests.factories import llm_model_create
+from apps.llm.tests.factories import image_model_create, llm_model_create
 
 
 @pytest.fixture
@@ -69,7 +69,9 @@ def test_rates_list_the_catalog_and_the_settings_models(api, priced_models, sett
     body = response.json()
     assert body["schema_version"] and body["next_actions"]
     data = body["data"]
-    assert data["unit"] == "credits" and data["images"] == {"credits_per_image": 12.0}
+    assert data["unit"] == "credits"
+    builtin = {"model": "builtin", "provider": "builtin", "credits_per_image": 12.0, "width": 512, "height": 512}
+    assert data["images"] == {"credits_per_image": 12.0, "models": [{**builtin, "is_default": True}]}
     rates = {rate["model"]: rate for rate in data["models"]}
     assert set(rates) == {"cheap", "pricey", "scripted"}  # LLM_CHAT_MODEL is "scripted" here
     assert rates["pricey"] == {
@@ -87,6 +89,45 @@ def test_rates_list_the_catalog_and_the_settings_models(api, priced_models, sett
         0.5,
         1.5,
     )
+
+
+def test_rates_list_each_active_image_model_with_its_price_per_picture(api, db, settings):
+    settings.IMAGE_CREDITS_PER_IMAGE = 4.0
+    image_model_create(
+        name="house-sd",
+        provider="automatic1111",
+        base_url="http://127.0.0.1:9",
+        width=768,
+        height=1024,
+        credits_per_image="2.5",
+        is_default=True,
+    )
+    image_model_create(name="retired-sd", provider="builtin", credits_per_image=9, is_active=False)
+
+    response = api.get("/v1/rates")
+
+    images = response.json()["data"]["images"]
+    assert images["credits_per_image"] == 2.5  # the default image model's price
+    assert images["models"] == [
+        {
+            "model": "house-sd",
+            "provider": "automatic1111",
+            "credits_per_image": 2.5,
+            "width": 768,
+            "height": 1024,
+            "is_default": True,
+        },
+        {
+            "model": "builtin",
+            "provider": "builtin",
+            "credits_per_image": 4.0,
+            "width": 512,
+            "height": 512,
+            "is_default": False,
+        },
+    ]
+    # an image model is not a chat model: it has no token rates
+    assert "house-sd" not in {rate["model"] for rate in response.json()["data"]["models"]}
 
 
 def test_rates_need_a_key(anon, db):

@@ -2,7 +2,6 @@
 
 from urllib.parse import quote, urlencode
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
@@ -25,13 +24,13 @@ class RatesApi(APIView):
     @extend_schema(
         operation_id="rates_get",
         responses={200: enveloped("RatesEnvelope", shapes.RatesOutput), **READ_ERRORS},
-        description="The rate card: what each model's tokens cost in credits.",
+        description="The rate card: what each chat model's tokens and each image model's pictures cost in credits.",
     )
     def get(self, request):
         data = {
             "unit": "credits",
             "models": [shapes.model_rate_data(rate) for rate in llm_selectors.rate_card_list()],
-            "images": {"credits_per_image": float(settings.IMAGE_CREDITS_PER_IMAGE)},
+            "images": shapes.image_rates_data(llm_selectors.image_rate_card_list()),
         }
         return envelope(data, [action("GET /v1/usage?group_by=model", "What your app spent, per model")])
 

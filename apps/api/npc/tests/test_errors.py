@@ -194,3 +194,11 @@ def _counts() -> tuple[int, ...]:
     from apps.npcs.models import NPC, Playthrough
 
     return tuple(model.objects.count() for model in (NPC, Playthrough, Session, Event, UsageRecord))
+
+
+def test_an_unknown_url_is_404_in_foils_shape_for_a_post_too(owner):
+    client = APIClient(enforce_csrf_checks=True)  # as a real client meets it: no CSRF token, no cookie
+    client.credentials(HTTP_X_API_KEY=owner.raw_key)
+    for method in (client.get, client.post):
+        response = method("/npc/api/v1/sdk/chat/npc_x/nowhere", {}, format="json")
+        assert _error(response, 404)["code"] == "not_found"

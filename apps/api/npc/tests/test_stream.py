@@ -161,3 +161,13 @@ def test_the_async_client_plays_the_whole_scenario_streaming_included(live_serve
     assert len(history.messages) == 7
     assert {m.machine_key for m in machines} == {"gate", "vault"}
     assert reset.session_id != opened.session_id
+
+
+def test_a_standard_sse_client_that_accepts_only_event_streams_is_served(live_server, client, npc, owner):
+    client.chat.init_session(npc.id, "player-1", "Ada", "female")
+    url = f"{live_server.url}/npc/api/v1/sdk/chat/{npc.id}/message/stream"
+    headers = {"X-API-Key": owner.raw_key, "Accept": "text/event-stream"}
+    answer = httpx.post(url, json={"message": "hello", "user_session_id": "player-1"}, headers=headers)
+    assert answer.status_code == 200 and answer.text.startswith("event: metadata\n")
+    refused = httpx.post(url, json={"message": "", "user_session_id": "player-1"}, headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["message"]
