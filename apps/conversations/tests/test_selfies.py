@@ -1,6 +1,7 @@
 """Selfies in turns: the decision rides in the reply call, the image is drawn after the reply commits and lands
 as image.ready (or image.failed), metered and budgeted, within the day's cap."""
 
+import base64
 import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -329,3 +330,32 @@ def test_the_text_reply_never_waits_for_the_image(owner, monkeypatch):
         for thread in drawer:
             thread.join(10)
     assert types(session)[-1] == "image.ready"
+
+
+def test_a_selfie_end_to_end_with_the_fake_automatic1111_server(
+    owner, api, anon, django_capture_on_commit_callbacks, fake_a1111_model, fake_a1111
+):
+    """The default image model is an AUTOMATIC1111 row: the turn's selfie is drawn by img2img from the
+    identity asset, stored, announced, metered at the row's rate, and served by its signed link."""
+    app = owner.api_key.app
+    session = selfie_session(app)
+    with django_capture_on_commit_callbacks(execute=True):  # the turn, then the image job: inline
+        services.message_send(app=app, session_id=session.id, text="can you send me a selfie from the park?")
+
+    image = GeneratedImage.objects.get()
+    assert (image.status, image.model, image.backend) == ("ready", "fake-sd", "automatic1111")
+    (request,) = fake_a1111.img2img_requests
+    identity = session.character.visual_assets.get()
+    with default_storage.open(identity.file.name, "rb") as handle:
+        assert base64.b64decode(request["init_images"][0]) == handle.read()  # the face is the reference
+    assert "short silver bob" in request["prompt"] and request["seed"] == image.seed
+    record = UsageRecord.objects.get(purpose="image")
+    assert (record.credits, record.model, record.provider) == (Decimal(2), "fake-sd", "automatic1111")
+
+    events = api.get(f"/v1/sessions/{session.id}/events?since=0").json()["data"]["events"]
+    order = [event["event_type"] for event in events]
+    assert order.index("message.created", order.index("run.status")) < order.index("image.ready")
+    ready = events[order.index("image.ready")]["payload"]
+    served = anon.get(ready["url"])
+    with default_storage.open(image.file.name, "rb") as handle:
+        assert served.status_code == 200 and b"".join(served.streaming_content) == handle.read()
