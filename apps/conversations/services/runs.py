@@ -18,7 +18,13 @@ from apps.conversations.services import metering
 from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
-from apps.conversations.services.selfies import SelfieChance, selfie_chance, selfie_events, selfie_reply_read
+from apps.conversations.services.selfies import (
+    SelfieChance,
+    selfie_chance,
+    selfie_draw_queue,
+    selfie_events,
+    selfie_reply_read,
+)
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
@@ -149,6 +155,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             "reply_to_cursor": run.trigger_cursor,
         }
         skipped: list[NewEvent] = []
+        selfie = None
         if wish is not None and turn.selfie is not None:
             skipped, selfie = selfie_events(run=run, chance=turn.selfie, wish=wish)
             if selfie is not None:
@@ -158,6 +165,8 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
         outcomes = [item for item in (turn.appraisal,) if item is not None]
         outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))
         _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
+        if selfie is not None:
+            selfie_draw_queue(image_id=selfie["image_id"])
     return True
 
 

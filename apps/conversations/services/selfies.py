@@ -188,8 +188,8 @@ def selfie_slot_take(*, app_id: str, character_id: str, external_user_ref: str, 
 
 
 def selfie_events(*, run: Run, chance: SelfieChance, wish: SelfieWish) -> tuple[list[NewEvent], dict | None]:
-    """Inside the turn's outcome transaction: create the pending selfie (queued for drawing after commit) and
-    return what the reply payload names (``{"image_id", "status": "pending"}``), or the ``image.skipped``
+    """Inside the turn's outcome transaction: create the pending selfie (``selfie_draw_queue`` hands it over)
+    and return what the reply payload names (``{"image_id", "status": "pending"}``), or the ``image.skipped``
     event that says why there is none."""
     session = run.session
     reason = chance.refused
@@ -216,8 +216,13 @@ def selfie_events(*, run: Run, chance: SelfieChance, wish: SelfieWish) -> tuple[
         run_ref=run.id,
         external_user_ref=session.external_user_ref,
     )
-    transaction.on_commit(lambda: executor.submit(SELFIE_DRAW_TASK, image.id))
     return [], {"image_id": image.id, "status": "pending", "caption": wish.caption}
+
+
+def selfie_draw_queue(*, image_id: str) -> None:
+    """Queue the drawing after commit. Call it after the turn's events were appended, so the reply's
+    announcement (registered first) goes out before the job is even handed over."""
+    transaction.on_commit(lambda: executor.submit(SELFIE_DRAW_TASK, image_id))
 
 
 @dataclass(frozen=True)
