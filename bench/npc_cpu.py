@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> None:
         for query in captured.captured_queries:
             print(query["time"], query["sql"][:300])
     print(f"NPC message, whole request in one process: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per message "
-          f"({args.messages} messages), PostgreSQL {pg_ms:.2f} ms CPU; {statements} statements per message")  # fmt: skip
+          f"({args.messages} messages), PostgreSQL {pg_ms:.2f} ms CPU; {statements} statements per message")  # fmt: skip  # noqa: E501
     figures_write(
         "npc_cpu",
         {
