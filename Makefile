@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-npc
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc
 
 bootstrap:
 	@bin/bootstrap
@@ -39,13 +39,17 @@ web: bootstrap
 		--loop uvloop --http httptools --lifespan off --no-access-log --timeout-graceful-shutdown 10
 
 worker: bootstrap
-	@.venv/bin/celery -A config worker -l info
+	@.venv/bin/celery -A config worker -l info -Q dramatis,images
 
 beat: bootstrap
 	@.venv/bin/celery -A config beat -l info
 
 bench: bootstrap
 	@$(PY) bench/turns.py
+
+# Upload validation, selfie latency with the built-in renderer, the text reply with and without a selfie.
+bench-images: bootstrap
+	@$(PY) bench/images.py $(ARGS)
 
 # The NPC message route and its stream against the bare view (bench/README.md, "NPC messages").
 bench-npc: bootstrap

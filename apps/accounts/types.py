@@ -24,6 +24,7 @@ class UsagePurpose(models.TextChoices):
     EMOTION_APPRAISAL = "emotion_appraisal"
     NPC_EVALUATION = "npc_evaluation"
     NPC_EXTRACTION = "npc_extraction"
+    IMAGE = "image"  # one generated picture (a selfie, a probe), at its image model's credits_per_image
 
 
 class BudgetPeriod(models.TextChoices):

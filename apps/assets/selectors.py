@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from apps.assets.models import VisualAsset
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+
+from apps.assets.errors import ImageNotFound, ImageNotReady
+from apps.assets.models import GeneratedImage, VisualAsset
 from apps.assets.types import GateState, VisualReadiness
+from apps.core import clock
 
 if TYPE_CHECKING:
     from apps.characters.models import Character
@@ -55,3 +62,100 @@ def visual_readiness(*, character: Character, content: dict[str, Any] | None = N
             ),
         )
     )
+
+
+# --- generated images ------------------------------------------------------------------------------------
+# Signed, expiring links to generated images. The signed token is the only key: it names the image and the
+# variant and expires IMAGE_URL_TTL_SECONDS after it was minted, so minting costs no query (a page of
+# image.ready events gets its links without reading a row) and ids alone open nothing. Events store the
+# image's id; the links are minted each time an event is read or delivered.
+IMAGE_URL_SALT = "dramatis.assets.image-url"
+IMAGE_VARIANTS = {"f": "file", "t": "thumbnail"}
+
+
+def _image_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=IMAGE_URL_SALT)
+
+
+def image_url_signed(*, image_id: str, variant: str = "file") -> str:
+    """A fresh signed URL for the image's ``file`` or ``thumbnail``: absolute under PUBLIC_BASE_URL when that
+    is set, else a path on this server."""
+    short = "t" if variant == "thumbnail" else "f"
+    token = _image_signer().sign(f"{image_id}.{short}")
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v1/image-files/{token}"
+
+
+def image_links(*, image_id: str) -> dict[str, str]:
+    """What an ``image.ready`` event carries when read or delivered: its file and thumbnail URLs and when
+    they stop working."""
+    expires = clock.now() + timedelta(seconds=settings.IMAGE_URL_TTL_SECONDS)
+    return {
+        "url": image_url_signed(image_id=image_id),
+        "thumbnail_url": image_url_signed(image_id=image_id, variant="thumbnail"),
+        "url_expires_at": expires.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def image_token_read(*, token: str) -> tuple[str, str] | None:
+    """The (image id, variant) a token of ``image_url_signed`` names, or None when it is forged, tampered
+    with or expired."""
+    try:
+        value = _image_signer().unsign(token, max_age=settings.IMAGE_URL_TTL_SECONDS)
+    except signing.BadSignature:  # SignatureExpired is one too
+        return None
+    image_id, _, short = value.rpartition(".")
+    if not image_id or short not in IMAGE_VARIANTS:
+        return None
+    return image_id, IMAGE_VARIANTS[short]
+
+
+def image_get(*, app_id: str, image_id: str) -> GeneratedImage:
+    """The app's image ``image_id``; another app's image is absent (ImageNotFound)."""
+    image = GeneratedImage.objects.filter(app_id=app_id, pk=image_id).first()
+    if image is None:
+        raise ImageNotFound(f"No image with id '{image_id}'.")
+    return image
+
+
+def image_file_name(*, image_id: str, variant: str) -> tuple[str, str] | None:
+    """The storage name and content type of a ready image's file (or thumbnail), or None when there is none."""
+    row = (
+        GeneratedImage.objects.filter(pk=image_id, status=GeneratedImage.Status.READY)
+        .values_list("file", "thumbnail", "content_type")
+        .first()
+    )
+    if row is None:
+        return None
+    name = row[1] if variant == "thumbnail" else row[0]
+    if not name:
+        return None
+    return name, ("image/png" if variant == "thumbnail" else row[2] or "image/png")
+
+
+def image_bytes(*, image_id: str) -> tuple[bytes, str]:
+    """A ready image's file as (bytes, content type), for channels that upload the picture itself (Telegram's
+    sendPhoto). Raises ImageNotReady when the image has no file."""
+    found = image_file_name(image_id=image_id, variant="file")
+    if found is None:
+        raise ImageNotReady(f"The image '{image_id}' has no file.")
+    with default_storage.open(found[0], "rb") as handle:
+        return handle.read(), found[1]
+
+
+def selfie_identity(*, character_id: str) -> VisualAsset | None:
+    """``identity_asset`` by the character's id, for a turn that has the session row but not the character."""
+    return VisualAsset.objects.filter(
+        character_id=character_id, category=VisualAsset.Category.IDENTITY, status=VisualAsset.Status.ACTIVE
+    ).first()
+
+
+def image_latest_summary(*, session_id: str) -> str:
+    """The scene summary of the session's newest ready image ("" when it has none): what a follow-up probe
+    continues from."""
+    row = (
+        GeneratedImage.objects.filter(session_id=session_id, status=GeneratedImage.Status.READY)
+        .order_by("-created_at", "-id")
+        .values_list("prompt_summary", flat=True)
+        .first()
+    )
+    return row or ""

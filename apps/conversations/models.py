@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from apps.assets import selectors as assets_selectors
 from apps.conversations.types import RunKind, RunStatus
 from apps.core.models import TimestampedModel, prefixed_id_field
 
@@ -112,6 +113,9 @@ class Run(TimestampedModel):
         return self.id
 
 
+IMAGE_READY = "image.ready"
+
+
 class Event(models.Model):
     """One entry of a session's append-only log. ``cursor`` is per session, strictly increasing, gap-free."""
 
@@ -131,14 +135,21 @@ class Event(models.Model):
         return f"{self.session_id}#{self.cursor} {self.event_type}"
 
     def as_public_dict(self) -> dict:
-        """The event as every delivery path carries it (polling, SSE, webhooks)."""
+        """The event as every delivery path carries it (polling, SSE, webhooks, the trace).
+
+        An ``image.ready`` event is stored with the image's id only; its signed, expiring ``url``,
+        ``thumbnail_url`` and ``url_expires_at`` are minted here, each time the event is read or announced
+        (signing needs no query, so a page of image events costs nothing more to read)."""
+        payload = self.payload
+        if self.event_type == IMAGE_READY and isinstance(payload, dict) and payload.get("image_id"):
+            payload = {**payload, **assets_selectors.image_links(image_id=payload["image_id"])}
         return {
             "event_id": f"evt_{self.session_id.removeprefix('sess_')}_{self.cursor}",
             "session_id": self.session_id,
             "cursor": self.cursor,
             "event_type": self.event_type,
             "role": self.role or None,
-            "payload": self.payload,
+            "payload": payload,
             "run_ref": self.run_id,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
         }
@@ -181,3 +192,28 @@ class ProactiveSend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}@{self.slot_at.isoformat()} {self.kind}"
+
+
+class SelfieDayCount(models.Model):
+    """How many selfies a character has sent one end-user of an app on one local day (in the end-user's zone).
+
+    The daily image cap is closed by the database: a selfie takes its slot with one INSERT ... ON CONFLICT DO
+    UPDATE that adds one only while the count is under the cap, so concurrent turns can never send more than
+    the cap (``services.selfies.selfie_slot_take``). A selfie whose drawing fails gives its slot back.
+    """
+
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="+")
+    character = models.ForeignKey("characters.Character", on_delete=models.CASCADE, related_name="+")
+    external_user_ref = models.CharField(max_length=256)
+    day = models.DateField(help_text="The end-user's local calendar day.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "character", "external_user_ref", "day"], name="selfie_day_count_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.character_id}/{self.external_user_ref}@{self.day}: {self.count}"

@@ -30,7 +30,22 @@ INITIATE_INSTRUCTIONS = {
 }
 
 
-def system_prompt(content: dict[str, Any], *, initiate: str | None = None) -> str:
+# The last line of the system prompt when a selfie is possible this turn: the reply call then answers a JSON
+# object whose "selfie" field is the decision (no extra model call). The scripted provider reads the
+# "Selfies (proactivity <p>, comfort <c>):" prefix, so keep it stable.
+SELFIE_INSTRUCTION = (
+    "Selfies (proactivity {proactivity:g}, comfort {comfort:g}): with this message you may send the user a photo "
+    "of yourself, when the moment fits (they ask for one, or you want to show where you are or what you are "
+    "doing); the higher your proactivity and comfort, the more readily, but never every message. Answer with one "
+    'JSON object only: {{"reply": "<your message>", "selfie": null}}, or {{"reply": "<your message>", '
+    '"selfie": {{"scene": "<what the photo shows: where you are, what you wear and do>", "caption": "<a short '
+    'caption>"}}}}.'
+)
+
+
+def system_prompt(
+    content: dict[str, Any], *, initiate: str | None = None, selfie: tuple[float, float] | None = None
+) -> str:
     """The character sheet the model plays from. Lines the scripted provider reads are kept stable."""
     profile = content.get("profile") or {}
     lines = [f"You are {content['display_name']}. Stay in character at all times; you are not an AI assistant."]
@@ -60,6 +75,8 @@ def system_prompt(content: dict[str, Any], *, initiate: str | None = None) -> st
     )
     if initiate:
         lines.append(INITIATE_INSTRUCTIONS[initiate])
+    if selfie is not None:
+        lines.append(SELFIE_INSTRUCTION.format(proactivity=selfie[0], comfort=selfie[1]))
     return "\n".join(lines)
 
 
@@ -75,12 +92,14 @@ def chat_messages(
     emotion: dict[str, Any] | None = None,
     *,
     initiate: str | None = None,
+    selfie: tuple[float, float] | None = None,
 ) -> list[ChatMessage]:
     """The full prompt: system sheet, the emotion engine's ``prompt_data`` blocks when given, then history as
     (role, text) with role 'user' or 'character'.
 
-    With ``initiate`` (``cold_initiate`` or ``session_resume``) the character is told to write first."""
-    messages = [ChatMessage("system", system_prompt(content, initiate=initiate))]
+    With ``initiate`` (``cold_initiate`` or ``session_resume``) the character is told to write first; with
+    ``selfie`` (image proactivity, selfie comfort) it may send a selfie and answers as JSON (SELFIE_INSTRUCTION)."""
+    messages = [ChatMessage("system", system_prompt(content, initiate=initiate, selfie=selfie))]
     if emotion:
         messages.append(ChatMessage("system", emotion_prompt(emotion)))
     for role, text in history:

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Subquery
 
+from apps.assets import selectors as assets_selectors
 from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
-from apps.conversations.models import Event, ProactiveSend, Run, Session
+from apps.conversations.models import IMAGE_READY, Event, ProactiveSend, Run, Session
 from apps.core.compiled import CompiledRead
 from apps.personas import selectors as persona_selectors
 
@@ -266,3 +267,12 @@ def npc_history(*, session_id: str) -> list[tuple[str, dict]]:
 def npc_messages(*, session_id: str) -> list[Event]:
     """The player's and the NPC's messages of an NPC session, oldest first."""
     return list(Event.objects.filter(session_id=session_id, role__in=("user", "character")).order_by("cursor"))
+
+
+def event_links_fresh(event: dict) -> dict:
+    """A public event dict with its image links minted anew (a webhook retried hours after the event was
+    recorded sends URLs that work now); any other event as it is."""
+    payload = event.get("payload")
+    if event.get("event_type") != IMAGE_READY or not isinstance(payload, dict) or not payload.get("image_id"):
+        return event
+    return {**event, "payload": {**payload, **assets_selectors.image_links(image_id=payload["image_id"])}}

@@ -14,6 +14,15 @@ def run_execute_task(run_id: str) -> None:
         executor.submit(run_execute_task, run_id, countdown=outcome.retry_in)
 
 
+@shared_task(queue="images", acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
+def selfie_draw_task(image_id: str, attempt: int = 1) -> None:
+    """Draw one generated image (a selfie or a probe) and announce it on its session; on the ``images`` queue,
+    so slow drawings never hold up turns. Resubmitted with backoff when the backend failed transiently."""
+    outcome = services.image_job_execute(image_id=image_id, attempt=attempt)
+    if outcome.retry_in is not None:
+        executor.submit(selfie_draw_task, image_id, attempt + 1, countdown=outcome.retry_in)
+
+
 @shared_task(ignore_result=True)
 def runs_recover_task() -> int:
     """Beat: hand off again the runs whose worker died or whose hand-off was lost."""

@@ -7,8 +7,10 @@ given as the task object. Naming it by path is what lets a service hand work to 
 - ``celery`` (production): a message on the broker; any worker runs the task. Publishing retries briefly
   and never raises for an unreachable broker: the work is durable in the database and a sweep (beat)
   hands it off again, so it is done late rather than lost.
-- ``inprocess`` (embedded default): the same task function, called on one shared thread pool in this
-  process (``RUN_EXECUTOR_THREADS`` threads); a delayed submit waits on a daemon timer. Like zulip's
+- ``inprocess`` (embedded default): the same task function, called on a thread pool in this process: one
+  pool per Celery queue the task declares (``RUN_EXECUTOR_THREADS`` threads for the default queue,
+  ``IMAGE_EXECUTOR_THREADS`` for ``images``), so slow image drawings never hold up turns, as separate
+  worker queues keep them apart in production; a delayed submit waits on a daemon timer. Like zulip's
   ``queue_json_publish`` with no queue server: the consumer runs in-process.
 - ``inline`` (tests): the task function runs now, in the caller's thread, and its errors propagate. Delayed
   work (``countdown > 0``) is not run at all: it is durable and the sweeps pick it up, so a test never has
@@ -36,8 +38,9 @@ logger = logging.getLogger(__name__)
 # Publishing waits at most ~0.6 s for an unreachable broker: the work is already durable in the database.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.1, "interval_step": 0.25, "interval_max": 0.5}
 
-_pool: ThreadPoolExecutor | None = None
+_pools: dict[str, ThreadPoolExecutor] = {}
 _pool_lock = threading.Lock()
+IMAGES_QUEUE = "images"
 
 
 @cache
@@ -115,16 +118,23 @@ def submit_many(task: str | Task, args_list: Iterable[Sequence[Any]]) -> None:
                        resolved.name, error)  # fmt: skip
 
 
-def _inprocess_pool() -> ThreadPoolExecutor:
-    global _pool
+def _inprocess_pool(queue: str | None = None) -> ThreadPoolExecutor:
+    """The pool of ``queue``'s tasks: the images queue has its own; every other task shares the default one."""
+    key = IMAGES_QUEUE if queue == IMAGES_QUEUE else ""
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=settings.RUN_EXECUTOR_THREADS, thread_name_prefix="dramatis-task")
-        return _pool
+        pool = _pools.get(key)
+        if pool is None:
+            threads, prefix = (
+                (settings.IMAGE_EXECUTOR_THREADS, "dramatis-img")
+                if key
+                else (settings.RUN_EXECUTOR_THREADS, "dramatis-task")
+            )
+            pool = _pools[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=prefix)
+        return pool
 
 
 def _inprocess_submit(task: Task, args: tuple) -> None:
-    _inprocess_pool().submit(_inprocess_job, task, args)
+    _inprocess_pool(getattr(task, "queue", None)).submit(_inprocess_job, task, args)
 
 
 def _inprocess_job(task: Task, args: tuple) -> None:

@@ -17,6 +17,16 @@ class LLMTerminalError(ApplicationError):
     fix = "Check the model configuration (base URL, key, model name) in the admin's model catalog."
 
 
+class LLMUnusableJSON(LLMTerminalError):
+    """Asked for a JSON object, the model answered with something else. ``result`` keeps the answer as text
+    with its usage, so a caller that can live with prose (a reply whose structured fields are optional) uses
+    it instead of failing, and the call is still metered."""
+
+    def __init__(self, message: str, *, result=None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class ModelNotFound(NotFound):
     code = "model_not_found"
     fix = "Use a model listed in the admin's model catalog."

@@ -313,6 +313,14 @@ IMAGE_MODEL = env.str("IMAGE_MODEL", default="builtin")
 IMAGE_WIDTH = env.int("IMAGE_WIDTH", default=512)
 IMAGE_HEIGHT = env.int("IMAGE_HEIGHT", default=512)
 IMAGE_CREDITS_PER_IMAGE = env.float("IMAGE_CREDITS_PER_IMAGE", default=4.0)
+# Generated images are drawn off the turn's path on their own queue (Celery queue ``images``; on the embedded
+# default, a pool of IMAGE_EXECUTOR_THREADS threads beside the turns' pool). A transient backend error is
+# retried with backoff up to IMAGE_MAX_ATTEMPTS drawings in all; then the image fails (``image.failed``).
+IMAGE_EXECUTOR_THREADS = env.int("IMAGE_EXECUTOR_THREADS", default=2)
+IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=3)
+IMAGE_RETRY_BACKOFF_SECONDS = env.float("IMAGE_RETRY_BACKOFF_SECONDS", default=5.0)
+# How long a signed image URL (minted each time an event is read or delivered) keeps working.
+IMAGE_URL_TTL_SECONDS = env.int("IMAGE_URL_TTL_SECONDS", default=3600)
 # Bring-your-own-key requests (the NPC SDK's X-LLM-API-Key) go to this OpenAI-compatible server, with this
 # model unless the request names one.
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")

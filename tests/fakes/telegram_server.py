@@ -4,7 +4,9 @@ Requests go to ``/bot<token>/<method>`` with parameters as a JSON body, a form b
 and get ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": n, "description": "...",
 "parameters": {"retry_after": s}}`` with the same HTTP status, as Telegram answers. Implemented methods:
 ``getMe``, ``setWebhook`` (url, secret_token, allowed_updates), ``getWebhookInfo``, ``deleteWebhook``,
-``sendMessage`` and ``sendChatAction``. A token the server does not know gets 401 Unauthorized.
+``sendMessage``, ``sendChatAction`` and ``sendPhoto`` (multipart/form-data with the picture's bytes in the
+``photo`` part, as Telegram takes an upload; the bytes are recorded as ``photo_bytes``). A token the server
+does not know gets 401 Unauthorized.
 
 It records every call (method, token, parameters) for assertions, and can be told to misbehave:
 ``fail(method, error_code=..., times=n, retry_after=s)`` makes the next ``n`` calls of ``method`` fail
@@ -173,6 +175,14 @@ class FakeTelegramServer:
             if c.params.get("_accepted") and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
 
+    def sent_photos(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """The accepted sendPhoto uploads (to ``chat_id``): their ``photo_bytes``, ``caption`` and the rest."""
+        return [
+            c.params
+            for c in self.calls_of("sendPhoto")
+            if c.params.get("_accepted") and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
     def update(self, *, user_id: int, text: str | None = "hi", chat_type: str = "private", **message: Any) -> dict:
         """An Update as Telegram posts it: a message from ``user_id`` in their private chat."""
         sender = {"id": user_id, "is_bot": False, "first_name": "Ada", "language_code": "en"}
@@ -249,7 +259,16 @@ class FakeTelegramServer:
     async def _params(request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)
         if request.can_read_body:
-            if request.content_type == "application/json":
+            if request.content_type == "multipart/form-data":
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        params[f"{key}_bytes"] = value.file.read()
+                        params[f"{key}_filename"] = value.filename
+                        params[f"{key}_content_type"] = value.content_type
+                    else:
+                        params[key] = value
+            elif request.content_type == "application/json":
                 body = await request.json()
                 if isinstance(body, dict):
                     params.update(body)
@@ -368,6 +387,29 @@ class FakeTelegramServer:
             "date": int(time.time()),
             "text": text,
         }
+
+    def _m_sendPhoto(self, bot: FakeBot, params: dict) -> Any:  # noqa: N802
+        chat_id = self._chat_id(params)
+        if isinstance(chat_id, web.Response):
+            return chat_id
+        photo = params.get("photo_bytes")
+        if not photo:
+            if isinstance(params.get("photo"), str) and params["photo"]:  # a file_id or URL: not what we send
+                return self._error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            return self._error(400, "Bad Request: there is no photo in the request")
+        caption = params.get("caption") or ""
+        if len(caption) > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        message = {
+            "message_id": next(self._message_ids),
+            "from": {"id": bot.id, "is_bot": True, "first_name": bot.first_name, "username": bot.username},
+            "chat": {"id": chat_id, "type": "private"},
+            "date": int(time.time()),
+            "photo": [{"file_id": f"fake-photo-{len(photo)}", "file_size": len(photo)}],
+        }
+        if caption:
+            message["caption"] = caption
+        return message
 
     def _m_sendChatAction(self, bot: FakeBot, params: dict) -> Any:  # noqa: N802
         chat_id = self._chat_id(params)

@@ -1,7 +1,18 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import channels, characters, demo, emotion, meta, proactive, sessions, telegram, usage
+from apps.api.native.views import (
+    channels,
+    characters,
+    demo,
+    emotion,
+    images,
+    meta,
+    proactive,
+    sessions,
+    telegram,
+    usage,
+)
 
 urlpatterns = [
     path("", meta.ApiRootApi.as_view(), name="api-root"),
@@ -13,6 +24,13 @@ urlpatterns = [
     path("characters/<str:slug>", characters.CharacterDetailApi.as_view(), name="character-detail"),
     path("characters/<str:slug>/versions", characters.CharacterVersionListApi.as_view(), name="character-versions"),
     path("characters/<str:slug>/readiness", characters.CharacterReadinessApi.as_view(), name="character-readiness"),
+    path("characters/<str:slug>/image-probe", images.ImageProbeCollectionApi.as_view(), name="character-image-probes"),
+    path(
+        "characters/<str:slug>/image-probe/<str:probe_id>",
+        images.ImageProbeDetailApi.as_view(),
+        name="character-image-probe",
+    ),
+    path("image-files/<str:token>", images.image_file, name="image-file"),
     path("sessions", sessions.SessionCollectionApi.as_view(), name="sessions"),
     path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
     path("sessions/<str:session_id>/messages", sessions.MessageSendApi.as_view(), name="session-messages"),

@@ -18,11 +18,18 @@ from apps.conversations.services import metering
 from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
+from apps.conversations.services.selfies import (
+    SelfieChance,
+    selfie_chance,
+    selfie_draw_queue,
+    selfie_events,
+    selfie_reply_read,
+)
 from apps.core import clock
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
-from apps.llm.errors import LLMTransientError
+from apps.llm.errors import LLMTransientError, LLMUnusableJSON
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec
 from apps.personas.types import PersonaTurnPreview
 
@@ -70,6 +77,7 @@ class _Turn:
     emotion: PersonaTurnPreview | None = None
     appraisal: metering.CallOutcome | None = None
     reply: metering.MeteredCall | None = None
+    selfie: SelfieChance | None = None  # set when this turn may carry a selfie: the reply call answers JSON
 
     def model_calls(self) -> int:
         return int(self.appraisal is not None)
@@ -93,7 +101,9 @@ def _prepare(run: Run, turn: _Turn) -> None:
             turn.appraisal = replace(turn.appraisal, usage=answered.usage, outcome="succeeded", model=answered.model)
     initiate = None if run.kind == Run.Kind.REPLY else run.kind
     prompt_data = turn.emotion.prompt_data if turn.emotion else None
-    turn.messages = prompts.chat_messages(version.content, history, prompt_data, initiate=initiate)
+    turn.selfie = selfie_chance(run=run)
+    selfie = (turn.selfie.proactivity, turn.selfie.comfort) if turn.selfie is not None else None
+    turn.messages = prompts.chat_messages(version.content, history, prompt_data, initiate=initiate, selfie=selfie)
     turn.reply = metering.run_usage_reserve(run=run, spec=turn.spec, messages=turn.messages)
 
 
@@ -136,18 +146,27 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             updated = cursor.rowcount
         if not updated:
             return False  # another worker took the run over; its answer is the only one
-        text = result.text.strip()
+        text, wish = selfie_reply_read(result) if turn.selfie is not None else (result.text, None)
+        text = text.strip()
         payload = {
             "text": text,
             "bubbles": bubbles_split(text),
             "run_ref": run.id,
             "reply_to_cursor": run.trigger_cursor,
         }
+        skipped: list[NewEvent] = []
+        selfie = None
+        if wish is not None and turn.selfie is not None:
+            skipped, selfie = selfie_events(run=run, chance=turn.selfie, wish=wish)
+            if selfie is not None:
+                payload["selfie"] = selfie
         payload = reply_payload(kind=run.kind, run_id=run.id, payload=payload)
         reply = NewEvent("message.created", payload, "character", run.id)
         outcomes = [item for item in (turn.appraisal,) if item is not None]
         outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))
-        _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion)], outcomes)
+        _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
+        if selfie is not None:
+            selfie_draw_queue(image_id=selfie["image_id"])
     return True
 
 
@@ -185,6 +204,19 @@ def _schedule_retry(run: Run, attempt: int, calls: int) -> float | None:
     return backoff if updated else None
 
 
+def _reply_call(turn: _Turn) -> ChatResult:
+    """The turn's reply call: plain text, or (when a selfie is possible) a JSON object whose ``selfie`` field is
+    the decision. An answer that is not the JSON asked for is kept as the reply text, never a failed turn."""
+    if turn.selfie is None:
+        return llm_services.chat(spec=turn.spec, messages=turn.messages)
+    try:
+        return llm_services.chat_json(spec=turn.spec, messages=turn.messages)
+    except LLMUnusableJSON as error:
+        if error.result is None:
+            raise
+        return error.result
+
+
 def run_execute(*, run_id: str) -> RunOutcome:
     """Execute one attempt of a run; safe to call any number of times, from any number of workers.
 
@@ -217,7 +249,7 @@ def run_execute(*, run_id: str) -> RunOutcome:
     calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
     try:
-        result = llm_services.chat(spec=turn.spec, messages=turn.messages)
+        result = _reply_call(turn)
     except LLMTransientError as error:
         if attempt < settings.RUN_MAX_ATTEMPTS:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)

@@ -20,6 +20,12 @@ def record_task(*args) -> None:
     done.set()
 
 
+@shared_task(queue="images")
+def record_image_task(*args) -> None:
+    calls.append((args, threading.current_thread().name))
+    done.set()
+
+
 @shared_task
 def failing_task() -> None:
     raise RuntimeError("boom")
@@ -64,6 +70,14 @@ def test_inprocess_runs_on_the_shared_pool(inprocess):
     assert done.wait(5), "the pool never ran the task"
     ((args, thread),) = calls
     assert args == ("pooled",) and thread.startswith("dramatis-task")
+
+
+def test_inprocess_runs_image_tasks_on_their_own_pool(inprocess):
+    """A task of the ``images`` queue never takes a thread the turns need."""
+    executor.submit(record_image_task, "drawn")
+    assert done.wait(5), "the images pool never ran the task"
+    ((args, thread),) = calls
+    assert args == ("drawn",) and thread.startswith("dramatis-img")
 
 
 def test_inprocess_runs_delayed_work_after_its_countdown(inprocess):

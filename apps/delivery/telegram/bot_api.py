@@ -66,13 +66,28 @@ def _client(timeout: float) -> httpx2.Client:
     )
 
 
-def call(token: str, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
-    """Call ``method`` with ``params`` and return its ``result``; raises BotApiError."""
+def call(
+    token: str,
+    method: str,
+    params: dict[str, Any] | None = None,
+    *,
+    timeout: float | None = None,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+) -> Any:
+    """Call ``method`` with ``params`` and return its ``result``; raises BotApiError.
+
+    With ``files`` (field -> (file name, bytes, content type)) the call is a multipart/form-data upload, the
+    way Telegram takes a photo's bytes (``sendPhoto``); ``params`` then go as form fields."""
     if not TOKEN_PATTERN.match(token):
         raise BotApiError(method, "The bot token is malformed.", error_code=404)
     url = f"{settings.TELEGRAM_API_BASE_URL.rstrip('/')}/bot{token}/{method}"
+    client = _client(timeout or settings.TELEGRAM_TIMEOUT_SECONDS)
     try:
-        response = _client(timeout or settings.TELEGRAM_TIMEOUT_SECONDS).post(url, json=params or {})
+        if files:
+            fields = {key: str(value) for key, value in (params or {}).items() if value is not None}
+            response = client.post(url, data=fields, files=files)
+        else:
+            response = client.post(url, json=params or {})
     except httpx2.TimeoutException:
         raise BotApiError(method, "Telegram did not answer in time.") from None
     except httpx2.HTTPError as error:

@@ -115,6 +115,7 @@ class TelegramDelivery(models.Model):
     class Kind(models.TextChoices):
         MESSAGE = "message"
         TYPING = "typing"
+        PHOTO = "photo"  # an image.ready event: sendPhoto with the picture's bytes and its caption
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -129,6 +130,7 @@ class TelegramDelivery(models.Model):
     cursor = models.BigIntegerField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     texts = models.JSONField(default=list, help_text="The messages to send, in order (a reply's bubbles).")
+    image_id = models.CharField(max_length=40, blank=True, help_text="The generated image a photo row sends.")
     parts_sent = models.PositiveIntegerField(default=0)
     message_ids = models.JSONField(default=list, help_text="Telegram's ids of the messages sent so far.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

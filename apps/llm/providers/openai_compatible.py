@@ -8,12 +8,13 @@ without choices, an HTML page, or prose where JSON was asked for).
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from apps.llm.errors import LLMTerminalError, LLMTransientError
+from apps.llm.errors import LLMTerminalError, LLMTransientError, LLMUnusableJSON
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage
 
 
@@ -86,13 +87,16 @@ class OpenAICompatibleProvider:
     def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         completion = self._create(spec, messages, response_format={"type": "json_object"})
         text = _content(completion)
+        result = ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion))
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise LLMTerminalError("The model server was asked for JSON and answered with something else.") from error
+            message = "The model server was asked for JSON and answered with something else."
+            raise LLMUnusableJSON(message, result=result) from error
         if not isinstance(data, dict):
-            raise LLMTerminalError("The model server was asked for a JSON object and answered with another value.")
-        return ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion), data=data)
+            message = "The model server was asked for a JSON object and answered with another value."
+            raise LLMUnusableJSON(message, result=result)
+        return replace(result, data=data)
 
     def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str | Usage]:
         """Yield deltas, then the usage when the server reports it (asked for with ``stream_options``; servers

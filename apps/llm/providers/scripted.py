@@ -2,7 +2,14 @@
 
 It plays the character from the character sheet that ``conversations.prompts`` writes: the name after
 "You are", the ``Interests:``, ``Where you live:`` and ``Bio:`` lines, the ``Voice samples:`` list, and the
-greeting the session opened with (the first character message of the history). Each reply is a reaction
+greeting the session opened with (the first character message of the history).
+
+Selfies: when the system prompt carries the "Selfies (proactivity <p>, comfort <c>):" line, ``chat_json``
+answers ``{"reply": ..., "selfie": null | {"scene", "caption"}}`` and decides deterministically: a selfie
+when the user's last message asks for one (selfie, photo, pic, picture, snap); otherwise, from the third
+user message on, when a hash of the conversation falls under proactivity x comfort x 25% (so at most one
+turn in four for a character at 1 and 1, none at 0). The scene is the character in its city doing its
+interest, plus what the user asked to see. Each reply is a reaction
 to the kind of message the user sent (a question, a hello, a feeling, anything else), a line in the
 character's voice and a question back. Choices are seeded from a hash of the whole conversation, so the
 same history always gives the same reply (no global random state), and lines the character already said
@@ -25,6 +32,10 @@ _REACTIONS = {
     "feeling": ["Aw, come here.", "I hear you.", "That sounds like a lot.", "I'm glad you told me."],
     "other": ["Oh, I like that.", "Ha, really?", "Okay, noted.", "Mm, that makes sense.", "Wait, tell me more."],
 }
+_PHOTO_ASK = re.compile(r"\b(selfie|photo|pic|picture|snap|snapshot)s?\b", re.IGNORECASE)
+_SELFIE_LINE = re.compile(r"^Selfies \(proactivity ([0-9.]+), comfort ([0-9.]+)\):", re.MULTILINE)
+# The share of turns a character at proactivity 1 and comfort 1 sends a selfie unasked.
+_SELFIE_RAPPORT_SHARE = 0.25
 _FEELING_WORDS = ("sad", "tired", "happy", "lonely", "stressed", "angry", "excited", "miss", "love", "worried")
 _HELLO_WORDS = ("hi", "hey", "hello", "yo", "morning", "evening", "howdy")
 
@@ -186,9 +197,30 @@ class ScriptedProvider:
         usage = Usage(prompt_tokens=sum(len(m.content.split()) for m in messages), completion_tokens=len(text.split()))
         return ChatResult(text=text, model=spec.name, usage=usage)
 
+    def selfie_wish(self, messages: list[ChatMessage]) -> dict | None:
+        """The offline selfie decision (see the module docstring): a scene and caption, or None."""
+        system = "\n".join(m.content for m in messages if m.role == "system")
+        users = [m.content for m in messages if m.role == "user"]
+        asked = _SELFIE_LINE.search(system)
+        if asked is None:
+            return None
+        sheet = _sheet(system)
+        place = f" in {sheet.city}" if sheet.city else ""
+        last = users[-1] if users else ""
+        if _PHOTO_ASK.search(last):
+            wanted = " ".join(last.split())[:120].rstrip("?!. ")
+            return {"scene": f"{sheet.name}{place}, {sheet.interest}; asked for: {wanted}", "caption": "Here you go!"}
+        odds = float(asked.group(1)) * float(asked.group(2)) * _SELFIE_RAPPORT_SHARE
+        roll = int.from_bytes(hashlib.sha256("\n".join(m.content for m in messages).encode()).digest()[:4], "big")
+        if len(users) >= 3 and roll / 2**32 < odds:
+            return {"scene": f"{sheet.name}{place}, {sheet.interest}", "caption": "Thought you'd like to see this."}
+        return None
+
     def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
         result = self.chat(spec, messages)
-        data = {"text": result.text}
+        data: dict = {"text": result.text}
+        if _SELFIE_LINE.search("\n".join(m.content for m in messages if m.role == "system")):
+            data = {"reply": result.text, "selfie": self.selfie_wish(messages)}
         return ChatResult(text=json.dumps(data), model=spec.name, usage=result.usage, data=data)
 
     def chat_stream(self, spec: ModelSpec, messages: list[ChatMessage]) -> Iterator[str | Usage]:

@@ -21,6 +21,8 @@ ENDPOINTS = {
     ("/v1/sessions/{session_id}/events/stream", "get"),
     ("/v1/sessions/{session_id}/runs", "get"),
     ("/v1/demo/sandbox-key", "post"),
+    ("/v1/characters/{slug}/image-probe", "post"),
+    ("/v1/characters/{slug}/image-probe/{probe_id}", "get"),
 }
 
 

@@ -8,7 +8,9 @@ How an event travels:
 2. ``telegram_chat_drain`` takes the chat's lease (one sender per chat keeps the order), scans, and sends
    the pending rows oldest first: a character message as one ``sendMessage`` per bubble, recording each
    accepted bubble before the next, and ``run.status`` generating as ``sendChatAction`` typing, repeated
-   every few seconds while the turn is generating and dropped the moment its reply (or failure) is there.
+   every few seconds while the turn is generating and dropped the moment its reply (or failure) is there;
+   an ``image.ready`` event (a selfie) as one multipart ``sendPhoto`` carrying the stored picture's bytes
+   and its caption (the picture itself, never a URL).
 3. A transient failure (no answer, 5xx, 429) stops the chat's queue until the row is due again:
    ``retry_after`` for a 429, exponential backoff otherwise, at most ``TELEGRAM_MAX_ATTEMPTS``. Permanent
    refusals (the user blocked the bot, chat not found) fail that row and the queue moves on.
@@ -27,8 +29,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
+from apps.assets import selectors as assets_selectors
 from apps.conversations import selectors as conversation_selectors
 from apps.core import clock
+from apps.core.errors import ApplicationError
 from apps.delivery.telegram import bot_api, selectors
 from apps.delivery.telegram.bot_api import BotApiError
 from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
@@ -37,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_TYPES = ("message.created", "character.initiated")
 TYPING_TYPE = "run.status"
+PHOTO_TYPE = "image.ready"
+TELEGRAM_CAPTION_LIMIT = 1024
 TELEGRAM_TEXT_LIMIT = 4096
 # Telegram shows "typing…" for 5 s, so it is sent again this often while the turn is still generating,
 # for at most TYPING_MAX_SECONDS (a turn that takes longer ends in a reply or run.failed anyway).
@@ -49,6 +55,8 @@ def event_is_deliverable(event: dict) -> bool:
     """Whether a bound session's event produces a Telegram send (what the sink filters on)."""
     if event["event_type"] in MESSAGE_TYPES:
         return event.get("role") == "character"
+    if event["event_type"] == PHOTO_TYPE:
+        return bool((event.get("payload") or {}).get("image_id"))
     return event["event_type"] == TYPING_TYPE and (event.get("payload") or {}).get("status") == "generating"
 
 
@@ -89,9 +97,17 @@ def telegram_chat_scan(*, chat_id: int) -> int:
             if not event_is_deliverable(public):
                 continue
             typing = event.event_type == TYPING_TYPE
-            texts = [] if typing else _texts(event.payload)
+            photo = event.event_type == PHOTO_TYPE
+            kind = TelegramDelivery.Kind.TYPING if typing else TelegramDelivery.Kind.MESSAGE
+            image_id = ""
+            if photo:
+                # The picture's bytes are uploaded when the row is sent (Telegram gets the image, not a URL).
+                kind, image_id = TelegramDelivery.Kind.PHOTO, event.payload["image_id"]
+                texts = [str(event.payload.get("caption") or "")[:TELEGRAM_CAPTION_LIMIT]]
+            else:
+                texts = [] if typing else _texts(event.payload)
             status = TelegramDelivery.Status.PENDING
-            if (typing and event.run_id in finished_runs) or (not typing and not texts):
+            if (typing and event.run_id in finished_runs) or (not typing and not photo and not texts):
                 status = TelegramDelivery.Status.SKIPPED
             rows.append(
                 TelegramDelivery(
@@ -100,8 +116,9 @@ def telegram_chat_scan(*, chat_id: int) -> int:
                     event_id=public["event_id"],
                     event_type=event.event_type,
                     cursor=event.cursor,
-                    kind=TelegramDelivery.Kind.TYPING if typing else TelegramDelivery.Kind.MESSAGE,
+                    kind=kind,
                     texts=texts,
+                    image_id=image_id,
                     status=status,
                     next_attempt_at=now,
                 )
@@ -191,12 +208,32 @@ def _typing_send(delivery: TelegramDelivery, token: str, chat_id: int) -> SendOu
     return SendOutcome(True, retry_in=TYPING_REPEAT_SECONDS)
 
 
+def _photo_send(delivery: TelegramDelivery, token: str, chat_id: int) -> int | None:
+    """``sendPhoto`` as multipart: the stored picture's bytes and the caption. An image with no file (it was
+    deleted) is a permanent refusal of this row."""
+    try:
+        data, content_type = assets_selectors.image_bytes(image_id=delivery.image_id)
+    except ApplicationError:
+        raise BotApiError("sendPhoto", "The image has no file to send.", error_code=400) from None
+    extension = {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
+    params = {"chat_id": chat_id}
+    if delivery.texts and delivery.texts[0]:
+        params["caption"] = delivery.texts[0]
+    files = {"photo": (f"{delivery.image_id}.{extension}", data, content_type)}
+    message = bot_api.call(token, "sendPhoto", params, files=files)
+    return message.get("message_id") if isinstance(message, dict) else None
+
+
 def _send(delivery: TelegramDelivery, token: str, chat_id: int) -> SendOutcome:
     """Send what is left of one message row; record each accepted bubble at once."""
     attempts = delivery.attempts + 1
     try:
         message_ids = list(delivery.message_ids)
-        for index in range(delivery.parts_sent, len(delivery.texts)):
+        photo = delivery.kind == TelegramDelivery.Kind.PHOTO
+        if photo and not delivery.parts_sent:
+            message_ids.append(_photo_send(delivery, token, chat_id))
+            TelegramDelivery.objects.filter(pk=delivery.pk).update(parts_sent=1, message_ids=message_ids)
+        for index in range(delivery.parts_sent, 0 if photo else len(delivery.texts)):
             message = bot_api.call(token, "sendMessage", {"chat_id": chat_id, "text": delivery.texts[index]})
             message_ids.append(message.get("message_id") if isinstance(message, dict) else None)
             TelegramDelivery.objects.filter(pk=delivery.pk).update(parts_sent=index + 1, message_ids=message_ids)

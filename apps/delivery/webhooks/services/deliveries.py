@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 
+from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
 from apps.core import clock, executor
 from apps.delivery.routes import PUSH_ROUTES
@@ -174,7 +175,11 @@ def _claim(delivery_ids: list[int]) -> list[_Claim]:
 
 def _attempt(claim: _Claim, timestamp: int) -> Attempt:
     row = claim.delivery
-    body = json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = row.body
+    if row.event_type == "image.ready" and isinstance(content.get("event"), dict):
+        # The stored event's links may have expired by this retry: send ones minted now.
+        content = {**content, "event": conversation_selectors.event_links_fresh(content["event"])}
+    body = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
     headers = signature_headers(secret=row.endpoint.secret, message_id=row.event_id, timestamp=timestamp, body=body)
     headers["x-dramatis-delivery-attempt"] = str(claim.attempt)
     return Attempt(url=row.endpoint.url, host=url_parse(row.endpoint.url).host, headers=headers, body=body)
