@@ -308,11 +308,10 @@ LLM_CHAT_MODEL = env.str("LLM_CHAT_MODEL", default="scripted" if not LLM_BASE_UR
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=60.0)
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=400)
 # Images: the default image model (``builtin``: the offline Pillow renderer, a development stand-in; or the
-# name of a ``type=sd`` model of the catalog), its picture size, and what one picture costs in credits.
+# name of a ``type=sd`` model of the catalog) and its picture size (its price: IMAGE_CREDITS_PER_IMAGE below).
 IMAGE_MODEL = env.str("IMAGE_MODEL", default="builtin")
 IMAGE_WIDTH = env.int("IMAGE_WIDTH", default=512)
 IMAGE_HEIGHT = env.int("IMAGE_HEIGHT", default=512)
-IMAGE_CREDITS_PER_IMAGE = env.float("IMAGE_CREDITS_PER_IMAGE", default=4.0)
 # Generated images are drawn off the turn's path on their own queue (Celery queue ``images``; on the embedded
 # default, a pool of IMAGE_EXECUTOR_THREADS threads beside the turns' pool). A transient backend error is
 # retried with backoff up to IMAGE_MAX_ATTEMPTS drawings in all; then the image fails (``image.failed``).
@@ -335,7 +334,7 @@ EMOTION_APPRAISAL_MODEL = env.str("EMOTION_APPRAISAL_MODEL", default="")
 # The rate card of models that come from these settings (catalog rows carry their own rates in the admin).
 LLM_INPUT_CREDITS_PER_1K = env.float("LLM_INPUT_CREDITS_PER_1K", default=1.0)
 LLM_OUTPUT_CREDITS_PER_1K = env.float("LLM_OUTPUT_CREDITS_PER_1K", default=2.0)
-# What one generated image will cost (listed on GET /v1/rates; charged once image generation lands).
+# What one picture of the built-in renderer costs (listed on GET /v1/rates, charged per generated image).
 IMAGE_CREDITS_PER_IMAGE = env.float("IMAGE_CREDITS_PER_IMAGE", default=10.0)
 
 # --- Product limits -------------------------------------------------------------------------------
