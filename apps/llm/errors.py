@@ -30,3 +30,13 @@ class LLMUnusableJSON(LLMTerminalError):
 class ModelNotFound(NotFound):
     code = "model_not_found"
     fix = "Use a model listed in the admin's model catalog."
+
+
+class LLMOwnKeyRefused(LLMTerminalError):
+    """The provider refused a call made on the caller's own key (bring-your-own-key: a bad or revoked key, a
+    model that key may not use). The caller's request is what is wrong, so it answers 400 rather than the
+    platform's 502; ``details["upstream_status"]`` is the provider's HTTP status."""
+
+    code = "llm_key_refused"
+    status = 400
+    fix = "Check the provider key and model sent with the request."

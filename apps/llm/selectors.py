@@ -116,7 +116,8 @@ def rate_card_list() -> list[ModelRate]:
 def model_spec_override(*, spec: ModelSpec, override: ModelOverride | None) -> ModelSpec:
     """``spec`` as one request's ``override`` changes it: its own key (sent to ``LLM_BYOK_BASE_URL``, through
     the OpenAI-compatible client) and/or another upstream model. A call on the caller's own key costs the app
-    no credits (its usage is still recorded). None: ``spec`` unchanged."""
+    no credits (its usage is still recorded) and is ``ephemeral``: made on a client of its own that nothing
+    keeps. None: ``spec`` unchanged."""
     if override is None or not (override.api_key or override.model):
         return spec
     if not override.api_key:
@@ -132,7 +133,20 @@ def model_spec_override(*, spec: ModelSpec, override: ModelOverride | None) -> M
         api_key=override.api_key,
         input_credits_per_1k=Decimal(0),
         output_credits_per_1k=Decimal(0),
+        ephemeral=True,
     )
+
+
+def model_spec_byok(*, override: ModelOverride) -> ModelSpec:
+    """A call on the caller's own key that no character's model shapes (checking the key): the override's
+    model, else ``LLM_BYOK_DEFAULT_MODEL``, at ``LLM_BYOK_BASE_URL`` with the settings' timeout."""
+    base = ModelSpec(
+        name="byok",
+        provider=LLMModel.Provider.SCRIPTED,  # no upstream model of its own: the override's or the default
+        upstream_model="",
+        timeout_seconds=settings.LLM_TIMEOUT_SECONDS,
+    )
+    return model_spec_override(spec=base, override=override)
 
 
 def _image_spec_from_row(row: LLMModel) -> ImageModelSpec:

@@ -4,11 +4,12 @@ from collections.abc import Iterator
 
 from django.db import transaction
 
+from apps.llm.errors import LLMOwnKeyRefused, LLMTerminalError
 from apps.llm.models import LLMModel
 from apps.llm.providers.openai_compatible import OpenAICompatibleProvider
 from apps.llm.providers.scripted import ScriptedProvider
 from apps.llm.selectors import CATALOG
-from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage, input_tokens_upper_bound
+from apps.llm.types import ChatMessage, ChatResult, KeyCheck, ModelSpec, Usage, input_tokens_upper_bound
 
 _PROVIDERS = {"scripted": ScriptedProvider(), "openai_compatible": OpenAICompatibleProvider()}
 
@@ -56,6 +57,23 @@ class ChatStream:
         if usage is None:
             usage = Usage(input_tokens_upper_bound(self.messages), (len(text) + 3) // 4)
         self.result = ChatResult(text=text, model=self.spec.upstream_model, usage=usage)
+
+
+def llm_key_check(*, spec: ModelSpec) -> KeyCheck:
+    """Make one minimal call (a one-token reply) with a caller's own key (``selectors.model_spec_byok``).
+
+    A provider that refuses it (a bad or revoked key, a model the key may not use) is an answer, not an error:
+    ``KeyCheck(valid=False)`` with the provider's reason, the key cut out. Raises LLMTransientError when the
+    provider cannot be reached (or is down, or rate-limits), since then nothing is known about the key, and
+    LLMTerminalError for a spec that is not a caller's own key (the platform's keys are not for checking).
+    """
+    if not spec.ephemeral:
+        raise LLMTerminalError("Only a caller's own key is checked.")
+    try:
+        model = _PROVIDERS[LLMModel.Provider.OPENAI_COMPATIBLE].key_check(spec)
+    except LLMOwnKeyRefused as refused:
+        return KeyCheck(valid=False, model=spec.upstream_model, error=refused.message)
+    return KeyCheck(valid=True, model=model)
 
 
 # --- the catalog ----------------------------------------------------------------------------------------

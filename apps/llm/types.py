@@ -43,19 +43,24 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Where and how to call one model: resolved from the catalog or from the LLM_* settings."""
+    """Where and how to call one model: resolved from the catalog or from the LLM_* settings.
+
+    ``ephemeral``: the key is the caller's own, for one request (``selectors.model_spec_override``): the
+    provider makes the call on a client of its own, closed after it, so no pool or cache keeps the key; and
+    the key is never in ``repr`` (a spec in a log line or a traceback does not carry it)."""
 
     name: str
     provider: str
     upstream_model: str
     base_url: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     timeout_seconds: float = 60.0
     max_tokens: int = 400
     context: dict[str, Any] = field(default_factory=dict)
     # The rate card: credits per 1,000 input (prompt) and output (completion) tokens.
     input_credits_per_1k: Decimal = Decimal(0)
     output_credits_per_1k: Decimal = Decimal(0)
+    ephemeral: bool = False
 
     def credits_for(self, *, input_tokens: int, output_tokens: int) -> Decimal:
         """The cost of a call that used these tokens, at this model's rate."""
@@ -167,3 +172,13 @@ IMAGE_SIDE_RANGE = (64, 4096)
 def workflow_placeholders(workflow) -> set[str]:
     """The placeholder names used anywhere in a workflow template's strings."""
     return set(PLACEHOLDER_PATTERN.findall(json.dumps(workflow)))
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """Whether the provider took a caller's own key: the model that answered, or why it refused (never the
+    key itself)."""
+
+    valid: bool
+    model: str
+    error: str = ""

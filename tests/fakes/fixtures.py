@@ -95,6 +95,18 @@ def fake_openai_images(_fake_openai_images_server) -> FakeOpenAIImages:
     _fake_openai_images_server.reset()
 
 
+@pytest.fixture
+def byok_llm(_fake_llm_server, settings) -> FakeOpenAIServer:
+    """The fake OpenAI-compatible server as the bring-your-own-key endpoint (``LLM_BYOK_BASE_URL``) only: the
+    platform's own models stay as configured (the offline ``scripted`` one by default), so every request the
+    server records was made on a caller's key."""
+    _fake_llm_server.reset()
+    settings.LLM_BYOK_BASE_URL = _fake_llm_server.base_url
+    settings.LLM_TIMEOUT_SECONDS = 5.0
+    yield _fake_llm_server
+    _fake_llm_server.reset()
+
+
 # Where tests' Telegram channels say they live; the inbound URL is then "/hooks/telegram/<id>" on the test client.
 TEST_PUBLIC_BASE_URL = "http://testserver"
 

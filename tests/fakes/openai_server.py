@@ -26,6 +26,11 @@ appraiser answered), whatever the mode above, and are neither counted by ``flaky
 ``chat_requests`` (see ``appraisal_requests``). Only these modes touch them: ``appraisal_fail`` (HTTP 500),
 ``appraisal_invalid`` (a JSON object without the six dimensions), ``appraisal_prose`` (not JSON).
 
+Keys: with ``required_api_key`` set, any other bearer key gets HTTP 401 whose message repeats the key it
+was sent (some OpenAI-compatible servers and proxies do; OpenAI masks the middle), so tests can prove that
+we never pass a refused key on; a bearer key in ``forbidden_api_keys`` gets HTTP 403 (a key without access
+to the model).
+
 It records every request it receives (method, path, headers, JSON body, client port) for assertions.
 
 In process::
@@ -159,6 +164,7 @@ class FakeOpenAIServer:
         self.port = port
         self.models = models
         self.required_api_key = required_api_key
+        self.forbidden_api_keys: set[str] = set()
         self._lock = threading.Lock()
         self._requests: deque[ReceivedRequest] = deque(maxlen=keep_requests)
         self._chat_count = 0
@@ -187,6 +193,7 @@ class FakeOpenAIServer:
         """Back to ``instant`` with the defaults, and forget the recorded requests and queued answers."""
         self.set_mode("instant", fail_times=2, delay_seconds=5.0)
         self.required_api_key = None
+        self.forbidden_api_keys = set()
         with self._lock:
             self._requests.clear()
             self._json_queue.clear()
@@ -304,9 +311,13 @@ class FakeOpenAIServer:
         return body
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if self.required_api_key and request.headers.get("Authorization") != f"Bearer {self.required_api_key}":
-            body = _error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
-            return web.json_response(body, status=401)
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.required_api_key and sent != self.required_api_key:
+            message = f"Incorrect API key provided: {sent}."
+            return web.json_response(_error_body(message, "invalid_request_error", "invalid_api_key"), status=401)
+        if sent in self.forbidden_api_keys:
+            message = f"The key {sent} does not have access to this model."
+            return web.json_response(_error_body(message, "invalid_request_error", "model_not_found"), status=403)
         return None
 
     async def _models(self, request: web.Request) -> web.Response:

@@ -4,17 +4,24 @@ Retries are left to the caller (the run pipeline retries with backoff and record
 the client is built with ``max_retries=0``. Errors are sorted into transient (connection, timeout,
 408/409/429, 5xx, a stream that breaks off) and terminal (other 4xx, unusable bodies such as a 200
 without choices, an HTML page, or prose where JSON was asked for).
+
+A caller's own key (``ModelSpec.ephemeral``, bring-your-own-key) is used on a client made for that one call
+and closed after it (a stream's when the stream ends), never the cached one: the cache would keep the key in
+memory after the request. The key never reaches an error message either: servers echo a refused key in
+their error text, so it is cut out of what we report, and the client's exception (its body holds the text)
+is not chained to ours.
 """
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from apps.llm.errors import LLMTerminalError, LLMTransientError, LLMUnusableJSON
+from apps.llm.errors import LLMOwnKeyRefused, LLMTerminalError, LLMTransientError, LLMUnusableJSON
 from apps.llm.types import ChatMessage, ChatResult, ModelSpec, Usage
 
 
@@ -26,18 +33,52 @@ def _client(base_url: str, api_key: str, timeout_seconds: float) -> openai.OpenA
     )
 
 
+@contextmanager
+def _client_for(spec: ModelSpec) -> Iterator[openai.OpenAI]:
+    """The cached client of the spec's endpoint, or for a caller's own key a fresh one, closed on the way out."""
+    if not spec.ephemeral:
+        yield _client(spec.base_url, spec.api_key, spec.timeout_seconds)
+        return
+    client = openai.OpenAI(
+        base_url=spec.base_url or None, api_key=spec.api_key, timeout=spec.timeout_seconds, max_retries=0
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 # The statuses the openai client itself would retry: request timeout, lock conflict, rate limit, server errors.
 _TRANSIENT_STATUSES = {408, 409, 429}
+REDACTED = "[redacted]"
 
 
-def _translate(error: openai.OpenAIError) -> Exception:
+def _redacted(text: str, spec: ModelSpec) -> str:
+    return text.replace(spec.api_key, REDACTED) if spec.api_key else text
+
+
+def _translate(error: openai.OpenAIError, spec: ModelSpec) -> Exception:
     if isinstance(error, openai.APITimeoutError | openai.APIConnectionError):
-        return LLMTransientError(f"The model server did not answer in time or refused the connection: {error}")
+        message = f"The model server did not answer in time or refused the connection: {error}"
+        return LLMTransientError(_redacted(message, spec))
     if isinstance(error, openai.APIStatusError):
-        if error.status_code >= 500 or error.status_code in _TRANSIENT_STATUSES:
-            return LLMTransientError(f"The model server is unavailable (HTTP {error.status_code}): {error.message}")
-        return LLMTerminalError(f"The model server refused the request with HTTP {error.status_code}: {error.message}")
-    return LLMTerminalError(f"The model server answered with something unusable: {error}")
+        status, said = error.status_code, _redacted(error.message, spec)
+        if status >= 500 or status in _TRANSIENT_STATUSES:
+            return LLMTransientError(f"The model server is unavailable (HTTP {status}): {said}")
+        if spec.ephemeral:
+            message = f"The model provider refused the request made with your key (HTTP {status}): {said}"
+            return LLMOwnKeyRefused(message, details={"upstream_status": status})
+        return LLMTerminalError(f"The model server refused the request with HTTP {status}: {said}")
+    return LLMTerminalError(_redacted(f"The model server answered with something unusable: {error}", spec))
+
+
+def _raise_translated(error: openai.OpenAIError, spec: ModelSpec):
+    """Raise ours for the client's ``error``; for a caller's own key without the client's error as its cause
+    (that error's body is the server's text, which may hold the key)."""
+    translated = _translate(error, spec)
+    if spec.ephemeral:
+        raise translated from None
+    raise translated from error
 
 
 def _usage(completion: ChatCompletion) -> Usage:
@@ -57,8 +98,7 @@ def _content(completion: object) -> str:
 
 
 class OpenAICompatibleProvider:
-    def _create(self, spec: ModelSpec, messages: list[ChatMessage], **extra):
-        client = _client(spec.base_url, spec.api_key, spec.timeout_seconds)
+    def _create(self, client: openai.OpenAI, spec: ModelSpec, messages: list[ChatMessage], **extra):
         body = {
             "model": spec.upstream_model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -77,15 +117,26 @@ class OpenAICompatibleProvider:
                 stream_cls=openai.Stream[ChatCompletionChunk],
             )
         except openai.OpenAIError as error:
-            raise _translate(error) from error
+            _raise_translated(error, spec)
+
+    def key_check(self, spec: ModelSpec) -> str:
+        """One minimal call (a one-token reply) to learn whether the server takes the spec's key and model;
+        the model that answered. Raises as ``chat`` does; a 200 of any shape counts as the key accepted (a
+        one-token reply may well come back without content)."""
+        with _client_for(spec) as client:
+            completion = self._create(client, replace(spec, max_tokens=1), [ChatMessage("user", "Say OK.")])
+        answered = completion.model if isinstance(completion, ChatCompletion) else ""
+        return answered or spec.upstream_model
 
     def chat(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
-        completion = self._create(spec, messages)
+        with _client_for(spec) as client:
+            completion = self._create(client, spec, messages)
         text = _content(completion)
         return ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion))
 
     def chat_json(self, spec: ModelSpec, messages: list[ChatMessage]) -> ChatResult:
-        completion = self._create(spec, messages, response_format={"type": "json_object"})
+        with _client_for(spec) as client:
+            completion = self._create(client, spec, messages, response_format={"type": "json_object"})
         text = _content(completion)
         result = ChatResult(text=text, model=completion.model or spec.upstream_model, usage=_usage(completion))
         try:
@@ -103,23 +154,25 @@ class OpenAICompatibleProvider:
         that do not know the option ignore it or send no usage chunk). A stream that breaks after it started
         raises LLMTransientError: the server accepted the request, so a retry may succeed; the caller decides
         what to do with the deltas it already has."""
-        stream = self._create(spec, messages, stream=True, stream_options={"include_usage": True})
-        chunks = 0
-        try:
-            for chunk in stream:
-                chunks += 1
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-                if chunk.usage is not None:
-                    yield Usage(
-                        prompt_tokens=chunk.usage.prompt_tokens or 0,
-                        completion_tokens=chunk.usage.completion_tokens or 0,
-                    )
-        except openai.APIError as error:
-            raise LLMTransientError(f"The model server's stream broke off: {error}") from error
-        except openai.OpenAIError as error:
-            raise _translate(error) from error
-        finally:
-            stream.close()  # give the connection back to the pool even when the consumer stops early
+        with _client_for(spec) as client:
+            stream = self._create(client, spec, messages, stream=True, stream_options={"include_usage": True})
+            chunks = 0
+            try:
+                for chunk in stream:
+                    chunks += 1
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+                    if chunk.usage is not None:
+                        yield Usage(
+                            prompt_tokens=chunk.usage.prompt_tokens or 0,
+                            completion_tokens=chunk.usage.completion_tokens or 0,
+                        )
+            except openai.APIError as error:
+                broke = LLMTransientError(_redacted(f"The model server's stream broke off: {error}", spec))
+                raise broke from (None if spec.ephemeral else error)
+            except openai.OpenAIError as error:
+                _raise_translated(error, spec)
+            finally:
+                stream.close()  # give the connection back to the pool even when the consumer stops early
         if not chunks:
             raise LLMTerminalError("The model server was asked for a stream and answered without any events.")
