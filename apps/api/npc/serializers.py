@@ -33,3 +33,7 @@ class PersonaListQuery(serializers.Serializer):
 
 class SaveQuery(serializers.Serializer):
     persona_id = serializers.CharField(max_length=40, required=False)
+
+
+class ValidateLlmKeyInput(serializers.Serializer):
+    model = serializers.RegexField(r"^[\x21-\x7e]*$", max_length=512, required=False, allow_blank=True)

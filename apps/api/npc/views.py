@@ -6,7 +6,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.npc import presenters, streams
+from apps.api.npc import byok, presenters, streams
 from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
@@ -62,6 +62,7 @@ class MessageApi(NpcApiView):
             player_session_id=data["user_session_id"],
             text=data["message"],
             machine_id=query.get("machine_id"),
+            overrides=byok.call_overrides(request),
         )
         return Response(presenters.chat_response(turn))
 
@@ -78,6 +79,7 @@ class MessageStreamApi(NpcApiView):
             player_session_id=data["user_session_id"],
             text=data["message"],
             machine_id=query.get("machine_id"),
+            overrides=byok.call_overrides(request),
         )
         return streams.sse_response(request, stream)
 
