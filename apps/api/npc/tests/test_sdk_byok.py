@@ -3,6 +3,7 @@ its ``llm_*`` options) against a live server, with the fake OpenAI server as the
 
 import logging
 
+import openai
 import pytest
 from foilengine import FoilEngineClient
 from foilengine.errors import BadRequestError, FoilEngineError
@@ -55,6 +56,38 @@ def test_the_sdks_llm_options_carry_its_turn_to_the_callers_key_and_models(sdk, 
     plain = sdk()
     plain.chat.send_message(npc.id, "What a lovely gate", "player-1")
     assert len(byok_llm.chat_requests) == 2  # the key was that client's requests' only
+
+
+def test_a_streamed_turn_runs_on_the_callers_key_and_closes_its_client(sdk, npc, byok_llm, caplog, monkeypatch):
+    caplog.set_level(logging.DEBUG)
+    closed: list[str] = []
+    close = openai.OpenAI.close
+    monkeypatch.setattr(openai.OpenAI, "close", lambda client: (closed.append(client.api_key), close(client))[1])
+    client = sdk(llm_api_key=KEY, llm_response_model="reply-m")
+    client.chat.init_session(npc.id, "player-1", "Ada", "female")
+
+    events = list(client.chat.send_message_stream(npc.id, "Hello, gatekeeper", "player-1"))
+
+    assert (events[0].event_type, events[-1].event_type) == ("metadata", "done")
+    assert "".join(e.data["text"] for e in events if e.event_type == "text_delta") == events[-1].data.message
+    [reply] = byok_llm.chat_requests  # a matcher decided: the reply is the one call
+    assert (reply.authorization, reply.body["model"], reply.body["stream"]) == (f"Bearer {KEY}", "reply-m", True)
+    assert closed == [KEY]
+    assert KEY not in logged_text(caplog) and KEY not in every_row_as_text()
+
+
+def test_a_refused_key_is_a_400_before_the_stream_or_an_error_event_in_it_never_with_the_key(sdk, npc, byok_llm):
+    byok_llm.required_api_key = "sk-the-only-good-one"
+    client = sdk(llm_api_key=KEY)
+    client.chat.init_session(npc.id, "player-1", "Ada", "female")
+    with pytest.raises(BadRequestError) as refused:  # the evaluation, before the stream starts
+        list(client.chat.send_message_stream(npc.id, "What a lovely gate", "player-1"))
+    assert "HTTP 401" in refused.value.message and KEY not in refused.value.message
+
+    events = list(client.chat.send_message_stream(npc.id, "Hello, gatekeeper", "player-1"))  # the reply's call
+    assert [e.event_type for e in events] == ["metadata", "error"]
+    assert events[-1].data["code"] == "llm_key_refused" and KEY not in events[-1].data["error"]
+    assert client.chat.get_session(npc.id, "player-1").current_state == "start"  # nothing of the turn written
 
 
 def test_validate_llm_key_answers_valid_with_the_model(sdk, byok_llm, settings):
