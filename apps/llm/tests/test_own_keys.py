@@ -37,7 +37,8 @@ def _spec(model: str = "their-model"):
 
 def _live_clients_with(key: str) -> list[openai.OpenAI]:
     gc.collect()
-    return [o for o in gc.get_objects() if isinstance(o, openai.OpenAI) and o.api_key == key]
+    # ``type`` rather than ``isinstance``: the heap may hold dead weak proxies, which raise on isinstance.
+    return [o for o in gc.get_objects() if type(o) is openai.OpenAI and o.api_key == key]
 
 
 def test_an_own_key_call_goes_to_the_byok_server_on_a_client_closed_after_it(db, byok_llm, closes):
