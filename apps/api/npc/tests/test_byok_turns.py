@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -56,6 +57,17 @@ def every_row_as_text() -> str:
     return repr([list(model._base_manager.values()) for model in apps.get_models(include_auto_created=True)])
 
 
+def cache_holds(text: str) -> bool:
+    """Whether any value in the cache (local memory, or every string key of the Redis database) holds ``text``."""
+    needle = text.encode()
+    if isinstance(getattr(cache, "_cache", None), dict):  # LocMemCache: pickled values by key
+        return any(needle in value for value in cache._cache.values())
+    client = cache._cache.get_client(write=False)
+    return any(
+        needle in (client.get(key) or b"") for key in client.scan_iter(count=1000) if client.type(key) == b"string"
+    )
+
+
 def logged_text(caplog) -> str:
     """Every captured record: its formatted line with any traceback, and all its attributes."""
     return caplog.text + repr([record.__dict__ for record in caplog.records])
@@ -82,6 +94,8 @@ def test_a_byok_turn_sends_both_calls_on_the_key_with_each_steps_model_at_no_cre
     assert any(record.name.startswith(("openai", "httpx", "httpcore")) for record in logs.records)
     assert KEY not in logged_text(logs)
     assert KEY not in every_row_as_text()
+    cache.set("byok-probe", "probe-value-0451")
+    assert not cache_holds(KEY) and cache_holds("probe-value-0451")  # the scan sees what the cache holds
 
 
 def test_without_headers_no_call_goes_out_and_the_next_request_does_not_reuse_the_key(foil, npc, byok_llm):
