@@ -1,7 +1,18 @@
 from django.urls import path, re_path
 
 from apps.api.native import errors, streams
-from apps.api.native.views import channels, characters, demo, emotion, meta, proactive, sessions, telegram, usage
+from apps.api.native.views import (
+    channels,
+    characters,
+    demo,
+    emotion,
+    meta,
+    proactive,
+    sessions,
+    telegram,
+    usage,
+    visual_assets,
+)
 
 urlpatterns = [
     path("", meta.ApiRootApi.as_view(), name="api-root"),
@@ -13,6 +24,38 @@ urlpatterns = [
     path("characters/<str:slug>", characters.CharacterDetailApi.as_view(), name="character-detail"),
     path("characters/<str:slug>/versions", characters.CharacterVersionListApi.as_view(), name="character-versions"),
     path("characters/<str:slug>/readiness", characters.CharacterReadinessApi.as_view(), name="character-readiness"),
+    path(
+        "characters/<str:slug>/visual-assets",
+        visual_assets.VisualAssetCollectionApi.as_view(),
+        name="character-visual-assets",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/register-url",
+        visual_assets.VisualAssetRegisterUrlApi.as_view(),
+        name="character-visual-asset-register-url",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>",
+        visual_assets.VisualAssetDetailApi.as_view(),
+        name="character-visual-asset",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>/promote",
+        visual_assets.VisualAssetPromoteApi.as_view(),
+        name="character-visual-asset-promote",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>/retire",
+        visual_assets.VisualAssetRetireApi.as_view(),
+        name="character-visual-asset-retire",
+    ),
+    path(
+        "characters/<str:slug>/visual-readiness",
+        visual_assets.VisualReadinessApi.as_view(),
+        name="character-visual-readiness",
+    ),
+    # A stored file behind a signed, expiring URL (apps.assets.selectors.file_url_signed): no API key.
+    path("files/<str:token>", visual_assets.signed_file, name="signed-file"),
     path("sessions", sessions.SessionCollectionApi.as_view(), name="sessions"),
     path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
     path("sessions/<str:session_id>/messages", sessions.MessageSendApi.as_view(), name="session-messages"),
