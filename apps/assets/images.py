@@ -108,7 +108,7 @@ def _orientation(picture: Image.Image) -> int:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 def image_read(source: IO[bytes] | bytes, *, max_bytes: int | None = None) -> bytes:
