@@ -50,13 +50,6 @@ class VisualAssetKeyTaken(Conflict):
     fix = "Choose another asset_key; each key is unique per character (retired assets keep theirs)."
 
 
-class VisualAssetStateConflict(Conflict):
-    """A promotion or retirement that the asset's state does not allow (promoting a retired asset...)."""
-
-    code = "visual_asset_state_conflict"
-    fix = "See the asset's status with GET /v1/characters/{slug}/visual-assets/{asset_id}."
-
-
 class AssetUrlRefused(ValidationFailed):
     """A register-url URL that is not https, or whose host the SSRF guard refuses, or that could not be fetched."""
 

@@ -1,9 +1,7 @@
 """/v1/characters/{slug}/visual-assets (upload, register-url, list, get, promote, retire), visual-readiness and
 the signed file URLs, on the real database and storage."""
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.files.storage import default_storage
@@ -284,38 +282,12 @@ def test_without_a_key_it_is_401(anon, luna):
 
 
 # --- register-url ---------------------------------------------------------------------------------------------
-class ImageServer(BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, str, bytes]] = {}
-
-    def do_GET(self):  # noqa: N802 - the http.server hook's name
-        status, content_type, body = self.routes.get(self.path, (404, "text/plain", b"not here"))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if status == 302:
-            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
-def image_server(settings):
-    settings.ASSET_FETCH_ALLOW_HTTP = True
-    settings.ASSET_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ImageServer.routes = {
-        "/face.png": (200, "image/png", picture("PNG", size=(90, 90))),
-        "/page.html": (200, "text/html", b"<html>not an image</html>"),
-        "/moved.png": (302, "text/plain", b""),
-    }
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def image_server(picture_host):
+    picture_host.serve("/face.png", picture("PNG", size=(90, 90)))
+    picture_host.serve("/page.html", b"<html>not an image</html>", content_type="text/html")
+    picture_host.serve("/moved.png", b"", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    return picture_host.base_url
 
 
 def _register(api, url, **fields):
@@ -360,7 +332,7 @@ def test_register_url_refuses_http_private_addresses_redirects_and_non_images(
         assert_error(_register(api, "ftp://example.com/face.png"), 422, "asset_url_refused", fields=["url"])
 
 
-def test_register_url_before_an_identity_is_409_without_fetching(api, luna, image_server):
-    ImageServer.routes.pop("/face.png")
+def test_register_url_before_an_identity_is_409_without_fetching(api, luna, image_server, picture_host):
     response = _register(api, f"{image_server}/face.png", category="wardrobe")
     assert_error(response, 409, "identity_required")
+    assert picture_host.requests == []

@@ -46,7 +46,7 @@ class VisualAssetCollectionApi(APIView):
     @extend_schema(
         operation_id="visual_asset_upload",
         request={"multipart/form-data": VisualAssetUploadInput},
-        responses={201: enveloped("VisualAssetEnvelope", VisualAssetOutput), **_ASSET_ERRORS},
+        responses={201: enveloped("VisualAssetEnvelope", VisualAssetOutput), 415: ErrorSerializer, **_ASSET_ERRORS},
         description=(
             "Upload a picture of the character (multipart/form-data). The file is judged by decoding it: only "
             "PNG, JPEG and WebP within the byte and pixel limits pass (else 422 image_rejected; a body over the "
@@ -57,9 +57,11 @@ class VisualAssetCollectionApi(APIView):
         ),
     )
     def post(self, request, slug: str):
+        # The character first: another app's slug is 404 whatever the body is.
+        character = character_selectors.character_get(app=request.user, slug=slug)
         data = validated(VisualAssetUploadInput, request.data)
         upload = data.pop("file")
-        written = services.visual_asset_upload(app=request.user, character_slug=slug, file=upload, **data)
+        written = services.visual_asset_upload(app=request.user, character=character, file=upload, **data)
         return _written(slug, written, status=201)
 
     @extend_schema(
@@ -100,8 +102,9 @@ class VisualAssetRegisterUrlApi(APIView):
         ),
     )
     def post(self, request, slug: str):
+        character = character_selectors.character_get(app=request.user, slug=slug)
         data = validated(VisualAssetRegisterUrlInput, request.data)
-        written = services.visual_asset_register_url(app=request.user, character_slug=slug, **data)
+        written = services.visual_asset_register_url(app=request.user, character=character, **data)
         return _written(slug, written, status=201)
 
 
