@@ -100,8 +100,18 @@ def _error_shape(response) -> None:
 )
 def test_every_operation_keeps_its_documented_contract(case, tenant, django_capture_on_commit_callbacks):
     _aim_at_real_resources(case, tenant)
+    headers = {"Authorization": f"Bearer {tenant['key']}"}
+    if case.media_type == "multipart/form-data" and case.meta.is_negative_at(ParameterLocation.BODY):
+        # Multipart carries every value as text, so a mutation of a value's type (null, a number) can arrive as
+        # a valid string, which the server rightly accepts: hold these to "no 5xx, errors in our shape" only.
+        with django_capture_on_commit_callbacks(execute=True):
+            response = case.call(headers=headers)
+        assert response.status_code < 500, response.content[:300]
+        if response.status_code >= 400:
+            _error_shape(response)
+        return
     with django_capture_on_commit_callbacks(execute=True):
-        response = case.call_and_validate(headers={"Authorization": f"Bearer {tenant['key']}"})
+        response = case.call_and_validate(headers=headers)
     if response.status_code >= 400:
         _error_shape(response)
 

@@ -151,6 +151,7 @@ def add_signed_files(result, generator, request, public):
                 },
                 "403": {"description": "A forged, altered or expired token", "content": error},
                 "404": {"description": "The file is no longer stored", "content": error},
+                "405": {"description": "Only GET (and HEAD)", "content": error},
             },
         }
     }

@@ -2,8 +2,7 @@
 the signed file URLs that serve stored pictures."""
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from apps.api.native.asset_serializers import (
 from apps.api.native.envelope import action, envelope
 from apps.api.native.errors import json_error
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
+from apps.api.shared.errors import error_body
 from apps.api.shared.validation import validated
 from apps.assets import selectors, services
 from apps.characters import selectors as character_selectors
@@ -172,11 +172,13 @@ class VisualReadinessApi(APIView):
         )
 
 
-@require_GET
 def signed_file(request: HttpRequest, token: str) -> HttpResponse:
     """``GET /v1/files/{token}``: a stored file, to whoever holds a URL minted by
     ``apps.assets.selectors.file_url_signed`` (the token is the permission; no API key). 403 for a forged,
     altered or expired token, 404 when the file is gone; errors in the native shape."""
+    if request.method not in ("GET", "HEAD"):
+        body = error_body("method_not_allowed", f"Method {request.method} is not allowed here.", "Use GET.")
+        return JsonResponse(body, status=405, headers={"Allow": "GET, HEAD"})
     try:
         found = selectors.signed_file_read(token=token)
     except ApplicationError as error:
