@@ -14,12 +14,16 @@ import json
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
 from apps.accounts.models import ApiKey, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.api.native.tests.contract import assert_error, quota_counters, row_counts
+from apps.assets import services as asset_services
+from apps.assets.models import VisualAsset
+from apps.assets.tests.pictures import picture
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
@@ -38,7 +42,10 @@ from apps.personas.models import PersonaSession
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
 METHODS = ("get", "post", "put", "patch", "delete")
-ID_PATHS = sorted(path for path in SCHEMA["paths"] if "{" in path)
+# Signed file URLs: the token is the permission, whoever holds it (an <img> tag has no key); tested in
+# apps/api/native/tests/test_visual_assets.py (expiry, tampering).
+BEARER_URL_PATHS = {"/v1/files/{token}"}
+ID_PATHS = sorted(path for path in SCHEMA["paths"] if "{" in path and path not in BEARER_URL_PATHS)
 LIST_PATHS = sorted(path for path, item in SCHEMA["paths"].items() if "{" not in path and "get" in item)
 MATRIX = [(path, method) for path in ID_PATHS for method in METHODS]
 NOT_FOUND_CODES = {
@@ -49,6 +56,7 @@ NOT_FOUND_CODES = {
     "external_user_ref": "external_user_not_found",
     "webhook_id": "webhook_endpoint_not_found",
     "endpoint_id": "webhook_endpoint_not_found",
+    "asset_id": "visual_asset_not_found",
 }
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 WEBHOOK_SECRET = "tenant-signing-secret-0123"
@@ -71,6 +79,18 @@ VALID_BODIES = {
     "channel_delete": None,
     "webhook_endpoint_delete": None,
     "session_stream_token_create": None,
+    "visual_asset_upload": lambda tenant: {
+        "file": SimpleUploadedFile("face.png", picture("PNG"), content_type="image/png"),
+        "asset_key": "face-2",
+        "category": "identity",
+    },
+    "visual_asset_register_url": lambda tenant: {
+        "url": tenant.picture_url,
+        "asset_key": "face-3",
+        "category": "identity",
+    },
+    "visual_asset_promote": None,
+    "visual_asset_retire": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 SHARED_SLUG = "luna"  # both apps author a character with this slug
@@ -82,6 +102,7 @@ UNKNOWN = {
     "external_user_ref": "no-such-user",
     "webhook_id": "whk_000000000000000000000000",
     "endpoint_id": "whk_000000000000000000000000",
+    "asset_id": "vas_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
 LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy"}
@@ -95,6 +116,12 @@ def _loopback_webhooks(settings):
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
 
 
+@pytest.fixture
+def picture_url(picture_host) -> str:
+    """A picture that register-url can fetch (from 127.0.0.1, allowed for the test)."""
+    return picture_host.serve("/face.png", picture("PNG"))
+
+
 class Tenant:
     """An app with a key, characters, sessions, and a sent message (a run and its events) in each session,
     a connected Telegram bot, budgets for the app and its end-user, and the runs' usage in the ledger.
@@ -102,7 +129,7 @@ class Tenant:
     Besides its own slugs, each app has a character under ``SHARED_SLUG`` (with its own content) and a
     session on it; the shared slug is not among ``visible_ids``, since the other app shows it for its own."""
 
-    def __init__(self, issued, name: str, captured, telegram) -> None:
+    def __init__(self, issued, name: str, captured, telegram, picture_url: str = "") -> None:
         self.app = issued.api_key.app
         self.raw_key = issued.raw_key
         self.client = APIClient()
@@ -146,6 +173,10 @@ class Tenant:
             app=self.app, session=self.sessions[0], url=WEBHOOK_URL, secret=WEBHOOK_SECRET
         )
         self.endpoint = WebhookEndpoint.objects.create(app=self.app, url=WEBHOOK_URL, secret=WEBHOOK_SECRET)
+        self.picture_url = picture_url
+        self.asset = asset_services.visual_asset_upload(
+            app=self.app, character_slug=self.slugs[0], file=picture("PNG"), asset_key="face", category="identity"
+        ).asset
         with captured(execute=False):  # rows to show in snapshots; nobody listens on port 9 anyway
             delivery_services.webhook_event_enqueue(
                 app_id=self.app.id, event_id=f"evt_{name}_1", payload={"event": {}}, endpoint_ids=[self.endpoint.id]
@@ -161,6 +192,7 @@ class Tenant:
             "external_user_ref": self.external_user_ref,
             "webhook_id": self.webhook.id,
             "endpoint_id": self.endpoint.id,
+            "asset_id": self.asset.id,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -184,6 +216,7 @@ class Tenant:
             "persona_sessions": list(PersonaSession.objects.filter(app=self.app).order_by("pk").values()),
             "webhooks": list(WebhookEndpoint.objects.filter(app=self.app).order_by("pk").values()),
             "deliveries": list(WebhookDelivery.objects.filter(endpoint__app=self.app).order_by("pk").values()),
+            "visual_assets": list(VisualAsset.objects.filter(app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -202,12 +235,13 @@ class Tenant:
             self.external_user_ref,
             *PersonaSession.objects.filter(app=self.app).values_list("id", flat=True),
             *WebhookEndpoint.objects.filter(app=self.app).values_list("id", flat=True),
+            *VisualAsset.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
 @pytest.fixture
-def tenant_a(owner, django_capture_on_commit_callbacks, fake_telegram):
-    return Tenant(owner, "alpha", django_capture_on_commit_callbacks, fake_telegram)
+def tenant_a(owner, django_capture_on_commit_callbacks, fake_telegram, picture_url):
+    return Tenant(owner, "alpha", django_capture_on_commit_callbacks, fake_telegram, picture_url)
 
 
 @pytest.fixture
@@ -227,7 +261,9 @@ def _url(path: str, values: dict[str, str]) -> str:
 def _call(client: APIClient, method: str, url: str, body: dict | None, **headers):
     if method == "get":
         return client.get(url, **headers)
-    return getattr(client, method)(url, body if body is not None else {}, format="json", **headers)
+    multipart = isinstance(body, dict) and any(isinstance(value, SimpleUploadedFile) for value in body.values())
+    body_format = "multipart" if multipart else "json"
+    return getattr(client, method)(url, body if body is not None else {}, format=body_format, **headers)
 
 
 def _without_ids(detail: dict, values: dict[str, str]) -> dict:
@@ -531,7 +567,7 @@ def test_no_response_carries_a_key_its_hash_or_internal_fields(tenant_a, tenant_
         "webhook_secret",
     }
     for path in sorted(SCHEMA["paths"]):
-        if "get" not in SCHEMA["paths"][path] or path.endswith("/stream"):
+        if "get" not in SCHEMA["paths"][path] or path.endswith("/stream") or path in BEARER_URL_PATHS:
             continue
         response = tenant_a.client.get(_url(path, tenant_a.path_values))
         assert response.status_code == 200, path

@@ -1,6 +1,6 @@
 """The assets app's errors (each carries its API code and status through ``apps.core.errors``)."""
 
-from apps.core.errors import ApplicationError, Conflict, NotFound
+from apps.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 
 
 class ImageBackendError(ApplicationError):
@@ -33,3 +33,68 @@ class VisualNotReady(Conflict):
 
     code = "visual_not_ready"
     fix = "See GET /v1/characters/{slug}/visual-readiness for what is missing."
+
+
+class ImageRejected(ValidationFailed):
+    """An upload (or a registered URL's answer) that is not a real PNG, JPEG or WebP image within the limits.
+
+    A validation failure of the ``file`` field, so every surface renders it like one (422), under its own code.
+    """
+
+    code = "image_rejected"
+    fix = (
+        "Send a PNG, JPEG or WebP image (judged by decoding it, not by its name or content type) within the "
+        "byte and pixel limits (ASSET_MAX_BYTES, ASSET_MAX_PIXELS)."
+    )
+
+    def __init__(self, reason: str, *, field: str = "file") -> None:
+        super().__init__({field: [reason]}, message=f"The image was rejected: {reason}")
+        self.reason = reason
+
+
+class VisualAssetNotFound(NotFound):
+    code = "visual_asset_not_found"
+    fix = "Check the asset id; list them with GET /v1/characters/{slug}/visual-assets."
+
+
+class IdentityRequired(Conflict):
+    """Anything but an identity before the character has an active identity asset: the face comes first."""
+
+    code = "identity_required"
+    fix = "Upload the character's identity asset first (category 'identity'), then the other assets."
+
+
+class VisualAssetKeyTaken(Conflict):
+    code = "visual_asset_key_taken"
+    fix = "Choose another asset_key; each key is unique per character (retired assets keep theirs)."
+
+
+class AssetUrlRefused(ValidationFailed):
+    """A register-url URL that is not https, or whose host the SSRF guard refuses, or that could not be fetched."""
+
+    code = "asset_url_refused"
+    fix = (
+        "Send an https:// URL of a publicly reachable host that answers 200 with the image. Private, loopback, "
+        "link-local and metadata addresses are refused unless the operator lists them in "
+        "ASSET_FETCH_ALLOWED_NETWORKS."
+    )
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"url": [reason]}, message=f"The URL was refused: {reason}")
+
+
+class FileUrlInvalid(PermissionDenied):
+    """A signed file URL whose token was not minted by us (forged or altered)."""
+
+    code = "file_url_invalid"
+    fix = "Use the URL exactly as the API returned it."
+
+
+class FileUrlExpired(PermissionDenied):
+    code = "file_url_expired"
+    fix = "Signed file URLs expire; read the resource again for a fresh URL."
+
+
+class StoredFileMissing(NotFound):
+    code = "file_not_found"
+    fix = "The file is no longer stored; read the resource again."

@@ -2,10 +2,21 @@
 readiness of a character (the three gates a selfie needs)."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from apps.assets.models import GeneratedImage, VisualAsset
 
-__all__ = ["GateState", "GeneratedImage", "ImageRequest", "RenderedImage", "VisualAsset", "VisualReadiness"]
+__all__ = [
+    "AssetWritten",
+    "GateState",
+    "GeneratedImage",
+    "ImageRequest",
+    "RenderedImage",
+    "SignedFile",
+    "SignedUrl",
+    "VisualAsset",
+    "VisualReadiness",
+]
 
 
 @dataclass(frozen=True)
@@ -56,3 +67,28 @@ class VisualReadiness:
     @property
     def ready(self) -> bool:
         return all(gate.ok for gate in self.gates)
+
+
+@dataclass(frozen=True)
+class AssetWritten:
+    """A visual asset just uploaded, registered or promoted, and the identity asset it retired (a new active
+    identity replaces the previous one), if any."""
+
+    asset: VisualAsset
+    retired: VisualAsset | None = None
+
+
+@dataclass(frozen=True)
+class SignedUrl:
+    """A URL that serves one stored file to whoever holds it, until ``expires_at``."""
+
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedFile:
+    """What a valid signed URL names: the file's name in storage and its content type."""
+
+    name: str
+    content_type: str

@@ -1,5 +1,6 @@
 """Request plumbing shared by every surface."""
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -16,6 +17,10 @@ class RequestSizeLimitMiddleware:
     same limit) catches bodies that lie about their length. Each surface answers in its own error shape:
     ``PAYLOAD_TOO_LARGE_RENDERERS`` maps a path prefix to a dotted ``(request, *, length, limit) -> response``
     callable; the longest matching prefix wins (core cannot import the surfaces, so it names them).
+
+    Upload routes (``UPLOAD_PATH_PATTERNS``, regular expressions on the path) take up to
+    ``UPLOAD_REQUEST_MAX_BYTES`` instead: a picture is bigger than any JSON body. Their files are streamed to
+    disk by Django's upload handlers, and ``DATA_UPLOAD_MAX_MEMORY_SIZE`` still bounds their other fields.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -25,6 +30,9 @@ class RequestSizeLimitMiddleware:
             key=lambda item: len(item[0]),
             reverse=True,
         )
+        self.upload_paths = re.compile(
+            "|".join(f"(?:{pattern})" for pattern in settings.UPLOAD_PATH_PATTERNS) or "(?!)"
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -32,6 +40,12 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0
         if length > settings.REQUEST_MAX_BYTES:
-            render = next(render for prefix, render in self.renderers if request.path.startswith(prefix))
-            return render(request, length=length, limit=settings.REQUEST_MAX_BYTES)
+            limit = (
+                settings.UPLOAD_REQUEST_MAX_BYTES
+                if self.upload_paths.match(request.path)
+                else settings.REQUEST_MAX_BYTES
+            )
+            if length > limit:
+                render = next(render for prefix, render in self.renderers if request.path.startswith(prefix))
+                return render(request, length=length, limit=limit)
         return self.get_response(request)

@@ -388,6 +388,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.api.native.schema.add_event_stream",
+        "apps.api.native.schema.add_signed_files",
     ],
     "SERVERS": [],
     # Names for choice sets that several fields share, so the schema builds without drf-spectacular's warnings.
@@ -397,6 +398,8 @@ SPECTACULAR_SETTINGS = {
         "BudgetScopeEnum": ["app", "external_user"],
         "UsageStatusEnum": ["reserved", "settled"],
         "ProactiveSettingSourceEnum": ["session", "character", "default"],
+        "VisualAssetCategoryEnum": ["identity", "wardrobe", "accessory", "prop", "place", "scene", "style", "keyframe"],
+        "VisualAssetStatusEnum": ["active", "candidate", "retired"],
     },
     # Swagger UI and ReDoc from the drf-spectacular-sidecar package: no CDN, so they work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -441,3 +444,24 @@ STORAGES = {
     "default": {"BACKEND": env.str("FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Visual assets: an upload is refused (422 image_rejected) over this many bytes or pixels (width x height,
+# judged from the header before any pixel is decoded); thumbnails are this many pixels on the long side.
+ASSET_MAX_BYTES = env.int("ASSET_MAX_BYTES", default=10 * 1024 * 1024)
+ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=4096 * 4096)
+ASSET_THUMBNAIL_SIZE = env.int("ASSET_THUMBNAIL_SIZE", default=256)
+# The upload routes (native multipart upload, the admin's asset forms) take bodies up to this size instead of
+# REQUEST_MAX_BYTES: the file plus room for the form fields. Bigger bodies are refused with 413 unread.
+UPLOAD_REQUEST_MAX_BYTES = env.int("UPLOAD_REQUEST_MAX_BYTES", default=ASSET_MAX_BYTES + 256 * 1024)
+UPLOAD_PATH_PATTERNS = [
+    r"^/v1/characters/[^/]+/visual-assets/?$",
+    r"^/admin/assets/visualasset/(add|[^/]+/change)/$",
+    r"^/admin/characters/character/[^/]+/change/$",
+]
+# POST .../visual-assets/register-url fetches an https image once, through the same SSRF guard as webhooks:
+# only globally routable addresses, plus the networks listed here (e.g. an internal image server).
+# ASSET_FETCH_ALLOW_HTTP lets plain http:// through too: for tests and development only.
+ASSET_FETCH_ALLOWED_NETWORKS = env.list("ASSET_FETCH_ALLOWED_NETWORKS", default=[])
+ASSET_FETCH_ALLOW_HTTP = env.bool("ASSET_FETCH_ALLOW_HTTP", default=False)
+ASSET_FETCH_TIMEOUT_SECONDS = env.float("ASSET_FETCH_TIMEOUT_SECONDS", default=10.0)
+# Signed file URLs (visual assets, generated images) stay valid this long after they are minted.
+FILE_URL_TTL_SECONDS = env.int("FILE_URL_TTL_SECONDS", default=3600)

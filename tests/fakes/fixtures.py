@@ -6,6 +6,7 @@ from kombu import pools
 from config.celery_app import app as celery_app
 from tests.fakes.image_servers import FakeAutomatic1111, FakeComfyUI, FakeOpenAIImages
 from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer
+from tests.fakes.picture_host import FakePictureHost
 from tests.fakes.telegram_server import FakeTelegramServer
 
 FAKE_LLM_API_KEY = "sk-fake-test-key"
@@ -166,3 +167,20 @@ def _broker_reconnect(app, broker_url: str) -> None:
     app._pool = None
     app.amqp._producer_pool = None
     pools.reset()  # kombu keeps producer pools per broker URL process-wide; a closed one would be handed back
+
+
+@pytest.fixture(scope="session")
+def _fake_picture_host():
+    with FakePictureHost() as host:
+        yield host
+
+
+@pytest.fixture
+def picture_host(_fake_picture_host, settings) -> FakePictureHost:
+    """An image host on 127.0.0.1 that register-url may fetch from (plain http and loopback allowed for the
+    test). Script it with ``picture_host.serve("/face.png", png_bytes)``, which returns the URL."""
+    _fake_picture_host.reset()
+    settings.ASSET_FETCH_ALLOW_HTTP = True
+    settings.ASSET_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    yield _fake_picture_host
+    _fake_picture_host.reset()

@@ -2,12 +2,14 @@
 
 from typing import TYPE_CHECKING
 
+from apps.assets import selectors as asset_selectors
 from apps.characters import selectors as character_selectors
 from apps.conversations.selectors import ProactiveView
 from apps.conversations.types import RunStatus
 
 if TYPE_CHECKING:
     from apps.accounts.models import UsageRecord
+    from apps.assets.types import VisualAsset, VisualReadiness
     from apps.characters.models import Character, CharacterVersion
     from apps.conversations.models import Run, Session
 
@@ -103,4 +105,49 @@ def run_data(run: "Run", usage: "UsageRecord | None" = None) -> dict:
         "usage_status": usage.status if usage else None,
         "created_at": run.created_at,
         "finished_at": run.finished_at,
+    }
+
+
+def visual_asset_data(
+    asset: "VisualAsset", *, retired: "VisualAsset | None" = None, with_retired: bool = False
+) -> dict:
+    """The asset with fresh signed URLs of its file and thumbnail (minted per read: no query)."""
+    file_url = asset_selectors.file_url_signed(asset.file)
+    data = {
+        "asset_id": asset.id,
+        "character": asset.character.slug,
+        "asset_key": asset.asset_key,
+        "category": asset.category,
+        "status": asset.status,
+        "promotion": asset.promotion,
+        "label": asset.label,
+        "visual_summary": asset.visual_summary,
+        "visual_description": asset.visual_description,
+        "content_type": asset.content_type,
+        "width": asset.width,
+        "height": asset.height,
+        "byte_size": asset.byte_size,
+        "sha256": asset.sha256,
+        "file_url": file_url.url,
+        "thumbnail_url": asset_selectors.file_url_signed(asset.thumbnail).url if asset.thumbnail else file_url.url,
+        "url_expires_at": file_url.expires_at,
+        "source_url": asset.source_url,
+        "provenance": asset.provenance,
+        "license": asset.license,
+        "created_at": asset.created_at,
+        "updated_at": asset.updated_at,
+    }
+    if with_retired:
+        data["retired_asset_id"] = retired.id if retired is not None else None
+    return data
+
+
+def visual_readiness_data(character: "Character", readiness: "VisualReadiness") -> dict:
+    return {
+        "character": character.slug,
+        "ready": readiness.ready,
+        "gates": {
+            gate.name: {"state": "passed" if gate.ok else "missing", "missing": gate.missing or None}
+            for gate in readiness.gates
+        },
     }

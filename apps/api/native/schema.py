@@ -124,3 +124,35 @@ def add_event_stream(result, generator, request, public):
         }
     }
     return result
+
+
+def add_signed_files(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the signed file URLs (a plain Django view, no API key)."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    result["paths"]["/v1/files/{token}"] = {
+        "get": {
+            "operationId": "signed_file_get",
+            "summary": "A stored picture behind a signed, expiring URL",
+            "description": (
+                "The `file_url` and `thumbnail_url` of visual assets (and generated images) point here. The token "
+                "is the permission: no API key, so an <img> tag or a chat client can load it. It expires "
+                "(FILE_URL_TTL_SECONDS, one hour by default): read the resource again for a fresh URL."
+            ),
+            "tags": ["files"],
+            "security": [],
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "The file",
+                    "content": {
+                        media: {"schema": {"type": "string", "format": "binary"}}
+                        for media in ("image/png", "image/jpeg", "image/webp")
+                    },
+                },
+                "403": {"description": "A forged, altered or expired token", "content": error},
+                "404": {"description": "The file is no longer stored", "content": error},
+                "405": {"description": "Only GET (and HEAD)", "content": error},
+            },
+        }
+    }
+    return result

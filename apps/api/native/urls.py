@@ -12,6 +12,7 @@ from apps.api.native.views import (
     sessions,
     telegram,
     usage,
+    visual_assets,
 )
 
 urlpatterns = [
@@ -31,6 +32,38 @@ urlpatterns = [
         name="character-image-probe",
     ),
     path("image-files/<str:token>", images.image_file, name="image-file"),
+    path(
+        "characters/<str:slug>/visual-assets",
+        visual_assets.VisualAssetCollectionApi.as_view(),
+        name="character-visual-assets",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/register-url",
+        visual_assets.VisualAssetRegisterUrlApi.as_view(),
+        name="character-visual-asset-register-url",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>",
+        visual_assets.VisualAssetDetailApi.as_view(),
+        name="character-visual-asset",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>/promote",
+        visual_assets.VisualAssetPromoteApi.as_view(),
+        name="character-visual-asset-promote",
+    ),
+    path(
+        "characters/<str:slug>/visual-assets/<str:asset_id>/retire",
+        visual_assets.VisualAssetRetireApi.as_view(),
+        name="character-visual-asset-retire",
+    ),
+    path(
+        "characters/<str:slug>/visual-readiness",
+        visual_assets.VisualReadinessApi.as_view(),
+        name="character-visual-readiness",
+    ),
+    # A stored file behind a signed, expiring URL (apps.assets.selectors.file_url_signed): no API key.
+    path("files/<str:token>", visual_assets.signed_file, name="signed-file"),
     path("sessions", sessions.SessionCollectionApi.as_view(), name="sessions"),
     path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
     path("sessions/<str:session_id>/messages", sessions.MessageSendApi.as_view(), name="session-messages"),

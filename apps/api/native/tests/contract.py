@@ -3,6 +3,7 @@
 from django.db.models import F, Sum
 
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.assets.models import VisualAsset
 from apps.characters.models import Character, CharacterVersion
 from apps.conversations.models import Event, IdempotencyRecord, ProactiveSend, Run, Session
 from apps.delivery.models import (
@@ -33,6 +34,7 @@ WRITTEN_MODELS = (
     BudgetCounter,
     WebhookEndpoint,
     WebhookDelivery,
+    VisualAsset,
 )
 
 

@@ -23,6 +23,14 @@ ENDPOINTS = {
     ("/v1/demo/sandbox-key", "post"),
     ("/v1/characters/{slug}/image-probe", "post"),
     ("/v1/characters/{slug}/image-probe/{probe_id}", "get"),
+    ("/v1/characters/{slug}/visual-assets", "post"),
+    ("/v1/characters/{slug}/visual-assets", "get"),
+    ("/v1/characters/{slug}/visual-assets/register-url", "post"),
+    ("/v1/characters/{slug}/visual-assets/{asset_id}", "get"),
+    ("/v1/characters/{slug}/visual-assets/{asset_id}/promote", "post"),
+    ("/v1/characters/{slug}/visual-assets/{asset_id}/retire", "post"),
+    ("/v1/characters/{slug}/visual-readiness", "get"),
+    ("/v1/files/{token}", "get"),
 }
 
 
@@ -75,7 +83,7 @@ def test_request_bodies_are_real_schemas(schema):
 
 
 def test_responses_are_enveloped_schemas_not_empty_objects(schema):
-    for path, method in ENDPOINTS - {("/v1/sessions/{session_id}/events/stream", "get")}:
+    for path, method in ENDPOINTS - {("/v1/sessions/{session_id}/events/stream", "get"), ("/v1/files/{token}", "get")}:
         responses = schema["paths"][path][method]["responses"]
         success = [code for code in responses if code.startswith("2")]
         assert success, (path, method)
@@ -126,6 +134,16 @@ def test_schema_documents_bearer_auth_and_query_parameters(schema):
     assert "Idempotency-Key" in messages
     sessions = {p["name"] for p in schema["paths"]["/v1/sessions"]["get"]["parameters"]}
     assert {"limit", "cursor", "character", "external_user_ref"} <= sessions
+
+
+def test_the_visual_asset_upload_is_multipart_and_files_need_no_key(schema):
+    upload = schema["paths"]["/v1/characters/{slug}/visual-assets"]["post"]
+    body = _resolve(schema, upload["requestBody"]["content"]["multipart/form-data"]["schema"])
+    assert body["properties"]["file"] == {**body["properties"]["file"], "type": "string", "format": "binary"}
+    assert {"file", "asset_key", "category"} <= set(body["required"])
+    assert {"409", "413", "422"} <= set(upload["responses"])
+    files = schema["paths"]["/v1/files/{token}"]["get"]
+    assert files["security"] == [] and {"200", "403", "404"} <= set(files["responses"])
 
 
 def test_character_patch_is_documented_as_a_merge_patch(anon, db):
