@@ -104,30 +104,24 @@ def visual_readiness(*, character: Character, content: dict[str, Any] | None = N
 
 
 # --- generated images ------------------------------------------------------------------------------------
-# Signed, expiring links to generated images. The signed token is the only key: it names the image and the
-# variant and expires IMAGE_URL_TTL_SECONDS after it was minted, so minting costs no query (a page of
-# image.ready events gets its links without reading a row) and ids alone open nothing. Events store the
-# image's id; the links are minted each time an event is read or delivered.
-IMAGE_URL_SALT = "dramatis.assets.image-url"
+# Links to generated images are signed file URLs (``file_url_signed`` below, served at SIGNED_FILE_PATH) whose
+# token names the image and the variant instead of a storage name, so minting costs no query: a page of
+# image.ready events gets its links without reading a row, and ids alone open nothing. Events store the image's
+# id; the links are minted each time an event is read or delivered, valid for FILE_URL_TTL_SECONDS.
 IMAGE_VARIANTS = {"f": "file", "t": "thumbnail"}
-
-
-def _image_signer() -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=IMAGE_URL_SALT)
 
 
 def image_url_signed(*, image_id: str, variant: str = "file") -> str:
     """A fresh signed URL for the image's ``file`` or ``thumbnail``: absolute under PUBLIC_BASE_URL when that
     is set, else a path on this server."""
     short = "t" if variant == "thumbnail" else "f"
-    token = _image_signer().sign(f"{image_id}.{short}")
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v1/image-files/{token}"
+    return _signed_url({"i": image_id, "v": short}, settings.FILE_URL_TTL_SECONDS).url
 
 
 def image_links(*, image_id: str) -> dict[str, str]:
     """What an ``image.ready`` event carries when read or delivered: its file and thumbnail URLs and when
     they stop working."""
-    expires = clock.now() + timedelta(seconds=settings.IMAGE_URL_TTL_SECONDS)
+    expires = clock.now() + timedelta(seconds=settings.FILE_URL_TTL_SECONDS)
     return {
         "url": image_url_signed(image_id=image_id),
         "thumbnail_url": image_url_signed(image_id=image_id, variant="thumbnail"),
@@ -137,13 +131,13 @@ def image_links(*, image_id: str) -> dict[str, str]:
 
 def image_token_read(*, token: str) -> tuple[str, str] | None:
     """The (image id, variant) a token of ``image_url_signed`` names, or None when it is forged, tampered
-    with or expired."""
+    with, expired or names no image."""
     try:
-        value = _image_signer().unsign(token, max_age=settings.IMAGE_URL_TTL_SECONDS)
-    except signing.BadSignature:  # SignatureExpired is one too
+        payload = _token_payload(token)
+    except (FileUrlInvalid, FileUrlExpired):
         return None
-    image_id, _, short = value.rpartition(".")
-    if not image_id or short not in IMAGE_VARIANTS:
+    image_id, short = payload.get("i"), payload.get("v")
+    if not isinstance(image_id, str) or not image_id or short not in IMAGE_VARIANTS:
         return None
     return image_id, IMAGE_VARIANTS[short]
 
@@ -214,28 +208,43 @@ def _file_signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=_FILE_URL_SALT)
 
 
-def file_url_signed(file: str | FieldFile, *, ttl: int | None = None) -> SignedUrl:
-    """A URL that serves ``file`` (a storage name or a FileField's value) for ``ttl`` seconds (default
-    FILE_URL_TTL_SECONDS): absolute under PUBLIC_BASE_URL when that is set, else a path on this server. No query."""
-    name = file.name if isinstance(file, FieldFile) else file
-    seconds = settings.FILE_URL_TTL_SECONDS if ttl is None else ttl
+def _signed_url(payload: dict[str, Any], seconds: int) -> SignedUrl:
     expires = int(time.time()) + seconds
-    token = _file_signer().sign_object({"n": name, "e": expires}, compress=True)
+    token = _file_signer().sign_object({**payload, "e": expires}, compress=True)
     return SignedUrl(
         f"{settings.PUBLIC_BASE_URL.rstrip('/')}{SIGNED_FILE_PATH}{token}", datetime.fromtimestamp(expires, tz=UTC)
     )
 
 
-def signed_file_read(*, token: str) -> SignedFile:
-    """The file a token of ``file_url_signed`` names. Raises FileUrlInvalid (forged or altered), FileUrlExpired
-    and StoredFileMissing (the file is gone from storage)."""
+def _token_payload(token: str) -> dict[str, Any]:
     try:
         payload = _file_signer().unsign_object(token)
-        name, expires = payload["n"], int(payload["e"])
+        expires = int(payload["e"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as error:
         raise FileUrlInvalid("This file URL is not valid.") from error
     if time.time() > expires:
         raise FileUrlExpired("This file URL has expired.")
+    return payload
+
+
+def file_url_signed(file: str | FieldFile, *, ttl: int | None = None) -> SignedUrl:
+    """A URL that serves ``file`` (a storage name or a FileField's value) for ``ttl`` seconds (default
+    FILE_URL_TTL_SECONDS): absolute under PUBLIC_BASE_URL when that is set, else a path on this server. No query."""
+    name = file.name if isinstance(file, FieldFile) else file
+    return _signed_url({"n": name}, settings.FILE_URL_TTL_SECONDS if ttl is None else ttl)
+
+
+def signed_file_read(*, token: str) -> SignedFile:
+    """The file a token of ``file_url_signed`` or ``image_url_signed`` names. Raises FileUrlInvalid (forged or
+    altered), FileUrlExpired and StoredFileMissing (the file is gone from storage, or the image is not ready)."""
+    payload = _token_payload(token)
+    if "i" in payload:
+        named = image_token_read(token=token)
+        found = image_file_name(image_id=named[0], variant=named[1]) if named else None
+        if found is None:
+            raise StoredFileMissing("The image is not stored (yet).")
+        return SignedFile(*found)
+    name = payload.get("n")
     if not isinstance(name, str) or not name or not default_storage.exists(name):
         raise StoredFileMissing("The file is no longer stored.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -318,8 +318,6 @@ IMAGE_HEIGHT = env.int("IMAGE_HEIGHT", default=512)
 IMAGE_EXECUTOR_THREADS = env.int("IMAGE_EXECUTOR_THREADS", default=2)
 IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=3)
 IMAGE_RETRY_BACKOFF_SECONDS = env.float("IMAGE_RETRY_BACKOFF_SECONDS", default=5.0)
-# How long a signed image URL (minted each time an event is read or delivered) keeps working.
-IMAGE_URL_TTL_SECONDS = env.int("IMAGE_URL_TTL_SECONDS", default=3600)
 # Bring-your-own-key requests (the NPC SDK's X-LLM-API-Key) go to this OpenAI-compatible server, with this
 # model unless the request names one.
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")

@@ -31,7 +31,6 @@ urlpatterns = [
         images.ImageProbeDetailApi.as_view(),
         name="character-image-probe",
     ),
-    path("image-files/<str:token>", images.image_file, name="image-file"),
     path(
         "characters/<str:slug>/visual-assets",
         visual_assets.VisualAssetCollectionApi.as_view(),

@@ -91,7 +91,7 @@ def test_a_turn_asked_for_a_selfie_replies_first_and_the_image_lands_after(owner
     assert image.thumbnail.name and image.report["identity_asset_used"] == image.assets_used[0]
     # the stored payload holds the id only; reading it adds fresh signed links
     public = ready.as_public_dict()["payload"]
-    assert "url" not in ready.payload and public["url"].startswith("/v1/image-files/")
+    assert "url" not in ready.payload and public["url"].startswith("/v1/files/")
     assert public["thumbnail_url"] != public["url"] and public["url_expires_at"].endswith("Z")
 
 

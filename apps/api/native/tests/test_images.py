@@ -65,28 +65,30 @@ def test_polling_adds_signed_links_that_serve_the_file(owner, api, anon, session
     later = _ready(api.get(f"/v1/sessions/{session.id}/events?since=0").json()["data"]["events"])
     assert later["image_id"] == image.id
     trace = api.get(f"/v1/sessions/{session.id}/trace").json()["data"]["events"]
-    assert _ready([item["event"] for item in trace])["url"].startswith("/v1/image-files/")
-    assert _ready(streams._events_after(session.id, 0))["url"].startswith("/v1/image-files/")
+    assert _ready([item["event"] for item in trace])["url"].startswith("/v1/files/")
+    assert _ready(streams._events_after(session.id, 0))["url"].startswith("/v1/files/")
 
 
-def test_a_tampered_forged_or_expired_link_is_404(
+def test_a_tampered_forged_or_expired_link_is_refused(
     owner, anon, session, django_capture_on_commit_callbacks, monkeypatch
 ):
     image = _selfie(owner.api_key.app, session, django_capture_on_commit_callbacks)
 
     url = assets_selectors.image_url_signed(image_id=image.id)
+    assert anon.get(url).status_code == 200
     token = url.rsplit("/", 1)[1]
     value, _, signature = token.rpartition(":")
     for bad in (
         f"{value}:{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # tampered signature
-        token.replace(image.id, image.id[:-1] + ("x" if image.id[-1] != "x" else "y")),  # another id, same signature
+        f"{value[:-2]}{'AA' if value[-2:] != 'AA' else 'BB'}:{signature}",  # another value, same signature
         f"{image.id}.f",  # an id alone opens nothing
     ):
-        response = anon.get(f"/v1/image-files/{bad}")
-        assert response.status_code == 404 and response.json()["detail"]["code"] == "not_found"
+        response = anon.get(f"/v1/files/{bad}")
+        assert response.status_code == 403 and response.json()["detail"]["code"] == "file_url_invalid"
     real_time = signing.time.time
     monkeypatch.setattr(signing.time, "time", lambda: real_time() + 3601)
-    assert anon.get(url).status_code == 404
+    expired = anon.get(url)
+    assert expired.status_code == 403 and expired.json()["detail"]["code"] == "file_url_expired"
 
 
 def test_a_probe_draws_bypassing_only_the_cap_and_reports(owner, api, session, django_capture_on_commit_callbacks):
@@ -104,7 +106,7 @@ def test_a_probe_draws_bypassing_only_the_cap_and_reports(owner, api, session, d
     assert got.status_code == 200
     data = got.json()["data"]
     identity = session.character.visual_assets.get()
-    assert data["status"] == "ready" and data["url"].startswith("/v1/image-files/")
+    assert data["status"] == "ready" and data["url"].startswith("/v1/files/")
     assert data["assets_used"] == [identity.id]
     assert data["report"] == {
         "identity_asset_used": identity.id,

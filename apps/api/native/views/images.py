@@ -1,15 +1,11 @@
 """Generated images on the native surface: image probes, and the signed links that serve image files."""
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from apps.api.native.envelope import action, envelope
 from apps.api.native.image_serializers import ImageProbeInput, ImageProbeOutput, probe_data
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
-from apps.api.shared.errors import error_body
 from apps.api.shared.validation import validated
 from apps.assets import selectors as assets_selectors
 from apps.assets.errors import ImageNotFound
@@ -60,19 +56,3 @@ class ImageProbeDetailApi(APIView):
         if image.kind != GeneratedImage.Kind.PROBE or image.character.slug != slug:
             raise ImageNotFound(f"No image probe with id '{probe_id}'.")
         return envelope(probe_data(image), [])
-
-
-@require_GET
-def image_file(request: HttpRequest, token: str):
-    """Serve a generated image (or its thumbnail) to whoever holds a signed link: the token names the image
-    and expires; a forged, tampered or expired one is 404, like an id of another app."""
-    named = assets_selectors.image_token_read(token=token)
-    found = assets_selectors.image_file_name(image_id=named[0], variant=named[1]) if named else None
-    if found is None:
-        body = error_body("not_found", "No image at this link, or the link expired.", "Read the event again.")
-        return JsonResponse(body, status=404)
-    name, content_type = found
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-    response["Cache-Control"] = "private, max-age=300"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
