@@ -22,6 +22,7 @@ from apps.api.native.tests.contract import assert_error, row_counts
 from apps.api.shared.pagination import page_cursor_encode
 from apps.assets import selectors as asset_selectors
 from apps.assets import services as asset_services
+from apps.assets.models import GeneratedImage
 from apps.assets.tests.pictures import picture
 from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookEndpoint
@@ -54,6 +55,16 @@ def tenant(owner, db, fake_telegram, settings, picture_host):
     asset = asset_services.visual_asset_upload(
         app=owner.api_key.app, character_slug="luna", file=picture("PNG"), asset_key="face", category="identity"
     ).asset
+    probe = GeneratedImage.objects.create(
+        app=owner.api_key.app,
+        character=session.character,
+        session_id=session.id,
+        kind=GeneratedImage.Kind.PROBE,
+        probe_type="identity_selfie",
+        model="builtin",
+        backend="builtin",
+        prompt="a close-up selfie",
+    )
     return {
         "key": owner.raw_key,
         "telegram": fake_telegram,
@@ -66,6 +77,7 @@ def tenant(owner, db, fake_telegram, settings, picture_host):
             "webhook_id": webhook.id,
             "endpoint_id": endpoint.id,
             "asset_id": asset.id,
+            "probe_id": probe.id,
             "token": asset_selectors.file_url_signed(asset.file).url.rsplit("/", 1)[1],
         },
         "picture": picture("PNG"),

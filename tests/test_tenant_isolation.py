@@ -22,7 +22,8 @@ from apps.accounts import services as accounts_services
 from apps.accounts.models import ApiKey, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.api.native.tests.contract import assert_error, quota_counters, row_counts
 from apps.assets import services as asset_services
-from apps.assets.models import VisualAsset
+from apps.assets.models import GeneratedImage, VisualAsset
+from apps.assets.tests.factories import selfie_character_fields
 from apps.assets.tests.pictures import picture
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.tests.factories import character_publish
@@ -57,6 +58,7 @@ NOT_FOUND_CODES = {
     "webhook_id": "webhook_endpoint_not_found",
     "endpoint_id": "webhook_endpoint_not_found",
     "asset_id": "visual_asset_not_found",
+    "probe_id": "image_not_found",
 }
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 WEBHOOK_SECRET = "tenant-signing-secret-0123"
@@ -71,7 +73,7 @@ VALID_BODIES = {
     },
     "delivery_channel_verify": {},
     "delivery_channel_delete": None,
-    "external_user_budget_policy_set": {"limit_credits": 5},
+    "external_user_budget_policy_set": {"limit_credits": 500},
     "external_user_budget_policy_delete": None,
     "proactive_controls_update": {"proactive_enabled": True, "daily_initiate_cap": 5, "timezone": "Asia/Seoul"},
     "proactive_test": {},
@@ -91,6 +93,7 @@ VALID_BODIES = {
     },
     "visual_asset_promote": None,
     "visual_asset_retire": None,
+    "image_probe_start": lambda tenant: {"probe_type": "identity_selfie", "session_id": tenant.sessions[0].id},
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 SHARED_SLUG = "luna"  # both apps author a character with this slug
@@ -103,6 +106,7 @@ UNKNOWN = {
     "webhook_id": "whk_000000000000000000000000",
     "endpoint_id": "whk_000000000000000000000000",
     "asset_id": "vas_000000000000000000000000",
+    "probe_id": "img_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
 LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy"}
@@ -136,8 +140,10 @@ class Tenant:
         self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
         self.slugs = [f"{name}-luna", f"{name}-mira"]
         self.external_user_ref = f"{name}-user"
-        for slug in self.slugs:
-            character_publish(self.app, slug=slug, display_name=slug.title(), greeting="hi!")
+        for slug in self.slugs:  # selfie-ready (image thresholds, identity anchors): probes can be started
+            character_publish(
+                self.app, slug=slug, display_name=slug.title(), greeting="hi!", **selfie_character_fields()
+            )
         self.shared_greeting = f"hi, {name} here"
         self.shared_character = character_publish(
             self.app, slug=SHARED_SLUG, display_name=f"{name.title()} Luna", greeting=self.shared_greeting
@@ -153,7 +159,7 @@ class Tenant:
         ]
         accounts_services.budget_policy_set(app=self.app, limit_credits=1000)
         accounts_services.budget_policy_set(
-            app=self.app, external_user_ref=self.external_user_ref, limit_credits=100, period="daily"
+            app=self.app, external_user_ref=self.external_user_ref, limit_credits=1000, period="daily"
         )
         with captured(execute=True):
             for index, session in enumerate(self.sessions):
@@ -177,6 +183,10 @@ class Tenant:
         self.asset = asset_services.visual_asset_upload(
             app=self.app, character_slug=self.slugs[0], file=picture("PNG"), asset_key="face", category="identity"
         ).asset
+        with captured(execute=True):  # a probe drawn by the built-in renderer, announced on the first session
+            self.probe = conversation_services.image_probe_start(
+                app=self.app, character_slug=self.slugs[0], session_id=self.sessions[0].id, probe_type="identity_selfie"
+            )
         with captured(execute=False):  # rows to show in snapshots; nobody listens on port 9 anyway
             delivery_services.webhook_event_enqueue(
                 app_id=self.app.id, event_id=f"evt_{name}_1", payload={"event": {}}, endpoint_ids=[self.endpoint.id]
@@ -193,6 +203,7 @@ class Tenant:
             "webhook_id": self.webhook.id,
             "endpoint_id": self.endpoint.id,
             "asset_id": self.asset.id,
+            "probe_id": self.probe.id,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -217,6 +228,7 @@ class Tenant:
             "webhooks": list(WebhookEndpoint.objects.filter(app=self.app).order_by("pk").values()),
             "deliveries": list(WebhookDelivery.objects.filter(endpoint__app=self.app).order_by("pk").values()),
             "visual_assets": list(VisualAsset.objects.filter(app=self.app).order_by("pk").values()),
+            "images": list(GeneratedImage.objects.filter(app=self.app).order_by("pk").values()),
         }
 
     def visible_ids(self) -> set[str]:
@@ -236,6 +248,7 @@ class Tenant:
             *PersonaSession.objects.filter(app=self.app).values_list("id", flat=True),
             *WebhookEndpoint.objects.filter(app=self.app).values_list("id", flat=True),
             *VisualAsset.objects.filter(app=self.app).values_list("id", flat=True),
+            *GeneratedImage.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 

@@ -24,6 +24,14 @@ def selfie_draw_task(image_id: str, attempt: int = 1) -> None:
 
 
 @shared_task(ignore_result=True)
+def images_recover_task() -> int:
+    """Beat: hand off again the drawings of images left pending (their job was lost)."""
+    image_ids = services.images_recover()
+    executor.submit_many(selfie_draw_task, [(image_id, 2) for image_id in image_ids])
+    return len(image_ids)
+
+
+@shared_task(ignore_result=True)
 def runs_recover_task() -> int:
     """Beat: hand off again the runs whose worker died or whose hand-off was lost."""
     run_ids = services.runs_recover()

@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.conversations.tasks.runs_recover_task",
         "schedule": RUNS_RECOVER_INTERVAL_SECONDS,
     },
+    "images-recover": {
+        "task": "apps.conversations.tasks.images_recover_task",
+        "schedule": env.float("IMAGE_RECOVER_INTERVAL_SECONDS", default=60.0),
+    },
     "idempotency-records-purge": {
         "task": "apps.conversations.tasks.idempotency_records_purge_task",
         "schedule": 3600.0,
@@ -318,6 +322,9 @@ IMAGE_HEIGHT = env.int("IMAGE_HEIGHT", default=512)
 IMAGE_EXECUTOR_THREADS = env.int("IMAGE_EXECUTOR_THREADS", default=2)
 IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=3)
 IMAGE_RETRY_BACKOFF_SECONDS = env.float("IMAGE_RETRY_BACKOFF_SECONDS", default=5.0)
+# An image still pending this long after its last change lost its drawing job (a worker died): the recovery
+# sweep (every IMAGE_RECOVER_INTERVAL_SECONDS) hands it off again. Longer than a drawing with its retries.
+IMAGE_RECOVER_AFTER_SECONDS = env.float("IMAGE_RECOVER_AFTER_SECONDS", default=300.0)
 # Bring-your-own-key requests (the NPC SDK's X-LLM-API-Key) go to this OpenAI-compatible server, with this
 # model unless the request names one.
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")

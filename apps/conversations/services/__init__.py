@@ -21,7 +21,13 @@ from apps.conversations.services.proactive_scheduling import (
     session_proactive_update,
 )
 from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
-from apps.conversations.services.selfies import PROBE_TYPES, ImageJobOutcome, image_job_execute, image_probe_start
+from apps.conversations.services.selfies import (
+    PROBE_TYPES,
+    ImageJobOutcome,
+    image_job_execute,
+    image_probe_start,
+    images_recover,
+)
 from apps.conversations.services.sessions import session_create, session_stream_token_issue
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "events_append",
     "idempotency_records_purge",
     "image_job_execute",
+    "images_recover",
     "image_probe_start",
     "message_send",
     "npc_message_send",

@@ -27,7 +27,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -39,6 +39,7 @@ from apps.assets import selectors as assets_selectors
 from apps.assets import services as assets_services
 from apps.assets.errors import ImageBackendError, VisualNotReady
 from apps.assets.types import GeneratedImage, VisualAsset
+from apps.characters import selectors as characters_selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Run, SelfieDayCount, Session
 from apps.conversations.proactive_rules import zone
@@ -291,6 +292,23 @@ def image_job_execute(*, image_id: str, attempt: int = 1) -> ImageJobOutcome:
     return ImageJobOutcome(image_id, _finish(job, drawn=drawn))
 
 
+def images_recover(*, older_than_seconds: float | None = None) -> list[str]:
+    """The ids of images still pending this long after their last change (their drawing job was lost: a worker
+    died, a broker was down when it was handed off), each claimed by touching ``updated_at`` so the next sweep
+    leaves it alone for as long again. Their jobs are handed off again as retries (``attempt`` 2: the credits a
+    first attempt may have reserved are kept, not reserved twice); a job that finished meanwhile is skipped."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds or settings.IMAGE_RECOVER_AFTER_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            GeneratedImage.objects.select_for_update(skip_locked=True)
+            .filter(status=GeneratedImage.Status.PENDING, updated_at__lt=cutoff)
+            .order_by("updated_at")
+            .values_list("id", flat=True)[:200]
+        )
+        GeneratedImage.objects.filter(pk__in=ids).update(updated_at=clock.now())
+    return ids
+
+
 # --- image probes ----------------------------------------------------------------------------------------
 # What each probe asks the image model to draw: a fixed scene per probe type, so that authors can compare the
 # same probe across characters and over time (the consistency report says what the backend was given).
@@ -322,8 +340,10 @@ def _probe_scene(*, probe_type: str, session: Session, content: dict) -> str:
 def image_probe_start(*, app, character_slug: str, session_id: str, probe_type: str) -> GeneratedImage:
     """Start an image probe of ``probe_type`` in ``session_id`` (a session of the app on that character): the
     same gates as a selfie except the daily cap (the character's visual readiness, then its budgets), drawn on
-    the images queue and announced as ``image.ready`` on that session. Raises SessionNotFound for a session
-    that is not the app's or not the character's, VisualNotReady, BudgetExceeded."""
+    the images queue and announced as ``image.ready`` on that session. Raises CharacterNotFound (the path's
+    character first, as on every route under it), SessionNotFound for a session that is not the app's or not
+    the character's, VisualNotReady, BudgetExceeded."""
+    characters_selectors.character_get(app=app, slug=character_slug)
     session = (
         Session.objects.select_related("character", "character_version")
         .filter(app=app, pk=session_id, character__slug=character_slug)

@@ -3,7 +3,7 @@ as image.ready (or image.failed), metered and budgeted, within the day's cap."""
 
 import base64
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,11 +15,11 @@ from apps.assets import backends
 from apps.assets.errors import ImageBackendError
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.factories import identity_asset_create, selfie_character_fields
-from apps.conversations import services
+from apps.conversations import services, tasks
 from apps.conversations.models import Event, Run, SelfieDayCount
 from apps.conversations.services import selfies
 from apps.conversations.tests.factories import session_start
-from apps.core import executor
+from apps.core import clock, executor
 from apps.llm.providers.scripted import ScriptedProvider
 from apps.llm.types import ChatMessage, ChatResult
 
@@ -359,3 +359,21 @@ def test_a_selfie_end_to_end_with_the_fake_automatic1111_server(
     served = anon.get(ready["url"])
     with default_storage.open(image.file.name, "rb") as handle:
         assert served.status_code == 200 and b"".join(served.streaming_content) == handle.read()
+
+
+def test_an_image_whose_job_was_lost_is_drawn_by_the_recovery_sweep(owner, django_capture_on_commit_callbacks):
+    app = owner.api_key.app
+    session = selfie_session(app)
+    turn(app, session, "send me a selfie from where you are?", django_capture_on_commit_callbacks)
+    image = GeneratedImage.objects.get()  # pending: its hand-off never ran (a worker died with it)
+    assert services.images_recover() == []  # too recent to be lost
+
+    GeneratedImage.objects.filter(pk=image.pk).update(updated_at=clock.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.images_recover_task() == 1
+    image.refresh_from_db()
+    assert image.status == "ready"
+    assert list(
+        Event.objects.filter(session=session, event_type="image.ready").values_list("payload__image_id", flat=True)
+    ) == [image.id]
+    assert services.images_recover(older_than_seconds=0.001) == []  # nothing pending is left

@@ -156,8 +156,8 @@ def test_a_character_without_its_face_cannot_be_probed(owner, api, nothing_writt
 def test_another_apps_probe_is_absent(owner, api, other_api, session, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         probe = api.post(PROBES, {"probe_type": "prop_usage", "session_id": session.id}, format="json").json()["data"]
-    response = other_api.get(f"{PROBES}/{probe['probe_id']}")
-    assert response.status_code == 404 and response.json()["detail"]["code"] == "image_not_found"
+    response = other_api.get(f"{PROBES}/{probe['probe_id']}")  # the path's character is not theirs
+    assert response.status_code == 404 and response.json()["detail"]["code"] == "character_not_found"
     assert api.get(f"/v1/characters/nova/image-probe/{probe['probe_id']}").status_code == 404
     assert api.get(f"{PROBES}/img_doesnotexist").status_code == 404
 

@@ -10,6 +10,7 @@ from apps.api.shared.validation import validated
 from apps.assets import selectors as assets_selectors
 from apps.assets.errors import ImageNotFound
 from apps.assets.types import GeneratedImage
+from apps.characters import selectors as characters_selectors
 from apps.conversations import services as conversation_services
 
 
@@ -52,6 +53,7 @@ class ImageProbeDetailApi(APIView):
         responses={200: enveloped("ImageProbeDetailEnvelope", ImageProbeOutput), **AUTH_ERRORS},
     )
     def get(self, request, slug: str, probe_id: str):
+        characters_selectors.character_get(app=request.user, slug=slug)  # the path's character first
         image = assets_selectors.image_get(app_id=request.user.pk, image_id=probe_id)
         if image.kind != GeneratedImage.Kind.PROBE or image.character.slug != slug:
             raise ImageNotFound(f"No image probe with id '{probe_id}'.")
