@@ -38,13 +38,14 @@ def database_recreate(database: str) -> None:
 
 def cpu_profile_print(work: Callable[[], None], *, lines: int) -> None:
     """Run ``work`` under cProfile counting CPU time (not waits on the servers) and print the functions with the
-    most cumulative time; ``PROFILE_FILTER`` narrows the listing, ``PROFILE_LINES`` lengthens it."""
+    most cumulative time (``PROFILE_SORT=tottime``: by own time); ``PROFILE_FILTER`` narrows the listing,
+    ``PROFILE_LINES`` lengthens it."""
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     work()
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+    stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
     stats.print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("PROFILE_LINES", lines)))
     print(out.getvalue())
 

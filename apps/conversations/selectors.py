@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Subquery
+from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
 from apps.conversations import proactive_controls, proactive_rules
@@ -252,16 +253,16 @@ _NPC_HISTORY = CompiledRead(
     lambda session_id: (
         Event.objects.filter(session_id=session_id, role__in=("user", "character"))
         .order_by("-cursor")
-        .values_list("role", "payload")[:NPC_HISTORY_MESSAGES]
+        .values_list("role", KT("payload__text"))[:NPC_HISTORY_MESSAGES]
     ),
     markers=["\x00session_id"],
 )
 
 
-def npc_history(*, session_id: str) -> list[tuple[str, dict]]:
-    """The last ``NPC_HISTORY_MESSAGES`` messages of an NPC session as (role, payload), oldest first: what
-    an NPC turn's prompts quote. Compiled once per process."""
-    return list(reversed(_NPC_HISTORY.fetch(session_id)))
+def npc_history(*, session_id: str) -> list[tuple[str, str]]:
+    """The last ``NPC_HISTORY_MESSAGES`` messages of an NPC session as (role, text), oldest first: what an NPC
+    turn's prompts quote. Only the text leaves the database (no payload to decode); compiled once per process."""
+    return [(role, text or "") for role, text in reversed(_NPC_HISTORY.fetch(session_id))]
 
 
 def npc_messages(*, session_id: str) -> list[Event]:

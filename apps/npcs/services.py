@@ -260,38 +260,61 @@ _PLAYTHROUGH_LOCKED = CompiledRead(
     ),
     markers=["\x00app", "\x00playthrough"],
 )
+# The lean lock of a step on a playthrough its caller has already read: the state fields only, to compare.
+_PLAYTHROUGH_STATE_LOCKED = CompiledRead(
+    lambda playthrough_id: (
+        Playthrough.objects.select_for_update(of=("self",))
+        .filter(pk=playthrough_id)
+        .values_list("current_state__key", "score", "outcome", "redirect_counts", "variables")[:1]
+    ),
+    markers=["\x00playthrough"],
+)
 _STEP_FIELDS = ["current_state", "score", "outcome", "redirect_counts", "variables", "last_message_at", "updated_at"]
 
 
-@transaction.atomic
 def playthrough_step(
     *,
     app: App,
     playthrough_id: str,
     evaluation: engine.Evaluation,
     expected: engine.PlaythroughState | None = None,
+    playthrough: Playthrough | None = None,
+    savepoint: bool = True,
 ) -> PlaythroughStep:
     """Apply one evaluated message to a playthrough: the engine's step, saved in one transaction under a row
     lock. ``expected`` (the playthrough as the evaluation saw it, e.g. for ``selectors.playthrough_step_preview``)
     raises PlaythroughMoved when a concurrent message changed it first, so the step applied is the one
-    previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's)."""
-    found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
-    if not found:
-        raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
-    playthrough = found[0]
-    state = selectors.playthrough_state(playthrough=playthrough)
-    if expected is not None and expected != state:
-        raise PlaythroughMoved("The session moved on while this message was evaluated.")
-    graph = selectors.machine_graph(machine=playthrough.machine)
-    result = engine.playthrough_step(graph, state, evaluation)
-    new = result.state
-    if new.state_key != state.state_key:
-        playthrough.current_state = selectors.machine_state_get(machine=playthrough.machine, key=new.state_key)
-    playthrough.score = new.score
-    playthrough.outcome = new.outcome or ""
-    playthrough.redirect_counts = dict(new.redirect_counts)
-    playthrough.variables = dict(new.variables)
-    playthrough.last_message_at = timezone.now()
-    playthrough.save(update_fields=_STEP_FIELDS)
-    unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
+    previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's).
+
+    A caller that read the playthrough itself (``selectors.playthrough_get``, scoped to its app) and knows what
+    it saw passes both ``playthrough`` and ``expected``: the lock then reads only the state to compare, and the
+    step works on the caller's row (its machine's scenario is already loaded). ``savepoint=False`` for a caller
+    whose own transaction rolls back as a whole on any error (a turn's write): two statements fewer."""
+    with transaction.atomic(savepoint=savepoint):
+        if playthrough is not None and expected is not None:
+            found = _PLAYTHROUGH_STATE_LOCKED.fetch(playthrough_id)
+            if not found:
+                raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+            key, score, outcome, redirect_counts, variables = found[0]
+            state = engine.PlaythroughState(key, score, outcome or None, dict(redirect_counts), dict(variables))  # type: ignore[arg-type]
+        else:
+            found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
+            if not found:
+                raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+            playthrough = found[0]
+            state = selectors.playthrough_state(playthrough=playthrough)
+        if expected is not None and expected != state:
+            raise PlaythroughMoved("The session moved on while this message was evaluated.")
+        graph = selectors.machine_graph(machine=playthrough.machine)
+        result = engine.playthrough_step(graph, state, evaluation)
+        new = result.state
+        if new.state_key != state.state_key:
+            playthrough.current_state = selectors.machine_state_get(machine=playthrough.machine, key=new.state_key)
+        playthrough.score = new.score
+        playthrough.outcome = new.outcome or ""
+        playthrough.redirect_counts = dict(new.redirect_counts)
+        playthrough.variables = dict(new.variables)
+        playthrough.last_message_at = timezone.now()
+        playthrough.save(update_fields=_STEP_FIELDS)
+        unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
     return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)

@@ -176,8 +176,8 @@ def _current_session(app: App, playthrough: Playthrough) -> Session:
 
 def _history(session: Session) -> list[ChatMessage]:
     return [
-        ChatMessage("user" if role == "user" else "assistant", str(payload.get("text", "")))
-        for role, payload in selectors.npc_history(session_id=session.id)
+        ChatMessage("user" if role == "user" else "assistant", text)
+        for role, text in selectors.npc_history(session_id=session.id)
     ]
 
 
@@ -306,7 +306,12 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
     try:
         with transaction.atomic():
             step = npcs_services.playthrough_step(
-                app=turn.app, playthrough_id=turn.playthrough.id, evaluation=turn.evaluation, expected=turn.seen
+                app=turn.app,
+                playthrough_id=turn.playthrough.id,
+                evaluation=turn.evaluation,
+                expected=turn.seen,
+                playthrough=turn.playthrough,
+                savepoint=False,  # this transaction rolls back whole on any error
             )
             moved = step.playthrough
             events = [NewEvent("message.created", {"text": turn.text, "state_key": state_key}, role="user")]
