@@ -133,6 +133,50 @@ def upload_validation(count: int) -> dict:
     return {"per_second": round(len(timings) / sum(timings), 1), "p50_ms": round(per, 2), "pass": per < 50}
 
 
+async def upload_requests(http: aiohttp.ClientSession, base: str, count: int, concurrency: int = 4) -> dict:
+    """``count`` uploads of a 1024x1024 PNG through the real route (multipart ``POST
+    /v1/characters/mira/visual-assets``: checked, stripped, thumbnailed, stored), ``concurrency`` at a time."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.effect_noise((1024, 1024), 64).convert("RGB").save(picture, format="PNG")
+    data = picture.getvalue()
+    timings: list[float] = []
+    errors = 0
+    sequence = iter(range(count))
+
+    async def sender() -> None:
+        nonlocal errors
+        for index in sequence:
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename="look.png", content_type="image/png")
+            form.add_field("asset_key", f"bench-look-{index}")
+            form.add_field("category", "wardrobe")
+            started = time.perf_counter()
+            async with http.post(f"{base}/v1/characters/mira/visual-assets", data=form) as response:
+                await response.read()
+                if response.status != 201:
+                    errors += 1
+                    continue
+            timings.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    figures = {
+        "n": len(timings),
+        "errors": errors,
+        "per_second": round(len(timings) / elapsed, 1),
+        "p50_ms": round(pct(timings, 50) * 1000, 2) if timings else None,
+        "p99_ms": round(pct(timings, 99) * 1000, 2) if timings else None,
+    }
+    print(
+        f"upload requests (1024x1024 PNG, c={concurrency}): {figures['per_second']} uploads/s, "
+        f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, errors {errors}"
+    )
+    return figures
+
+
 def identity_write(database_url: str, var_dir: Path) -> None:
     """Give ``mira`` an identity asset, written straight to the bench database and media folder (the stack's)."""
     os.environ.update(DATABASE_URL=database_url, DRAMATIS_VAR_DIR=str(var_dir))
@@ -212,6 +256,7 @@ async def bench(args, targets) -> dict:
                 missing += 1
         for task in tasks:
             task.cancel()
+        uploads_http = await upload_requests(http, targets.base, args.uploads)
 
     def ms(values: list[float], q: float) -> float | None:
         return round(pct(values, q) * 1000, 2) if values else None
@@ -224,6 +269,7 @@ async def bench(args, targets) -> dict:
         "selfie_ready": {
             "n": len(selfie_total), "missing": missing, "p50_ms": ms(selfie_total, 50), "p99_ms": ms(selfie_total, 99)
         },
+        "upload_requests": uploads_http,
     }  # fmt: skip
 
 
@@ -252,9 +298,9 @@ def main() -> None:
         args.turns, args.warmup, args.uploads = 15, 2, 10
 
     def run(stack: Stack) -> None:
-        uploads = upload_validation(args.uploads)
         targets = stack_start(args, stack)
         results = asyncio.run(bench(args, targets))
+        uploads = upload_validation(args.uploads)  # after bench(): Django is set up here by then
         results["upload_validation"] = uploads
         plain, selfie = results["text_reply_plain"], results["text_reply_with_selfie"]
         print(f"text reply, plain turns:  p50 {plain['p50_ms']} ms  p99 {plain['p99_ms']} ms  (n={plain['n']})")
