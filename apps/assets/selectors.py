@@ -25,6 +25,7 @@ from apps.assets.errors import (
 from apps.assets.models import GeneratedImage, VisualAsset
 from apps.assets.types import GateState, SignedFile, SignedUrl, VisualReadiness
 from apps.core import clock
+from apps.core.compiled import CompiledRead
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -175,11 +176,19 @@ def image_bytes(*, image_id: str) -> tuple[bytes, str]:
         return handle.read(), found[1]
 
 
-def selfie_identity(*, character_id: str) -> VisualAsset | None:
-    """``identity_asset`` by the character's id, for a turn that has the session row but not the character."""
-    return VisualAsset.objects.filter(
+_SELFIE_IDENTITY = CompiledRead(
+    lambda character_id: VisualAsset.objects.filter(
         character_id=character_id, category=VisualAsset.Category.IDENTITY, status=VisualAsset.Status.ACTIVE
-    ).first()
+    )[:1],
+    markers=["\x00character_id"],
+)
+
+
+def selfie_identity(*, character_id: str) -> VisualAsset | None:
+    """``identity_asset`` by the character's id, for a turn that has the session row but not the character.
+    Compiled once per process (``core.compiled``): every turn of a selfie-ready character reads it."""
+    found = _SELFIE_IDENTITY.fetch(character_id)
+    return found[0] if found else None
 
 
 def image_latest_summary(*, session_id: str) -> str:

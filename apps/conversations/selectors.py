@@ -1,7 +1,7 @@
 """Reads for conversations, always scoped to the asking app."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Subquery
@@ -10,7 +10,7 @@ from django.db.models.fields.json import KT
 from apps.assets import selectors as assets_selectors
 from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
-from apps.conversations.models import IMAGE_READY, Event, ProactiveSend, Run, Session
+from apps.conversations.models import IMAGE_READY, Event, ProactiveSend, Run, SelfieDayCount, Session
 from apps.core.compiled import CompiledRead
 from apps.personas import selectors as persona_selectors
 
@@ -277,3 +277,18 @@ def event_links_fresh(event: dict) -> dict:
     if event.get("event_type") != IMAGE_READY or not isinstance(payload, dict) or not payload.get("image_id"):
         return event
     return {**event, "payload": {**payload, **assets_selectors.image_links(image_id=payload["image_id"])}}
+
+
+_SELFIE_DAY_COUNT = CompiledRead(
+    lambda app_id, character_id, external_user_ref, day: SelfieDayCount.objects.filter(
+        app_id=app_id, character_id=character_id, external_user_ref=external_user_ref, day=day
+    ).values_list("count", flat=True)[:1],
+    markers=["\x00app", "\x00character", "\x00user", date(1901, 2, 3)],
+)
+
+
+def selfie_day_count(*, app_id: str, character_id: str, external_user_ref: str, day: date) -> int:
+    """The selfies an end-user got from a character on one local day (0 before the first). Compiled once per
+    process: every turn of a selfie-ready character reads it."""
+    found = _SELFIE_DAY_COUNT.fetch(app_id, character_id, external_user_ref, day)
+    return found[0] if found else 0

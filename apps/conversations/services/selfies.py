@@ -40,6 +40,7 @@ from apps.assets import services as assets_services
 from apps.assets.errors import ImageBackendError, VisualNotReady
 from apps.assets.types import GeneratedImage, VisualAsset
 from apps.characters import selectors as characters_selectors
+from apps.conversations import selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Run, SelfieDayCount, Session
 from apps.conversations.proactive_rules import zone
@@ -105,17 +106,10 @@ def selfie_chance(*, run: Run) -> SelfieChance | None:
     thresholds = content["behavioral_thresholds"]
     cap = int(thresholds["daily_image_cap"])
     day = local_day(session)
-    sent = (
-        SelfieDayCount.objects.filter(
-            app_id=session.app_id,
-            character_id=session.character_id,
-            external_user_ref=session.external_user_ref,
-            day=day,
-        )
-        .values_list("count", flat=True)
-        .first()
+    sent = selectors.selfie_day_count(
+        app_id=session.app_id, character_id=session.character_id, external_user_ref=session.external_user_ref, day=day
     )
-    if sent is not None and sent >= cap:
+    if sent >= cap:
         return None
     refused = ""
     if accounts_selectors.budget_policies_exist(app=session.app):
