@@ -3,15 +3,8 @@
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
 from apps.conversations.services.messages import SendResult, message_send
-from apps.conversations.services.npc_turns import (
-    NpcSessionOpened,
-    NpcTurn,
-    NpcTurnStream,
-    npc_message_send,
-    npc_message_stream,
-    npc_session_reset,
-    npc_session_start,
-)
+from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
+from apps.conversations.services.npc_turns import NpcTurn, NpcTurnStream, npc_message_send, npc_message_stream
 from apps.conversations.services.proactive_scheduling import (
     ProactiveTestResult,
     ScanResult,

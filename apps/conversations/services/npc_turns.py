@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from apps.accounts import services as accounts_services
 from apps.accounts.types import UsagePurpose
 from apps.conversations import selectors
 from apps.conversations.models import Session
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.npc_sessions import opening, session_open
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
@@ -61,13 +61,6 @@ MESSAGE_MAX_CHARS = 4000
 
 
 @dataclass(frozen=True)
-class NpcSessionOpened:
-    playthrough: Playthrough
-    session: Session
-    message: str
-
-
-@dataclass(frozen=True)
 class NpcTurn:
     """One answered player message: the step applied, the reply, and the session it was logged in."""
 
@@ -82,82 +75,6 @@ class NpcTurn:
         return self.step.unlocked
 
 
-def _opening(playthrough: Playthrough, player_name: str) -> str:
-    """The NPC's first line: the character's greeting, else a plain hello by name (no model call)."""
-    version = playthrough.npc.character.current_version
-    greeting = ((version.content if version is not None else {}).get("greeting") or "").strip()
-    if greeting:
-        return greeting
-    name = npcs_selectors.npc_name(playthrough.npc)
-    return f'{name} looks up. "Hello, {player_name}."' if player_name else f'{name} looks up. "Hello."'
-
-
-def _session_open(app: App, playthrough: Playthrough, message: str) -> Session:
-    character = playthrough.npc.character
-    accounts_services.app_quota_consume(app=app, resource="sessions")
-    session = Session.objects.create(
-        app=app,
-        character=character,
-        character_version=character.current_version,
-        external_user_ref=playthrough.player_session_id,
-        playthrough=playthrough,
-    )
-    payload = {
-        "text": message,
-        "bubbles": [message],
-        "kind": "greeting",
-        "state_key": playthrough.current_state.key,
-        "score": playthrough.score,
-        "decision": None,
-    }
-    events_append(session_id=session.id, events=[NewEvent("character.initiated", payload, role="character")])
-    session.last_cursor = 1
-    return session
-
-
-@transaction.atomic
-def npc_session_start(
-    *,
-    app: App,
-    npc_id: str,
-    player_session_id: str,
-    player_name: str,
-    player_gender: str,
-    machine_id: str | None = None,
-) -> NpcSessionOpened:
-    """Start (or start again) the player's playthrough and open its session with the NPC's first line.
-
-    Raises the errors of ``npcs.services.playthrough_start`` (NpcNotFound, MachineNotFound,
-    MachineNotAvailable) and the app's session quota.
-    """
-    playthrough = npcs_services.playthrough_start(
-        app=app,
-        npc_id=npc_id,
-        player_session_id=player_session_id,
-        player_name=player_name,
-        player_gender=player_gender,
-        machine_id=machine_id,
-    )
-    message = _opening(playthrough, player_name)
-    return NpcSessionOpened(playthrough, _session_open(app, playthrough, message), message)
-
-
-@transaction.atomic
-def npc_session_reset(
-    *, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None
-) -> list[NpcSessionOpened]:
-    """Send the player back to the start of one machine or all of them; each restarted playthrough gets a
-    new session. Raises PlaythroughNotFound."""
-    playthroughs = npcs_services.playthrough_reset(
-        app=app, npc_id=npc_id, player_session_id=player_session_id, machine_id=machine_id
-    )
-    opened = []
-    for playthrough in playthroughs:
-        message = _opening(playthrough, playthrough.player_name)
-        opened.append(NpcSessionOpened(playthrough, _session_open(app, playthrough, message), message))
-    return opened
-
-
 def _text_check(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ValidationFailed({"message": ["Send a non-empty message."]})
@@ -170,7 +87,7 @@ def _current_session(app: App, playthrough: Playthrough) -> Session:
     session = selectors.npc_session_latest(playthrough_id=playthrough.id)
     if session is None:  # a playthrough started by another door (the admin): its log starts now
         with transaction.atomic():
-            session = _session_open(app, playthrough, _opening(playthrough, playthrough.player_name))
+            session = session_open(app, playthrough, opening(playthrough, playthrough.player_name))
     return session
 
 

@@ -1,0 +1,35 @@
+"""Writes of the assets app, one topic per module: visual assets (upload, register from a URL, promote,
+retire) and generated images (create, draw, settle). Every function takes the asking app (or an id its caller
+scoped to it) and refuses another app's rows as absent."""
+
+from apps.assets.services.generated_images import (
+    ImageDrawn,
+    ImageJob,
+    image_create,
+    image_draw,
+    image_finish,
+    image_job_start,
+    image_prompt,
+)
+from apps.assets.services.visual_assets import (
+    ASSET_KEY_PATTERN,
+    visual_asset_promote,
+    visual_asset_register_url,
+    visual_asset_retire,
+    visual_asset_upload,
+)
+
+__all__ = [
+    "ASSET_KEY_PATTERN",
+    "ImageDrawn",
+    "ImageJob",
+    "image_create",
+    "image_draw",
+    "image_finish",
+    "image_job_start",
+    "image_prompt",
+    "visual_asset_promote",
+    "visual_asset_register_url",
+    "visual_asset_retire",
+    "visual_asset_upload",
+]
