@@ -1,10 +1,14 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 
 from apps.accounts import selectors, services
-from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.core.admin_scoping import SuperuserOnlyAdmin, TenantScopedAdmin, TenantScopedInline
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(TenantScopedInline, admin.TabularInline):
     model = ApiKey
     extra = 0
     fields = ("prefix", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
@@ -13,14 +17,88 @@ class ApiKeyInline(admin.TabularInline):
     show_change_link = True
 
 
+# --- staff bound to one app (only superusers bind them) ------------------------------------------------
+
+
+class AppStaffInline(SuperuserOnlyAdmin, admin.TabularInline):
+    """The staff users bound to this app. Saved through ``services.app_staff_bind`` / ``app_staff_unbind``."""
+
+    model = AppStaff
+    fields = ("user", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+    extra = 0
+
+
+class AppStaffOfUserInline(SuperuserOnlyAdmin, admin.StackedInline):
+    """The one app a staff user is bound to: they see and edit only its rows (superusers see every app)."""
+
+    model = AppStaff
+    fields = ("app",)
+    verbose_name = "bound app"
+    verbose_name_plural = "bound app (a staff user bound to an app sees and edits only its rows)"
+    max_num = 1
+    extra = 0
+
+
+def _app_staff_formset_save(formset) -> bool:
+    """Write an AppStaff formset through the services; False for any other formset (left to Django)."""
+    if formset.model is not AppStaff:
+        return False
+    for binding in formset.save(commit=False):
+        services.app_staff_bind(user=binding.user, app=binding.app)
+    for binding in formset.deleted_objects:
+        services.app_staff_unbind(user=binding.user)
+    return True
+
+
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(get_user_model())
+class DramatisUserAdmin(SuperuserOnlyAdmin, UserAdmin):
+    """Django's user admin, for superusers only (whoever edits users can make anyone a superuser), with the
+    user's bound app."""
+
+    inlines = [*UserAdmin.inlines, AppStaffOfUserInline]
+
+    def save_formset(self, request, form, formset, change):
+        if not _app_staff_formset_save(formset):
+            super().save_formset(request, form, formset, change)
+
+
+@admin.register(Group)
+class DramatisGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
+    """Django's group admin, for superusers only (a group grants permissions)."""
+
+
+# --- the tenants' own rows ------------------------------------------------------------------------------
+
+
 @admin.register(App)
-class AppAdmin(admin.ModelAdmin):
+class AppAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    """An app's staff see their own app only (its quotas read-only) and cannot add or delete apps."""
+
+    app_path = "pk"
+    superuser_only_fields = ("name", "is_sandbox", "max_characters", "max_sessions", "max_user_messages",
+                             "max_message_chars")  # fmt: skip
     list_display = ("name", "id", "is_sandbox", "characters_used", "sessions_used", "user_messages_used", "created_at")
     list_filter = ("is_sandbox",)
     search_fields = ("name", "id")
     readonly_fields = ("id", "characters_used", "sessions_used", "user_messages_used", "created_at", "updated_at")
-    inlines = [ApiKeyInline]
+    inlines = [ApiKeyInline, AppStaffInline]
     actions = ["issue_key"]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        if not _app_staff_formset_save(formset):
+            super().save_formset(request, form, formset, change)
 
     @admin.action(description="Issue a new API key (shown once)")
     def issue_key(self, request, queryset):
@@ -30,7 +108,8 @@ class AppAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = ("prefix", "app", "name", "created_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "app__name")
@@ -49,8 +128,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """The ledger is written by the pipeline only: read-only here."""
+
+    app_path = "app"
 
     list_display = ("id", "app", "resource_type", "model", "external_user_ref", "status", "credits", "created_at")
     list_filter = ("status", "resource_type", "model")
@@ -64,7 +145,7 @@ class UsageRecordAdmin(admin.ModelAdmin):
         return False
 
 
-class BudgetCounterInline(admin.TabularInline):
+class BudgetCounterInline(TenantScopedInline, admin.TabularInline):
     model = BudgetCounter
     extra = 0
     fields = ("period_start", "limit_credits", "spent_credits", "reserved_credits", "warned_at")
@@ -73,7 +154,8 @@ class BudgetCounterInline(admin.TabularInline):
 
 
 @admin.register(BudgetPolicy)
-class BudgetPolicyAdmin(admin.ModelAdmin):
+class BudgetPolicyAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = ("app", "external_user_ref", "resource_type", "period", "limit_credits", "enforcement")
     list_filter = ("period", "enforcement", "resource_type")
     search_fields = ("app__name", "external_user_ref")

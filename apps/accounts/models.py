@@ -1,5 +1,6 @@
 """Tenants, their credentials, the usage ledger and budgets."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -172,3 +173,20 @@ class BudgetCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy_id} {self.period_start}"
+
+
+class AppStaff(TimestampedModel):
+    """Binds a staff user to one app: in the admin they see and edit only that app's rows, and their Django
+    session opens that app's streams. A superuser needs no binding (they see every app); a non-superuser
+    staff user without one sees no tenant rows at all. Changed only by ``services.app_staff_bind`` and
+    ``app_staff_unbind`` (the user admin's inline goes through them)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="app_staff")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="staff")
+
+    class Meta:
+        verbose_name = "app staff binding"
+        verbose_name_plural = "app staff bindings"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.app_id}"

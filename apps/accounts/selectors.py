@@ -14,7 +14,7 @@ from django.core import signing
 from django.db.models import Count, Sum
 
 from apps.accounts import errors
-from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
 from apps.core.generations import Generation
 
@@ -107,6 +107,32 @@ def app_get(*, app: App, app_id: str) -> App:
     if app_id != app.pk:
         raise errors.AppNotFound(f"No app with id '{app_id}'.")
     return app
+
+
+# --- staff bound to an app --------------------------------------------------------------------------
+_STAFF_APP_ATTR = "_dramatis_staff_app_id"
+
+
+def app_staff_app_id(*, user) -> str | None:
+    """The id of the app ``user`` is bound to (``services.app_staff_bind``), None when unbound or anonymous.
+
+    The admin asks on every scoped query of a request, so the answer is kept on the user object, which lives
+    as long as the request (one query per request at most).
+    """
+    if user is None or not user.is_authenticated:
+        return None
+    if not hasattr(user, _STAFF_APP_ATTR):
+        app_id = AppStaff.objects.filter(user_id=user.pk).values_list("app_id", flat=True).first()
+        setattr(user, _STAFF_APP_ATTR, app_id)
+    return getattr(user, _STAFF_APP_ATTR)
+
+
+def app_staff_app(*, user) -> App | None:
+    """The app ``user`` is bound to, None when unbound or anonymous (one query)."""
+    if user is None or not user.is_authenticated:
+        return None
+    binding = AppStaff.objects.select_related("app").filter(user_id=user.pk).first()
+    return binding.app if binding is not None else None
 
 
 # --- usage ledger ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 
 from apps.assets import selectors, services
 from apps.assets.models import VisualAsset
+from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 from apps.core.errors import ApplicationError, ValidationFailed
 
 # The character model, reached as the target of the asset's foreign key (another app's models are imported only
@@ -90,7 +91,8 @@ class VisualAssetUploadForm(forms.ModelForm):
 
 
 @admin.register(VisualAsset)
-class VisualAssetAdmin(admin.ModelAdmin):
+class VisualAssetAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = ("thumbnail_preview", "asset_key", "character", "category", "status", "promotion", "created_at")
     list_display_links = ("thumbnail_preview", "asset_key")
     list_filter = ("category", "status", "character__app")
@@ -169,7 +171,7 @@ class VisualAssetAdmin(admin.ModelAdmin):
         self._each(request, queryset, services.visual_asset_retire, "retired")
 
 
-class VisualAssetInline(admin.TabularInline):
+class VisualAssetInline(TenantScopedInline, admin.TabularInline):
     """The character's assets on its page: thumbnails with category and status, read-only (uploads, promotions
     and retirements go through the asset admin and its services)."""
 

@@ -6,10 +6,11 @@ from django.utils.html import format_html
 from apps.characters import services
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
+from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 from apps.core.errors import ApplicationError
 
 
-class CharacterVersionInline(admin.TabularInline):
+class CharacterVersionInline(TenantScopedInline, admin.TabularInline):
     model = CharacterVersion
     extra = 0
     fields = ("version_number", "created_at", "content_hash")
@@ -23,8 +24,10 @@ class CharacterVersionInline(admin.TabularInline):
 
 
 @admin.register(Character)
-class CharacterAdmin(admin.ModelAdmin):
+class CharacterAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Authoring: edit the draft (JSON), then use "Publish draft" to make it the next immutable version."""
+
+    app_path = "app"
 
     list_display = ("slug", "display_name", "app", "published_version", "updated_at")
     search_fields = ("slug", "display_name", "app__name")
@@ -61,7 +64,8 @@ class CharacterAdmin(admin.ModelAdmin):
 
 
 @admin.register(CharacterVersion)
-class CharacterVersionAdmin(admin.ModelAdmin):
+class CharacterVersionAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "character__app"
     list_display = ("character", "version_number", "created_at")
     search_fields = ("character__slug",)
     readonly_fields = ("id", "character", "version_number", "content_pretty", "content_hash", "created_at")

@@ -1,9 +1,10 @@
 from django.contrib import admin
 
 from apps.conversations.models import Event, ProactiveSend, Run, Session
+from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 
 
-class EventInline(admin.TabularInline):
+class EventInline(TenantScopedInline, admin.TabularInline):
     model = Event
     extra = 0
     fields = ("cursor", "event_type", "role", "payload", "run", "created_at")
@@ -16,7 +17,8 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = (
         "id",
         "app",
@@ -52,7 +54,8 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "session__app"
     list_display = ("id", "session", "status", "attempts", "model", "latency_ms", "error_code", "created_at")
     list_filter = ("status", "error_code")
     search_fields = ("id", "session__id")
@@ -60,8 +63,10 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProactiveSend)
-class ProactiveSendAdmin(admin.ModelAdmin):
+class ProactiveSendAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """The ledger of scheduled proactive sends (one row per claimed slot), for support questions."""
+
+    app_path = "session__app"
 
     list_display = ("session", "kind", "slot_at", "sent_at", "run")
     list_filter = ("kind",)

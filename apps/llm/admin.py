@@ -1,13 +1,17 @@
 from django.contrib import admin
 
+from apps.core.admin_scoping import GlobalCatalogAdmin
 from apps.llm import services
 from apps.llm.models import LLMModel
 
 
 @admin.register(LLMModel)
-class LLMModelAdmin(admin.ModelAdmin):
+class LLMModelAdmin(GlobalCatalogAdmin, admin.ModelAdmin):
     """Chat and image models in one catalog; the form's validation is the model's ``clean`` (an image row needs
-    an image provider, a ComfyUI row a workflow with its placeholders)."""
+    an image provider, a ComfyUI row a workflow with its placeholders).
+
+    The catalog is shared by every app: staff bound to an app may read it (which models exist and their rates)
+    with Django's view permission; only superusers add, change or delete rows (``GlobalCatalogAdmin``)."""
 
     list_display = (
         "name",

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.npcs import selectors, services
 from apps.npcs.diagram import machine_mermaid
@@ -75,7 +76,7 @@ class _ScenarioChecked:
             selectors.SCENARIOS.bump(scope=npc_id)
 
 
-class MachineInline(admin.TabularInline):
+class MachineInline(TenantScopedInline, admin.TabularInline):
     model = Machine
     fields = ("position", "key", "name", "scoring_mode", "is_entry", "is_published")
     readonly_fields = ("is_published",)  # publishing goes through the machine's Publish button (its checks)
@@ -85,8 +86,10 @@ class MachineInline(admin.TabularInline):
 
 
 @admin.register(NPC)
-class NPCAdmin(_ScenarioChecked, admin.ModelAdmin):
+class NPCAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
     """An NPC is a character (name, description and identity prompt are its content) with scenarios."""
+
+    app_path = "app"
 
     list_display = ("id", "character", "app", "is_public", "created_at")
     list_select_related = ("character", "app")
@@ -104,7 +107,7 @@ class NPCAdmin(_ScenarioChecked, admin.ModelAdmin):
         return obj
 
 
-class StateInline(admin.StackedInline):
+class StateInline(TenantScopedInline, admin.StackedInline):
     model = State
     fields = (
         ("position", "key", "name"),
@@ -117,7 +120,7 @@ class StateInline(admin.StackedInline):
     extra = 0
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(TenantScopedInline, admin.TabularInline):
     model = Transition
     fields = ("priority", "from_state", "to_state", "decision_type", "score_delta", "condition", "matchers")
     ordering = ("priority", "position", "created_at")
@@ -130,7 +133,7 @@ class TransitionInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class MachineLinkInline(admin.TabularInline):
+class MachineLinkInline(TenantScopedInline, admin.TabularInline):
     model = MachineLink
     fk_name = "from_machine"
     verbose_name = "link to a next machine"
@@ -144,7 +147,7 @@ class MachineLinkInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class VariableInline(admin.TabularInline):
+class VariableInline(TenantScopedInline, admin.TabularInline):
     model = Variable
     fields = ("position", "key", "extraction_prompt")
     ordering = ("position", "created_at")
@@ -174,12 +177,14 @@ def _publish_problems(error: ValidationFailed) -> list[str]:
 
 
 @admin.register(Machine)
-class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
+class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
     """A scenario. Add states first (each gets default pass, reject and kick_out transitions), then adjust
     the transitions; the graph rules (reachable states, a terminal state, no dead ends) apply once the
     machine is published. The page draws the machine (Mermaid, rendered in the browser), dry-runs player
     lines against it (``dry_run``: nothing written, works on drafts) and publishes or unpublishes it through
     ``services.machine_publish``, the one way to publish, since that is where the checks run."""
+
+    app_path = "npc__app"
 
     list_display = ("key", "name", "npc", "scoring_mode", "is_entry", "is_published")
     list_select_related = ("npc",)
@@ -302,8 +307,10 @@ class MachineAdmin(_ScenarioChecked, admin.ModelAdmin):
 
 
 @admin.register(Playthrough)
-class PlaythroughAdmin(admin.ModelAdmin):
+class PlaythroughAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Players' progress, read-only."""
+
+    app_path = "npc__app"
 
     list_display = ("player_session_id", "npc", "machine", "current_state", "score", "outcome", "last_message_at")
     list_select_related = ("npc", "machine", "current_state")

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.core.admin_scoping import TenantScopedAdmin
 from apps.personas import engine
 from apps.personas.models import CharacterPersona, PersonaSession
 from apps.personas.specs import character_persona_validate
@@ -46,8 +47,10 @@ class CharacterPersonaForm(forms.ModelForm):
 
 
 @admin.register(CharacterPersona)
-class CharacterPersonaAdmin(admin.ModelAdmin):
+class CharacterPersonaAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """A character's persona; new native sessions with the character start from it."""
+
+    app_path = "character__app"
 
     form = CharacterPersonaForm
     list_display = ("character", "preset", "updated_at")
@@ -106,8 +109,10 @@ class CharacterPersonaAdmin(admin.ModelAdmin):
 
 
 @admin.register(PersonaSession)
-class PersonaSessionAdmin(admin.ModelAdmin):
+class PersonaSessionAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Emotion sessions (molroo's and those behind native conversations), read-only."""
+
+    app_path = "app"
 
     list_display = ("id", "app", "preset", "emotion", "turn_count", "last_turn_at")
     list_select_related = ("app",)

@@ -50,7 +50,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "apps.core.admin_site.DramatisAdminConfig",  # django.contrib.admin under our name
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -470,3 +470,8 @@ ASSET_FETCH_ALLOW_HTTP = env.bool("ASSET_FETCH_ALLOW_HTTP", default=False)
 ASSET_FETCH_TIMEOUT_SECONDS = env.float("ASSET_FETCH_TIMEOUT_SECONDS", default=10.0)
 # Signed file URLs (visual assets, generated images) stay valid this long after they are minted.
 FILE_URL_TTL_SECONDS = env.int("FILE_URL_TTL_SECONDS", default=3600)
+
+# The admin's tenant scoping (apps/core/admin_scoping.py): the model whose rows are the tenants, and the function
+# that answers which of them a staff user is bound to (core names them here because it cannot import accounts).
+ADMIN_TENANT_MODEL = "accounts.App"
+ADMIN_STAFF_APP_ID = "apps.accounts.selectors.app_staff_app_id"

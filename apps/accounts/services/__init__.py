@@ -130,6 +130,7 @@ def app_message_length_check(*, app: App, text: str) -> None:
     raise ValidationFailed({"text": [problem]})
 
 
+from apps.accounts.services.app_staff import app_staff_bind, app_staff_unbind  # noqa: E402
 from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic modules, re-exported
     BudgetWarning,
     Settlement,
@@ -160,6 +161,8 @@ __all__ = [
     "app_create",
     "app_message_length_check",
     "app_quota_consume",
+    "app_staff_bind",
+    "app_staff_unbind",
     "budget_policy_clear",
     "budget_policy_set",
     "budget_preflight",

@@ -70,17 +70,31 @@ class HasApp(BasePermission):
         return request.successful_authenticator is not None
 
 
+def staff_app(*, user) -> "App | None":
+    """The app a user signed in to the admin acts as with their Django session, None when they act as none.
+
+    A superuser acts as their own playground app (they see every app, so they get one of their own); a staff
+    user bound to an app (``accounts.AppStaff``) acts as that app; any other user, unbound staff included,
+    acts as none. The same rule as the admin's scoping, so the admin and the streams agree on who sees what.
+    """
+    if user is None or not user.is_authenticated or not user.is_active or not user.is_staff:
+        return None
+    if user.is_superuser:
+        return services.playground_app_ensure(user=user)
+    return selectors.app_staff_app(user=user)
+
+
 class StaffPlaygroundAuthentication(SessionAuthentication):
-    """For the browsable API: a staff user logged in to the admin acts as their own playground app.
+    """For the browsable API: a user signed in to the admin acts as ``staff_app`` (a superuser as their own
+    playground app, a staff user bound to an app as that app; nobody else).
 
     Only used when no bearer key is sent; CSRF is enforced as for any session-authenticated write.
     """
 
     def authenticate(self, request):
         result = super().authenticate(request)
-        if result is None or not result[0].is_staff:
-            return None
-        return services.playground_app_ensure(user=result[0]), None
+        app = staff_app(user=result[0]) if result is not None else None
+        return None if app is None else (app, None)
 
 
 def stream_app(
@@ -90,8 +104,9 @@ def stream_app(
 
     - an API key in the ``Authorization`` header (servers and SDKs);
     - a stream token in ``?token=`` minted for this very stream (browsers; never an API key in a URL);
-    - a signed-in superuser's Django session (the admin's user looking at a stream), acting as their own
-      playground app like ``StaffPlaygroundAuthentication``. Other staff wait until staff are bound to an app.
+    - a signed-in admin user's Django session (looking at a stream from the admin), acting as ``staff_app``:
+      a superuser as their own playground app, a staff user bound to an app as that app; unbound staff and
+      other users are refused like a request with no credentials.
 
     ``key_in_url`` is for a surface whose published protocol puts the API key itself in ``?token=`` (molroo's
     WebSocket): there a token that is one of our keys is taken as the key, so those clients work unchanged.
@@ -105,8 +120,9 @@ def stream_app(
         return api_key_from_authorization(f"Bearer {token}").app
     if token:
         return selectors.stream_token_app(token=token, session_id=session_id, kind=kind)
-    if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
-        return services.playground_app_ensure(user=user)
+    app = staff_app(user=user)
+    if app is not None:
+        return app
     raise errors.ApiKeyMissing(
         "An API key or a stream token is required.",
         fix=(

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from apps.core.admin_scoping import TenantScopedAdmin
 from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery
 
 
 @admin.register(TelegramChannel)
-class TelegramChannelAdmin(admin.ModelAdmin):
+class TelegramChannelAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = ("id", "bot_username", "app", "status", "webhook_status", "verified_at", "created_at")
     list_filter = ("status", "webhook_status")
     search_fields = ("id", "bot_username", "bot_id", "app__name")
@@ -35,14 +37,16 @@ class TelegramChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(TelegramChat)
-class TelegramChatAdmin(admin.ModelAdmin):
+class TelegramChatAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "channel__app"
     list_display = ("id", "channel", "telegram_user_id", "session", "scanned_cursor", "lease_expires_at")
     search_fields = ("telegram_user_id", "session__id")
     readonly_fields = [field.name for field in TelegramChat._meta.fields]
 
 
 @admin.register(TelegramDelivery)
-class TelegramDeliveryAdmin(admin.ModelAdmin):
+class TelegramDeliveryAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "channel__app"
     list_display = ("id", "event_id", "kind", "status", "parts_sent", "attempts", "last_status_code", "delivered_at")
     list_filter = ("status", "kind", "last_status_code")
     search_fields = ("event_id",)

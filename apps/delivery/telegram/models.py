@@ -50,6 +50,8 @@ class TelegramChannel(TimestampedModel):
     verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "Telegram channel"
+        verbose_name_plural = "Telegram channels"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["app", "-created_at"], name="telegram_channel_app")]
 
@@ -74,6 +76,8 @@ class TelegramChat(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "Telegram chat"
+        verbose_name_plural = "Telegram chats"
         constraints = [
             models.UniqueConstraint(fields=["channel", "telegram_user_id"], name="telegram_chat_channel_user_unique")
         ]
@@ -98,6 +102,8 @@ class TelegramUpdate(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "Telegram update"
+        verbose_name_plural = "Telegram updates"
         constraints = [
             models.UniqueConstraint(fields=["channel", "update_id"], name="telegram_update_channel_update_unique")
         ]
@@ -142,6 +148,8 @@ class TelegramDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "Telegram delivery"
+        verbose_name_plural = "Telegram deliveries"
         constraints = [
             models.UniqueConstraint(fields=["channel", "event_id"], name="telegram_delivery_channel_event_unique")
         ]

@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from apps.core.admin_scoping import TenantScopedAdmin
 from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "app"
     list_display = ("id", "app", "session", "scope", "url", "status", "consecutive_failures", "created_at")
     list_filter = ("status", "disabled_reason")
     search_fields = ("id", "url", "session__id", "scope")
@@ -28,7 +30,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    app_path = "endpoint__app"
     list_display = ("id", "event_id", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at")
     list_filter = ("status",)
     search_fields = ("event_id", "endpoint__id")
