@@ -125,7 +125,30 @@ def test_a_signed_in_superuser_opens_their_playground_apps_streams(client, djang
     # the superuser acts as their playground app: other apps' sessions look absent
     assert_error(_stream(client, foreign.id), 404, "session_not_found")
 
-    # staff who are not superusers wait until staff are bound to an app (ISSUE-NOTES)
+    # staff who are not superusers and bound to no app are refused
     staff_client = Client()
     staff_client.force_login(staff)
     assert_error(_stream(staff_client, session.id), 401, "missing_api_key")
+
+
+def test_a_staff_user_bound_to_an_app_opens_its_streams_and_the_browsable_api_as_it(client, django_user_model, owner):
+    app = owner.api_key.app
+    staff = django_user_model.objects.create_user(username="staff", password="x", is_staff=True)
+    accounts_services.app_staff_bind(user=staff, app=app)
+    session = session_start(app, greeting="Hello, staff.")
+    other = accounts_services.app_create(name="other app")
+    foreign = session_start(other, slug="nova", greeting="not yours")
+
+    client.force_login(staff)
+    opened = _stream(client, session.id)
+    assert opened.status_code == 200 and "Hello, staff." in opened.body
+    assert_error(_stream(client, foreign.id), 404, "session_not_found")
+    # the browsable API acts as the same app (StaffPlaygroundAuthentication)
+    listed = client.get(f"/v1/sessions/{session.id}", HTTP_ACCEPT="application/json")
+    assert listed.status_code == 200 and listed.json()["data"]["session_id"] == session.id
+    assert client.get(f"/v1/sessions/{foreign.id}", HTTP_ACCEPT="application/json").status_code == 404
+
+    accounts_services.app_staff_unbind(user=staff)
+    unbound = Client()
+    unbound.force_login(staff)
+    assert_error(_stream(unbound, session.id), 401, "missing_api_key")
