@@ -4,30 +4,37 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0003_telegram_photo'),
+        ("delivery", "0003_telegram_photo"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='telegramchannel',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'Telegram channel', 'verbose_name_plural': 'Telegram channels'},
+            name="telegramchannel",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "verbose_name": "Telegram channel",
+                "verbose_name_plural": "Telegram channels",
+            },
         ),
         migrations.AlterModelOptions(
-            name='telegramchat',
-            options={'verbose_name': 'Telegram chat', 'verbose_name_plural': 'Telegram chats'},
+            name="telegramchat",
+            options={"verbose_name": "Telegram chat", "verbose_name_plural": "Telegram chats"},
         ),
         migrations.AlterModelOptions(
-            name='telegramdelivery',
-            options={'verbose_name': 'Telegram delivery', 'verbose_name_plural': 'Telegram deliveries'},
+            name="telegramdelivery",
+            options={"verbose_name": "Telegram delivery", "verbose_name_plural": "Telegram deliveries"},
         ),
         migrations.AlterModelOptions(
-            name='telegramupdate',
-            options={'verbose_name': 'Telegram update', 'verbose_name_plural': 'Telegram updates'},
+            name="telegramupdate",
+            options={"verbose_name": "Telegram update", "verbose_name_plural": "Telegram updates"},
         ),
         migrations.AlterModelOptions(
-            name='webhookdelivery',
-            options={'ordering': ['-id'], 'verbose_name': 'webhook delivery', 'verbose_name_plural': 'webhook deliveries'},
+            name="webhookdelivery",
+            options={
+                "ordering": ["-id"],
+                "verbose_name": "webhook delivery",
+                "verbose_name_plural": "webhook deliveries",
+            },
         ),
     ]

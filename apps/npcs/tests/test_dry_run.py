@@ -5,6 +5,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.urls import reverse
 
+from apps.accounts import services as accounts_services
 from apps.accounts.models import UsageRecord
 from apps.npcs import selectors, services
 from apps.npcs.dry_run import MAX_LINES, dry_run_lines, machine_dry_run
@@ -204,11 +205,12 @@ def test_the_admin_dry_run_refuses_bad_input_with_the_form_errors(admin_client, 
     )
 
 
-def test_the_dry_run_needs_the_change_permission(client, django_user_model, haggle):
+def test_the_dry_run_needs_the_change_permission(client, django_user_model, owner, haggle):
     from django.contrib.auth.models import Permission
 
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_machine"))
+    accounts_services.app_staff_bind(user=viewer, app=owner.api_key.app)  # staff bound to no app see no machines
     client.force_login(viewer)
 
     assert client.get(reverse("admin:npcs_machine_change", args=[haggle.pk])).status_code == 200
