@@ -304,8 +304,10 @@ def test_bound_staff_cannot_reach_users_groups_or_change_the_catalog(tenants, st
     assert staff_b.get(reverse("admin:accounts_app_add")).status_code == 403
     # their own app's quotas are read-only to them
     _, b = tenants
-    form = staff_b.get(url(App, "change", b.pk)).context["adminform"].form
-    assert "max_sessions" not in form.fields and "name" not in form.fields
+    page = staff_b.get(url(App, "change", b.pk)).context
+    assert "max_sessions" not in page["adminform"].form.fields and "name" not in page["adminform"].form.fields
+    # nor do they see who else is bound to their app (only superusers bind staff)
+    assert [formset.opts.model for formset in page["inline_admin_formsets"]] == [ApiKey]
 
 
 # --- superusers and unbound staff -----------------------------------------------------------------------

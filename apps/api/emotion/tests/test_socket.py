@@ -206,3 +206,22 @@ def test_a_signed_in_superuser_opens_their_playground_apps_socket(client, django
     asyncio.run(scenario())
     # another app's session looks absent to the superuser's playground app
     assert _refused(persona, close=4004, cookie=cookie)["code"] == "NOT_FOUND"
+
+
+def test_a_staff_user_bound_to_an_app_opens_its_sockets(client, django_user_model, owner, persona):
+    staff = django_user_model.objects.create_user(username="staff", password="x", is_staff=True)
+    client.force_login(staff)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    # bound to no app: refused like a request without credentials
+    assert _refused(persona, close=4001, cookie=cookie)["code"] == "UNAUTHORIZED"
+
+    accounts_services.app_staff_bind(user=staff, app=owner.api_key.app)
+
+    async def scenario():
+        socket = await _open(persona, cookie=cookie)
+        await socket.disconnect()
+
+    asyncio.run(scenario())
+    other = accounts_services.app_create(name="other app")
+    foreign = persona_services.persona_session_create(app=other, spec={"preset": "cheerful_companion"}).id
+    assert _refused(foreign, close=4004, cookie=cookie)["code"] == "NOT_FOUND"  # another app's: absent
