@@ -8,7 +8,10 @@ from django.db import connection, transaction
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, Session
 from apps.core import clock
+from apps.core.compiled import CompiledInsert
 from apps.core.events import SESSION_EVENTS, events_emit
+
+_EVENT_INSERT = CompiledInsert(Event)  # a turn appends its events on the hot path
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,6 @@ def events_append_many(*, events: dict[str, list[NewEvent]], last_cursors: dict[
         ]
     if not pending:
         return []
-    rows = Event.objects.bulk_create(pending)
+    rows = _EVENT_INSERT.insert(pending)
     events_emit(topic=SESSION_EVENTS, events=[row.as_public_dict() for row in rows])
     return rows

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.types import UsagePurpose
 from apps.conversations import selectors
 from apps.conversations.models import Session
@@ -45,6 +46,7 @@ from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.npc_sessions import opening, session_open
 from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.generations import generations_read_ahead
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.types import CallOverrides, ChatMessage, ChatResult, ModelOverride
@@ -152,6 +154,16 @@ def _turn_prepare(
     )
     if playthrough.outcome:
         raise PlaythroughFinished("This playthrough has ended; reset it or start another machine.")
+    # The turn's three cached reads (its scenario, the model catalog, the app's budgets) in one round trip.
+    with generations_read_ahead(
+        npcs_selectors.machine_scenario_read(machine=playthrough.machine),
+        llm_selectors.catalog_read(),
+        accounts_selectors.budget_policies_read(app_id=app.pk),
+    ):
+        return _turn_evaluate(app, playthrough, text, overrides)
+
+
+def _turn_evaluate(app: App, playthrough: Playthrough, text: str, overrides: CallOverrides) -> _Turn:
     session = _current_session(app, playthrough)
     seen = npcs_selectors.playthrough_state(playthrough=playthrough)
     history = _history(session)
