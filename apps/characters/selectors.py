@@ -47,3 +47,8 @@ def character_readiness(*, character: Character) -> dict[str, Any]:
     character never published is scored on empty content. No query: the current version is the one loaded."""
     version = character.current_version
     return readiness_evaluate(version.content if version is not None else {})
+
+
+def character_version_numbered(*, character: Character, number: int) -> CharacterVersion | None:
+    """The character's version ``number`` (1 is the first published), or None."""
+    return CharacterVersion.objects.filter(character=character, version_number=number).first()

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import F, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
+from apps.characters import selectors as characters_selectors
 from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import IMAGE_READY, Event, ProactiveSend, Run, SelfieDayCount, Session
@@ -16,23 +17,35 @@ from apps.personas import selectors as persona_selectors
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+    from apps.characters.models import CharacterVersion
 
 MESSAGE_TYPES = ("message.created", "character.initiated")
 UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
 
 
+_SESSION_RELATED = ("character__current_version", "character_version")
+
+
 def session_get(*, app: "App", session_id: str) -> Session:
     """Raises SessionNotFound for unknown ids and for another app's sessions."""
-    session = Session.objects.select_related("character", "character_version").filter(app=app, pk=session_id).first()
+    session = Session.objects.select_related(*_SESSION_RELATED).filter(app=app, pk=session_id).first()
     if session is None:
         raise SessionNotFound(f"No session with id '{session_id}'.")
     return session
 
 
+def session_next_version(*, session: Session) -> "CharacterVersion":
+    """The version the session's next turn runs on: its pinned one, else its character's current one (loaded
+    by ``session_get`` and ``session_list``)."""
+    if session.character_version_pinned or session.character.current_version is None:
+        return session.character_version
+    return session.character.current_version
+
+
 def session_list(
     *, app: "App", character_slug: str | None = None, external_user_ref: str | None = None
 ) -> QuerySet[Session]:
-    sessions = Session.objects.filter(app=app).select_related("character", "character_version")
+    sessions = Session.objects.filter(app=app).select_related(*_SESSION_RELATED)
     if character_slug:
         sessions = sessions.filter(character__slug=character_slug)
     if external_user_ref:
@@ -95,9 +108,11 @@ def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tu
 
 
 _RUN_FOR_EXECUTION = CompiledRead(
-    lambda run_id: Run.objects.select_related(
-        "session__app", "session__character_version", "session__persona_session"
-    ).filter(pk=run_id),
+    lambda run_id: (
+        Run.objects.select_related("session__app", "session__character_version", "session__persona_session")
+        .annotate(character_current_version_id=F("session__character__current_version_id"))
+        .filter(pk=run_id)
+    ),
     markers=["\x00run_id"],
 )
 
@@ -105,11 +120,19 @@ _RUN_FOR_EXECUTION = CompiledRead(
 def run_for_execution(*, run_id: str) -> Run:
     """The run with everything a worker needs about it, in one query: its session, the session's app,
     character version and emotion session (personas' row, handed to personas' services as loaded).
-    Compiled once per process (``CompiledRead``): compiling this five-model read cost more than running it."""
+    Compiled once per process (``CompiledRead``): compiling this five-model read cost more than running it.
+
+    The session's ``character_version`` is the version this turn runs on: an unpinned session whose character
+    published since its last turn moves to the current version (one more read, only on that first turn)."""
     found = _RUN_FOR_EXECUTION.fetch(run_id)
     if not found:
         raise Run.DoesNotExist(f"No run with id '{run_id}'.")
-    return found[0]
+    run = found[0]
+    session = run.session
+    current_id = run.character_current_version_id
+    if not session.character_version_pinned and current_id is not None and current_id != session.character_version_id:
+        session.character_version = characters_selectors.character_version_get(version_id=current_id)
+    return run
 
 
 _RUN_HISTORY: dict[int, CompiledRead] = {}

@@ -33,11 +33,11 @@ class CompiledRead:
     def __init__(self, build: Callable[..., QuerySet], *, markers: Sequence[Any]) -> None:
         self._build = build
         self._markers = tuple(markers)
-        self._compiled: dict[str, tuple[QuerySet, Any, str, tuple, list[int], dict, bool]] = {}
+        self._compiled: dict[str, tuple[QuerySet, Any, str, tuple, list[tuple[int, Callable]], dict, bool]] = {}
         self._lock = threading.Lock()
         self._model = None
 
-    def _compile(self, alias: str) -> tuple[QuerySet, Any, str, tuple, list[int], dict, bool]:
+    def _compile(self, alias: str) -> tuple[QuerySet, Any, str, tuple, list[tuple[int, Callable]], dict, bool]:
         compiled = self._compiled.get(alias)
         if compiled is None:
             with self._lock:
@@ -46,9 +46,7 @@ class CompiledRead:
                     queryset = self._build(*self._markers).using(alias)
                     compiler = queryset.query.get_compiler(using=alias)
                     sql, params = compiler.as_sql()
-                    if any(params.count(marker) != 1 for marker in self._markers):
-                        raise ValueError("each marker must appear exactly once among the query's parameters")
-                    slots = [params.index(marker) for marker in self._markers]
+                    slots = [_marker_slot(params, marker) for marker in self._markers]
                     # The columns' converters (JSON decoding, dates...) are the same for every run of the same
                     # select list; Django would work them out again, expression by expression, on each one.
                     columns = [column[0] for column in compiler.select[: compiler.col_count]]
@@ -65,8 +63,8 @@ class CompiledRead:
         alias = router.db_for_read(self._model)
         queryset, compiler, sql, params, slots, converters, composite = self._compile(alias)
         bound = list(params)
-        for slot, value in zip(slots, values, strict=True):
-            bound[slot] = value
+        for (slot, adapt), value in zip(slots, values, strict=True):
+            bound[slot] = adapt(value)
         # A shallow copy of the compiled compiler keeps what compiling worked out (the select list, the
         # related-object layout, the column count) and answers the SQL with this call's values, on this
         # thread's connection (connections are per thread: the compiling thread's is not ours to use).
@@ -78,6 +76,19 @@ class CompiledRead:
         clone = queryset.all()
         clone.query.get_compiler = lambda *args, **kwargs: run
         return list(clone)
+
+
+def _as_given(value: Any) -> Any:
+    return value
+
+
+def _marker_slot(params: list, marker: Any) -> tuple[int, Callable[[Any], Any]]:
+    """Where ``marker`` sits among the compiled parameters, and how a real value must be adapted to take its
+    place: as given, or as text where the backend adapts the type to text (SQLite's dates and times)."""
+    for form, adapt in ((marker, _as_given), (str(marker), str)):
+        if params.count(form) == 1:
+            return params.index(form), adapt
+    raise ValueError("each marker must appear exactly once among the query's parameters")
 
 
 class CompiledInsert:

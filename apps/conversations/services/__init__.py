@@ -21,7 +21,12 @@ from apps.conversations.services.selfies import (
     image_probe_start,
     images_recover,
 )
-from apps.conversations.services.sessions import session_create, session_stream_token_issue
+from apps.conversations.services.sessions import (
+    session_create,
+    session_stream_token_issue,
+    session_version_follow,
+    session_version_pin,
+)
 
 __all__ = [
     "ImageJobOutcome",
@@ -51,6 +56,8 @@ __all__ = [
     "run_execute",
     "runs_recover",
     "session_create",
+    "session_version_follow",
+    "session_version_pin",
     "session_proactive_update",
     "session_stream_token_issue",
 ]

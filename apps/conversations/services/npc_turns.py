@@ -45,6 +45,7 @@ from apps.conversations.models import Session
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.npc_sessions import opening, session_open
+from apps.conversations.services.sessions import session_version_follow
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.core.generations import generations_read_ahead
 from apps.llm import selectors as llm_selectors
@@ -165,6 +166,8 @@ def _turn_prepare(
 
 def _turn_evaluate(app: App, playthrough: Playthrough, text: str, overrides: CallOverrides) -> _Turn:
     session = _current_session(app, playthrough)
+    # The turn runs on the NPC's character as published now (read with the playthrough); the commit records it.
+    session_version_follow(session=session, current=playthrough.npc.character.current_version)
     seen = npcs_selectors.playthrough_state(playthrough=playthrough)
     history = _history(session)
     npc, machine, state = playthrough.npc, playthrough.machine, playthrough.current_state
@@ -270,7 +273,9 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
             if step.result.machine_completed:
                 events.append(NewEvent("npc.machine_completed", _completion(moved, step)))
             events.extend(metering.calls_settle(outcomes=outcomes))
-            events_append(session_id=turn.session.id, events=events)
+            events_append(
+                session_id=turn.session.id, events=events, character_version_id=turn.session.character_version_id
+            )
     except PlaythroughMoved:
         _settle(outcomes)  # the calls were made: their usage stands even though the turn does not
         raise

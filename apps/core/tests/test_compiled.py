@@ -103,3 +103,21 @@ def test_compiled_insert_writes_what_bulk_create_writes_and_sets_database_made_k
     again = insert.insert([Permission(name="Can test 9", codename="test_9", content_type=content_type)])
     assert Permission.objects.get(pk=again[0].pk).codename == "test_9"
     assert insert.insert([]) == []
+
+
+def test_a_date_marker_works_on_every_backend():
+    """SQLite's backend turns dates into text before the driver sees them: the marker is found in that form
+    and each real value is adapted the same way (on PostgreSQL both stay dates)."""
+    from datetime import date
+
+    from django.contrib.auth.models import User
+
+    User.objects.create(username="early", date_joined="2026-03-01T10:00:00Z")
+    User.objects.create(username="late", date_joined="2026-03-02T10:00:00Z")
+    read = CompiledRead(
+        lambda day: User.objects.filter(date_joined__date=day).values_list("username", flat=True),
+        markers=[date(1901, 2, 3)],
+    )
+    assert read.fetch(date(2026, 3, 1)) == ["early"]
+    assert read.fetch(date(2026, 3, 2)) == ["late"]
+    assert read.fetch(date(2026, 3, 3)) == []
