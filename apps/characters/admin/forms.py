@@ -68,7 +68,8 @@ def _loose_encode(value: Any, *, objects_only: bool = False, indent: int | None 
         try:
             parsed = json.loads(value)
         except ValueError:
-            return value
+            # Text that starts like JSON is quoted too: unquoted, it would read back as broken JSON.
+            return json.dumps(value, ensure_ascii=False) if value.strip()[:1] in ("{", "[") else value
         return json.dumps(value, ensure_ascii=False) if not objects_only or isinstance(parsed, dict | str) else value
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
@@ -86,7 +87,9 @@ def _loose_decode(text: str, *, objects_only: bool = False) -> Any:
         parsed = json.loads(stripped)
     except ValueError as error:
         if stripped[:1] in "{[":
-            raise forms.ValidationError(f"Looks like JSON but does not parse: {error}.") from None
+            raise forms.ValidationError(
+                f"Looks like JSON but does not parse: {error}. To keep it as text, put it in double quotes."
+            ) from None
         return text
     if objects_only and not isinstance(parsed, dict | str):
         return text
@@ -383,11 +386,13 @@ class CharacterFormBase(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        draft = dict(self.instance.draft or {}) if self.instance.pk else {}
-        if self.instance.pk:
+        self.existing = not self.instance._state.adding  # (ids are made before saving: pk is no sign)
+        draft = dict(self.instance.draft or {}) if self.existing else {}
+        if self.existing:
             draft.setdefault("slug", self.instance.slug)
             draft.setdefault("display_name", self.instance.display_name)
         self.content: dict[str, Any] | None = None
+        self.parts: dict[str, Part] = {}
         for name, part in PARTS.items():
             if name not in self.fields:
                 continue
@@ -395,8 +400,8 @@ class CharacterFormBase(forms.ModelForm):
                 part = replace(part, kind="loose_area", help_text=f"{part.help_text} {LOOSE_HELP}".strip())
                 self.fields[name] = part.form_field()
             self.fields[name].initial = part.initial(draft)
-        self.parts = {name: PARTS[name] for name in self.fields if name in PARTS}
-        if "slug" in self.fields and self.instance.pk:
+            self.parts[name] = part
+        if "slug" in self.fields and self.existing:
             self.fields["slug"].disabled = True  # a character's slug never changes
             self.fields["slug"].initial = self.instance.slug
         self.fields["content_json"].initial = json.dumps(draft, ensure_ascii=False, indent=2)
@@ -434,7 +439,7 @@ class CharacterFormBase(forms.ModelForm):
         data = self._content_from_json() if as_json else self._content_from_parts()
         if data is None:
             return cleaned
-        if self.instance.pk and isinstance(data, dict):
+        if self.existing and isinstance(data, dict):
             data["slug"] = self.instance.slug
         try:
             content = content_validate(data)
@@ -475,9 +480,23 @@ def character_form_class() -> type[CharacterFormBase]:
 CharacterAuthoringForm = character_form_class()
 
 
+def _section_description(parts: list[Part]) -> str:
+    """The docs of the content fields edited as several form fields (the profile, the records)."""
+    fields = {field.name: field for field in CHARACTER_CONTENT.fields}
+    split = dict.fromkeys(part.path[0] for part in parts if len(part.path) > 1 or part.kind == "other")
+    return " ".join(_field_help(fields[name]) for name in split if name in fields)
+
+
 def form_fieldsets() -> list[tuple[str, dict[str, Any]]]:
-    """The admin fieldsets of the content parts (each section anchored and marked as part of the form view)."""
+    """The admin fieldsets of the content parts (marked as the form view, described by the split fields' docs)."""
     return [
-        (title, {"fields": [part.name for part in parts], "classes": ["authoring-form"]})
+        (
+            title,
+            {
+                "fields": [part.name for part in parts],
+                "classes": ["authoring-form"],
+                "description": _section_description(parts),
+            },
+        )
         for title, parts in SECTION_PARTS
     ]
