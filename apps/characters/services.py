@@ -191,7 +191,7 @@ def character_version_republish(
     """The rollback: publish an old version's content again, as the next version (N+1), through the same path as
     any publish. Re-publishing the current version's content keeps it (``created_version`` false). Raises
     CharacterVersionNotFound for a version of another character."""
-    locked = Character.objects.select_for_update().select_related("current_version").get(pk=character.pk)
+    locked = Character.objects.select_for_update().get(pk=character.pk)
     version = CharacterVersion.objects.filter(pk=version_id, character=locked).first()
     if version is None:
         raise CharacterVersionNotFound(f"No version '{version_id}' of the character '{locked.slug}'.")
