@@ -9,6 +9,7 @@ permission checks, and find the character through ``get_queryset`` (what the use
 import json
 
 from django.contrib import messages
+from django.contrib.admin.utils import unquote
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -43,7 +44,7 @@ class CharacterVersionViews:
         ]
 
     def _character(self, request, object_id: str, *, change: bool = False):
-        character = self.get_object(request, object_id)
+        character = self.get_object(request, unquote(object_id))  # the admin's URLs quote ids ("_" is "_5F")
         allowed = self.has_change_permission if change else self.has_view_or_change_permission
         if character is None or not allowed(request, character):
             raise Http404("No such character.")

@@ -40,7 +40,8 @@ class RowsWidget(forms.Widget):
         return False  # an empty list is a value: all rows removed
 
     def render(self, name, value, attrs=None, renderer=None):
-        rows = [str(item) for item in (value or [])] + [""] * BLANK_ROWS
+        # Blank rows posted back with an error are not kept: the page always ends with BLANK_ROWS fresh ones.
+        rows = [str(item) for item in (value or []) if str(item).strip()] + [""] * BLANK_ROWS
         element_id = (attrs or {}).get("id") or f"id_{name}"
         html_rows = format_html_join(
             "",
@@ -72,7 +73,8 @@ class KeyValueWidget(forms.Widget):
         return False
 
     def render(self, name, value, attrs=None, renderer=None):
-        pairs = [(str(key), str(text)) for key, text in (value or [])] + [("", "")] * BLANK_ROWS
+        pairs = [(str(key), str(text)) for key, text in (value or []) if str(key).strip() or str(text).strip()]
+        pairs += [("", "")] * BLANK_ROWS
         element_id = (attrs or {}).get("id") or f"id_{name}"
         html_rows = format_html_join(
             "",

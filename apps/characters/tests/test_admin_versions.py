@@ -71,7 +71,7 @@ def test_an_api_publish_records_the_key(api, owner):
 
 def test_the_diff_shows_each_change_per_field_and_per_key(admin_client, luna):
     versions = _versions(luna)
-    url = reverse("admin:characters_character_diff", args=[luna.pk])
+    url = reverse("admin:characters_character_diff", args=[quote(luna.pk)])  # as the page links it
 
     response = admin_client.get(url, {"a": versions[2].pk, "b": versions[1].pk})  # either order: old -> new
 
@@ -112,7 +112,7 @@ def test_content_diff_is_a_pure_function():
 
 def test_publish_this_version_again_makes_it_the_next_version(admin_client, luna, admin_user):
     versions = _versions(luna)
-    url = reverse("admin:characters_character_republish", args=[luna.pk, versions[1].pk])
+    url = reverse("admin:characters_character_republish", args=[quote(luna.pk), versions[1].pk])
 
     response = admin_client.post(url, follow=True)
 
@@ -153,7 +153,7 @@ def test_export_downloads_the_body_post_v1_characters_accepts(admin_client, luna
 
     one = admin_client.post(changelist, {"action": "export_json", "_selected_action": [luna.pk]})
     both = admin_client.post(changelist, {"action": "export_json", "_selected_action": [luna.pk, sol.pk]})
-    button = admin_client.get(reverse("admin:characters_character_export", args=[luna.pk]))
+    button = admin_client.get(reverse("admin:characters_character_export", args=[quote(luna.pk)]))
 
     assert (
         one["Content-Disposition"] == 'attachment; filename="luna.json"' and one["Content-Type"] == "application/json"
