@@ -18,7 +18,8 @@ from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.core.errors import ApplicationError
 
-from .forms import CharacterAuthoringForm, field_for_path, form_fieldsets
+from .forms import CharacterAuthoringForm, form_fieldsets
+from .parts import field_for_path
 from .versions import CharacterVersionViews, export_response
 
 PUBLISH = "_publish"
@@ -46,8 +47,7 @@ class CharacterAdmin(CharacterVersionViews, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
-            (None, {"fields": ["app"] if obj is None else ["app", "readiness_checklist"]}),
-            (None, {"fields": ["editor"], "classes": ["authoring-editor"]}),
+            (None, {"fields": ["app", "editor"] if obj is None else ["app", "readiness_checklist", "editor"]}),
             *form_fieldsets(),
             ("JSON", {"fields": ["content_json"], "classes": ["authoring-json"]}),
         ]

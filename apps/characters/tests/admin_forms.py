@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 
-from apps.characters.admin.forms import PARTS
+from apps.characters.admin.parts import PARTS
 
 
 def form_data(response) -> dict:

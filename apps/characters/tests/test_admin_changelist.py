@@ -6,7 +6,6 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from apps.characters.tests.factories import character_publish
 from apps.characters.tests.test_content import FULL
