@@ -55,7 +55,7 @@ class CharacterAdmin(CharacterVersionViews, admin.ModelAdmin):
             fieldsets.append(("Record", {"fields": ["id", "current_version", "created_at", "updated_at"]}))
         placed = {name for _, options in fieldsets for name in options["fields"]}
         # What a subclass adds through get_fields (the assets app's visual readiness) gets a section of its own.
-        extra = [name for name in self.get_fields(request, obj) if name not in placed and name != "draft"]
+        extra = [name for name in dict.fromkeys(self.get_fields(request, obj)) if name not in placed | {"draft"}]
         return [*fieldsets, ("More about this character", {"fields": extra})] if extra else fieldsets
 
     @admin.display(description="version", ordering="current_version__version_number")

@@ -8,6 +8,7 @@ from apps.characters.admin.parts import PARTS
 def form_data(response) -> dict:
     """What the page's form would post unchanged: every field's current value, rows and key/value rows as lists
     (as the browser posts repeated inputs), disabled fields left out."""
+    assert response.status_code == 200 and response.context is not None, (response.status_code, response.content[:800])
     form = response.context["adminform"].form
     data: dict = {}
     for bound in form:
@@ -32,3 +33,9 @@ def change_url(character) -> str:
 
 
 ADD_URL = "/admin/characters/character/add/"
+
+
+def form_errors(response) -> dict:
+    """The errors of the page's form (the page must be the form again, not a redirect)."""
+    assert response.status_code == 200 and response.context is not None, (response.status_code, response.content[:800])
+    return response.context["adminform"].form.errors

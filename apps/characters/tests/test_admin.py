@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from apps.characters.models import Character, CharacterVersion
-from apps.characters.tests.admin_forms import ADD_URL, change_url, form_data
+from apps.characters.tests.admin_forms import ADD_URL, change_url, form_data, form_errors
 from apps.characters.tests.factories import character_publish
 
 EVERYTHING = {
@@ -199,7 +199,7 @@ def test_the_json_view_edits_the_whole_draft_with_the_same_validation(admin_clie
 
     refused = admin_client.post(change_url(character), {**data, "editor": "json", "content_json": json.dumps(bad)})
 
-    assert refused.context["adminform"].form.errors["content_json"] == [
+    assert form_errors(refused)["content_json"] == [
         "behavioral_thresholds.daily_image_cap: Ensure this value is less than or equal to 100.",
         "favourite: Unknown field.",
     ]
@@ -305,3 +305,10 @@ def test_a_profile_value_of_another_kind_is_edited_as_json_or_text(admin_client,
     assert response.status_code == 302, response.context["adminform"].form.non_field_errors()
     character.refresh_from_db()
     assert character.draft["profile"] == {"identity_anchors": value, "visible_interests": value}
+
+
+def test_what_a_subclass_adds_through_get_fields_shows_once(admin_client, owner):
+    """The assets app adds the visual readiness to this page through get_fields; it gets one section of its own."""
+    html = admin_client.get(change_url(_luna(owner))).content.decode()
+    assert html.count('<p class="visual-readiness">') == 1
+    assert html.count("More about this character") == 1
