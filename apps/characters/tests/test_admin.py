@@ -312,3 +312,16 @@ def test_what_a_subclass_adds_through_get_fields_shows_once(admin_client, owner)
     html = admin_client.get(change_url(_luna(owner))).content.decode()
     assert html.count('<p class="visual-readiness">') == 1
     assert html.count("More about this character") == 1
+
+
+def test_without_javascript_lists_are_plain_inputs_with_blank_rows_to_fill(admin_client, owner):
+    character = _luna(owner, voice_samples=["one", "two"], forbidden_style=["emoji"])
+    html = admin_client.get(change_url(character)).content.decode()
+    samples = re.findall(r'<textarea name="voice_samples"[^>]*>([^<]*)</textarea>', html)
+    assert samples == ["one", "two", "", ""]  # the rows, then two blank ones
+    assert len(re.findall(r'<input type="text" name="forbidden_style" value="[^"]*"', html)) == 3
+    assert '<button type="button" class="authoring-row-add" hidden>Add a row</button>' in html  # shown by the JS
+    assert 'src="/static/dramatis/character-admin.js"' in html
+    # the JSON view is on the same page: a fieldset the JS shows when "JSON" is chosen
+    assert 'class="module aligned authoring-json"' in html and 'name="content_json"' in html
+    assert 'name="editor" value="json"' in html
