@@ -49,7 +49,10 @@ class CharacterPersonaAdmin(admin.ModelAdmin):
             "Identity",
             {
                 "fields": (
-                    "identity_name", "identity_speaking_style", "identity_role", "identity_language",
+                    "identity_name",
+                    "identity_speaking_style",
+                    "identity_role",
+                    "identity_language",
                     "identity_core_values",
                 )  # fmt: skip
             },

@@ -46,7 +46,7 @@ IDENTITY_HELP = {
 }
 # emotion_config fields offered as inputs: form field name -> path in the body's emotion_config.
 EMOTION_CONFIG_HELP = {
-    "baseline.V": "Resting valence (-1 unpleasant .. 1 pleasant); blank: the character's emotion_baseline, else derived.",
+    "baseline.V": "Resting valence (-1 unpleasant .. 1 pleasant); blank: the character's baseline, else derived.",
     "baseline.A": "Resting arousal (0 calm .. 1 activated).",
     "baseline.D": "Resting dominance (-1 submissive .. 1 dominant).",
     "sensitivity": "Overall reactivity: multiplies every appraisal.",
@@ -88,7 +88,9 @@ class RangeInput(forms.NumberInput):
     def render(self, name, value, attrs=None, renderer=None):
         slider = super().render(name, value, attrs, renderer)
         shown = "" if value in (None, "") else f"{float(value):.2f}"
-        return format_html('{}<output for="{}" class="persona-value">{}</output>', slider, (attrs or {}).get("id"), shown)
+        return format_html(
+            '{}<output for="{}" class="persona-value">{}</output>', slider, (attrs or {}).get("id"), shown
+        )
 
 
 class RowsWidget(forms.Widget):
@@ -112,8 +114,8 @@ class RowsWidget(forms.Widget):
             ((name, item) for item in (value or [])),
         )
         return format_html(
-            '<div class="persona-rows" data-name="{}" id="{}">{}<button type="button" class="persona-row-add">{}</button>'
-            "</div>",
+            '<div class="persona-rows" data-name="{}" id="{}">{}'
+            '<button type="button" class="persona-row-add">{}</button></div>',
             name,
             (attrs or {}).get("id", f"id_{name}"),
             rows,
@@ -351,15 +353,16 @@ class _PersonaInputs(forms.ModelForm):
             traits["facets"] = facets
         if traits:
             spec["personality"] = traits
-        identity: dict[str, Any] = {key: data[f"identity_{key}"] for key in IDENTITY_TEXT if data.get(f"identity_{key}")}
+        identity: dict[str, Any] = {
+            key: data[f"identity_{key}"] for key in IDENTITY_TEXT if data.get(f"identity_{key}")
+        }
         if data.get("identity_core_values"):
             identity["core_values"] = data["identity_core_values"]
         if identity:
             spec["identity"] = identity
         goals = data.get("goals") or []
-        if preset is not None and goals != list(preset.goals):
-            spec["goals"] = goals
-        elif preset is None and goals:
+        # With a preset, its goals unless changed (an emptied list clears them); without one, the goals given.
+        if (goals != list(preset.goals)) if preset is not None else bool(goals):
             spec["goals"] = goals
         config: dict[str, Any] = {}
         for name, path in EMOTION_CONFIG_FIELDS.items():
@@ -382,7 +385,9 @@ class _PersonaInputs(forms.ModelForm):
         except engine.EngineInputInvalid as error:
             for path, problems in error.fields.items():
                 field = self.field_for_path(path)
-                self.add_error(field, [f"{path}: {problem}" if field in (None, "extra") else problem for problem in problems])
+                self.add_error(
+                    field, [f"{path}: {problem}" if field in (None, "extra") else problem for problem in problems]
+                )
         return cleaned
 
     def field_for_path(self, path: str) -> str | None:
@@ -412,6 +417,7 @@ class _PersonaInputs(forms.ModelForm):
 
 # Declared (not added in __init__) so that the admin's fieldsets may name them.
 CharacterPersonaForm = type(_PersonaInputs)(
-    "CharacterPersonaForm", (_PersonaInputs,), {"__module__": __name__, "__doc__": _PersonaInputs.__doc__,
-                                                 **_generated_fields()}
+    "CharacterPersonaForm",
+    (_PersonaInputs,),
+    {"__module__": __name__, "__doc__": _PersonaInputs.__doc__, **_generated_fields()},
 )

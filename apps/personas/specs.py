@@ -50,9 +50,7 @@ def character_persona_validate(spec: Mapping[str, Any]) -> dict[str, Any]:
     return personality.to_dict()
 
 
-def character_persona_derive(
-    spec: Mapping[str, Any], content: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def character_persona_derive(spec: Mapping[str, Any], content: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the engine makes of a persona body before anything is saved: the resolved persona, the emotion
     config it derives (the preset's and the spec's overrides applied) and the resting mood a session starts
     in. ``content`` is the character's (its ``emotion_baseline`` becomes the resting mood unless the spec sets

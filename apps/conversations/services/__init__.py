@@ -21,7 +21,7 @@ from apps.conversations.services.selfies import (
     image_probe_start,
     images_recover,
 )
-from apps.conversations.services.sessions import session_create, session_stream_token_issue
+from apps.conversations.services.sessions import session_create, session_latest_or_create, session_stream_token_issue
 
 __all__ = [
     "ImageJobOutcome",
@@ -51,6 +51,7 @@ __all__ = [
     "run_execute",
     "runs_recover",
     "session_create",
+    "session_latest_or_create",
     "session_proactive_update",
     "session_stream_token_issue",
 ]
