@@ -87,7 +87,10 @@ class RangeInput(forms.NumberInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         slider = super().render(name, value, attrs, renderer)
-        shown = "" if value in (None, "") else f"{float(value):.2f}"
+        try:
+            shown = f"{float(value):.2f}"
+        except (TypeError, ValueError):  # nothing yet, or what an invalid post sent back
+            shown = ""
         return format_html(
             '{}<output for="{}" class="persona-value">{}</output>', slider, (attrs or {}).get("id"), shown
         )
@@ -298,7 +301,7 @@ class _PersonaInputs(forms.ModelForm):
         for domain in engine.DOMAINS:
             value = personality.get(domain)
             if not isinstance(value, int | float):
-                value = (preset.personality.get(domain) if preset else None) or engine.NEUTRAL_TRAIT
+                value = preset.personality.get(domain, engine.NEUTRAL_TRAIT) if preset else engine.NEUTRAL_TRAIT
             initial[trait_field(domain)] = value
             for facet in engine.FACETS[domain]:
                 own = facets.get(facet)

@@ -152,3 +152,20 @@ def test_the_persona_page_links_to_try_it(admin_client, character):
     persona = CharacterPersona.objects.create(character=character, spec={})
     page = admin_client.get(reverse("admin:personas_characterpersona_change", args=[persona.pk])).content.decode()
     assert f'href="{_try(character)}"' in page
+
+
+def test_reading_a_turn_back_takes_three_statements_and_one_more_before_the_first_emotion(
+    admin_client, character, owner, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from apps.conversations import selectors
+
+    app = owner.api_key.app
+    first = _send(admin_client, character, "hello", django_capture_on_commit_callbacks).context["turn"]
+    second = _send(admin_client, character, "hello again", django_capture_on_commit_callbacks).context["turn"]
+    session_id = first.run.session_id
+    with django_assert_num_queries(4):  # run+session, the turn's events, no earlier emotion, the persona spec
+        selectors.session_turn_get(app=app, session_id=session_id, run_id=first.run.pk)
+    with django_assert_num_queries(3):  # run+session, the turn's events, the previous emotion
+        selectors.session_turn_get(app=app, session_id=session_id, run_id=second.run.pk)
+    with django_assert_num_queries(1):
+        assert selectors.session_turn_get(app=app, session_id="sess_other", run_id=second.run.pk) is None

@@ -102,6 +102,7 @@ def test_a_custom_persona_writes_every_trait_and_its_goals(admin_client, charact
     ("overrides", "field", "message"),
     [
         ({"trait_O": "3"}, "trait_O", "Must be between 0 and 1."),
+        ({"trait_O": "lots"}, "trait_O", "Enter a number."),
         ({"facet_modesty": "-1"}, "facet_modesty", "Must be between 0 and 1."),
         ({"preset": "grumpy_cat"}, "preset", "Select a valid choice"),
         ({"ec_trust__gain_rate": "0.2", "ec_trust__loss_rate": "0.3"}, "ec_trust__loss_rate", "at least 2 times"),
