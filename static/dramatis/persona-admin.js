@@ -215,6 +215,8 @@
         schedule();
       }
     });
+    // The character picker is a select2 autocomplete: it announces changes through jQuery only.
+    if (window.django && window.django.jQuery) window.django.jQuery(form).on("change", "select", schedule);
     form.querySelectorAll("input[type=range]").forEach(show);
     preview();
   });
