@@ -226,3 +226,13 @@ def test_emotion_sessions_are_shown_read_only(admin_client, owner):
     assert detail.status_code == 200 and "discrete_emotion" in detail.content.decode()
     assert admin_client.get(reverse("admin:personas_personasession_add")).status_code == 403
     assert PersonaSession.objects.count() == 1
+
+
+def test_the_preview_reads_only_the_login_and_the_character(admin_client, character, django_assert_num_queries):
+    url = reverse(PREVIEW)
+    admin_client.post(url, inputs())  # warm up
+    with django_assert_num_queries(2):  # the session and the user: the engine derives in memory
+        assert admin_client.post(url, inputs("stoic_mentor", trait_N=0.3)).json()["ok"]
+    # + the character, the foreign key's and the one-persona-per-character checks, and its current version
+    with django_assert_num_queries(6):
+        assert admin_client.post(url, inputs("stoic_mentor", character=character.pk)).json()["ok"]
