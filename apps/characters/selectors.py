@@ -25,6 +25,15 @@ def character_get(*, app: "App", slug: str) -> Character:
     return character
 
 
+def character_by_id_get(*, character_id: str) -> Character:
+    """Any app's character by id, with its app and current version (the admin's pages, which scope by the staff
+    user, not by an API key). Raises CharacterNotFound."""
+    character = Character.objects.select_related("app", "current_version").filter(pk=character_id).first()
+    if character is None:
+        raise CharacterNotFound(f"No character with id '{character_id}'.")
+    return character
+
+
 def character_published_get(*, app: "App", slug: str) -> Character:
     """The character with its current version loaded, for starting something on it. Raises CharacterNotFound
     (also for another app's slug) and CharacterNotPublished when no version was ever published."""

@@ -1,6 +1,33 @@
-from django.contrib import admin
+"""Admin: sessions with their event log, runs, the proactive ledger, and "Try it": one test message to a
+character through the real turn pipeline, with the reply, the appraisal and the emotion change shown inline."""
 
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.http import urlencode
+
+from apps.characters import selectors as character_selectors
+from apps.characters.errors import CharacterNotFound
+from apps.conversations import selectors, services
 from apps.conversations.models import Event, ProactiveSend, Run, Session
+from apps.core.errors import ApplicationError
+from apps.llm import selectors as llm_selectors
+from apps.personas import selectors as persona_selectors
+
+TRY_USER_REF_PREFIX = "admin-try:"
+
+
+class TryMessageForm(forms.Form):
+    text = forms.CharField(
+        label="Message",
+        max_length=settings.MESSAGE_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80, "autofocus": True}),
+        help_text="Sent as an end-user of the character's app would send it: one real turn, metered like any other.",
+    )
 
 
 class EventInline(admin.TabularInline):
@@ -49,6 +76,77 @@ class SessionAdmin(admin.ModelAdmin):
         "created_at",
     )
     inlines = [EventInline]
+
+    # -- Try it ---------------------------------------------------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.try_view)
+        return [path("try/<str:character_id>/", view, name="character_try"), *super().get_urls()]
+
+    def _can_try(self, request, character) -> bool:
+        """Who may send a character test messages. Until staff users are bound to apps, superusers only (the
+        turn is metered against the character's app); app binding extends this."""
+        return request.user.is_superuser
+
+    def _try_character(self, request, character_id: str):
+        try:
+            character = character_selectors.character_by_id_get(character_id=character_id)
+        except CharacterNotFound as error:
+            raise Http404(error.message) from error
+        if not self._can_try(request, character):
+            raise PermissionDenied
+        return character
+
+    def try_view(self, request, character_id: str):
+        """GET: the character and a message box (and, with ``?session=&run=``, that turn's outcome; with
+        ``&partial=1`` only the outcome, which the page polls until the turn has finished). POST: send the
+        message in the staff user's own session with the character (``admin-try:<username>``, on the current
+        version, started after the persona's last edit) through ``message_send``, then show the turn."""
+        character = self._try_character(request, character_id)
+        app = character.app
+        user_ref = f"{TRY_USER_REF_PREFIX}{request.user.get_username()}"
+        form = TryMessageForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                session = services.session_latest_or_create(
+                    app=app,
+                    character_slug=character.slug,
+                    external_user_ref=user_ref,
+                    started_after=persona_selectors.character_persona_updated_at(character_id=character.pk),
+                )
+                sent = services.message_send(app=app, session_id=session.pk, text=form.cleaned_data["text"])
+            except ApplicationError as error:
+                form.add_error("text", error.message)
+            else:
+                return HttpResponseRedirect(f"{request.path}?{urlencode({'session': session.pk, 'run': sent.run_ref})}")
+        turn = None
+        session_id, run_id = request.GET.get("session"), request.GET.get("run")
+        if session_id and run_id:
+            turn = selectors.session_turn_get(app=app, session_id=session_id, run_id=run_id)
+            if turn is not None and turn.run.session.character_id != character.pk:
+                turn = None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Try {character.display_name}",
+            "character": character,
+            "version": character.current_version,
+            "model": self._try_model(character),
+            "form": form,
+            "turn": turn,
+            "user_ref": user_ref,
+        }
+        template = "admin/conversations/try_turn.html" if request.GET.get("partial") else "admin/conversations/try.html"
+        return TemplateResponse(request, template, context)
+
+    def _try_model(self, character) -> str:
+        version = character.current_version
+        name = (version.content.get("model") if version is not None else None) or None
+        try:
+            spec = llm_selectors.model_spec_get(name=name)
+        except ApplicationError as error:
+            return f"{name} ({error.message})"
+        return f"{spec.name} ({spec.provider}{'' if name else ', the default'})"
 
 
 @admin.register(Run)

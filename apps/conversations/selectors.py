@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
@@ -51,6 +51,21 @@ def session_list(
     if external_user_ref:
         sessions = sessions.filter(external_user_ref=external_user_ref)
     return sessions.order_by("-created_at", "-id")
+
+
+def session_latest(
+    *, app: "App", character_id: str, character_version_id: str, external_user_ref: str, started_after=None
+) -> Session | None:
+    """The end-user's newest session on that character version (started at or after ``started_after``)."""
+    sessions = Session.objects.filter(
+        app=app,
+        character_id=character_id,
+        character_version_id=character_version_id,
+        external_user_ref=external_user_ref,
+    )
+    if started_after is not None:
+        sessions = sessions.filter(created_at__gte=started_after)
+    return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
 
 
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
@@ -315,3 +330,62 @@ def selfie_day_count(*, app_id: str, character_id: str, external_user_ref: str, 
     process: every turn of a selfie-ready character reads it."""
     found = _SELFIE_DAY_COUNT.fetch(app_id, character_id, external_user_ref, day)
     return found[0] if found else 0
+
+
+@dataclass(frozen=True)
+class SessionTurn:
+    """One turn read back from the log: the user's message, the run, the reply's bubbles, the emotion before
+    (the previous turn's ``emotion.updated``, or the state the session starts in) and after, and the failure."""
+
+    run: Run
+    user_text: str
+    bubbles: list[str]
+    emotion_before: dict[str, Any] | None
+    emotion_after: dict[str, Any] | None
+    failure: dict[str, Any] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.run.status not in UNFINISHED
+
+
+def session_turn_get(*, app: "App", session_id: str, run_id: str) -> SessionTurn | None:
+    """The turn ``run_id`` of the app's session, None when the run is not that session's. Three reads (the run
+    with its session, the turn's events, the emotion before it); a fourth before a session's first emotion."""
+    run = (
+        Run.objects.select_related("session__character_version")
+        .filter(pk=run_id, session_id=session_id, session__app=app)
+        .first()
+    )
+    if run is None:
+        return None
+    events = list(
+        Event.objects.filter(session_id=session_id)
+        .filter(Q(cursor=run.trigger_cursor) | Q(run_id=run.pk))
+        .order_by("cursor")
+    )
+    user_text, bubbles, after, failure = "", [], None, None
+    for event in events:
+        if event.cursor == run.trigger_cursor:
+            user_text = event.payload.get("text", "")
+        elif event.event_type == "message.created" and event.role == "character":
+            bubbles = event.payload.get("bubbles") or [event.payload.get("text", "")]
+        elif event.event_type == "emotion.updated":
+            after = event.payload
+        elif event.event_type == "run.failed":
+            failure = event.payload
+    before = (
+        Event.objects.filter(session_id=session_id, event_type="emotion.updated", cursor__lt=run.trigger_cursor)
+        .order_by("-cursor")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if before is None:
+        session = run.session
+        start = persona_selectors.character_persona_preview(
+            character_id=session.character_id, content=session.character_version.content
+        )
+        before = {key: start[key] for key in ("emotion", "discrete_emotion")} | {
+            "trust": start["relationship"]["trust"]
+        }
+    return SessionTurn(run, user_text, bubbles, before, after, failure)

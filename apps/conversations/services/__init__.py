@@ -23,6 +23,7 @@ from apps.conversations.services.selfies import (
 )
 from apps.conversations.services.sessions import (
     session_create,
+    session_latest_or_create,
     session_stream_token_issue,
     session_version_follow,
     session_version_pin,
@@ -56,6 +57,7 @@ __all__ = [
     "run_execute",
     "runs_recover",
     "session_create",
+    "session_latest_or_create",
     "session_version_follow",
     "session_version_pin",
     "session_proactive_update",

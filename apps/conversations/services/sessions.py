@@ -1,5 +1,6 @@
 """Starting sessions."""
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -97,6 +98,28 @@ def session_version_pin(*, app: "App", session_id: str, character_version: int |
         session.character_version_pinned = True
     session.save(update_fields=["character_version", "character_version_pinned", "updated_at"])
     return session
+
+
+@transaction.atomic
+def session_latest_or_create(
+    *, app: "App", character_slug: str, external_user_ref: str, started_after: datetime | None = None
+) -> Session:
+    """The end-user's newest session on the character's current version, or a new one (``session_create``).
+
+    ``started_after`` (e.g. the persona's last edit: a session snapshots its persona at its first turn) makes
+    older sessions count as stale. Raises what ``session_create`` raises.
+    """
+    character = character_selectors.character_published_get(app=app, slug=character_slug)
+    existing = selectors.session_latest(
+        app=app,
+        character_id=character.pk,
+        character_version_id=character.current_version_id,
+        external_user_ref=external_user_ref,
+        started_after=started_after,
+    )
+    if existing is not None:
+        return existing
+    return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref)
 
 
 def session_stream_token_issue(*, app: "App", session_id: str) -> accounts_services.IssuedStreamToken:
