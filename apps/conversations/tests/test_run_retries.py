@@ -24,7 +24,11 @@ def _failed_turn(app, session, fake_llm, capture, *, mode: str = "fail", text: s
 
 def _written(session) -> tuple[int, int, int]:
     session.refresh_from_db()
-    return Run.objects.filter(session=session).count(), Event.objects.filter(session=session).count(), session.last_cursor
+    return (
+        Run.objects.filter(session=session).count(),
+        Event.objects.filter(session=session).count(),
+        session.last_cursor,
+    )
 
 
 def test_a_run_failed_by_an_unavailable_model_is_answered_once_by_a_new_run(
