@@ -42,7 +42,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # keys are issued from the app page so the secret can be shown once
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request, queryset):
         keys = list(queryset)
         live = [key for key in keys if key.revoked_at is None]

@@ -95,7 +95,7 @@ class RunAdmin(admin.ModelAdmin):
             return "—"
         return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
 
-    @admin.action(description="Retry the selected failed runs (a new run for the same message)")
+    @admin.action(description="Retry the selected failed runs (a new run for the same message)", permissions=["change"])
     def retry_failed(self, request, queryset):
         run_ids = list(queryset.values_list("id", flat=True))
         retried = services.runs_retry(run_ids=run_ids)

@@ -67,7 +67,7 @@ class TelegramDeliveryAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["resend"]
 
-    @admin.action(description="Re-send the selected failed messages and photos")
+    @admin.action(description="Re-send the selected failed messages and photos", permissions=["change"])
     def resend(self, request, queryset):
         delivery_ids = list(queryset.values_list("id", flat=True))
         resent = services.telegram_deliveries_resend(delivery_ids=delivery_ids)

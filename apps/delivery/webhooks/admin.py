@@ -52,11 +52,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         if left:
             self.message_user(request, f"{left} endpoint(s) {skipped}: left as they were.", messages.WARNING)
 
-    @admin.action(description="Disable the selected endpoints (pending deliveries are cancelled)")
+    @admin.action(
+        description="Disable the selected endpoints (pending deliveries are cancelled)", permissions=["change"]
+    )
     def disable_endpoints(self, request, queryset):
         self._each(request, queryset, services.webhook_endpoint_disable, "Disabled", "were not active")
 
-    @admin.action(description="Enable the selected disabled endpoints")
+    @admin.action(description="Enable the selected disabled endpoints", permissions=["change"])
     def enable_endpoints(self, request, queryset):
         self._each(request, queryset, services.webhook_endpoint_enable, "Enabled", "were not disabled")
 
@@ -87,7 +89,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def endpoint_url(self, obj: WebhookDelivery) -> str:
         return obj.endpoint.url
 
-    @admin.action(description="Re-send the selected failed or cancelled deliveries")
+    @admin.action(description="Re-send the selected failed or cancelled deliveries", permissions=["change"])
     def resend(self, request, queryset):
         delivery_ids = list(queryset.values_list("id", flat=True))
         resent = services.webhook_deliveries_resend(delivery_ids=delivery_ids)
