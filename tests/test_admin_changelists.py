@@ -277,3 +277,14 @@ def test_the_change_page_of_a_row_renders(label, admin_client, world):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
     response = admin_client.get(url)
     assert response.status_code == 200, url
+
+
+def test_the_session_page_costs_the_same_with_few_and_many_events(admin_client, world):
+    """The session page lists its events (with their runs) inline: one query for them, not one per event."""
+    url = reverse("admin:conversations_session_change", args=[world.session.pk])
+    world.run_new()  # a user message and a run.status of its run
+    few = _changelist_statements(admin_client, url)
+    for _ in range(10):
+        world.run_new()
+    assert world.session.events.filter(run__isnull=False).count() == 11
+    assert _changelist_statements(admin_client, url) == few

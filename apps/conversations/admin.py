@@ -29,6 +29,9 @@ class EventInline(admin.TabularInline):
     can_delete = False
     ordering = ["-cursor"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run")  # the run column, without a query per event
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

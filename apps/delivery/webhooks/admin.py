@@ -25,7 +25,19 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     raw_id_fields = ("session",)
     actions = ["disable_endpoints", "enable_endpoints"]
     exclude = ("secret",)
-    readonly_fields = ("id", "app", "session", "scope", "disabled_at", "failing_since", "last_success_at")
+    # Status changes go through the actions (their services cancel pending rows and tell the session).
+    readonly_fields = (
+        "id",
+        "app",
+        "session",
+        "scope",
+        "status",
+        "disabled_reason",
+        "disabled_at",
+        "consecutive_failures",
+        "failing_since",
+        "last_success_at",
+    )
 
     # An edit here (status, URL, event types) changes where events go: every process's cached routes must miss.
     def save_model(self, request, obj, form, change):
