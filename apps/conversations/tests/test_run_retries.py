@@ -1,6 +1,10 @@
 """Retrying a failed run (the admin's action): a new run for the same trigger, never a second answer."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 
 from apps.conversations import services
 from apps.conversations.models import Event, Run
@@ -113,3 +117,31 @@ def test_a_run_abandoned_by_its_workers_can_be_retried(owner, fake_llm, django_c
 
     assert list(retried) == [sent.run_ref]
     assert Run.objects.get(pk=retried[sent.run_ref]).status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operators_retrying_the_same_run_at_once_get_one_new_run_and_one_answer(owner, fake_llm):
+    """Real threads on their own connections: the run and session row locks let one retry through."""
+    app = owner.api_key.app
+    session = session_start(app)
+    fake_llm.set_mode("fail")
+    sent = services.message_send(app=app, session_id=session.id, text="hello?")  # runs inline after its commit
+    assert Run.objects.get(pk=sent.run_ref).status == "failed"
+    fake_llm.set_mode("instant")
+    operators = 6
+    start = threading.Barrier(operators)
+
+    def retry(_):
+        try:
+            start.wait()
+            return services.runs_retry(run_ids=[sent.run_ref])
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=operators) as pool:
+        answers = list(pool.map(retry, range(operators)))
+
+    assert sorted(len(answer) for answer in answers) == [0] * (operators - 1) + [1]
+    assert Run.objects.filter(session=session).count() == 2
+    assert Event.objects.filter(session=session, event_type="message.created", role="character").count() == 1
+    assert Event.objects.filter(session=session, event_type="run.status", payload__retry_of=sent.run_ref).count() == 1
