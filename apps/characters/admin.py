@@ -64,6 +64,7 @@ class CharacterAdmin(admin.ModelAdmin):
 class CharacterVersionAdmin(admin.ModelAdmin):
     list_display = ("character", "version_number", "created_at")
     search_fields = ("character__slug",)
+    list_filter = ("character__app",)
     list_select_related = ("character",)
     readonly_fields = ("id", "character", "version_number", "content_pretty", "content_hash", "created_at")
     exclude = ("content",)
