@@ -35,6 +35,7 @@ from apps.delivery import services as delivery_services
 from apps.delivery.models import TelegramChannel, TelegramChat, TelegramDelivery, WebhookEndpoint
 from apps.llm.tests.factories import llm_model_create
 from apps.npcs import services as npcs_services
+from apps.npcs.models import NPC
 from apps.personas import services as personas_services
 from apps.personas.models import CharacterPersona
 
@@ -80,6 +81,7 @@ class World:
     app: App
     character: Character
     session: Session
+    npc: NPC | None = None
 
     def character_new(self) -> Character:
         return character_publish(self.app, slug=f"c-{next(_serial)}").character
@@ -184,9 +186,10 @@ def _npc(world: World):
 
 
 def _playthrough(world: World) -> None:
-    npc = world.__dict__.setdefault("npc", _npc(world))
+    if world.npc is None:
+        world.npc = _npc(world)
     conversation_services.npc_session_start(
-        app=world.app, npc_id=npc.pk, player_session_id=f"p-{next(_serial)}", player_name="Ana", player_gender=""
+        app=world.app, npc_id=world.npc.pk, player_session_id=f"p-{next(_serial)}", player_name="Ana", player_gender=""
     )
 
 

@@ -1,4 +1,4 @@
-"""Registering and removing webhook endpoints."""
+"""Registering, removing, and (by an operator's hand) disabling and enabling webhook endpoints."""
 
 from __future__ import annotations
 
