@@ -167,9 +167,10 @@ class CharacterPersonaAdmin(admin.ModelAdmin):
 class PersonaSessionAdmin(admin.ModelAdmin):
     """Emotion sessions (molroo's and those behind native conversations), read-only."""
 
-    list_display = ("id", "app", "preset", "emotion", "turn_count", "last_turn_at")
+    list_display = ("id", "app", "preset", "emotion", "turn_count", "proactive_enabled", "last_turn_at", "created_at")
     list_select_related = ("app",)
-    list_filter = ("preset",)
+    list_filter = ("preset", "proactive_enabled", "app")
+    show_full_result_count = False
     search_fields = ("id", "app__name")
     readonly_fields = (
         "id", "app", "preset", "turn_count", "last_turn_at", "created_at", "persona_pretty", "config_pretty",

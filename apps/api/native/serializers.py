@@ -378,7 +378,9 @@ class ChannelOutput(serializers.Serializer):
     url = serializers.CharField()
     event_types = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(choices=["active", "disabled"])
-    disabled_reason = serializers.CharField(allow_null=True, help_text="gone (410) or failing.")
+    disabled_reason = serializers.CharField(
+        allow_null=True, help_text="gone (410), failing, or operator (in the admin)."
+    )
     disabled_at = serializers.DateTimeField(allow_null=True)
     consecutive_failures = serializers.IntegerField()
     last_success_at = serializers.DateTimeField(allow_null=True)

@@ -160,6 +160,7 @@ def _try_url(obj: Character | None) -> str | None:
 class CharacterVersionAdmin(admin.ModelAdmin):
     list_display = ("character", "version_number", "published_by", "published_via", "created_at")
     list_select_related = ("character", "published_by")
+    list_filter = ("character__app",)
     search_fields = ("character__slug",)
     readonly_fields = (
         "id",
