@@ -39,7 +39,7 @@ def database_recreate(database: str) -> None:
 def cpu_profile_print(work: Callable[[], None], *, lines: int) -> None:
     """Run ``work`` under cProfile counting CPU time (not waits on the servers) and print the functions with the
     most cumulative time (``PROFILE_SORT=tottime``: by own time); ``PROFILE_FILTER`` narrows the listing,
-    ``PROFILE_LINES`` lengthens it."""
+    ``PROFILE_LINES`` lengthens it, ``PROFILE_CALLERS=<pattern>`` also lists who called the matching functions."""
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     work()
@@ -47,6 +47,8 @@ def cpu_profile_print(work: Callable[[], None], *, lines: int) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
     stats.print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("PROFILE_LINES", lines)))
+    if os.environ.get("PROFILE_CALLERS"):
+        stats.print_callers(os.environ["PROFILE_CALLERS"])
     print(out.getvalue())
 
 

@@ -81,6 +81,7 @@ VALID_BODIES = {
     "channel_delete": None,
     "webhook_endpoint_delete": None,
     "session_stream_token_create": None,
+    "session_update": {"character_version": 1},
     "visual_asset_upload": lambda tenant: {
         "file": SimpleUploadedFile("face.png", picture("PNG"), content_type="image/png"),
         "asset_key": "face-2",
@@ -490,7 +491,7 @@ def test_session_body_cannot_set_owner_ids_or_counters(tenant_a, tenant_b):
         "session_id": tenant_a.sessions[0].id,
         "id": "sess_forged000000000000000000",
         "character_id": Character.objects.get(app=tenant_a.app, slug=tenant_a.slugs[0]).id,
-        "character_version": 99,
+        "character_version_pinned": True,
         "last_cursor": 500,
         "user_turn_count": 50,
         "user_turns": 50,

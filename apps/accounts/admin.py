@@ -110,9 +110,10 @@ class AppAdmin(TenantScopedAdmin, admin.ModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     app_path = "app"
-    list_display = ("prefix", "app", "name", "created_at", "expires_at", "revoked_at")
-    list_filter = ("revoked_at",)
+    list_display = ("prefix", "app", "name", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_filter = ("revoked_at", "app")
     search_fields = ("prefix", "name", "app__name")
+    list_select_related = ("app",)
     readonly_fields = ("id", "prefix", "secret_hash", "app", "created_at", "last_used_at")
     fields = ("id", "app", "name", "prefix", "secret_hash", "expires_at", "revoked_at", "created_at", "last_used_at")
     actions = ["revoke"]
@@ -120,11 +121,18 @@ class ApiKeyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # keys are issued from the app page so the secret can be shown once
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke(self, request, queryset):
-        for key in queryset:
+        keys = list(queryset)
+        live = [key for key in keys if key.revoked_at is None]
+        for key in live:
             services.api_key_revoke(api_key=key)
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        if live:
+            self.message_user(request, f"Revoked {len(live)} key(s): {', '.join(key.prefix for key in live)}.")
+        if len(live) < len(keys):
+            self.message_user(
+                request, f"{len(keys) - len(live)} key(s) were already revoked and left as they were.", messages.WARNING
+            )
 
 
 @admin.register(UsageRecord)
@@ -133,10 +141,22 @@ class UsageRecordAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     app_path = "app"
 
-    list_display = ("id", "app", "resource_type", "model", "external_user_ref", "status", "credits", "created_at")
-    list_filter = ("status", "resource_type", "model")
+    list_display = (
+        "id",
+        "app",
+        "purpose",
+        "resource_type",
+        "model",
+        "external_user_ref",
+        "status",
+        "credits",
+        "created_at",
+    )
+    list_filter = ("purpose", "status", "resource_type", "model", "app")
     search_fields = ("id", "run_ref", "session_id", "external_user_ref", "character")
     date_hierarchy = "created_at"
+    list_select_related = ("app",)
+    show_full_result_count = False  # the ledger grows with every model call
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -157,8 +177,9 @@ class BudgetCounterInline(TenantScopedInline, admin.TabularInline):
 class BudgetPolicyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     app_path = "app"
     list_display = ("app", "external_user_ref", "resource_type", "period", "limit_credits", "enforcement")
-    list_filter = ("period", "enforcement", "resource_type")
+    list_filter = ("period", "enforcement", "resource_type", "app")
     search_fields = ("app__name", "external_user_ref")
+    list_select_related = ("app",)
     readonly_fields = ("id", "app", "external_user_ref", "resource_type", "created_at", "updated_at")
     inlines = [BudgetCounterInline]
 

@@ -16,7 +16,7 @@ from django.db.models import Count, Sum
 from apps.accounts import errors
 from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
-from apps.core.generations import Generation
+from apps.core.generations import Generation, GenerationRead
 
 # Keys verified in this process in the last API_KEY_CACHE_SECONDS, by digest of the whole presented key.
 # Every request authenticates, and the lookup is a query plus two model instances; this keeps it off the
@@ -263,6 +263,11 @@ BUDGET_POLICIES = Generation("budget-policies")
 def budget_policies_of(*, app_id: str) -> list[BudgetPolicy]:
     """All of the app's budgets in id order: one shared-cache round trip on the hot path (most apps: none)."""
     return BUDGET_POLICIES.get(lambda: list(BudgetPolicy.objects.filter(app_id=app_id).order_by("pk")), scope=app_id)
+
+
+def budget_policies_read(*, app_id: str) -> GenerationRead:
+    """The cache read of the app's budgets, for ``core.generations.generations_read_ahead``."""
+    return BUDGET_POLICIES.read(scope=app_id)
 
 
 def budget_policies_applicable(*, app_id: str, external_user_ref: str, resource_type: str) -> list[BudgetPolicy]:

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from apps.assets import selectors, services
-from apps.assets.models import VisualAsset
+from apps.assets.models import GeneratedImage, VisualAsset
 from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 from apps.core.errors import ApplicationError, ValidationFailed
 
@@ -28,14 +28,15 @@ Character = VisualAsset._meta.get_field("character").related_model
 THUMBNAIL_PIXELS = 96
 
 
-def _thumbnail_html(asset: VisualAsset, size: int = THUMBNAIL_PIXELS):
+def _thumbnail_html(asset: VisualAsset | GeneratedImage, size: int = THUMBNAIL_PIXELS):
     if not asset.pk or not (asset.thumbnail or asset.file):
         return "—"
     url = selectors.file_url_signed(asset.thumbnail or asset.file).url
+    label = asset.label or asset.asset_key if isinstance(asset, VisualAsset) else asset.prompt_summary or asset.id
     return format_html(
         '<img src="{}" alt="{}" class="visual-asset-thumbnail" style="max-width:{}px;max-height:{}px">',
         url,
-        asset.label or asset.asset_key,
+        label,
         size,
         size,
     )
@@ -169,6 +170,53 @@ class VisualAssetAdmin(TenantScopedAdmin, admin.ModelAdmin):
     @admin.action(description="Retire the selected assets")
     def retire(self, request, queryset):
         self._each(request, queryset, services.visual_asset_retire, "retired")
+
+
+@admin.register(GeneratedImage)
+class GeneratedImageAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    """Pictures drawn for sessions (selfies) and probes, read-only: what was asked, what came back, what it cost."""
+
+    app_path = "app"
+
+    list_display = (
+        "thumbnail_preview",
+        "id",
+        "character",
+        "app",
+        "kind",
+        "status",
+        "model",
+        "error_code",
+        "credits",
+        "created_at",
+    )
+    list_display_links = ("thumbnail_preview", "id")
+    list_filter = ("status", "kind", "model", "error_code", "app")
+    search_fields = ("=id", "=session_id", "=run_ref", "external_user_ref", "character__slug")
+    search_help_text = "An image, session or run id (exact), an end-user ref or a character slug."
+    list_select_related = ("app", "character")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    # The files show through ``preview`` (a signed URL): the media folder is never linked directly.
+    readonly_fields = (
+        "preview",
+        *(field.name for field in GeneratedImage._meta.fields if field.name not in ("file", "thumbnail")),
+    )
+    exclude = ("file", "thumbnail")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="thumbnail")
+    def thumbnail_preview(self, obj: GeneratedImage):
+        return _thumbnail_html(obj, 64)
+
+    @admin.display(description="picture")
+    def preview(self, obj: GeneratedImage):
+        return _thumbnail_html(obj, 256)
 
 
 class VisualAssetInline(TenantScopedInline, admin.TabularInline):

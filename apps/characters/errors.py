@@ -9,3 +9,8 @@ class CharacterNotFound(NotFound):
 class CharacterNotPublished(Conflict):
     code = "character_not_published"
     fix = "Publish a version of the character first."
+
+
+class CharacterVersionNotFound(NotFound):
+    code = "character_version_not_found"
+    fix = "List the character's versions and pick one of them."

@@ -1,5 +1,6 @@
 """Characters and their versions."""
 
+from django.conf import settings
 from django.db import models
 
 from apps.core.models import TimestampedModel, prefixed_id_field
@@ -21,6 +22,15 @@ class Character(TimestampedModel):
         "CharacterVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     draft = models.JSONField(default=dict, blank=True, help_text="Authoring fields; publish to make a new version.")
+    # The draft's readiness, stored so that the admin can filter on it; the services keep it in step with the
+    # draft (saving it, or publishing, which makes the published content the draft).
+    readiness_status = models.CharField(
+        max_length=16,
+        choices=[("ready", "ready"), ("needs_work", "needs work")],
+        default="needs_work",
+        db_index=True,
+    )
+    readiness_score = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["slug"]
@@ -39,6 +49,11 @@ class CharacterVersion(models.Model):
     content = models.JSONField()
     content_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who published it: an admin user (``published_via`` "admin"), or an API key ("api:<key prefix>").
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_via = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["character", "-version_number"]

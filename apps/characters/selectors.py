@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
-from apps.characters.errors import CharacterNotFound, CharacterNotPublished
+from apps.characters.errors import CharacterNotFound, CharacterNotPublished, CharacterVersionNotFound
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 
@@ -22,6 +22,15 @@ def character_get(*, app: "App", slug: str) -> Character:
     character = Character.objects.select_related("current_version").filter(app=app, slug=slug).first()
     if character is None:
         raise CharacterNotFound(f"No character with slug '{slug}'.")
+    return character
+
+
+def character_by_id_get(*, character_id: str) -> Character:
+    """Any app's character by id, with its app and current version (the admin's pages, which scope by the staff
+    user, not by an API key). Raises CharacterNotFound."""
+    character = Character.objects.select_related("app", "current_version").filter(pk=character_id).first()
+    if character is None:
+        raise CharacterNotFound(f"No character with id '{character_id}'.")
     return character
 
 
@@ -47,3 +56,29 @@ def character_readiness(*, character: Character) -> dict[str, Any]:
     character never published is scored on empty content. No query: the current version is the one loaded."""
     version = character.current_version
     return readiness_evaluate(version.content if version is not None else {})
+
+
+def character_version_numbered(*, character: Character, number: int) -> CharacterVersion | None:
+    """The character's version ``number`` (1 is the first published), or None."""
+    return CharacterVersion.objects.filter(character=character, version_number=number).first()
+
+
+def character_version_history(*, character: Character) -> QuerySet[CharacterVersion]:
+    """The versions, newest first, with who published each (one query)."""
+    return character.versions.select_related("published_by").order_by("-version_number")
+
+
+def character_version_of(*, character: Character, version_id: str) -> CharacterVersion:
+    """One version of ``character``; raises CharacterVersionNotFound for an unknown id or another character's."""
+    version = CharacterVersion.objects.filter(pk=version_id, character=character).first()
+    if version is None:
+        raise CharacterVersionNotFound(f"No version '{version_id}' of the character '{character.slug}'.")
+    return version
+
+
+def character_content_current(*, character: Character) -> dict[str, Any]:
+    """The character's content as a body POST /v1/characters accepts: the current version's, or for a character
+    never published its draft (with its slug and name)."""
+    if character.current_version is not None:
+        return character.current_version.content
+    return {**(character.draft or {}), "slug": character.slug, "display_name": character.display_name}

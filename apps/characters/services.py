@@ -1,5 +1,12 @@
 """Writes for characters: publish (create or new version), patch (merge, then publish), validate, and the admin's
-draft publish."""
+draft save, draft publish and republish of an old version.
+
+Every write that changes the draft (saving it, or publishing, which makes the published content the draft) also
+stores the draft's readiness on the character, so that lists can filter on it.
+
+A version records who published it: ``published_by`` (an admin user) and ``published_via`` ("admin", or
+"api:<key prefix>" from the native surface).
+"""
 
 import copy
 from dataclasses import dataclass
@@ -10,12 +17,14 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
 from apps.characters.content import content_hash, content_validate
-from apps.characters.errors import CharacterNotFound
+from apps.characters.errors import CharacterNotFound, CharacterVersionNotFound
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
 from apps.core.errors import ValidationFailed
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
     from apps.accounts.models import App
 
 
@@ -51,7 +60,19 @@ def _locked_character(app: "App", slug: str, display_name: str) -> tuple[Charact
     return character, True
 
 
-def _version_publish(character: Character, content: dict[str, Any], *, created: bool) -> PublishResult:
+def _readiness_store(character: Character, content: dict[str, Any]) -> None:
+    report = readiness_evaluate(content)
+    character.readiness_status, character.readiness_score = report["status"], report["score"]
+
+
+def _version_publish(
+    character: Character,
+    content: dict[str, Any],
+    *,
+    created: bool,
+    published_by: "AbstractBaseUser | None" = None,
+    published_via: str = "",
+) -> PublishResult:
     """Make ``content`` the locked character's next version, or keep the current one when nothing changed."""
     digest = content_hash(content)
     current = character.current_version
@@ -62,11 +83,23 @@ def _version_publish(character: Character, content: dict[str, Any], *, created: 
         version_number=(current.version_number if current else 0) + 1,
         content=content,
         content_hash=digest,
+        published_by=published_by,
+        published_via=published_via,
     )
     character.current_version = version
     character.display_name = content["display_name"]
     character.draft = content
-    character.save(update_fields=["current_version", "display_name", "draft", "updated_at"])
+    _readiness_store(character, content)
+    character.save(
+        update_fields=[
+            "current_version",
+            "display_name",
+            "draft",
+            "readiness_status",
+            "readiness_score",
+            "updated_at",
+        ]
+    )
     dropped = sorted(set(current.content) - set(content)) if current is not None else []
     return PublishResult(
         character, version, created_character=created, created_version=True, dropped_fields=tuple(dropped)
@@ -74,7 +107,9 @@ def _version_publish(character: Character, content: dict[str, Any], *, created: 
 
 
 @transaction.atomic
-def character_publish(*, app: "App", data: Any) -> PublishResult:
+def character_publish(
+    *, app: "App", data: Any, published_by: "AbstractBaseUser | None" = None, published_via: str = ""
+) -> PublishResult:
     """Create a character or publish its next version from authoring ``data``, which replaces the content whole.
 
     Content identical to the current version keeps that version (idempotent re-post); fields the previous
@@ -83,11 +118,11 @@ def character_publish(*, app: "App", data: Any) -> PublishResult:
     """
     content = content_validate(data)
     character, created = _locked_character(app, content["slug"], content["display_name"])
-    return _version_publish(character, content, created=created)
+    return _version_publish(character, content, created=created, published_by=published_by, published_via=published_via)
 
 
 @transaction.atomic
-def character_patch(*, app: "App", slug: str, changes: Any) -> PublishResult:
+def character_patch(*, app: "App", slug: str, changes: Any, published_via: str = "") -> PublishResult:
     """Merge ``changes`` into the current version's content (JSON Merge Patch, RFC 7396) and publish the result.
 
     Objects merge key by key, a ``null`` removes the field, anything else (lists included) replaces it. The
@@ -105,11 +140,60 @@ def character_patch(*, app: "App", slug: str, changes: Any) -> PublishResult:
     current = character.current_version
     base = current.content if current is not None else {"slug": character.slug, "display_name": character.display_name}
     content = content_validate(json_merge_patch.merge(copy.deepcopy(base), changes))
-    return _version_publish(character, content, created=False)
+    return _version_publish(character, content, created=False, published_via=published_via)
 
 
-def character_draft_publish(*, character: Character) -> PublishResult:
+def character_draft_publish(
+    *, character: Character, published_by: "AbstractBaseUser | None" = None, published_via: str = "admin"
+) -> PublishResult:
     """Publish the admin's draft through the same rules as the API (slug and owner are the character's)."""
     data = {**character.draft, "slug": character.slug}
     data.setdefault("display_name", character.display_name)
-    return character_publish(app=character.app, data=data)
+    return character_publish(app=character.app, data=data, published_by=published_by, published_via=published_via)
+
+
+@transaction.atomic
+def character_draft_save(*, app: "App", data: Any, character: Character | None = None) -> Character:
+    """Keep ``data`` as the draft of ``character`` (or of a new character of ``app``), validated by the same rules
+    as a publish, without publishing it: sessions never see a draft.
+
+    A new character is created from the draft's slug and counts against the app's quota; a slug the app already
+    has is a ValidationFailed on ``slug``. An existing character keeps its slug (``data``'s is ignored). Raises
+    ValidationFailed naming each bad field; nothing is written then.
+    """
+    if character is not None:
+        data = {**data, "slug": character.slug} if isinstance(data, dict) else data
+    content = content_validate(data)
+    if character is None:
+        try:
+            with transaction.atomic():
+                character = Character.objects.create(
+                    app=app, slug=content["slug"], display_name=content["display_name"]
+                )
+        except IntegrityError:
+            raise ValidationFailed({"slug": ["A character with this slug already exists in this app."]}) from None
+        accounts_services.app_quota_consume(app=app, resource="characters")
+    character.draft = content
+    character.display_name = content["display_name"]
+    _readiness_store(character, content)
+    character.save(update_fields=["draft", "display_name", "readiness_status", "readiness_score", "updated_at"])
+    return character
+
+
+@transaction.atomic
+def character_version_republish(
+    *,
+    character: Character,
+    version_id: str,
+    published_by: "AbstractBaseUser | None" = None,
+    published_via: str = "admin",
+) -> PublishResult:
+    """The rollback: publish an old version's content again, as the next version (N+1), through the same path as
+    any publish. Re-publishing the current version's content keeps it (``created_version`` false). Raises
+    CharacterVersionNotFound for a version of another character."""
+    locked = Character.objects.select_for_update().get(pk=character.pk)
+    version = CharacterVersion.objects.filter(pk=version_id, character=locked).first()
+    if version is None:
+        raise CharacterVersionNotFound(f"No version '{version_id}' of the character '{locked.slug}'.")
+    content = content_validate(copy.deepcopy(version.content))
+    return _version_publish(locked, content, created=False, published_by=published_by, published_via=published_via)

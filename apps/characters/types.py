@@ -22,26 +22,75 @@ SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 BEHAVIORAL_THRESHOLDS = Record(
     "BehavioralThresholds",
     (
-        Field("proactivity_tolerance", Number(min_value=0, max_value=1)),
-        Field("cold_initiate_enabled", Boolean()),
-        Field("session_resume_enabled", Boolean()),
-        Field("cold_initiate_min_idle_minutes", Integer(min_value=5, max_value=1440)),
-        Field("session_resume_min_idle_minutes", Integer(min_value=0, max_value=1440)),
-        Field("session_resume_max_unanswered_character_turns", Integer(min_value=0, max_value=20)),
-        Field("min_gap_between_initiate_minutes", Integer(min_value=0, max_value=1440)),
-        Field("daily_initiate_cap", Integer(min_value=0, max_value=50)),
-        Field("image_proactivity", Number(min_value=0, max_value=1)),
-        Field("selfie_comfort", Number(min_value=0, max_value=1)),
-        Field("daily_image_cap", Integer(min_value=0, max_value=100)),
+        Field(
+            "proactivity_tolerance",
+            Number(min_value=0, max_value=1),
+            doc="How readily the character writes first, from 0 (never) to 1 (as often as the other rules allow).",
+        ),
+        Field(
+            "cold_initiate_enabled",
+            Boolean(),
+            doc="May the character open a fresh conversation after a long silence (on unless set to false).",
+        ),
+        Field(
+            "session_resume_enabled",
+            Boolean(),
+            doc="May the character pick up a conversation the user left unanswered (on unless set to false).",
+        ),
+        Field(
+            "cold_initiate_min_idle_minutes",
+            Integer(min_value=5, max_value=1440),
+            doc="Minutes of silence before the character may open a fresh conversation.",
+        ),
+        Field(
+            "session_resume_min_idle_minutes",
+            Integer(min_value=0, max_value=1440),
+            doc="Minutes of silence before the character may resume an unanswered conversation.",
+        ),
+        Field(
+            "session_resume_max_unanswered_character_turns",
+            Integer(min_value=0, max_value=20),
+            doc="At most this many character messages in a row may go unanswered before it stops resuming.",
+        ),
+        Field(
+            "min_gap_between_initiate_minutes",
+            Integer(min_value=0, max_value=1440),
+            doc="Minutes at least between two messages the character writes first.",
+        ),
+        Field(
+            "daily_initiate_cap",
+            Integer(min_value=0, max_value=50),
+            doc="At most this many messages a day that the character writes first.",
+        ),
+        Field(
+            "image_proactivity",
+            Number(min_value=0, max_value=1),
+            doc="How readily the character sends a selfie unasked, from 0 (never) to 1.",
+        ),
+        Field(
+            "selfie_comfort",
+            Number(min_value=0, max_value=1),
+            doc="How comfortable the character is sending selfies when asked, from 0 (refuses) to 1.",
+        ),
+        Field(
+            "daily_image_cap",
+            Integer(min_value=0, max_value=100),
+            doc="At most this many images a day per conversation.",
+        ),
     ),
     other_keys="keep",
-    doc="Known knobs are typed and ranged; unknown keys are kept as authored.",
+    doc="Knobs for writing first and sending images. Known knobs are typed and ranged; unknown keys are kept as "
+    "authored.",
 )
 
 _MOOD_AXIS = Number(min_value=-1, max_value=1)
 EMOTION_BASELINE = Record(
     "EmotionBaseline",
-    (Field("valence", _MOOD_AXIS), Field("arousal", _MOOD_AXIS), Field("dominance", _MOOD_AXIS)),
+    (
+        Field("valence", _MOOD_AXIS, doc="Unpleasant (-1) to pleasant (1)."),
+        Field("arousal", _MOOD_AXIS, doc="Calm (-1) to excited (1)."),
+        Field("dominance", _MOOD_AXIS, doc="Submissive (-1) to in control (1)."),
+    ),
     other_keys="keep",
     doc="Resting mood as valence/arousal/dominance in [-1, 1]; other keys are kept as authored.",
 )
@@ -67,26 +116,102 @@ CHARACTER_CONTENT = Record(
                 pattern_message="Use letters, digits, '_', '.' and '-' only (no spaces).",
             ),
             required=True,
+            doc="The character's handle, unique within your app; it never changes once created.",
         ),
-        Field("display_name", Text(min_length=1, max_length=120), required=True),
-        Field("locale", Text(min_length=2, max_length=16), default="en-US"),
-        Field("profile", JsonObject()),
-        Field("voice_samples", _text_list(50, 2000)),
-        Field("greeting", Text(max_length=4000, allow_blank=True)),
-        Field("onboarding", _json_list(50)),
-        Field("character_direction", ObjectOrText()),
-        Field("life_template", ObjectOrText()),
-        Field("story_engine", ObjectOrText()),
-        Field("arc_seeds", _json_list(50)),
-        Field("relationship_seed", ObjectOrText()),
-        Field("emotion_baseline", EMOTION_BASELINE),
-        Field("forbidden_style", _text_list(100, 500)),
-        Field("handoff_triggers", _text_list(100, 500)),
-        Field("world_model_seed", _json_list(100)),
-        Field("inherits_style_anchors", _text_list(50, 200)),
-        Field("raw_sources", _json_list(50)),
+        Field(
+            "display_name",
+            Text(min_length=1, max_length=120),
+            required=True,
+            doc="The name the character goes by in conversations.",
+        ),
+        Field(
+            "locale",
+            Text(min_length=2, max_length=16),
+            default="en-US",
+            doc="The language the character writes in unless the user writes another (BCP 47, e.g. en-US).",
+        ),
+        Field(
+            "profile",
+            JsonObject(),
+            doc="Who the character is: visible_bio, visible_interests, identity_anchors (visual keys for selfies), "
+            "city, occupation and the other profile keys the runtime reads; other keys are kept but unused.",
+        ),
+        Field(
+            "voice_samples",
+            _text_list(50, 2000),
+            doc="Lines in the character's own words, to set its voice (at least 3 recommended).",
+        ),
+        Field(
+            "greeting",
+            Text(max_length=4000, allow_blank=True),
+            doc="The first message every new session opens with; empty for none.",
+        ),
+        Field(
+            "alternate_greetings",
+            _text_list(20, 4000),
+            doc="Other opening messages an app may choose instead of the greeting (Character Card V2's "
+            "alternate_greetings).",
+        ),
+        Field(
+            "onboarding",
+            _json_list(50),
+            doc="Steps for the first conversations (each a text or a JSON object).",
+        ),
+        Field(
+            "character_direction",
+            ObjectOrText(),
+            doc="Long-run goals and direction of the character (a text or a JSON object).",
+        ),
+        Field(
+            "life_template",
+            ObjectOrText(),
+            doc="Daily life: routines, places and people (a text or a JSON object).",
+        ),
+        Field(
+            "story_engine",
+            ObjectOrText(),
+            doc="Settings of how stories unfold (a text or a JSON object).",
+        ),
+        Field(
+            "arc_seeds", _json_list(50), doc="Story arcs the character can grow into (each a text or a JSON object)."
+        ),
+        Field(
+            "relationship_seed",
+            ObjectOrText(),
+            doc="How the relationship with the user starts (a text or a JSON object).",
+        ),
+        Field("emotion_baseline", EMOTION_BASELINE),  # documented by its record (a field doc would wrap the $ref)
+        Field(
+            "forbidden_style",
+            _text_list(100, 500),
+            doc="Things the character never says or does, one per item.",
+        ),
+        Field(
+            "handoff_triggers",
+            _text_list(100, 500),
+            doc="Topics or phrases on which the conversation should be handed off (to a human or another flow).",
+        ),
+        Field(
+            "world_model_seed",
+            _json_list(100),
+            doc="Facts about the character's world (each a text or a JSON object).",
+        ),
+        Field(
+            "inherits_style_anchors",
+            _text_list(50, 200),
+            doc="Names of shared style anchors this character inherits.",
+        ),
+        Field(
+            "raw_sources",
+            _json_list(50),
+            doc="The material the character was written from (notes, links, documents), kept as authored.",
+        ),
         Field("behavioral_thresholds", BEHAVIORAL_THRESHOLDS),
-        Field("affordance_schema", JsonObject()),
+        Field(
+            "affordance_schema",
+            JsonObject(),
+            doc="What the character can do in your app (a JSON object for your client), kept as authored.",
+        ),
         Field("model", Text(max_length=100), doc="Chat model name from the catalog."),
     ),
     other_keys="refuse",

@@ -9,7 +9,11 @@ from apps.core.models import TimestampedModel, prefixed_id_field
 
 
 class Session(TimestampedModel):
-    """One character talking to one end-user of one app, pinned to the character version it started on.
+    """One character talking to one end-user of one app.
+
+    A session follows its character: each turn runs on the version published when the turn starts, and
+    ``character_version`` is the one its latest turn used. A pinned session (``character_version_pinned``,
+    set at creation or with PATCH) stays on its ``character_version`` until moved or unpinned.
 
     ``last_cursor`` is the cursor of the newest event; it is only advanced by an UPDATE ... RETURNING in
     ``services.events_append``, which also row-locks the session, so cursors are gap-free and ordered.
@@ -19,6 +23,9 @@ class Session(TimestampedModel):
     app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="sessions")
     character = models.ForeignKey("characters.Character", on_delete=models.PROTECT, related_name="sessions")
     character_version = models.ForeignKey("characters.CharacterVersion", on_delete=models.PROTECT, related_name="+")
+    character_version_pinned = models.BooleanField(
+        default=False, help_text="Stay on character_version instead of following each newly published version."
+    )
     external_user_ref = models.CharField(max_length=256)
     proactive_enabled = models.BooleanField(default=False)
     last_cursor = models.BigIntegerField(default=0)
@@ -98,6 +105,14 @@ class Run(TimestampedModel):
     error_message = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    character_version = models.ForeignKey(
+        "characters.CharacterVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The character version the turn ran on (set when it finishes).",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet, Subquery
+from django.db.models import F, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
+from apps.characters import selectors as characters_selectors
 from apps.conversations import proactive_controls, proactive_rules
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import IMAGE_READY, Event, ProactiveSend, Run, SelfieDayCount, Session
@@ -16,28 +17,55 @@ from apps.personas import selectors as persona_selectors
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+    from apps.characters.models import CharacterVersion
 
 MESSAGE_TYPES = ("message.created", "character.initiated")
 UNFINISHED = (Run.Status.QUEUED, Run.Status.RUNNING)
 
 
+_SESSION_RELATED = ("character__current_version", "character_version")
+
+
 def session_get(*, app: "App", session_id: str) -> Session:
     """Raises SessionNotFound for unknown ids and for another app's sessions."""
-    session = Session.objects.select_related("character", "character_version").filter(app=app, pk=session_id).first()
+    session = Session.objects.select_related(*_SESSION_RELATED).filter(app=app, pk=session_id).first()
     if session is None:
         raise SessionNotFound(f"No session with id '{session_id}'.")
     return session
 
 
+def session_next_version(*, session: Session) -> "CharacterVersion":
+    """The version the session's next turn runs on: its pinned one, else its character's current one (loaded
+    by ``session_get`` and ``session_list``)."""
+    if session.character_version_pinned or session.character.current_version is None:
+        return session.character_version
+    return session.character.current_version
+
+
 def session_list(
     *, app: "App", character_slug: str | None = None, external_user_ref: str | None = None
 ) -> QuerySet[Session]:
-    sessions = Session.objects.filter(app=app).select_related("character", "character_version")
+    sessions = Session.objects.filter(app=app).select_related(*_SESSION_RELATED)
     if character_slug:
         sessions = sessions.filter(character__slug=character_slug)
     if external_user_ref:
         sessions = sessions.filter(external_user_ref=external_user_ref)
     return sessions.order_by("-created_at", "-id")
+
+
+def session_latest(
+    *, app: "App", character_id: str, character_version_id: str, external_user_ref: str, started_after=None
+) -> Session | None:
+    """The end-user's newest session on that character version (started at or after ``started_after``)."""
+    sessions = Session.objects.filter(
+        app=app,
+        character_id=character_id,
+        character_version_id=character_version_id,
+        external_user_ref=external_user_ref,
+    )
+    if started_after is not None:
+        sessions = sessions.filter(created_at__gte=started_after)
+    return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
 
 
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
@@ -95,9 +123,11 @@ def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tu
 
 
 _RUN_FOR_EXECUTION = CompiledRead(
-    lambda run_id: Run.objects.select_related(
-        "session__app", "session__character_version", "session__persona_session"
-    ).filter(pk=run_id),
+    lambda run_id: (
+        Run.objects.select_related("session__app", "session__character_version", "session__persona_session")
+        .annotate(character_current_version_id=F("session__character__current_version_id"))
+        .filter(pk=run_id)
+    ),
     markers=["\x00run_id"],
 )
 
@@ -105,11 +135,19 @@ _RUN_FOR_EXECUTION = CompiledRead(
 def run_for_execution(*, run_id: str) -> Run:
     """The run with everything a worker needs about it, in one query: its session, the session's app,
     character version and emotion session (personas' row, handed to personas' services as loaded).
-    Compiled once per process (``CompiledRead``): compiling this five-model read cost more than running it."""
+    Compiled once per process (``CompiledRead``): compiling this five-model read cost more than running it.
+
+    The session's ``character_version`` is the version this turn runs on: an unpinned session whose character
+    published since its last turn moves to the current version (one more read, only on that first turn)."""
     found = _RUN_FOR_EXECUTION.fetch(run_id)
     if not found:
         raise Run.DoesNotExist(f"No run with id '{run_id}'.")
-    return found[0]
+    run = found[0]
+    session = run.session
+    current_id = run.character_current_version_id
+    if not session.character_version_pinned and current_id is not None and current_id != session.character_version_id:
+        session.character_version = characters_selectors.character_version_get(version_id=current_id)
+    return run
 
 
 _RUN_HISTORY: dict[int, CompiledRead] = {}
@@ -292,3 +330,62 @@ def selfie_day_count(*, app_id: str, character_id: str, external_user_ref: str, 
     process: every turn of a selfie-ready character reads it."""
     found = _SELFIE_DAY_COUNT.fetch(app_id, character_id, external_user_ref, day)
     return found[0] if found else 0
+
+
+@dataclass(frozen=True)
+class SessionTurn:
+    """One turn read back from the log: the user's message, the run, the reply's bubbles, the emotion before
+    (the previous turn's ``emotion.updated``, or the state the session starts in) and after, and the failure."""
+
+    run: Run
+    user_text: str
+    bubbles: list[str]
+    emotion_before: dict[str, Any] | None
+    emotion_after: dict[str, Any] | None
+    failure: dict[str, Any] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.run.status not in UNFINISHED
+
+
+def session_turn_get(*, app: "App", session_id: str, run_id: str) -> SessionTurn | None:
+    """The turn ``run_id`` of the app's session, None when the run is not that session's. Three reads (the run
+    with its session, the turn's events, the emotion before it); a fourth before a session's first emotion."""
+    run = (
+        Run.objects.select_related("session__character_version")
+        .filter(pk=run_id, session_id=session_id, session__app=app)
+        .first()
+    )
+    if run is None:
+        return None
+    events = list(
+        Event.objects.filter(session_id=session_id)
+        .filter(Q(cursor=run.trigger_cursor) | Q(run_id=run.pk))
+        .order_by("cursor")
+    )
+    user_text, bubbles, after, failure = "", [], None, None
+    for event in events:
+        if event.cursor == run.trigger_cursor:
+            user_text = event.payload.get("text", "")
+        elif event.event_type == "message.created" and event.role == "character":
+            bubbles = event.payload.get("bubbles") or [event.payload.get("text", "")]
+        elif event.event_type == "emotion.updated":
+            after = event.payload
+        elif event.event_type == "run.failed":
+            failure = event.payload
+    before = (
+        Event.objects.filter(session_id=session_id, event_type="emotion.updated", cursor__lt=run.trigger_cursor)
+        .order_by("-cursor")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if before is None:
+        session = run.session
+        start = persona_selectors.character_persona_preview(
+            character_id=session.character_id, content=session.character_version.content
+        )
+        before = {key: start[key] for key in ("emotion", "discrete_emotion")} | {
+            "trust": start["relationship"]["trust"]
+        }
+    return SessionTurn(run, user_text, bubbles, before, after, failure)

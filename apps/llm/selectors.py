@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from apps.core.generations import Generation
+from apps.core.generations import Generation, GenerationRead
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
 from apps.llm.types import ImageModelSpec, ImageRate, ModelOverride, ModelRate, ModelSpec
@@ -20,6 +20,11 @@ CATALOG = Generation("llm-catalog")
 def _active_rows() -> list[LLMModel]:
     """Every active row of either type, by name; from the shared cache (one round trip), the database on a miss."""
     return CATALOG.get(lambda: list(LLMModel.objects.filter(is_active=True).order_by("name")))
+
+
+def catalog_read() -> GenerationRead:
+    """The cache read of the catalog, for ``core.generations.generations_read_ahead``."""
+    return CATALOG.read()
 
 
 def active_models() -> list[LLMModel]:

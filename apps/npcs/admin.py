@@ -93,7 +93,7 @@ class NPCAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
 
     list_display = ("id", "character", "app", "is_public", "created_at")
     list_select_related = ("character", "app")
-    list_filter = ("is_public",)
+    list_filter = ("is_public", "app")
     search_fields = ("id", "character__display_name", "app__name")
     autocomplete_fields = ("character",)
     readonly_fields = ("id", "created_at", "updated_at")
@@ -188,7 +188,7 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
 
     list_display = ("key", "name", "npc", "scoring_mode", "is_entry", "is_published")
     list_select_related = ("npc",)
-    list_filter = ("is_published", "scoring_mode")
+    list_filter = ("is_published", "scoring_mode", "npc__app")
     search_fields = ("key", "name", "npc__id")
     fields = ("npc", "key", "name", "description", "objective", "scoring_mode", "is_entry", "is_published", "position")
     readonly_fields = ("is_published",)
@@ -312,10 +312,21 @@ class PlaythroughAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
     app_path = "npc__app"
 
-    list_display = ("player_session_id", "npc", "machine", "current_state", "score", "outcome", "last_message_at")
+    list_display = (
+        "player_session_id",
+        "npc",
+        "machine",
+        "current_state",
+        "score",
+        "outcome",
+        "started_at",
+        "last_message_at",
+    )
     list_select_related = ("npc", "machine", "current_state")
-    list_filter = ("outcome",)
-    search_fields = ("player_session_id", "npc__id")
+    list_filter = ("outcome", "npc__app")
+    search_fields = ("player_session_id", "player_name", "npc__id")
+    date_hierarchy = "started_at"
+    show_full_result_count = False
     readonly_fields = [field.name for field in Playthrough._meta.fields]
 
     def has_add_permission(self, request) -> bool:

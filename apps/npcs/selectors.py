@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q, QuerySet
 
 from apps.core.compiled import CompiledRead
-from apps.core.generations import Generation
+from apps.core.generations import Generation, GenerationRead
 from apps.npcs import engine
 from apps.npcs.errors import MachineNotFound, NpcNotFound, PlaythroughNotFound
 from apps.npcs.models import NPC, Machine, MachineLink, Playthrough, State, Variable
@@ -63,6 +63,11 @@ def _machine_read(machine: Machine) -> _MachineRead:
 
         read = machine.__dict__["_scenario_read"] = SCENARIOS.get(compute, scope=machine.npc_id, key=machine.id)
     return read
+
+
+def machine_scenario_read(*, machine: Machine) -> GenerationRead:
+    """The cache read of the machine's scenario, for ``core.generations.generations_read_ahead``."""
+    return SCENARIOS.read(scope=machine.npc_id, key=machine.id)
 
 
 def _visible(app: App) -> Q:

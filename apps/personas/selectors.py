@@ -66,6 +66,12 @@ def character_persona_spec(*, character_id: str, content: Mapping[str, Any]) -> 
     return persona_spec_merge(stored or {}, content)
 
 
+def character_persona_updated_at(*, character_id: str) -> datetime | None:
+    """When the character's persona was last saved (None without one): a session snapshots its persona at its
+    first turn, so a session started before this runs the persona as it was."""
+    return CharacterPersona.objects.filter(character_id=character_id).values_list("updated_at", flat=True).first()
+
+
 def character_persona_preview(*, character_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """The state a native session with this character starts in (before its first turn), shaped like
     ``persona_state``. Writes nothing."""

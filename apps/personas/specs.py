@@ -48,3 +48,19 @@ def character_persona_validate(spec: Mapping[str, Any]) -> dict[str, Any]:
     personality = engine.personality_from_spec(completed)
     engine.emotion_config_from_spec(personality, completed)
     return personality.to_dict()
+
+
+def character_persona_derive(spec: Mapping[str, Any], content: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the engine makes of a persona body before anything is saved: the resolved persona, the emotion
+    config it derives (the preset's and the spec's overrides applied) and the resting mood a session starts
+    in. ``content`` is the character's (its ``emotion_baseline`` becomes the resting mood unless the spec sets
+    one); without it the mood is the personality's own. The admin's live preview; raises the engine's errors."""
+    completed = persona_spec_merge(spec, content or {"display_name": "", "locale": "en"})
+    personality = engine.personality_from_spec(completed)
+    config = engine.emotion_config_from_spec(personality, completed)
+    state = engine.emotion_state_initial(config)
+    return {
+        "persona": personality.to_dict(),
+        "emotion_config": config.to_dict(),
+        "resting_mood": {"emotion": state.vad.to_dict(), "discrete_emotion": state.discrete.to_dict()},
+    }

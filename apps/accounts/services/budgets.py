@@ -17,6 +17,9 @@ from django.db.models import F, Q
 from apps.accounts import errors, selectors
 from apps.accounts.models import App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
+from apps.core.compiled import CompiledInsert
+
+_USAGE_INSERT = CompiledInsert(UsageRecord)  # every settled call without a reservation: a hot path
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def usage_settle_calls(*, calls: list[UsageCall]) -> Settlement:
         for call in calls
         if call.reservation is None
     ]
-    records = UsageRecord.objects.bulk_create(fresh) if fresh else []
+    records = _USAGE_INSERT.insert(fresh)
     spend: dict[tuple, list] = {}  # counter -> [held, spent]
     for call in calls:
         record = call.reservation

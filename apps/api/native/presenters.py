@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from apps.assets import selectors as asset_selectors
 from apps.characters import selectors as character_selectors
+from apps.conversations import selectors as conversation_selectors
 from apps.conversations.selectors import ProactiveView
 from apps.conversations.types import RunStatus
 
@@ -57,7 +58,8 @@ def session_data(session: "Session") -> dict:
     return {
         "session_id": session.id,
         "character": session.character.slug,
-        "character_version": session.character_version.version_number,
+        "character_version": conversation_selectors.session_next_version(session=session).version_number,
+        "character_version_pinned": session.character_version_pinned,
         "external_user_ref": session.external_user_ref,
         "proactive_enabled": session.proactive_enabled,
         "last_cursor": session.last_cursor,

@@ -7,7 +7,7 @@ from apps.api.native.shape_serializers import shape_serializer
 from apps.characters import types as character_types
 from apps.characters.types import SLUG_PATTERN
 from apps.conversations import types as conversation_types
-from apps.core.fields import StrictBooleanField, StrictCharField
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 
 class NextActionSerializer(serializers.Serializer):
@@ -168,6 +168,26 @@ class SessionInput(serializers.Serializer):
     )
     external_user_ref = StrictCharField(max_length=256, help_text="Your opaque id for the end-user.")
     proactive_enabled = StrictBooleanField(default=False)
+    character_version = StrictIntegerField(
+        min_value=1,
+        required=False,
+        help_text=(
+            "Pin the session to this version number of the character. Without it the session follows the "
+            "character: each turn runs on the version published when the turn starts."
+        ),
+    )
+
+
+class SessionPatchInput(serializers.Serializer):
+    character_version = StrictIntegerField(
+        min_value=1,
+        allow_null=True,
+        required=False,
+        help_text=(
+            "A version number to pin the session to (moving it there), or null to follow the character again; "
+            "leave it out to keep the session as it is."
+        ),
+    )
 
 
 class StreamTokenOutput(serializers.Serializer):
@@ -179,7 +199,12 @@ class StreamTokenOutput(serializers.Serializer):
 class SessionOutput(serializers.Serializer):
     session_id = serializers.CharField()
     character = serializers.CharField()
-    character_version = serializers.IntegerField()
+    character_version = serializers.IntegerField(
+        help_text="The version the session's next turn runs on: the pinned one, or the character's current one."
+    )
+    character_version_pinned = serializers.BooleanField(
+        help_text="True when pinned to character_version; false when the session follows each new version."
+    )
     external_user_ref = serializers.CharField()
     proactive_enabled = serializers.BooleanField()
     last_cursor = serializers.IntegerField()
@@ -353,7 +378,9 @@ class ChannelOutput(serializers.Serializer):
     url = serializers.CharField()
     event_types = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(choices=["active", "disabled"])
-    disabled_reason = serializers.CharField(allow_null=True, help_text="gone (410) or failing.")
+    disabled_reason = serializers.CharField(
+        allow_null=True, help_text="gone (410), failing, or operator (in the admin)."
+    )
     disabled_at = serializers.DateTimeField(allow_null=True)
     consecutive_failures = serializers.IntegerField()
     last_success_at = serializers.DateTimeField(allow_null=True)

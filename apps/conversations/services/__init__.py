@@ -13,6 +13,7 @@ from apps.conversations.services.proactive_scheduling import (
     proactive_test_send,
     session_proactive_update,
 )
+from apps.conversations.services.run_retries import RETRIABLE_ERROR_CODES, runs_retry
 from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
 from apps.conversations.services.selfies import (
     PROBE_TYPES,
@@ -21,12 +22,19 @@ from apps.conversations.services.selfies import (
     image_probe_start,
     images_recover,
 )
-from apps.conversations.services.sessions import session_create, session_stream_token_issue
+from apps.conversations.services.sessions import (
+    session_create,
+    session_latest_or_create,
+    session_stream_token_issue,
+    session_version_follow,
+    session_version_pin,
+)
 
 __all__ = [
     "ImageJobOutcome",
     "NewEvent",
     "PROBE_TYPES",
+    "RETRIABLE_ERROR_CODES",
     "NpcSessionOpened",
     "NpcTurn",
     "NpcTurnStream",
@@ -50,7 +58,11 @@ __all__ = [
     "proactive_test_send",
     "run_execute",
     "runs_recover",
+    "runs_retry",
     "session_create",
+    "session_latest_or_create",
+    "session_version_follow",
+    "session_version_pin",
     "session_proactive_update",
     "session_stream_token_issue",
 ]

@@ -8,7 +8,10 @@ from django.db import connection, transaction
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Event, Session
 from apps.core import clock
+from apps.core.compiled import CompiledInsert
 from apps.core.events import SESSION_EVENTS, events_emit
+
+_EVENT_INSERT = CompiledInsert(Event)  # a turn appends its events on the hot path
 
 
 @dataclass(frozen=True)
@@ -31,21 +34,34 @@ class CursorAdvance:
 
 
 def session_cursor_advance(
-    *, session_id: str, count: int, user_turns: int = 0, app_id: str | None = None
+    *,
+    session_id: str,
+    count: int,
+    user_turns: int = 0,
+    app_id: str | None = None,
+    character_version_id: str | None = None,
 ) -> CursorAdvance:
     """Reserve ``count`` cursors in one statement. Must run in a transaction.
 
     The UPDATE row-locks the session until commit, so concurrent appenders queue behind each other and
     cursors come out gap-free in commit order. With ``app_id`` the same statement checks ownership, so a
     writer needs no separate lookup; raises SessionNotFound when no such session belongs to the app.
+    ``character_version_id`` (a turn's write) records the version the turn ran on, unless the session was
+    pinned meanwhile: the pin is read under the same row lock, so a concurrent PATCH always wins.
     """
     table = Session._meta.db_table
     owner_clause, owner_params = (" AND app_id = %s", [app_id]) if app_id is not None else ("", [])
+    version_clause, version_params = "", []
+    if character_version_id is not None:
+        version_clause = (
+            ", character_version_id = CASE WHEN character_version_pinned THEN character_version_id ELSE %s END"
+        )
+        version_params = [character_version_id]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s "  # noqa: S608
-            f"WHERE id = %s{owner_clause} RETURNING last_cursor, user_turn_count, proactive_enabled",
-            [count, user_turns, session_id, *owner_params],
+            f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s"  # noqa: S608
+            f"{version_clause} WHERE id = %s{owner_clause} RETURNING last_cursor, user_turn_count, proactive_enabled",
+            [count, user_turns, *version_params, session_id, *owner_params],
         )
         row = cursor.fetchone()
     if row is None:
@@ -59,15 +75,24 @@ def cursor_advance(*, session_id: str, count: int, user_turns: int = 0, app_id: 
     return advanced.last_cursor, advanced.user_turn_count
 
 
-def events_append(*, session_id: str, events: list[NewEvent], last_cursor: int | None = None) -> list[Event]:
+def events_append(
+    *,
+    session_id: str,
+    events: list[NewEvent],
+    last_cursor: int | None = None,
+    character_version_id: str | None = None,
+) -> list[Event]:
     """Append ``events`` in order and announce them to the event sinks after commit.
 
     Pass ``last_cursor`` when the cursors were already reserved with ``cursor_advance`` in this
-    transaction; otherwise they are reserved here. Must run inside a transaction.
+    transaction; otherwise they are reserved here, recording ``character_version_id`` as the version the
+    session's turn ran on (``session_cursor_advance``). Must run inside a transaction.
     """
     assert transaction.get_connection().in_atomic_block, "events_append needs a transaction"
     if last_cursor is None:
-        last_cursor, _ = cursor_advance(session_id=session_id, count=len(events))
+        last_cursor = session_cursor_advance(
+            session_id=session_id, count=len(events), character_version_id=character_version_id
+        ).last_cursor
     return events_append_many(events={session_id: events}, last_cursors={session_id: last_cursor})
 
 
@@ -98,6 +123,6 @@ def events_append_many(*, events: dict[str, list[NewEvent]], last_cursors: dict[
         ]
     if not pending:
         return []
-    rows = Event.objects.bulk_create(pending)
+    rows = _EVENT_INSERT.insert(pending)
     events_emit(topic=SESSION_EVENTS, events=[row.as_public_dict() for row in rows])
     return rows

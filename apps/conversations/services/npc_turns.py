@@ -38,13 +38,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts.types import UsagePurpose
 from apps.conversations import selectors
 from apps.conversations.models import Session
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.npc_sessions import opening, session_open
+from apps.conversations.services.sessions import session_version_follow
 from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.generations import generations_read_ahead
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.types import CallOverrides, ChatMessage, ChatResult, ModelOverride
@@ -152,7 +155,19 @@ def _turn_prepare(
     )
     if playthrough.outcome:
         raise PlaythroughFinished("This playthrough has ended; reset it or start another machine.")
+    # The turn's three cached reads (its scenario, the model catalog, the app's budgets) in one round trip.
+    with generations_read_ahead(
+        npcs_selectors.machine_scenario_read(machine=playthrough.machine),
+        llm_selectors.catalog_read(),
+        accounts_selectors.budget_policies_read(app_id=app.pk),
+    ):
+        return _turn_evaluate(app, playthrough, text, overrides)
+
+
+def _turn_evaluate(app: App, playthrough: Playthrough, text: str, overrides: CallOverrides) -> _Turn:
     session = _current_session(app, playthrough)
+    # The turn runs on the NPC's character as published now (read with the playthrough); the commit records it.
+    session_version_follow(session=session, current=playthrough.npc.character.current_version)
     seen = npcs_selectors.playthrough_state(playthrough=playthrough)
     history = _history(session)
     npc, machine, state = playthrough.npc, playthrough.machine, playthrough.current_state
@@ -258,7 +273,9 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
             if step.result.machine_completed:
                 events.append(NewEvent("npc.machine_completed", _completion(moved, step)))
             events.extend(metering.calls_settle(outcomes=outcomes))
-            events_append(session_id=turn.session.id, events=events)
+            events_append(
+                session_id=turn.session.id, events=events, character_version_id=turn.session.character_version_id
+            )
     except PlaythroughMoved:
         _settle(outcomes)  # the calls were made: their usage stands even though the turn does not
         raise

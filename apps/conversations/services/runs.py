@@ -111,7 +111,11 @@ def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.Cal
     """The rest of an outcome's transaction, after the fenced run UPDATE: settle the calls, append the events
     (and the budget warnings) in one go, and keep the proactive due time when the session has one."""
     warnings = metering.run_usage_settle(run=run, outcomes=outcomes)
-    advanced = session_cursor_advance(session_id=run.session_id, count=len(events) + len(warnings))
+    advanced = session_cursor_advance(
+        session_id=run.session_id,
+        count=len(events) + len(warnings),
+        character_version_id=run.session.character_version_id,  # the version this turn ran on
+    )
     events_append(session_id=run.session_id, events=[*events, *warnings], last_cursor=advanced.last_cursor)
     if advanced.proactive_enabled:  # read under the session's lock, so a switch flipped mid-turn is seen
         proactive_reschedule(session_id=run.session_id)
@@ -127,8 +131,8 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             # cost more CPU than PostgreSQL spends running it.
             cursor.execute(
                 f"UPDATE {Run._meta.db_table} SET status = %s, model = %s, model_calls = %s, "  # noqa: S608
-                f"prompt_tokens = %s, completion_tokens = %s, latency_ms = %s, finished_at = %s, updated_at = %s "
-                f"WHERE id = %s AND status = %s AND attempts = %s",
+                f"prompt_tokens = %s, completion_tokens = %s, latency_ms = %s, finished_at = %s, updated_at = %s, "
+                f"character_version_id = %s WHERE id = %s AND status = %s AND attempts = %s",
                 [
                     Run.Status.SUCCEEDED.value,
                     result.model,
@@ -138,6 +142,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
                     latency_ms,
                     now,
                     now,
+                    run.session.character_version_id,
                     run.id,
                     Run.Status.RUNNING.value,
                     attempt,
@@ -179,6 +184,7 @@ def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int,
             error_message=error.message[:2000],
             finished_at=clock.now(),
             updated_at=clock.now(),
+            character_version_id=run.session.character_version_id,
         )
         if not updated:
             return False

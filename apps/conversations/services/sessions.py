@@ -1,5 +1,6 @@
 """Starting sessions."""
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -7,32 +8,57 @@ from django.db import transaction
 from apps.accounts import services as accounts_services
 from apps.characters import selectors as character_selectors
 from apps.conversations import selectors
+from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
+from apps.core.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
+    from apps.characters.models import Character, CharacterVersion
+
+
+def _version_numbered(character: "Character", number: int) -> "CharacterVersion":
+    version = character_selectors.character_version_numbered(character=character, number=number)
+    if version is None:
+        latest = character.current_version.version_number if character.current_version else 0
+        raise ValidationFailed(
+            {"character_version": [f"'{character.slug}' has no version {number}; its versions are 1 to {latest}."]}
+        )
+    return version
 
 
 @transaction.atomic
 def session_create(
-    *, app: "App", character_slug: str, external_user_ref: str, proactive_enabled: bool = False
+    *,
+    app: "App",
+    character_slug: str,
+    external_user_ref: str,
+    proactive_enabled: bool = False,
+    character_version: int | None = None,
 ) -> Session:
-    """Start a session on the character's current version; a greeting opens it as ``character.initiated``.
+    """Start a session; a greeting opens it as ``character.initiated``.
 
-    Raises CharacterNotFound (also for another app's slug), CharacterNotPublished, and the app's quota errors.
+    The session follows the character: each turn runs on the version published when it starts. With
+    ``character_version`` (a version number) the session is pinned to that version instead, until a PATCH
+    moves or unpins it. Raises CharacterNotFound (also for another app's slug), CharacterNotPublished,
+    ValidationFailed (no such version) and the app's quota errors.
     """
     character = character_selectors.character_published_get(app=app, slug=character_slug)
+    version = character.current_version
+    if character_version is not None:
+        version = _version_numbered(character, character_version)
     accounts_services.app_quota_consume(app=app, resource="sessions")
     session = Session.objects.create(
         app=app,
         character=character,
-        character_version=character.current_version,
+        character_version=version,
+        character_version_pinned=character_version is not None,
         external_user_ref=external_user_ref,
         proactive_enabled=proactive_enabled,
     )
-    greeting = (character.current_version.content.get("greeting") or "").strip()
+    greeting = (version.content.get("greeting") or "").strip()
     if greeting:
         payload = {"text": greeting, "bubbles": [greeting], "kind": "greeting"}
         events_append(session_id=session.id, events=[NewEvent("character.initiated", payload, role="character")])
@@ -40,6 +66,60 @@ def session_create(
     if proactive_enabled:
         session.proactive_next_due_at = proactive_reschedule(session_id=session.id)
     return session
+
+
+def session_version_follow(*, session: Session, current: "CharacterVersion | None") -> None:
+    """Point an unpinned session at ``current`` (its character's published version, read with the turn's
+    rows) for the turn about to run; the turn's write records it. No query; a pinned session keeps its own."""
+    if not session.character_version_pinned and current is not None and session.character_version_id != current.id:
+        session.character_version = current
+
+
+@transaction.atomic
+def session_version_pin(*, app: "App", session_id: str, character_version: int | None) -> Session:
+    """Pin the session to its character's version ``character_version`` (moving it there), or with None let
+    it follow the character again (it moves to the current version now). The next turn runs on it.
+
+    Raises SessionNotFound (also for another app's session) and ValidationFailed (no such version).
+    """
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("character__current_version")
+        .filter(app=app, pk=session_id)
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound(f"No session with id '{session_id}'.")
+    if character_version is None:
+        session.character_version = session.character.current_version
+        session.character_version_pinned = False
+    else:
+        session.character_version = _version_numbered(session.character, character_version)
+        session.character_version_pinned = True
+    session.save(update_fields=["character_version", "character_version_pinned", "updated_at"])
+    return session
+
+
+@transaction.atomic
+def session_latest_or_create(
+    *, app: "App", character_slug: str, external_user_ref: str, started_after: datetime | None = None
+) -> Session:
+    """The end-user's newest session on the character's current version, or a new one (``session_create``).
+
+    ``started_after`` (e.g. the persona's last edit: a session snapshots its persona at its first turn) makes
+    older sessions count as stale. Raises what ``session_create`` raises.
+    """
+    character = character_selectors.character_published_get(app=app, slug=character_slug)
+    existing = selectors.session_latest(
+        app=app,
+        character_id=character.pk,
+        character_version_id=character.current_version_id,
+        external_user_ref=external_user_ref,
+        started_after=started_after,
+    )
+    if existing is not None:
+        return existing
+    return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref)
 
 
 def session_stream_token_issue(*, app: "App", session_id: str) -> accounts_services.IssuedStreamToken:

@@ -189,3 +189,18 @@ def test_a_capped_app_adds_one_statement_to_the_post_for_its_message_quota(owner
     # the quota's conditional UPDATE, taken last so the app row is locked only until the commit
     assert len(statements) == MESSAGE_POST + 1, _show(statements)
     assert statements[-2].startswith("UPDATE accounts_app")
+
+
+def test_the_first_turn_after_a_publish_reads_the_new_version_once_and_records_it(owner, dispatched):
+    from apps.characters import services as characters_services
+
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    published = characters_services.character_patch(app=app, slug=session.character.slug, changes={"greeting": "v2"})
+    statements, run = _turn(app, session, "Did you change?")
+    # one read more than a reply turn: the newly published version; the writes record it at no extra cost
+    assert len(statements) == 1 + REPLY_TURN + 1, _show(statements)
+    assert run.character_version_id == published.version.id
+    statements, run = _turn(app, session, "And now?")
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)  # the session is on it now: back to the budget
+    assert run.character_version_id == published.version.id

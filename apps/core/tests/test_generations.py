@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from apps.core.generations import Generation
+from apps.core.generations import Generation, generations_read_ahead
 
 
 def test_a_value_is_computed_once_until_the_generation_is_bumped():
@@ -42,3 +42,29 @@ def test_a_reader_racing_a_writer_cannot_leave_its_stale_value_valid_after_the_c
         # a reader that read the rows before the commit stores what it saw under the current token
         assert family.get(lambda: "stale") == "stale"
     assert family.get(lambda: "fresh") == "fresh"
+
+
+def test_reads_named_ahead_answer_from_one_fetch_made_at_the_start_of_the_block():
+    scenarios, catalog = Generation("test-ahead-a"), Generation("test-ahead-b")
+    scenarios.get(lambda: "scenario v1", scope="npc", key="m1")
+    catalog.get(lambda: "catalog v1")
+    with generations_read_ahead(scenarios.read(scope="npc", key="m1"), catalog.read()):
+        # Another process changes the cached value after the fetch: the block answers with what it fetched,
+        # which proves no second round trip was made for it.
+        token = cache.get("gen:test-ahead-b:-")
+        cache.set("gen:test-ahead-b:-:v:-", (token, "catalog v2"))
+        assert scenarios.get(lambda: "recomputed", scope="npc", key="m1") == "scenario v1"
+        assert catalog.get(lambda: "recomputed") == "catalog v1"
+    assert catalog.get(lambda: "recomputed") == "catalog v2"  # outside the block: the cache as it is
+
+
+def test_a_read_ahead_miss_computes_once_and_a_bump_inside_the_block_is_seen():
+    family = Generation("test-ahead-miss")
+    calls = []
+    with generations_read_ahead(family.read(key="k")):
+        assert family.get(lambda: calls.append(1) or "first", key="k") == "first"
+        assert family.get(lambda: calls.append(1) or "again", key="k") == "first"  # stored, not recomputed
+        family.bump()
+        assert family.get(lambda: calls.append(1) or "after bump", key="k") == "after bump"
+    assert len(calls) == 2
+    assert family.get(lambda: "outside", key="k") == "after bump"  # what the block computed was stored

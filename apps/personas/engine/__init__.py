@@ -17,6 +17,8 @@ Store ``state.to_dict()`` / ``relationship.to_dict()`` and rebuild with ``Emotio
 from apps.personas.engine.appraisal import DIMENSIONS, Appraisal, appraise_text
 from apps.personas.engine.config import (
     ATTACHMENT_STYLES,
+    EMOTION_CONFIG_CHOICES,
+    EMOTION_CONFIG_RANGES,
     REGULATION_STRATEGIES,
     VAD,
     EmotionConfig,
@@ -53,6 +55,8 @@ __all__ = [
     "ATTACHMENT_STYLES",
     "DIMENSIONS",
     "DOMAINS",
+    "EMOTION_CONFIG_CHOICES",
+    "EMOTION_CONFIG_RANGES",
     "FACETS",
     "NEUTRAL_TRAIT",
     "PRESETS",

@@ -8,6 +8,7 @@ neuroticism means stronger, slower-fading negative reactions and conscientiousne
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from apps.personas.engine.errors import EngineInputInvalid
@@ -175,6 +176,9 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "attachment_style": ATTACHMENT_STYLES,
 }
 _GROUPS = ("baseline", "decay_rates", "regulation", "body_budget", "trust")
+# Read-only views for forms that offer these fields (the admin's persona page); the checks stay in ``_merge``.
+EMOTION_CONFIG_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(_NUMBER_RANGES)
+EMOTION_CONFIG_CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(_CHOICES)
 
 
 def _merge(target: dict[str, Any], overrides: Mapping[str, Any], problems: dict[str, list[str]], prefix: str) -> None:

@@ -285,17 +285,16 @@ def test_validate_needs_a_key(anon, nothing_written):
     assert_error(response, 401, "missing_api_key")
 
 
-def test_session_keeps_the_version_it_started_on(api):
+def test_a_session_follows_new_versions_unless_it_was_pinned(api):
     _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hi"})
-    session_id = api.post("/v1/sessions", {"character": "luna", "external_user_ref": "u1"}, format="json").json()[
-        "data"
-    ]["session_id"]
+    body = {"character": "luna", "external_user_ref": "u1"}
+    following = api.post("/v1/sessions", body, format="json").json()["data"]["session_id"]
+    pinned = api.post("/v1/sessions", {**body, "character_version": 1}, format="json").json()["data"]["session_id"]
     assert (
         _post(api, {"slug": "luna", "display_name": "Luna", "greeting": "hello"}).json()["data"]["version_number"] == 2
     )
-    assert api.get(f"/v1/sessions/{session_id}").json()["data"]["character_version"] == 1
-    newer = api.post("/v1/sessions", {"character": "luna", "external_user_ref": "u2"}, format="json").json()["data"]
-    assert newer["character_version"] == 2
+    assert api.get(f"/v1/sessions/{following}").json()["data"]["character_version"] == 2
+    assert api.get(f"/v1/sessions/{pinned}").json()["data"]["character_version"] == 1
 
 
 def test_an_unpublished_draft_shows_as_draft(api, owner):

@@ -21,11 +21,12 @@ from apps.api.native.serializers import (
     SessionListOutput,
     SessionListQuery,
     SessionOutput,
+    SessionPatchInput,
     StreamTokenOutput,
     enveloped,
 )
 from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import validated
+from apps.api.shared.validation import json_object, validated
 from apps.conversations import selectors, services
 from apps.core.errors import ValidationFailed
 
@@ -59,6 +60,7 @@ class SessionCollectionApi(APIView):
             character_slug=data["character"],
             external_user_ref=data["external_user_ref"],
             proactive_enabled=data["proactive_enabled"],
+            character_version=data.get("character_version"),
         )
         sid = session.id
         return envelope(
@@ -103,15 +105,37 @@ class SessionCollectionApi(APIView):
         )
 
 
+SESSION_DETAIL = enveloped("SessionDetailEnvelope", SessionOutput)
+
+
 class SessionDetailApi(APIView):
-    @extend_schema(
-        operation_id="session_get", responses={200: enveloped("SessionDetailEnvelope", SessionOutput), **AUTH_ERRORS}
-    )
+    @extend_schema(operation_id="session_get", responses={200: SESSION_DETAIL, **AUTH_ERRORS})
     def get(self, request, session_id: str):
         session = selectors.session_get(app=request.user, session_id=session_id)
         return envelope(
             presenters.session_data(session),
             [action(f"GET /v1/sessions/{session_id}/events?since=0", "Read the session's events")],
+        )
+
+    @extend_schema(
+        operation_id="session_update",
+        request=SessionPatchInput,
+        responses={200: SESSION_DETAIL, **BODY_ERRORS, **AUTH_ERRORS},
+        description=(
+            "Pin the session to a version of its character (its next turn runs on it), or send null to let it "
+            "follow the character again. Messages already answered keep the version they ran on."
+        ),
+    )
+    def patch(self, request, session_id: str):
+        data = validated(SessionPatchInput, json_object(request.data))
+        if "character_version" in data:
+            services.session_version_pin(
+                app=request.user, session_id=session_id, character_version=data["character_version"]
+            )
+        session = selectors.session_get(app=request.user, session_id=session_id)
+        return envelope(
+            presenters.session_data(session),
+            [action(f'POST /v1/sessions/{session_id}/messages {{"text": "hi"}}', "The next turn runs on this version")],
         )
 
 

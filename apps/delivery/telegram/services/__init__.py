@@ -11,6 +11,7 @@ from apps.delivery.telegram.services.outbound import (
     telegram_chat_drain,
     telegram_chat_scan,
     telegram_chats_due,
+    telegram_deliveries_resend,
     telegram_updates_purge,
 )
 
@@ -22,6 +23,7 @@ __all__ = [
     "telegram_chat_drain",
     "telegram_chat_scan",
     "telegram_chats_due",
+    "telegram_deliveries_resend",
     "telegram_update_receive",
     "telegram_updates_purge",
 ]

@@ -31,7 +31,7 @@ from django.db.models import F, Q
 
 from apps.assets import selectors as assets_selectors
 from apps.conversations import selectors as conversation_selectors
-from apps.core import clock
+from apps.core import clock, executor
 from apps.core.errors import ApplicationError
 from apps.delivery.telegram import bot_api, selectors
 from apps.delivery.telegram.bot_api import BotApiError
@@ -49,6 +49,8 @@ TELEGRAM_TEXT_LIMIT = 4096
 TYPING_REPEAT_SECONDS = 4.5
 TYPING_MAX_SECONDS = 120.0
 SCAN_BATCH = 200
+# Named, not imported: the tasks module imports these services.
+DRAIN_TASK = "apps.delivery.telegram.tasks.telegram_chat_drain_task"
 
 
 def event_is_deliverable(event: dict) -> bool:
@@ -303,6 +305,36 @@ def telegram_chat_drain(*, chat_id: int) -> float | None:
             _lease_release(chat_id)
         if retry_in is not None or not _has_work(chat_id):
             return retry_in
+
+
+def telegram_deliveries_resend(*, delivery_ids: list[int]) -> list[int]:
+    """Send failed message and photo rows again, for an operator who fixed the cause; returns the ids re-queued.
+
+    The row goes back to pending, due now, and its chat's drain is kicked after commit: the same sender, in the
+    chat's order, from the first bubble Telegram has not taken yet (``parts_sent``), so no bubble goes out twice.
+    Typing rows (a late "typing…" means nothing), rows of a channel whose token Telegram refuses, and rows not
+    failed are left alone. ``attempts`` keeps counting: a row that used up its attempts gets one more.
+    """
+    resendable = (TelegramDelivery.Kind.MESSAGE, TelegramDelivery.Kind.PHOTO)
+    with transaction.atomic():
+        rows = list(
+            TelegramDelivery.objects.select_for_update(of=("self",))
+            .filter(id__in=delivery_ids, status=TelegramDelivery.Status.FAILED, kind__in=resendable)
+            .exclude(channel__status=TelegramChannel.Status.UNAUTHORIZED)
+            .order_by("id")
+            .values_list("id", "chat_id")
+        )
+        if not rows:
+            return []
+        ids = [row_id for row_id, _ in rows]
+        TelegramDelivery.objects.filter(id__in=ids).update(
+            status=TelegramDelivery.Status.PENDING, next_attempt_at=clock.now(), last_error=""
+        )
+        chat_ids = sorted({chat_id for _, chat_id in rows})
+        transaction.on_commit(
+            lambda: executor.submit_many(DRAIN_TASK, [(chat_id,) for chat_id in chat_ids]), robust=True
+        )
+    return ids
 
 
 def chats_for_sessions(*, session_ids: list[str]) -> list[int]:

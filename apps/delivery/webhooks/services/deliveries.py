@@ -259,7 +259,7 @@ def _failure_record(claim: _Claim, outcome: Outcome, now) -> None:
             failing_since=Coalesce(F("failing_since"), Value(now, output_field=DateTimeField())),
         )
     if gone:
-        _endpoint_disable(endpoint_id=endpoint.id, reason="gone", detail="The endpoint answered 410 Gone.")
+        endpoint_disable(endpoint_id=endpoint.id, reason="gone", detail="The endpoint answered 410 Gone.")
         return
     threshold = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS)
     if WebhookEndpoint.objects.filter(
@@ -268,14 +268,14 @@ def _failure_record(claim: _Claim, outcome: Outcome, now) -> None:
         consecutive_failures__gte=settings.WEBHOOK_DISABLE_AFTER_FAILURES,
         failing_since__lte=threshold,
     ).exists():
-        _endpoint_disable(
+        endpoint_disable(
             endpoint_id=endpoint.id,
             reason="failing",
             detail="Every attempt failed for too long; fix the receiver and register the URL again.",
         )
 
 
-def _endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
+def endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
     """Disable an active endpoint once (the conditional UPDATE lets one caller win), cancel its pending rows
     and, for a session endpoint, append ``webhook.endpoint_disabled`` to that session's log."""
     now = clock.now()
@@ -306,6 +306,32 @@ def _endpoint_disable(*, endpoint_id: str, reason: str, detail: str) -> bool:
                 events=[conversation_services.NewEvent(ENDPOINT_DISABLED_EVENT, payload)],
             )
     return True
+
+
+def webhook_deliveries_resend(*, delivery_ids: list[int]) -> list[int]:
+    """Send failed or cancelled rows again, for an operator who fixed the receiver; returns the ids re-queued.
+
+    Only rows whose endpoint is active qualify (a disabled endpoint is enabled first; a deleted one is gone for
+    good); delivered and pending rows are left as they are. Each row goes back to pending, due now, and is handed
+    to the same send task as a fresh row, so it is signed the same way with the same ``webhook-id`` (the receiver
+    deduplicates). ``attempts`` keeps counting (the attempt header stays truthful), so a row whose schedule was
+    spent gets one more attempt and is failed again if that fails too.
+    """
+    retryable = (WebhookDelivery.Status.FAILED, WebhookDelivery.Status.CANCELLED)
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(of=("self",))
+            .filter(id__in=delivery_ids, status__in=retryable, endpoint__status=WebhookEndpoint.Status.ACTIVE)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return []
+        WebhookDelivery.objects.filter(id__in=ids).update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=clock.now(), last_error=""
+        )
+        transaction.on_commit(lambda: executor.submit(SEND_TASK, ids), robust=True)
+    return ids
 
 
 def webhook_deliveries_sweep(*, limit: int = 1000) -> list[int]:

@@ -1,4 +1,4 @@
-"""Registering and removing webhook endpoints."""
+"""Registering, removing, and (by an operator's hand) disabling and enabling webhook endpoints."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from apps.conversations import selectors as conversation_selectors
+from apps.core import clock
 from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.webhooks import selectors
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
 from apps.delivery.webhooks.network import url_vet
+from apps.delivery.webhooks.services.deliveries import endpoint_disable
 from apps.delivery.webhooks.signing import secret_generate, secret_validate
 
 if TYPE_CHECKING:
@@ -77,3 +79,35 @@ def scope_webhook_endpoints_delete(*, app_id: str, scope: str) -> int:
             status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None, last_error="endpoint_deleted"
         )
     return len(endpoint_ids)
+
+
+OPERATOR_DISABLED = "operator"
+
+
+def webhook_endpoint_disable(*, endpoint_id: str) -> bool:
+    """Stop sending to an active endpoint by an operator's hand (the admin), the way the sender stops a failing
+    one: pending rows cancelled, routes bumped, ``webhook.endpoint_disabled`` in a session endpoint's log.
+    Returns False when the endpoint was not active (nothing is written)."""
+    return endpoint_disable(
+        endpoint_id=endpoint_id,
+        reason=OPERATOR_DISABLED,
+        detail="An operator disabled the endpoint; it sends again once enabled.",
+    )
+
+
+def webhook_endpoint_enable(*, endpoint_id: str) -> bool:
+    """Send to a disabled endpoint again, with a clean failure record (the receiver is taken to be fixed).
+    Its cancelled rows stay cancelled until re-sent. Returns False when it was not disabled (a deleted
+    endpoint stays deleted; an active one is left alone)."""
+    with transaction.atomic():
+        enabled = WebhookEndpoint.objects.filter(id=endpoint_id, status=WebhookEndpoint.Status.DISABLED).update(
+            status=WebhookEndpoint.Status.ACTIVE,
+            disabled_reason="",
+            disabled_at=None,
+            consecutive_failures=0,
+            failing_since=None,
+            updated_at=clock.now(),
+        )
+        if enabled:
+            PUSH_ROUTES.bump()
+    return bool(enabled)
