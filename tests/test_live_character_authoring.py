@@ -39,9 +39,19 @@ def _submit(driver, selector: str) -> None:
     old = driver.find_element("tag name", "html")
     driver.find_element("css selector", selector).click()
     deadline = time.monotonic() + DEADLINE
-    while old.id == driver.find_element("tag name", "html").id and time.monotonic() < deadline:
+    while not _replaced(driver, old) and time.monotonic() < deadline:
         time.sleep(0.05)  # the click's navigation has not replaced the page yet
     page_wait(driver, "return document.readyState === 'complete'", "the next page")
+
+
+def _replaced(driver, old) -> bool:
+    """Whether the page holding ``old`` is gone; mid-navigation the driver may refuse to look (not yet)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return old.id != driver.find_element("tag name", "html").id
+    except WebDriverException:
+        return False
 
 
 def _fill(driver, element_id: str, text: str) -> None:
