@@ -16,6 +16,7 @@ from itertools import count
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -284,7 +285,7 @@ def test_the_change_page_of_a_row_renders(label, admin_client, world):
 
 def test_the_session_page_costs_the_same_with_few_and_many_events(admin_client, world):
     """The session page lists its events (with their runs) inline: one query for them, not one per event."""
-    url = reverse("admin:conversations_session_change", args=[world.session.pk])
+    url = reverse("admin:conversations_session_change", args=[quote(world.session.pk)])
     world.run_new()  # a user message and a run.status of its run
     few = _changelist_statements(admin_client, url)
     for _ in range(10):

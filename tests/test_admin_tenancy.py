@@ -344,11 +344,11 @@ def test_binding_a_user_in_the_user_admin_goes_through_the_service(tenants, djan
     staff = django_user_model.objects.create_user(username="writer", password="x", is_staff=True)
     client = Client()
     client.force_login(root)
-    page = client.get(reverse("admin:auth_user_change", args=[staff.pk]))
+    page = client.get(reverse("admin:auth_user_change", args=[quote(staff.pk)]))
     assert page.status_code == 200
     data = {key: value for key, value in _form_data(page).items() if not key.startswith("app_staff-")}
     data |= {"app_staff-TOTAL_FORMS": "1", "app_staff-INITIAL_FORMS": "0", "app_staff-0-app": b.pk}
-    response = client.post(reverse("admin:auth_user_change", args=[staff.pk]), data)
+    response = client.post(reverse("admin:auth_user_change", args=[quote(staff.pk)]), data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     assert AppStaff.objects.get(user=staff).app_id == b.pk
 

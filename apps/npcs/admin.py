@@ -9,6 +9,7 @@ the check and the bump live: a new admin cannot forget either."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -271,7 +272,7 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
             "dry_run_form": form,
             "run": run,
             "problem": problem,
-            "change_url": reverse("admin:npcs_machine_change", args=[machine.pk]),
+            "change_url": reverse("admin:npcs_machine_change", args=[quote(machine.pk)]),
         }
         return TemplateResponse(request, "admin/npcs/machine/dry_run.html", context, status=200 if run else 400)
 
@@ -281,7 +282,7 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         machine = self._changeable(request, object_id)
         self._publish(request, machine, published=request.POST.get("published") == "1")
-        return HttpResponseRedirect(reverse("admin:npcs_machine_change", args=[machine.pk]))
+        return HttpResponseRedirect(reverse("admin:npcs_machine_change", args=[quote(machine.pk)]))
 
     def _publish(self, request, machine: Machine, *, published: bool) -> bool:
         try:

@@ -3,6 +3,7 @@ gates on the character's page."""
 
 import re
 
+from django.contrib.admin.utils import quote
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -68,7 +69,7 @@ def test_the_character_page_shows_thumbnails_and_the_gates(admin_client, client,
         profile={"identity_anchors": {"hair": "silver"}},
         behavioral_thresholds={"image_proactivity": 0.5, "selfie_comfort": 0.5, "daily_image_cap": 2},
     ).character
-    url = reverse("admin:characters_character_change", args=[luna.pk])
+    url = reverse("admin:characters_character_change", args=[quote(luna.pk)])
     page = admin_client.get(url).content.decode()
     assert '<p class="visual-readiness">not ready</p>' in page
     assert "<strong>✗</strong> identity_asset: Upload an identity visual asset." in page

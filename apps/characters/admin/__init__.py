@@ -9,6 +9,7 @@ shows ``content_validate``'s errors beside them.
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -112,7 +113,7 @@ class CharacterAdmin(CharacterVersionViews, TenantScopedAdmin, admin.ModelAdmin)
                 self.message_user(request, f"Nothing changed since version {number}: no new version.", messages.INFO)
 
     def _stay(self, request, obj):
-        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[obj.pk]))
+        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[quote(obj.pk)]))
 
     def response_add(self, request, obj, post_url_continue=None):
         return self._stay(request, obj) if PUBLISH in request.POST else super().response_add(request, obj)

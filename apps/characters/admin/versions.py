@@ -9,7 +9,7 @@ permission checks, and find the character through ``get_queryset`` (what the use
 import json
 
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -67,7 +67,7 @@ class CharacterVersionViews:
             "old": old,
             "new": new,
             "changes": content_diff(old.content, new.content),
-            "change_url": reverse("admin:characters_character_change", args=[character.pk]),
+            "change_url": reverse("admin:characters_character_change", args=[quote(character.pk)]),
         }
         return render(request, "admin/characters/character/diff.html", context)
 
@@ -84,7 +84,7 @@ class CharacterVersionViews:
             self.message_user(request, f"Published that version's content again as version {number}.", messages.SUCCESS)
         else:
             self.message_user(request, "That is the current content already: no new version.", messages.INFO)
-        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[character.pk]))
+        return HttpResponseRedirect(reverse("admin:characters_character_change", args=[quote(character.pk)]))
 
     def export_view(self, request, object_id: str):
         character = self._character(request, object_id)

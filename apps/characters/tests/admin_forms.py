@@ -1,5 +1,6 @@
 """Helpers for the admin tests: the character form's posted data, the way a browser would post it."""
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apps.characters.admin.parts import PARTS
@@ -29,7 +30,7 @@ def form_data(response) -> dict:
 
 
 def change_url(character) -> str:
-    return reverse("admin:characters_character_change", args=[character.pk])
+    return reverse("admin:characters_character_change", args=[quote(character.pk)])
 
 
 ADD_URL = "/admin/characters/character/add/"

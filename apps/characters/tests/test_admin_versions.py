@@ -94,7 +94,7 @@ def test_the_diff_shows_each_change_per_field_and_per_key(admin_client, luna):
 
 def test_the_diff_of_another_characters_version_is_404(admin_client, luna, owner):
     stranger = character_publish(owner.api_key.app, slug="sol").version
-    url = reverse("admin:characters_character_diff", args=[luna.pk])
+    url = reverse("admin:characters_character_diff", args=[quote(luna.pk)])
     assert admin_client.get(url, {"a": stranger.pk, "b": _versions(luna)[1].pk}).status_code == 404
 
 
@@ -134,7 +134,7 @@ def test_republish_is_post_only_with_csrf_and_404_for_another_characters_version
     assert strict.post(url).status_code == 403
 
     stranger = character_publish(owner.api_key.app, slug="sol").version
-    other_url = reverse("admin:characters_character_republish", args=[luna.pk, stranger.pk])
+    other_url = reverse("admin:characters_character_republish", args=[quote(luna.pk), quote(stranger.pk)])
     assert admin_client.post(other_url).status_code == 404
     assert CharacterVersion.objects.filter(character=luna).count() == 2  # nothing was published
 
@@ -171,7 +171,7 @@ def test_export_of_a_never_published_character_is_its_draft(admin_client, owner)
     from apps.characters import services
 
     draft = services.character_draft_save(app=owner.api_key.app, data={"slug": "nova", "display_name": "Nova"})
-    body = json.loads(admin_client.get(reverse("admin:characters_character_export", args=[draft.pk])).content)
+    body = json.loads(admin_client.get(reverse("admin:characters_character_export", args=[quote(draft.pk)])).content)
     assert body == {"slug": "nova", "display_name": "Nova", "locale": "en-US"}
 
 

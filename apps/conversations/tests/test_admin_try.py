@@ -2,6 +2,7 @@
 the reply, the appraisal and the emotion change shown on the page."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
 from django.urls import reverse
 
@@ -157,7 +158,9 @@ def test_sending_is_csrf_protected(character, admin_user):
 
 def test_the_persona_page_links_to_try_it(admin_client, character):
     persona = CharacterPersona.objects.create(character=character, spec={})
-    page = admin_client.get(reverse("admin:personas_characterpersona_change", args=[persona.pk])).content.decode()
+    page = admin_client.get(
+        reverse("admin:personas_characterpersona_change", args=[quote(persona.pk)])
+    ).content.decode()
     assert f'href="{_try(character)}"' in page
 
 

@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -442,10 +443,10 @@ def test_the_admin_shows_channels_and_sends_but_never_the_token(admin_client, bo
     channel = bot["channel"]
     pages = [
         reverse("admin:delivery_telegramchannel_changelist"),
-        reverse("admin:delivery_telegramchannel_change", args=[channel.pk]),
+        reverse("admin:delivery_telegramchannel_change", args=[quote(channel.pk)]),
         reverse("admin:delivery_telegramchat_changelist"),
         reverse("admin:delivery_telegramdelivery_changelist"),
-        reverse("admin:delivery_telegramdelivery_change", args=[TelegramDelivery.objects.get().pk]),
+        reverse("admin:delivery_telegramdelivery_change", args=[quote(TelegramDelivery.objects.get().pk)]),
     ]
     for url in pages:
         response = admin_client.get(url)

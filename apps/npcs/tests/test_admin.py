@@ -3,6 +3,7 @@ rolled back with its problems shown."""
 
 import json
 
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apps.npcs import services
@@ -53,13 +54,13 @@ def test_pages_render(admin_client, owner):
     machine = Machine.objects.get(npc=npc, key="haggle")
     for url in (
         reverse("admin:npcs_npc_changelist"),
-        reverse("admin:npcs_npc_change", args=[npc.id]),
-        reverse("admin:npcs_machine_change", args=[machine.id]),
+        reverse("admin:npcs_npc_change", args=[quote(npc.id)]),
+        reverse("admin:npcs_machine_change", args=[quote(machine.id)]),
         reverse("admin:npcs_playthrough_changelist"),
     ):
         response = admin_client.get(url)
         assert response.status_code == 200, url
-    assert "Offer" in admin_client.get(reverse("admin:npcs_machine_change", args=[machine.id])).content.decode()
+    assert "Offer" in admin_client.get(reverse("admin:npcs_machine_change", args=[quote(machine.id)])).content.decode()
 
 
 def test_a_state_added_in_the_admin_gets_default_transitions(admin_client, owner):
@@ -67,7 +68,7 @@ def test_a_state_added_in_the_admin_gets_default_transitions(admin_client, owner
     machine = Machine.objects.get(npc=npc, key="haggle")
     # A draft: a state that nothing leads to yet is fine until the machine is published again.
     machine = services.machine_publish(machine_id=machine.id, published=False)
-    url = reverse("admin:npcs_machine_change", args=[machine.id])
+    url = reverse("admin:npcs_machine_change", args=[quote(machine.id)])
     response = admin_client.post(url, _machine_post(machine, new_state={"key": "bargain"}))
     assert response.status_code == 302, response.content.decode()[:3000]
     state = State.objects.get(machine=machine, key="bargain")
@@ -79,7 +80,7 @@ def test_a_state_added_in_the_admin_gets_default_transitions(admin_client, owner
 def test_a_save_that_breaks_the_rules_is_rolled_back(admin_client, owner):
     npc = services.npc_save(app=owner.api_key.app, body=_body())
     machine = Machine.objects.get(npc=npc, key="haggle")
-    url = reverse("admin:npcs_machine_change", args=[machine.id])
+    url = reverse("admin:npcs_machine_change", args=[quote(machine.id)])
     response = admin_client.post(url, _machine_post(machine, new_state={"key": "island"}), follow=True)
     page = response.content.decode()
     assert "cannot be reached from an initial state" in page and "Nothing was saved." in page

@@ -3,6 +3,7 @@ model through the fake OpenAI server, the fallback), on drafts too, and nothing 
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apps.accounts import services as accounts_services
@@ -165,11 +166,11 @@ def test_pasted_lines_are_one_a_line_without_blanks():
 
 
 def _dry_run_url(machine: Machine) -> str:
-    return reverse("admin:npcs_machine_dry_run", args=[machine.pk])
+    return reverse("admin:npcs_machine_dry_run", args=[quote(machine.pk)])
 
 
 def test_the_machine_page_has_the_diagram_and_the_dry_run_form(admin_client, haggle):
-    page = admin_client.get(reverse("admin:npcs_machine_change", args=[haggle.pk])).content.decode()
+    page = admin_client.get(reverse("admin:npcs_machine_change", args=[quote(haggle.pk)])).content.decode()
 
     assert 'class="npc-diagram"' in page and "flowchart LR" in page and "Greeting (greet)" in page
     assert "/static/vendor/mermaid/11.17.2/mermaid.min.js" in page
@@ -213,7 +214,10 @@ def test_the_dry_run_needs_the_change_permission(client, django_user_model, owne
     accounts_services.app_staff_bind(user=viewer, app=owner.api_key.app)  # staff bound to no app see no machines
     client.force_login(viewer)
 
-    assert client.get(reverse("admin:npcs_machine_change", args=[haggle.pk])).status_code == 200
+    assert client.get(reverse("admin:npcs_machine_change", args=[quote(haggle.pk)])).status_code == 200
     assert client.post(_dry_run_url(haggle), {"lines": "hi"}).status_code == 403
-    assert client.post(reverse("admin:npcs_machine_publish", args=[haggle.pk]), {"published": "0"}).status_code == 403
+    assert (
+        client.post(reverse("admin:npcs_machine_publish", args=[quote(haggle.pk)]), {"published": "0"}).status_code
+        == 403
+    )
     assert Machine.objects.get(pk=haggle.pk).is_published is True

@@ -2,6 +2,7 @@
 machine's page and the actions on the machine list. (The SDK side is in apps/api/npc/tests/test_publish.py.)"""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apps.npcs import services
@@ -76,16 +77,16 @@ def test_publish_is_one_update_after_the_locked_read_and_the_checks(draft, djang
 
 
 def _publish_url(machine: Machine) -> str:
-    return reverse("admin:npcs_machine_publish", args=[machine.pk])
+    return reverse("admin:npcs_machine_publish", args=[quote(machine.pk)])
 
 
 def test_the_publish_button_publishes_after_the_checks(admin_client, draft):
-    page = admin_client.get(reverse("admin:npcs_machine_change", args=[draft.pk])).content.decode()
+    page = admin_client.get(reverse("admin:npcs_machine_change", args=[quote(draft.pk)])).content.decode()
     assert 'id="npc-publish"' in page and "draft" in page
 
     response = admin_client.post(_publish_url(draft), {"published": "1"}, follow=True)
 
-    assert response.redirect_chain == [(reverse("admin:npcs_machine_change", args=[draft.pk]), 302)]
+    assert response.redirect_chain == [(reverse("admin:npcs_machine_change", args=[quote(draft.pk)]), 302)]
     assert "Machine &#x27;haggle&#x27; published: players can start it." in response.content.decode()
     assert Machine.objects.get(pk=draft.pk).is_published is True
     admin_client.post(_publish_url(draft), {"published": "0"})
@@ -123,7 +124,7 @@ def test_the_change_form_does_not_publish_by_its_checkbox(admin_client, draft):
     from apps.npcs.tests.test_admin import _machine_post
 
     response = admin_client.post(
-        reverse("admin:npcs_machine_change", args=[draft.pk]), _machine_post(draft, is_published=True)
+        reverse("admin:npcs_machine_change", args=[quote(draft.pk)]), _machine_post(draft, is_published=True)
     )
 
     assert response.status_code == 302

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from apps.npcs import selectors, services
@@ -112,7 +113,7 @@ def test_an_admin_machine_save_is_seen_by_the_next_turn(admin_client, owner, npc
     index = next(i for i in range(len(data)) if data.get(f"transitions-{i}-id") == greet_pass.id)
     data[f"transitions-{index}-matchers"] = json.dumps([{"type": "keywords", "keywords": ["howdy"]}])
 
-    response = admin_client.post(reverse("admin:npcs_machine_change", args=[machine.id]), data, follow=True)
+    response = admin_client.post(reverse("admin:npcs_machine_change", args=[quote(machine.id)]), data, follow=True)
     assert "Nothing was saved" not in response.content.decode(), response.content.decode()[:3000]
     playthrough = _playthrough(owner, npc)
 
@@ -136,7 +137,7 @@ def test_an_admin_npc_save_of_its_machines_is_seen(admin_client, owner, npc):
         if machine.is_entry:
             data[f"machines-{index}-is_entry"] = "on"
 
-    response = admin_client.post(reverse("admin:npcs_npc_change", args=[npc.id]), data, follow=True)
+    response = admin_client.post(reverse("admin:npcs_npc_change", args=[quote(npc.id)]), data, follow=True)
     assert "Nothing was saved" not in response.content.decode(), response.content.decode()[:3000]
 
     # a turn reads its machine row afresh (with its playthrough); the graph is the cached part
@@ -146,7 +147,7 @@ def test_an_admin_npc_save_of_its_machines_is_seen(admin_client, owner, npc):
 def test_admin_deletes_leave_nothing_cached_to_serve(admin_client, owner, npc):
     vault, in_flight = (Machine.objects.get(npc=npc, key="vault") for _ in range(2))
     assert selectors.machine_graph(machine=vault).states  # warm
-    response = admin_client.post(reverse("admin:npcs_machine_delete", args=[vault.id]), {"post": "yes"})
+    response = admin_client.post(reverse("admin:npcs_machine_delete", args=[quote(vault.id)]), {"post": "yes"})
     assert response.status_code == 302
     assert selectors.machine_graph(machine=in_flight).states == {}
 

@@ -5,6 +5,7 @@ preview endpoint; emotion sessions shown."""
 import json
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
 from django.urls import reverse
 
@@ -125,7 +126,7 @@ def test_invalid_inputs_show_the_engines_errors_beside_their_fields_and_save_not
 
 def test_an_invalid_edit_leaves_the_stored_persona_as_it_was(admin_client, character):
     persona = CharacterPersona.objects.create(character=character, spec={"preset": "anxious_helper"})
-    change = reverse("admin:personas_characterpersona_change", args=[persona.pk])
+    change = reverse("admin:personas_characterpersona_change", args=[quote(persona.pk)])
     response = admin_client.post(change, inputs("anxious_helper", character=character.pk, trait_A="1.5"))
     assert response.status_code == 200 and "trait_A" in response.context["adminform"].form.errors
     persona.refresh_from_db()
@@ -142,7 +143,7 @@ def test_the_change_page_shows_the_stored_body_in_the_inputs_and_saves_it_unchan
         "notes": "kept",
     }
     persona = CharacterPersona.objects.create(character=character, spec=spec)
-    change = reverse("admin:personas_characterpersona_change", args=[persona.pk])
+    change = reverse("admin:personas_characterpersona_change", args=[quote(persona.pk)])
     response = admin_client.get(change)
     form = response.context["adminform"].form
     assert form.initial["preset"] == "playful_trickster"
@@ -222,7 +223,7 @@ def test_emotion_sessions_are_shown_read_only(admin_client, owner):
     session = persona_session_create(app=owner.api_key.app, spec={"preset": "anxious_helper"})
     listing = admin_client.get(reverse("admin:personas_personasession_changelist"))
     assert listing.status_code == 200 and session.pk in listing.content.decode()
-    detail = admin_client.get(reverse("admin:personas_personasession_change", args=[session.pk]))
+    detail = admin_client.get(reverse("admin:personas_personasession_change", args=[quote(session.pk)]))
     assert detail.status_code == 200 and "discrete_emotion" in detail.content.decode()
     assert admin_client.get(reverse("admin:personas_personasession_add")).status_code == 403
     assert PersonaSession.objects.count() == 1

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -147,7 +148,7 @@ def test_admin_issue_key_action_shows_a_working_key_once(admin_client, owner):
     assert _client(raw_key).get("/v1/characters").status_code == 200
     # the key page shows the prefix, never the secret
     new_key = app.api_keys.exclude(pk=owner.api_key.pk).get()
-    page = admin_client.get(reverse("admin:accounts_apikey_change", args=[new_key.pk]))
+    page = admin_client.get(reverse("admin:accounts_apikey_change", args=[quote(new_key.pk)]))
     assert new_key.prefix in page.content.decode() and raw_key.split("_")[2] not in page.content.decode()
 
 
