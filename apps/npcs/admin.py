@@ -9,7 +9,7 @@ the check and the bump live: a new admin cannot forget either."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -27,8 +27,10 @@ MERMAID_VERSION = "11.17.2"
 
 
 def _machine_id(request) -> str | None:
+    """The machine id of the admin URL being served; the admin quotes ids in its URLs ("_" is "_5F")."""
     match = request.resolver_match
-    return match.kwargs.get("object_id") if match is not None else None
+    object_id = match.kwargs.get("object_id") if match is not None else None
+    return unquote(object_id) if object_id is not None else None
 
 
 class _Refused(Exception):
@@ -234,7 +236,7 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        machine = self.get_object(request, object_id)
+        machine = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
         if machine is not None and request.method == "GET":
             extra_context |= self._diagram_context(machine)
@@ -242,7 +244,7 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _changeable(self, request, object_id) -> Machine:
-        machine = self.get_object(request, object_id)
+        machine = self.get_object(request, unquote(object_id))
         if machine is None:
             raise Http404(f"No machine '{object_id}'.")
         if not self.has_change_permission(request, machine):
