@@ -12,6 +12,8 @@ incomplete, which is what lets a writer build a machine in the admin a few state
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from apps.core.shapes import Problems, shape_validate
 from apps.npcs import engine
 from apps.npcs.errors import ScenarioInvalid
@@ -199,7 +201,8 @@ def _playthroughs_restart(machine: Machine, state_ids: list[str], kept: Mapping[
     if initial is None:
         stranded.delete()
         return
-    stranded.update(current_state=initial, score=0, outcome="", redirect_counts={})
+    # updated_at too: a turn's step applies only to a playthrough whose updated_at is still the one it read
+    stranded.update(current_state=initial, score=0, outcome="", redirect_counts={}, updated_at=timezone.now())
 
 
 def _machine_write(npc: NPC, body: Mapping[str, Any], position: int, existing: Machine | None) -> Machine:

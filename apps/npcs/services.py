@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -260,16 +260,68 @@ _PLAYTHROUGH_LOCKED = CompiledRead(
     ),
     markers=["\x00app", "\x00playthrough"],
 )
-# The lean lock of a step on a playthrough its caller has already read: the state fields only, to compare.
-_PLAYTHROUGH_STATE_LOCKED = CompiledRead(
-    lambda playthrough_id: (
-        Playthrough.objects.select_for_update(of=("self",))
-        .filter(pk=playthrough_id)
-        .values_list("current_state__key", "score", "outcome", "redirect_counts", "variables")[:1]
-    ),
-    markers=["\x00playthrough"],
-)
 _STEP_FIELDS = ["current_state", "score", "outcome", "redirect_counts", "variables", "last_message_at", "updated_at"]
+_STEP_SQL: dict[str, str] = {}  # database alias -> the compare-and-set UPDATE of a step
+
+
+def _step_statement(alias: str) -> str:
+    """``UPDATE ... SET <the step's fields> WHERE id = %s AND updated_at = %s``, built once per database."""
+    sql = _STEP_SQL.get(alias)
+    if sql is None:
+        quote = connections[alias].ops.quote_name
+        meta = Playthrough._meta
+        assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in _STEP_FIELDS)
+        sql = _STEP_SQL[alias] = (
+            f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 (names from the model, values bound)
+            f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('updated_at').column)} = %s"
+        )
+    return sql
+
+
+def _step_unless_moved(
+    playthrough: Playthrough, expected: engine.PlaythroughState, evaluation: engine.Evaluation
+) -> PlaythroughStep:
+    """Apply the step to a playthrough its caller read, in one UPDATE that takes effect only while the row is
+    still as read (its ``updated_at``, which every write of a playthrough changes): a compare-and-set instead of
+    a locked read, a comparison and a save. A concurrent step holds the row until it commits; this UPDATE then
+    finds the newer row and changes nothing, which is PlaythroughMoved. Must run inside the caller's transaction.
+    """
+    if selectors.playthrough_state(playthrough=playthrough) != expected:
+        raise PlaythroughMoved("The session moved on while this message was evaluated.")
+    graph = selectors.machine_graph(machine=playthrough.machine)
+    result = engine.playthrough_step(graph, expected, evaluation)
+    new = result.state
+    state = playthrough.current_state
+    if new.state_key != expected.state_key:
+        state = selectors.machine_state_get(machine=playthrough.machine, key=new.state_key)
+    now = timezone.now()
+    seen_at = playthrough.updated_at
+    values = {
+        "current_state": state.pk,
+        "score": new.score,
+        "outcome": new.outcome or "",
+        "redirect_counts": dict(new.redirect_counts),
+        "variables": dict(new.variables),
+        "last_message_at": now,
+        "updated_at": now,
+    }
+    alias = router.db_for_write(Playthrough)
+    connection = connections[alias]
+    meta = Playthrough._meta
+    params = [meta.get_field(name).get_db_prep_save(values[name], connection=connection) for name in _STEP_FIELDS]
+    params += [playthrough.pk, meta.get_field("updated_at").get_db_prep_save(seen_at, connection=connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(_step_statement(alias), params)
+        if cursor.rowcount != 1:
+            raise PlaythroughMoved("The session moved on while this message was evaluated.")
+    playthrough.current_state = state
+    playthrough.score = new.score
+    playthrough.outcome = new.outcome or ""
+    playthrough.redirect_counts = values["redirect_counts"]
+    playthrough.variables = values["variables"]
+    playthrough.last_message_at = playthrough.updated_at = now
+    unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
+    return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)
 
 
 def playthrough_step(
@@ -287,22 +339,19 @@ def playthrough_step(
     previewed. Raises PlaythroughNotFound, PlaythroughFinished and EvaluationInvalid (the engine's).
 
     A caller that read the playthrough itself (``selectors.playthrough_get``, scoped to its app) and knows what
-    it saw passes both ``playthrough`` and ``expected``: the lock then reads only the state to compare, and the
-    step works on the caller's row (its machine's scenario is already loaded). ``savepoint=False`` for a caller
-    whose own transaction rolls back as a whole on any error (a turn's write): two statements fewer."""
+    it saw passes both ``playthrough`` and ``expected`` inside its own transaction: the step is then one
+    compare-and-set UPDATE on the caller's row (its machine's scenario is already loaded), and PlaythroughMoved
+    when the row changed since it was read. ``savepoint=False`` for a caller whose own transaction rolls back as
+    a whole on any error (a turn's write): two statements fewer."""
+    if playthrough is not None and expected is not None:
+        assert transaction.get_connection().in_atomic_block, "a compare-and-set step runs in its caller's transaction"
+        return _step_unless_moved(playthrough, expected, evaluation)
     with transaction.atomic(savepoint=savepoint):
-        if playthrough is not None and expected is not None:
-            found = _PLAYTHROUGH_STATE_LOCKED.fetch(playthrough_id)
-            if not found:
-                raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
-            key, score, outcome, redirect_counts, variables = found[0]
-            state = engine.PlaythroughState(key, score, outcome or None, dict(redirect_counts), dict(variables))  # type: ignore[arg-type]
-        else:
-            found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
-            if not found:
-                raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
-            playthrough = found[0]
-            state = selectors.playthrough_state(playthrough=playthrough)
+        found = _PLAYTHROUGH_LOCKED.fetch(app.pk, playthrough_id)
+        if not found:
+            raise PlaythroughNotFound(f"No session '{playthrough_id}'.")
+        playthrough = found[0]
+        state = selectors.playthrough_state(playthrough=playthrough)
         if expected is not None and expected != state:
             raise PlaythroughMoved("The session moved on while this message was evaluated.")
         graph = selectors.machine_graph(machine=playthrough.machine)

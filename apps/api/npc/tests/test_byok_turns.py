@@ -134,7 +134,7 @@ def test_a_byok_turn_costs_the_statements_of_a_plain_one(foil, npc, byok_llm):
         assert _send(foil, npc, TO_THE_MODEL, "player-1").status_code == 200
     with CaptureQueriesContext(connection) as own:
         assert _send(foil, npc, TO_THE_MODEL, "player-2", headers=BYOK).status_code == 200
-    assert len(own) == len(plain) == 11
+    assert len(own) == len(plain) == 10
 
 
 def test_a_refused_key_answers_400_without_the_key_and_leaves_the_turn_unwritten(foil, npc, byok_llm, logs):
