@@ -355,3 +355,34 @@ def test_concurrent_steps_on_one_playthrough_all_apply(owner):
         counts = sorted(pool.map(one, range(12)))
     assert counts == list(range(1, 13))
     assert Playthrough.objects.get(pk=playthrough.id).redirect_counts == {"greet": 12}
+
+
+def test_a_step_on_a_read_playthrough_applies_only_while_the_row_is_as_read(owner):
+    """The turn's step is a compare-and-set on the row it read: any write since (another turn, an admin save
+    that changed nothing of the state) makes it PlaythroughMoved and leaves the row as that write left it."""
+    from django.db import transaction
+
+    app = owner.api_key.app
+    npc = services.npc_save(app=app, body=_body())
+    services.playthrough_start(app=app, npc_id=npc.id, player_session_id="p1", player_name="A", player_gender="f")
+    read = selectors.playthrough_get(app=app, npc_id=npc.id, player_session_id="p1")
+    seen = selectors.playthrough_state(playthrough=read)
+    Playthrough.objects.get(pk=read.id).save()  # e.g. an admin save: nothing of the state changes
+    with pytest.raises(PlaythroughMoved), transaction.atomic():
+        services.playthrough_step(
+            app=app, playthrough_id=read.id, evaluation=Evaluation("pass"), expected=seen, playthrough=read
+        )
+    assert Playthrough.objects.get(pk=read.id).current_state.key == "greet"
+
+    fresh = selectors.playthrough_get(app=app, npc_id=npc.id, player_session_id="p1")
+    with transaction.atomic():
+        step = services.playthrough_step(
+            app=app,
+            playthrough_id=fresh.id,
+            evaluation=Evaluation("pass"),
+            expected=selectors.playthrough_state(playthrough=fresh),
+            playthrough=fresh,
+        )
+    stored = Playthrough.objects.get(pk=fresh.id)
+    assert (stored.current_state.key, stored.score) == (step.playthrough.current_state.key, 2) == ("offer", 2)
+    assert stored.updated_at == step.playthrough.updated_at and stored.last_message_at is not None
