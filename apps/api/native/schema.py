@@ -51,7 +51,7 @@ class CharacterPatchInputSchema(OpenApiSerializerExtension):
 class ProactiveControlsInputSchema(OpenApiSerializerExtension):
     """The controls update refuses unknown fields too."""
 
-    target_class = "apps.api.native.serializers.ProactiveControlsInput"
+    target_class = "apps.api.native.proactive_serializers.ProactiveControlsInput"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)

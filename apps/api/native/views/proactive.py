@@ -5,14 +5,8 @@ from rest_framework.views import APIView
 
 from apps.api.native import presenters
 from apps.api.native.envelope import action, envelope
-from apps.api.native.serializers import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    ProactiveControlsInput,
-    ProactiveControlsOutput,
-    ProactiveTestOutput,
-    enveloped,
-)
+from apps.api.native.proactive_serializers import ProactiveControlsInput, ProactiveControlsOutput, ProactiveTestOutput
+from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, enveloped
 from apps.conversations import selectors, services
 from apps.core import clock
 
