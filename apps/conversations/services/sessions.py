@@ -13,6 +13,7 @@ from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.core.errors import ValidationFailed
+from apps.llm import selectors as llm_selectors
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -37,8 +38,15 @@ def session_create(
     external_user_ref: str,
     proactive_enabled: bool = False,
     character_version: int | None = None,
+    title: str = "",
+    system_prompt: str = "",
+    model: str = "",
 ) -> Session:
     """Start a session; a greeting opens it as ``character.initiated``.
+
+    ``title``, ``system_prompt`` and ``model`` (a catalog model name, checked here) are what the studio
+    surface keeps on a conversation: the system prompt follows the character's sheet in every turn's prompt and
+    the model replaces the character's for every turn.
 
     The session follows the character: each turn runs on the version published when it starts. With
     ``character_version`` (a version number) the session is pinned to that version instead, until a PATCH
@@ -49,6 +57,8 @@ def session_create(
     version = character.current_version
     if character_version is not None:
         version = _version_numbered(character, character_version)
+    if model:
+        llm_selectors.model_spec_get(name=model)  # ModelNotFound before anything is written
     accounts_services.app_quota_consume(app=app, resource="sessions")
     session = Session.objects.create(
         app=app,
@@ -57,6 +67,9 @@ def session_create(
         character_version_pinned=character_version is not None,
         external_user_ref=external_user_ref,
         proactive_enabled=proactive_enabled,
+        title=title,
+        system_prompt=system_prompt,
+        model=model,
     )
     greeting = (version.content.get("greeting") or "").strip()
     if greeting:
