@@ -9,6 +9,7 @@ urlpatterns = [
     path("emotion/v1/", include("apps.api.emotion.urls")),
     path("hooks/", include("apps.api.hooks.urls")),
     path("npc/", include("apps.api.npc.urls")),
+    path("openai/v1/", include("apps.api.openai.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("apps.api.home.urls")),
 ]

@@ -17,6 +17,11 @@ def character_list(*, app: "App") -> QuerySet[Character]:
     return Character.objects.filter(app=app).select_related("current_version").order_by("slug")
 
 
+def character_published_list(*, app: "App") -> QuerySet[Character]:
+    """The app's characters that have a published version (what integrators can start something on), by slug."""
+    return Character.objects.filter(app=app, current_version__isnull=False).order_by("slug")
+
+
 def character_get(*, app: "App", slug: str) -> Character:
     """Raises CharacterNotFound when the slug is unknown or owned by another app."""
     character = Character.objects.select_related("current_version").filter(app=app, slug=slug).first()

@@ -13,25 +13,23 @@ as soon as the model sends it; under WSGI the generator is handed to the server 
 goes away mid-reply does not lose the turn: the reply is finished unheard and written (``NpcTurnStream``).
 """
 
-import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
-from rest_framework.renderers import JSONRenderer
 
 from apps.api.npc import presenters
 from apps.api.npc.errors import render_error
+from apps.api.shared import sse
 from apps.conversations.services import NpcTurnStream
 
 logger = logging.getLogger(__name__)
+EventStreamRenderer = sse.EventStreamRenderer
 
 
 def _frame(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+    return sse.sse_frame(data, event=event)
 
 
 def _frames(stream: NpcTurnStream) -> Iterator[str]:
@@ -55,30 +53,5 @@ def _frames(stream: NpcTurnStream) -> Iterator[str]:
     yield _frame("done", presenters.chat_response(stream.turn))
 
 
-class EventStreamRenderer(JSONRenderer):
-    """Lets a request that accepts only ``text/event-stream`` (a standard SSE client) reach the view; what the
-    view answers before the stream starts (an error) is still JSON in Foil's shape."""
-
-    media_type = "text/event-stream"
-    format = "sse"
-
-
-_END = object()
-
-
-async def _frames_async(frames: Iterator[str]) -> AsyncIterator[str]:
-    advance = sync_to_async(next, thread_sensitive=True)
-    try:
-        while (frame := await advance(frames, _END)) is not _END:
-            yield frame
-    finally:
-        await sync_to_async(frames.close, thread_sensitive=True)()
-
-
 def sse_response(request, stream: NpcTurnStream) -> StreamingHttpResponse:
-    frames = _frames(stream)
-    asgi = isinstance(getattr(request, "_request", request), ASGIRequest)
-    response = StreamingHttpResponse(_frames_async(frames) if asgi else frames, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return sse.sse_response(request, _frames(stream))
