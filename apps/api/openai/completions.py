@@ -2,7 +2,8 @@
 
 - ``character:<slug>`` with ``user``: a turn of that end-user's session with the character
   (``session_latest_or_create``, then ``message_turn``): the persona, emotion state and memory carry across
-  calls; the request's messages before its last user message are the history, that message is the turn.
+  calls; the request's messages are the prompt's history (the log's is not used) and the last one, which
+  must be the user's, is the turn written to the session's log.
 - ``character:<slug>`` without ``user``: a stateless completion led by the character's persona and sheet
   (``completion_stream``); nothing is written to any session.
 - any other name: a catalog chat model, a plain completion (``completion_stream``).
@@ -76,11 +77,11 @@ class ChatReply:
         return f"\n\n![{caption}]({url})"
 
 
-def _turn_text(messages: list[ChatMessage]) -> tuple[str, list[ChatMessage]]:
-    """The turn (the last message, which must be the user's) and the history before it."""
+def _turn_text(messages: list[ChatMessage]) -> str:
+    """The turn: the last message, which must be the user's."""
     if messages[-1].role != "user":
         raise ValidationFailed({"messages": ["The last message must be the user's: it is the turn answered."]})
-    return messages[-1].content, messages[:-1]
+    return messages[-1].content
 
 
 def chat_start(*, app, data: dict[str, Any], absolute_url=None) -> ChatReply:
@@ -100,7 +101,7 @@ def chat_start(*, app, data: dict[str, Any], absolute_url=None) -> ChatReply:
     if not user:
         completion = conversations_services.completion_stream(app=app, messages=messages, character_slug=slug)
         return ChatReply(model=model, source=completion)
-    text, history = _turn_text(messages)
+    text = _turn_text(messages)
     session = conversations_services.session_latest_or_create(app=app, character_slug=slug, external_user_ref=user)
-    turn = conversations_services.message_turn(app=app, session_id=session.id, text=text, history=history)
+    turn = conversations_services.message_turn(app=app, session_id=session.id, text=text, history=messages)
     return ChatReply(model=model, source=turn, run_ref=turn.send.run_ref, absolute_url=absolute_url)

@@ -57,8 +57,13 @@ def _first_field(detail: Any, prefix: str = "") -> tuple[str | None, str]:
     """The first invalid field's path (``messages[0].role``) and its first message, from DRF's nested errors."""
     if isinstance(detail, dict) and detail:
         name, problems = next(iter(detail.items()))
-        path = name if name == "non_field_errors" else (f"{prefix}.{name}" if prefix else str(name))
-        return _first_field(problems, "" if name == "non_field_errors" else path)
+        if name == "non_field_errors":
+            path = prefix
+        elif isinstance(name, int):  # a list's item
+            path = f"{prefix}[{name}]"
+        else:
+            path = f"{prefix}.{name}" if prefix else str(name)
+        return _first_field(problems, path)
     if isinstance(detail, list) and detail:
         for index, item in enumerate(detail):
             if isinstance(item, dict | list) and item:
