@@ -1,7 +1,7 @@
 """Which domain call answers a chat completion, and the reply it makes, whatever the call.
 
 - ``character:<slug>`` with ``user``: a turn of that end-user's session with the character
-  (``session_latest_or_create``, then ``message_turn``): the persona, emotion state and memory carry across
+  (``session_of_end_user_ensure``, then ``message_turn``): the persona, emotion state and memory carry across
   calls; the request's messages are the prompt's history (the log's is not used) and the last one, which
   must be the user's, is the turn written to the session's log.
 - ``character:<slug>`` without ``user``: a stateless completion led by the character's persona and sheet
@@ -102,6 +102,6 @@ def chat_start(*, app, data: dict[str, Any], absolute_url=None) -> ChatReply:
         completion = conversations_services.completion_stream(app=app, messages=messages, character_slug=slug)
         return ChatReply(model=model, source=completion)
     text = _turn_text(messages)
-    session = conversations_services.session_latest_or_create(app=app, character_slug=slug, external_user_ref=user)
+    session = conversations_services.session_of_end_user_ensure(app=app, character_slug=slug, external_user_ref=user)
     turn = conversations_services.message_turn(app=app, session_id=session.id, text=text, history=messages)
     return ChatReply(model=model, source=turn, run_ref=turn.send.run_ref, absolute_url=absolute_url)

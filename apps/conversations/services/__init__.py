@@ -27,6 +27,7 @@ from apps.conversations.services.selfies import (
 from apps.conversations.services.sessions import (
     session_create,
     session_latest_or_create,
+    session_of_end_user_ensure,
     session_stream_token_issue,
     session_version_follow,
     session_version_pin,
@@ -71,6 +72,7 @@ __all__ = [
     "runs_retry",
     "session_create",
     "session_latest_or_create",
+    "session_of_end_user_ensure",
     "session_version_follow",
     "session_version_pin",
     "session_proactive_update",
