@@ -29,6 +29,13 @@ class OpenAIApiView(APIView):
     def get_exception_handler(self):
         return openai_exception_handler
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An error is JSON even when the client asked only for ``text/event-stream`` (a stream refused before it
+        # started): OpenAI's clients read the body of any error status as JSON.
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 def _catalog_models() -> list[dict]:
     """The chat models and image models integrators can name, each once, with its row's creation time (0 for

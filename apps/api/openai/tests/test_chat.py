@@ -2,6 +2,8 @@
 of that end-user's session; a character without ``user``: stateless; a catalog model: a plain completion),
 OpenAI's response shape, and bad input refused before anything is written or any model called."""
 
+import json
+
 import pytest
 
 from apps.accounts.models import UsageRecord
@@ -202,3 +204,48 @@ def test_chat_needs_a_valid_key(anon, luna):
         assert response.json()["error"]["code"] == "invalid_api_key"
         assert response["WWW-Authenticate"].startswith("Bearer")
     assert not UsageRecord.objects.exists()
+
+
+def _frames(response) -> list[str]:
+    body = b"".join(response.streaming_content).decode()
+    assert body.endswith("\n\n")
+    return body[:-2].split("\n\n")
+
+
+@pytest.mark.parametrize("user", ["", "u-1"])
+def test_a_stream_is_chunk_frames_then_usage_then_done(api, luna, user):
+    body = {
+        "model": "character:luna",
+        "messages": [{"role": "user", "content": "Tell me about your day"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if user:
+        body["user"] = user
+
+    response = api.post(URL, body, format="json")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/event-stream") and response["Cache-Control"] == "no-cache"
+    frames = _frames(response)
+    assert frames[-1] == "data: [DONE]"
+    chunks = [json.loads(frame.removeprefix("data: ")) for frame in frames[:-1]]
+    assert all(frame.startswith("data: {") for frame in frames[:-1])
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert chunks[-2]["choices"][0] == {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
+    text = "".join(chunk["choices"][0]["delta"]["content"] for chunk in chunks[1:-2])
+    assert text and len({chunk["id"] for chunk in chunks}) == 1
+    if user:
+        reply = Event.objects.get(event_type="message.created", role="character")
+        assert reply.payload["text"] == text and chunks[0]["id"] == f"chatcmpl-{reply.run_id}"
+    else:
+        assert not Session.objects.exists()
+
+
+def test_a_stream_refused_before_it_starts_is_an_ordinary_error(api):
+    body = {"model": "character:nobody", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    response = api.post(URL, body, format="json", HTTP_ACCEPT="text/event-stream")
+
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert json.loads(response.content)["error"]["code"] == "model_not_found"
