@@ -68,9 +68,9 @@ def session_latest(
     return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
 
 
-def session_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> Session | None:
-    """The end-user's newest conversation with the character (not an NPC playthrough's), whatever version it
-    runs (sessions follow their character), in one query; None when there is none."""
+def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> str | None:
+    """The id of the end-user's newest conversation with the character (not an NPC playthrough's), whatever
+    version it runs (sessions follow their character), in one query; None when there is none."""
     return (
         Session.objects.filter(
             app=app,
@@ -79,6 +79,7 @@ def session_of_end_user(*, app: "App", character_slug: str, external_user_ref: s
             playthrough__isnull=True,
         )
         .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
         .first()
     )
 

@@ -102,6 +102,6 @@ def chat_start(*, app, data: dict[str, Any], absolute_url=None) -> ChatReply:
         completion = conversations_services.completion_stream(app=app, messages=messages, character_slug=slug)
         return ChatReply(model=model, source=completion)
     text = _turn_text(messages)
-    session = conversations_services.session_of_end_user_ensure(app=app, character_slug=slug, external_user_ref=user)
-    turn = conversations_services.message_turn(app=app, session_id=session.id, text=text, history=messages)
+    session_id = conversations_services.session_of_end_user_ensure(app=app, character_slug=slug, external_user_ref=user)
+    turn = conversations_services.message_turn(app=app, session_id=session_id, text=text, history=messages)
     return ChatReply(model=model, source=turn, run_ref=turn.send.run_ref, absolute_url=absolute_url)

@@ -12,7 +12,7 @@ URL = "/openai/v1/chat/completions"
 # is written settled in one INSERT), COMMIT.
 STATELESS = 4
 PLAIN = 3  # a catalog model: the settlement only
-# The end-user's session (one query, the character joined by slug); the message's transaction (BEGIN, the
+# The end-user's session id (one query, the character joined by slug); the message's transaction (BEGIN, the
 # cursor taken by an UPDATE ... RETURNING, the run, the user's event, COMMIT); the run claimed and read; the
 # turn's one write transaction (BEGIN, the run, the emotion state, the usage row, the cursor, the events,
 # COMMIT). ``session_latest_or_create`` took 18: a transaction around reading the character, then the session.
