@@ -10,8 +10,8 @@ The stack is ``bench/turns.py``'s (``stack_start``), on 127.0.0.1 only and stopp
 the Procfile's web line with PostgreSQL (its own freshly migrated database ``dramatis_bench_openai``) and
 Redis (its own db, ``--redis-db``, flushed), the bare reference view served by the same web line, and two
 Celery workers from the Procfile's worker line (only the native phase uses them: a native turn is
-asynchronous). No model server: without LLM_* settings the offline ``scripted`` provider writes every reply
-in-process, streaming its words.
+asynchronous; they are paused, SIGSTOP, during the other phases). No model server: without LLM_* settings
+the offline ``scripted`` provider writes every reply in-process, streaming its words.
 
 Setup through the API itself: an app and key (``manage.py createapikey``), the character ``bench-hero``
 (``POST /v1/characters``), and for the native phase sessions with it (``POST /v1/sessions``).
@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -255,8 +256,14 @@ async def bench(args, base: str, bare: str, api_key: str, stack: Stack) -> dict:
     await wait_http(f"{bare}/messages", stack)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         await character_publish(http, base, headers)
-        results = {"completions": await phase_completions(args, http, base, bare, headers)}
-        results["streams"] = await phase_streams(args, http, base, headers)
+        # The workers serve only the native phase: paused before, so that the door is measured like the bare
+        # view and the NPC route (a web process alone), not beside idle workers polling their broker.
+        stack.signal(stack.workers(), signal.SIGSTOP)
+        try:
+            results = {"completions": await phase_completions(args, http, base, bare, headers)}
+            results["streams"] = await phase_streams(args, http, base, headers)
+        finally:
+            stack.signal(stack.workers(), signal.SIGCONT)
         results["native"] = await phase_native(args, http, base, headers)
     return results
 
