@@ -73,31 +73,28 @@ def chat_completion(*, id_: str, created: int, model: str, content: str, used: U
     }
 
 
+def _chunk(id_: str, created: int, model: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": choices,
+    }
+
+
 def chunk(
     *, id_: str, created: int, model: str, delta: dict[str, Any] | None = None, finish_reason: str | None = None
 ) -> dict[str, Any]:
     """One ``chat.completion.chunk`` with its single choice; ``delta`` is ``{}`` on the closing chunk."""
-    return {
-        "id": id_,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "system_fingerprint": None,
-        "choices": [{"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish_reason}],
-    }
+    choice = {"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish_reason}
+    return _chunk(id_, created, model, [choice])
 
 
 def usage_chunk(*, id_: str, created: int, model: str, used: Usage | None) -> dict[str, Any]:
     """The last chunk of a stream with ``stream_options.include_usage``: no choices, the usage."""
-    return {
-        "id": id_,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "system_fingerprint": None,
-        "choices": [],
-        "usage": usage(used),
-    }
+    return {**_chunk(id_, created, model, []), "usage": usage(used)}
 
 
 def images(pictures: list["DirectImage"], *, urls: list[str] | None, prompt: str) -> dict[str, Any]:
