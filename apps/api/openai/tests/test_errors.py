@@ -94,3 +94,24 @@ def test_a_republished_character_keeps_the_users_session(api, owner, luna):
 
     (session,) = Session.objects.filter(character=luna, external_user_ref="ada")
     assert session.user_turn_count == 2
+
+
+def test_browsers_on_allowed_origins_may_call_the_door(api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    preflight = api.options(
+        CHAT,
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_the_asgi_router_sends_cookieless_door_requests_to_the_api_stack():
+    from config.asgi import application
+
+    router = application.application_mapping["http"]
+    assert "/openai/" in router.prefixes
