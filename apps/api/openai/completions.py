@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+
 from apps.api.openai import presenters
 from apps.api.openai.errors import ModelUnavailable
 from apps.assets import selectors as assets_selectors
@@ -78,10 +80,14 @@ class ChatReply:
 
 
 def _turn_text(messages: list[ChatMessage]) -> str:
-    """The turn: the last message, which must be the user's."""
+    """The turn: the last message, which must be the user's and no longer than a message may be (checked here
+    too, before the end-user's first call opens a session, so that a refused turn writes nothing)."""
     if messages[-1].role != "user":
         raise ValidationFailed({"messages": ["The last message must be the user's: it is the turn answered."]})
-    return messages[-1].content
+    text = messages[-1].content
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise ValidationFailed({"messages": [f"The last message has at most {settings.MESSAGE_MAX_CHARS} characters."]})
+    return text
 
 
 def chat_start(*, app, data: dict[str, Any], absolute_url=None) -> ChatReply:

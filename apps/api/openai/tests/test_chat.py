@@ -151,6 +151,17 @@ def test_bad_input_is_400_naming_the_field_and_writes_nothing(api, luna, body, p
     assert not Session.objects.exists() and not UsageRecord.objects.exists()
 
 
+def test_a_turn_longer_than_a_message_may_be_is_400_and_opens_no_session(api, luna, settings):
+    settings.MESSAGE_MAX_CHARS = 10
+    body = {"model": "character:luna", "user": "u-1", "messages": [{"role": "user", "content": "x" * 11}]}
+
+    response = api.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "messages"
+    assert not Session.objects.exists() and not UsageRecord.objects.exists()
+
+
 def test_a_body_that_is_not_json_is_400(api):
     response = api.generic("POST", URL, "{not json", content_type="application/json")
     assert response.status_code == 400
