@@ -8,6 +8,13 @@ gap shows, so events that commit while it connects are neither missed nor double
 Who may open it: see ``apps.api.shared.authentication.stream_app`` (an API key in the header, a stream token
 in ``?token=`` for browsers, or a signed-in superuser). Each heartbeat also
 reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
+
+While a reply is being written the stream also carries its text as it comes: ephemeral frames with an
+``event: message.delta`` line and no ``id:`` (``{"type": "message.delta", "run_ref", "index", "text"}``), then
+the durable ``message.created`` as always. A named event does not reach EventSource's ``onmessage`` and a frame
+without ``id`` leaves ``Last-Event-ID`` alone, so a client that ignores deltas sees exactly the log's stream,
+and a reconnect resumes from the log (deltas are never replayed). The stream marks its session as listened
+to when it opens and at each heartbeat, which is what makes workers stream that session's replies.
 """
 
 import asyncio
@@ -25,6 +32,7 @@ from apps.api.native.errors import json_error
 from apps.api.shared.authentication import stream_app
 from apps.api.shared.errors import error_body
 from apps.conversations import selectors
+from apps.conversations import services as conversation_services
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery import services as delivery_services
@@ -57,6 +65,11 @@ def _start_cursor(request: HttpRequest) -> int:
 
 def _frame(event: dict) -> str:
     return f"id: {event['cursor']}\ndata: {json.dumps(event, separators=(',', ':'), default=str)}\n\n"
+
+
+def _flash_frame(frame: dict) -> str:
+    body = {key: value for key, value in frame.items() if key != "session_id"}
+    return f"event: {frame['type']}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
 def _events_after(session_id: str, since: int) -> list[dict]:
@@ -94,7 +107,9 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
     receiving = asyncio.ensure_future(layer.receive(channel))
     last = since
     deadline = time.monotonic() + settings.SSE_MAX_SECONDS
+    listen = sync_to_async(conversation_services.delta_listen)
     try:
+        await listen(session_id=session_id)
         yield f"retry: 2000\n: connected to {session_id}\n\n"
         async for event in _catch_up(session_id, last):
             yield _frame(event)
@@ -107,10 +122,15 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
                 async for event in _catch_up(session_id, last):
                     yield _frame(event)
                     last = event["cursor"]
+                await listen(session_id=session_id)
                 yield ": heartbeat\n\n"
                 continue
             message = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
+            if message["type"] == "session.flash":
+                for frame in message["frames"]:
+                    yield _flash_frame(frame)
+                continue
             pushed = [event for event in message["events"] if event["cursor"] > last]  # drop what was sent
             if pushed and pushed[0]["cursor"] == last + 1:
                 for event in pushed:

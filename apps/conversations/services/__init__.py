@@ -1,5 +1,7 @@
 """Writes and workflows of the conversations app, one topic per module."""
 
+from apps.conversations.services.completions import CompletionStream, completion_stream
+from apps.conversations.services.deltas import delta_listen
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
 from apps.conversations.services.image_requests import (
@@ -19,7 +21,7 @@ from apps.conversations.services.proactive_scheduling import (
     session_proactive_update,
 )
 from apps.conversations.services.run_retries import RETRIABLE_ERROR_CODES, runs_retry
-from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
+from apps.conversations.services.runs import RunOutcome, TurnOptions, run_execute, run_steps, runs_recover
 from apps.conversations.services.selfies import (
     PROBE_TYPES,
     ImageJobOutcome,
@@ -39,8 +41,16 @@ from apps.conversations.services.transcript import (
     session_create_with_transcript,
     transcript_append,
 )
+from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [
+    "CompletionStream",
+    "TurnOptions",
+    "TurnStream",
+    "completion_stream",
+    "delta_listen",
+    "message_turn",
+    "run_steps",
     "ImageJobOutcome",
     "NewEvent",
     "PROBE_TYPES",

@@ -42,7 +42,8 @@ def image_generate(
 
     With ``session_id`` (one of the app's sessions) the picture belongs to that session's character and is
     announced there as ``image.ready``; otherwise it belongs to ``character_id`` (the caller's, already
-    scoped to the app), or with neither to the app's built-in assistant. Raises, before anything is written: ModelNotFound, SessionNotFound, BudgetExceeded
+    scoped to the app), or with neither to the app's built-in assistant. Raises, before anything is written:
+    ModelNotFound, SessionNotFound, BudgetExceeded
     (402). A backend failure after that is ImageBackendError (502), the image recorded as failed and its
     credits settled at zero."""
     spec = llm_selectors.image_model_spec_get(name=model or None)
