@@ -1,9 +1,10 @@
 from django.urls import path, re_path
 
 from apps.api.studio import errors
-from apps.api.studio.views import agents, completions, conversations, images, models
+from apps.api.studio.views import agents, completions, conversations, images, meta, models
 
 urlpatterns = [
+    path("openapi.json", meta.openapi_json, name="studio-openapi"),
     path("models", models.ModelListApi.as_view(), name="studio-models"),
     path("completions", completions.CompletionApi.as_view(), name="studio-completions"),
     path("conversations", conversations.ConversationCollectionApi.as_view(), name="studio-conversations"),
