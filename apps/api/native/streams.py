@@ -14,7 +14,8 @@ While a reply is being written the stream also carries its text as it comes: eph
 the durable ``message.created`` as always. A named event does not reach EventSource's ``onmessage`` and a frame
 without ``id`` leaves ``Last-Event-ID`` alone, so a client that ignores deltas sees exactly the log's stream,
 and a reconnect resumes from the log (deltas are never replayed). The stream marks its session as listened
-to when it opens and at each heartbeat, which is what makes workers stream that session's replies.
+to when it opens and at each heartbeat, which is what makes workers stream that session's replies;
+``?deltas=false`` leaves the deltas out (and does not ask workers to stream).
 """
 
 import asyncio
@@ -95,7 +96,11 @@ async def _catch_up(session_id: str, since: int) -> AsyncIterator[dict]:
             return
 
 
-async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
+def _wants_deltas(request: HttpRequest) -> bool:
+    return request.GET.get("deltas", "true").lower() not in {"false", "0", "no"}
+
+
+async def _event_frames(session_id: str, since: int, deltas: bool = True) -> AsyncIterator[str]:
     layer = get_channel_layer()
     delivery_services.server_loop_remember(asyncio.get_running_loop())
     channel = await layer.new_channel()
@@ -109,7 +114,8 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
     deadline = time.monotonic() + settings.SSE_MAX_SECONDS
     listen = sync_to_async(conversation_services.delta_listen)
     try:
-        await listen(session_id=session_id)
+        if deltas:
+            await listen(session_id=session_id)
         yield f"retry: 2000\n: connected to {session_id}\n\n"
         async for event in _catch_up(session_id, last):
             yield _frame(event)
@@ -122,13 +128,14 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
                 async for event in _catch_up(session_id, last):
                     yield _frame(event)
                     last = event["cursor"]
-                await listen(session_id=session_id)
+                if deltas:
+                    await listen(session_id=session_id)
                 yield ": heartbeat\n\n"
                 continue
             message = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
             if message["type"] == "session.flash":
-                for frame in message["frames"]:
+                for frame in message["frames"] if deltas else ():
                     yield _flash_frame(frame)
                 continue
             pushed = [event for event in message["events"] if event["cursor"] > last]  # drop what was sent
@@ -157,7 +164,8 @@ async def session_event_stream(request: HttpRequest, session_id: str) -> HttpRes
         session = await sync_to_async(_authenticate_and_load)(request, session_id)
     except ApplicationError as error:
         return json_error(error)
-    response = StreamingHttpResponse(_event_frames(session.id, since), content_type="text/event-stream")
+    frames = _event_frames(session.id, since, _wants_deltas(request))
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -34,9 +34,10 @@ def delta_listening(*, session_id: str) -> bool:
 
 
 class DeltaPublisher:
-    """Coalesces one reply's deltas into ``message.delta`` frames (``run_ref``, ``index`` from 0, ``text``)."""
+    """Coalesces one reply's deltas into ``message.delta`` frames (``run_ref``, ``index`` from 0, ``text``).
+    An NPC turn has no run: its frames carry ``run_ref`` null."""
 
-    def __init__(self, *, session_id: str, run_id: str) -> None:
+    def __init__(self, *, session_id: str, run_id: str | None = None) -> None:
         self.session_id = session_id
         self.run_id = run_id
         self.index = 0
