@@ -35,6 +35,15 @@ def character_get(*, app: "App", slug: str, for_update: bool = False) -> Charact
     return character
 
 
+def character_get_by_id(*, app: "App", character_id: str) -> Character:
+    """The app's character by its id, with its current version. Raises CharacterNotFound for an unknown id and
+    for another app's character."""
+    character = Character.objects.select_related("current_version").filter(app=app, pk=character_id).first()
+    if character is None:
+        raise CharacterNotFound(f"No agent with id '{character_id}'.")
+    return character
+
+
 def character_by_id_get(*, character_id: str) -> Character:
     """Any app's character by id, with its app and current version (the admin's pages, which scope by the staff
     user, not by an API key). Raises CharacterNotFound."""

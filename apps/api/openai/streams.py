@@ -15,30 +15,30 @@ from django.http import StreamingHttpResponse
 from apps.api.openai import presenters
 from apps.api.openai.completions import ChatReply
 from apps.api.openai.errors import render_error, stream_error_body
-from apps.api.shared.sse import sse_frame, sse_response
+from apps.api.shared.sse import sse_data_frame, sse_response
 
 logger = logging.getLogger(__name__)
-DONE = "data: [DONE]\n\n"
+DONE = sse_data_frame("[DONE]")
 
 
 def _frames(reply: ChatReply, include_usage: bool) -> Iterator[str]:
     ids = {"id_": reply.id, "created": reply.created, "model": reply.model}
-    yield sse_frame(presenters.chunk(**ids, delta={"role": "assistant", "content": ""}))
+    yield sse_data_frame(presenters.chunk(**ids, delta={"role": "assistant", "content": ""}))
     deltas = iter(reply)
     try:
         for delta in deltas:
-            yield sse_frame(presenters.chunk(**ids, delta={"content": delta}))
+            yield sse_data_frame(presenters.chunk(**ids, delta={"content": delta}))
     except Exception as error:  # the status line went out with the first chunk: the failure is a frame now
         if render_error(error) is None:
             logger.exception("OpenAI chat completion stream failed")
-        yield sse_frame(stream_error_body(error))
+        yield sse_data_frame(stream_error_body(error))
         return
     finally:
         deltas.close()
         reply.close()  # a listener gone mid-reply: the turn still finishes and is written
-    yield sse_frame(presenters.chunk(**ids, finish_reason="stop"))
+    yield sse_data_frame(presenters.chunk(**ids, finish_reason="stop"))
     if include_usage:
-        yield sse_frame(presenters.usage_chunk(**ids, used=reply.usage))
+        yield sse_data_frame(presenters.usage_chunk(**ids, used=reply.usage))
     yield DONE
 
 
