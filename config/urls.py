@@ -14,6 +14,7 @@ urlpatterns = [
     path("studio/api/v1/", include("apps.api.studio.urls")),
     # Anything else under /studio (another version, a missing segment) is a 404 in the studio's shape too.
     re_path(r"^studio/", studio_not_found),
+    path("openai/v1/", include("apps.api.openai.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("apps.api.home.urls")),
 ]

@@ -68,6 +68,22 @@ def session_latest(
     return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
 
 
+def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> str | None:
+    """The id of the end-user's newest conversation with the character (not an NPC playthrough's), whatever
+    version it runs (sessions follow their character), in one query; None when there is none."""
+    return (
+        Session.objects.filter(
+            app=app,
+            character__slug=character_slug,
+            external_user_ref=external_user_ref,
+            playthrough__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
     """Events with cursor > ``since``, oldest first, at most ``limit``."""
     return list(Event.objects.filter(session_id=session_id, cursor__gt=since).order_by("cursor")[:limit])

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "apps.api.emotion",
     "apps.api.npc",
     "apps.api.studio",
+    "apps.api.openai",
     "apps.api",  # manage.py serve: the whole site in one process
 ]
 
@@ -109,7 +110,7 @@ API_MIDDLEWARE = [
 # CORS_ALLOWED_ORIGINS lists origins (comma-separated, e.g. https://app.example.com). Bearer keys and stream
 # tokens, not cookies, authenticate these calls, so credentials (cookies) are not allowed cross-origin.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/(v1|emotion/v1|studio/api/v1)/"
+CORS_URLS_REGEX = r"^/(v1|emotion/v1|studio/api/v1|openai/v1)/"
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id"]
 CORS_EXPOSE_HEADERS = ["Retry-After"]
 
@@ -354,6 +355,7 @@ PAYLOAD_TOO_LARGE_RENDERERS = {
     "/emotion/v1/": "apps.api.emotion.errors.payload_too_large_response",
     "/npc/": "apps.api.npc.errors.payload_too_large_response",
     "/studio/": "apps.api.studio.errors.payload_too_large_response",
+    "/openai/": "apps.api.openai.errors.payload_too_large_response",
     "/": "apps.api.native.errors.payload_too_large_response",
 }
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)

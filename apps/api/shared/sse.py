@@ -1,5 +1,5 @@
 """Answering a request with Server-Sent Events produced by a synchronous generator, on every surface that
-streams a reply token by token (NPC messages, studio completions and messages).
+streams a reply token by token (NPC messages, studio completions and messages, OpenAI chat completions).
 
 The frames are produced by a synchronous generator (the model client and the database are synchronous).
 Under ASGI it is advanced one frame at a time in the request's thread-sensitive executor, so each chunk leaves
@@ -20,6 +20,12 @@ from rest_framework.renderers import JSONRenderer
 def sse_frame(event: str, data: Any) -> str:
     """One frame: an ``event:`` line and its JSON ``data:`` line."""
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+
+
+def sse_data_frame(data: Any) -> str:
+    """One frame with only a ``data:`` line: JSON, or a string as it is (OpenAI's chunks and its ``[DONE]``)."""
+    body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), default=str)
+    return f"data: {body}\n\n"
 
 
 class EventStreamRenderer(JSONRenderer):

@@ -32,6 +32,7 @@ from apps.conversations.services.selfies import (
 from apps.conversations.services.sessions import (
     session_create,
     session_latest_or_create,
+    session_of_end_user_ensure,
     session_stream_token_issue,
     session_version_follow,
     session_version_pin,
@@ -86,6 +87,7 @@ __all__ = [
     "session_create",
     "session_create_with_transcript",
     "session_latest_or_create",
+    "session_of_end_user_ensure",
     "session_version_follow",
     "session_version_pin",
     "session_proactive_update",

@@ -135,6 +135,29 @@ def session_latest_or_create(
     return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref)
 
 
+def session_of_end_user_ensure(*, app: "App", character_slug: str, external_user_ref: str) -> str:
+    """The id of the end-user's newest conversation with the character, or of a new one (``session_create``):
+    for doors where a (character, end-user) pair is the conversation, such as the OpenAI door's ``user``.
+    Unlike ``session_latest_or_create`` a new published version does not start a new session (each turn runs
+    on the version current at its start), so emotion and history carry across edits; one query when it
+    exists, and concurrent first calls open one session. Raises what ``session_create`` raises."""
+    existing = selectors.session_id_of_end_user(
+        app=app, character_slug=character_slug, external_user_ref=external_user_ref
+    )
+    if existing is not None:
+        return existing
+    # The first call: under the character's row lock, look again, so that concurrent first calls of one
+    # end-user open one session between them.
+    with transaction.atomic():
+        character_selectors.character_published_get(app=app, slug=character_slug, for_update=True)
+        existing = selectors.session_id_of_end_user(
+            app=app, character_slug=character_slug, external_user_ref=external_user_ref
+        )
+        if existing is not None:
+            return existing
+        return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref).id
+
+
 def session_stream_token_issue(*, app: "App", session_id: str) -> accounts_services.IssuedStreamToken:
     """A short-lived token that opens this session's event stream from a browser (``?token=``).
 
