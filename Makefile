@@ -58,7 +58,7 @@ bench-npc: bootstrap
 # OpenAI chat completions and their streams, and the native SSE's first message.delta, against the bare view
 # (bench/README.md, "OpenAI door").
 bench-openai: bootstrap
-	@$(PY) bench/openai.py
+	@$(PY) bench/openai_door.py
 
 # bench/turns.py on a worktree of BASE and on the working tree, alternated, medians of 3 runs each.
 # ARGS go to bench/turns.py (e.g. ARGS=--quick); bench/compare.py --help has the rest.

@@ -68,20 +68,27 @@ def session_latest(
     return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
 
 
-def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> str | None:
-    """The id of the end-user's newest conversation with the character (not an NPC playthrough's), whatever
-    version it runs (sessions follow their character), in one query; None when there is none."""
-    return (
+_SESSION_ID_OF_END_USER = CompiledRead(
+    lambda app_id, character_slug, external_user_ref: (
         Session.objects.filter(
-            app=app,
+            app_id=app_id,
             character__slug=character_slug,
             external_user_ref=external_user_ref,
             playthrough__isnull=True,
         )
         .order_by("-created_at", "-id")
-        .values_list("id", flat=True)
-        .first()
-    )
+        .values_list("id", flat=True)[:1]
+    ),
+    markers=["\x00app_id", "\x00character_slug", "\x00external_user_ref"],
+)
+
+
+def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> str | None:
+    """The id of the end-user's newest conversation with the character (not an NPC playthrough's), whatever
+    version it runs (sessions follow their character), in one query; None when there is none. Compiled once
+    per process: it opens every OpenAI-door call with a ``user``."""
+    found = _SESSION_ID_OF_END_USER.fetch(app.pk, character_slug, external_user_ref)
+    return found[0] if found else None
 
 
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:

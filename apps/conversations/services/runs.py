@@ -268,18 +268,20 @@ def _reply_call(turn: _Turn) -> ChatResult:
         return error.result
 
 
-def _reply_streamed(turn: _Turn, deltas: DeltaPublisher) -> Generator[str, None, ChatResult]:
-    """The reply call as a token stream: each delta goes to the session's listeners (``message.delta``) and
-    to the caller. A turn that may carry a selfie answers JSON, which is not streamed: its text is known whole,
-    at the end, and goes out as one delta."""
+def _reply_streamed(turn: _Turn, listeners: DeltaPublisher | None) -> Generator[str, None, ChatResult]:
+    """The reply call as a token stream: each delta goes to the caller and, when given, to the session's
+    listeners (``message.delta``). A turn that may carry a selfie answers JSON, which is not streamed: its
+    text is known whole, at the end, and the caller gets it as one delta."""
     if turn.selfie is not None:
         result = _reply_call(turn)
         return result
     stream = llm_services.ChatStream(turn.spec, turn.messages)
     for delta in stream:
-        deltas.add(delta)
+        if listeners is not None:
+            listeners.add(delta)
         yield delta
-    deltas.flush()
+    if listeners is not None:
+        listeners.flush()
     assert stream.result is not None
     return stream.result
 
@@ -308,9 +310,13 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
         return RunOutcome(run_id, "failed", error=error)
     calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
+    # The caller (a synchronous door) may stream for itself; the session's event streams hear the deltas too,
+    # but only while one listens (a publish per delta frame is wasted on a session nobody watches).
+    listening = delta_listening(session_id=run.session_id)
+    listeners = DeltaPublisher(session_id=run.session_id, run_id=run_id) if listening else None
     try:
-        if options.stream or delta_listening(session_id=run.session_id):
-            result = yield from _reply_streamed(turn, DeltaPublisher(session_id=run.session_id, run_id=run_id))
+        if options.stream or listening:
+            result = yield from _reply_streamed(turn, listeners)
         else:
             result = _reply_call(turn)
     except LLMTransientError as error:

@@ -36,6 +36,7 @@ def _sent_messages(request) -> list[tuple[str, str]]:
 def test_a_turn_in_the_callers_thread_streams_its_reply_and_is_written_like_any_turn(owner, fake_llm, flashed):
     app = owner.api_key.app
     session = session_start(app, display_name="Luna", greeting="Hi, I'm Luna.")
+    services.delta_listen(session_id=session.id)  # an event stream watches the session
 
     turn = services.message_turn(app=app, session_id=session.id, text="hey, what are you up to?")
     deltas = list(turn)
@@ -61,6 +62,18 @@ def test_a_turn_in_the_callers_thread_streams_its_reply_and_is_written_like_any_
     assert "".join(frame["text"] for frame in flashed) == reply.payload["text"]
     assert {frame["run_ref"] for frame in flashed} == {run.id}
     assert not Event.objects.filter(event_type="message.delta").exists()
+
+
+def test_a_turn_in_the_callers_thread_streams_to_its_caller_alone_while_no_event_stream_listens(
+    owner, fake_llm, flashed
+):
+    app = owner.api_key.app
+    session = session_start(app)
+
+    deltas = list(services.message_turn(app=app, session_id=session.id, text="hey, what are you up to?"))
+
+    assert len(deltas) > 3 and fake_llm.chat_requests[0].body["stream"] is True
+    assert flashed == []
 
 
 def test_the_callers_history_replaces_the_logs_and_the_session_prompt_follows_the_sheet(owner, fake_llm):

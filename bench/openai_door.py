@@ -3,8 +3,8 @@ run, the time to the first streamed chunk, and the native SSE stream's time to i
 
 Usage (``make bench-openai`` runs the first form)::
 
-    .venv/bin/python bench/openai.py            # start everything, run the three phases, stop (about a minute)
-    .venv/bin/python bench/openai.py --quick    # shorter phases (a smoke run, noisier figures)
+    .venv/bin/python bench/openai_door.py            # start everything, run the three phases, stop (about a minute)
+    .venv/bin/python bench/openai_door.py --quick    # shorter phases (a smoke run, noisier figures)
 
 The stack is ``bench/turns.py``'s (``stack_start``), on 127.0.0.1 only and stopped by process group at exit:
 the Procfile's web line with PostgreSQL (its own freshly migrated database ``dramatis_bench_openai``) and
