@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.conversations.tasks.proactive_scan_task",
         "schedule": env.float("PROACTIVE_SCAN_INTERVAL_SECONDS", default=30.0),
     },
+    "direct-images-purge": {
+        "task": "apps.assets.tasks.direct_images_purge_task",
+        "schedule": 3600.0,
+    },
     "webhook-deliveries-sweep": {
         "task": "apps.delivery.tasks.webhook_deliveries_sweep_task",
         "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=2.0),

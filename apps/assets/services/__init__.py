@@ -2,7 +2,7 @@
 retire) and generated images (create, draw, settle). Every function takes the asking app (or an id its caller
 scoped to it) and refuses another app's rows as absent."""
 
-from apps.assets.services.direct_images import DirectImage, images_generate
+from apps.assets.services.direct_images import DirectImage, direct_images_purge, images_generate
 from apps.assets.services.generated_images import (
     ImageDrawn,
     ImageJob,
@@ -31,6 +31,7 @@ __all__ = [
     "image_job_start",
     "image_prompt",
     "images_generate",
+    "direct_images_purge",
     "visual_asset_promote",
     "visual_asset_register_url",
     "visual_asset_retire",

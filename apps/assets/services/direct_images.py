@@ -8,7 +8,9 @@ drawn, and settled after at what was really drawn, on one ledger row named by a 
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -23,6 +25,7 @@ from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp"}
+DIRECT_ROOT = "images/direct"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def images_generate(
             name = ""
             if store:
                 extension = EXTENSIONS.get(rendered.content_type, "png")
-                path = f"images/direct/{clock.now():%Y/%m}/{secrets.token_hex(12)}.{extension}"
+                path = f"{DIRECT_ROOT}/{clock.now():%Y/%m}/{secrets.token_hex(12)}.{extension}"
                 name = default_storage.save(path, ContentFile(rendered.data))
             drawn.append(DirectImage(rendered.data, rendered.content_type, rendered.width, rendered.height, name))
     except ApplicationError as error:
@@ -100,3 +103,33 @@ def images_generate(
     if failure is not None:
         raise failure
     return drawn
+
+
+def direct_images_purge(*, older_than_seconds: float | None = None) -> int:
+    """Delete the stored files of direct pictures whose signed URLs have all expired (stored more than
+    ``older_than_seconds`` ago, by default FILE_URL_TTL_SECONDS plus an hour); the number deleted. Nothing else
+    refers to them: no row, no event. Safe to run from any number of beats at once (a file already deleted by
+    another is skipped)."""
+    ttl = settings.FILE_URL_TTL_SECONDS + 3600 if older_than_seconds is None else older_than_seconds
+    cutoff = clock.now() - timedelta(seconds=ttl)
+    deleted = 0
+    for name in _stored_names(DIRECT_ROOT):
+        try:
+            if default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+                deleted += 1
+        except FileNotFoundError:
+            continue
+    return deleted
+
+
+def _stored_names(folder: str):
+    """Every file under ``folder`` of the default storage, depth first."""
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for file in files:
+        yield f"{folder}/{file}"
+    for child in folders:
+        yield from _stored_names(f"{folder}/{child}")
