@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.errors import BudgetExceeded
+from apps.accounts.errors import BalanceInsufficient, BudgetExceeded
 from apps.accounts.models import BudgetCounter, UsageRecord
 from apps.conversations import services
 from apps.conversations.models import Event, Run
@@ -116,3 +117,43 @@ def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_
     assert answers.count("refused") + refused_runs > 0  # and not trivially large either
     assert answers.count("accepted") == (succeeded - 1) + refused_runs
     assert Event.objects.filter(session=session, event_type="run.failed").count() == refused_runs
+
+
+def test_concurrent_reservations_never_spend_past_the_apps_balance(owner):
+    # given an app with a 10-credit balance and 25 reservations of 1 credit, each for another end-user
+    app = owner.api_key.app
+    accounts_services.app_balance_top_up(app=app, credits=Decimal(10))
+    contenders = 25
+    start = threading.Barrier(contenders)
+
+    @own_connection
+    def reserve(index: int) -> bool:
+        subject = accounts_services.UsageSubject(
+            app_id=app.id, resource_type="chat_turn", external_user_ref=f"u-{index}", run_ref=f"run_bal{index}"
+        )
+        start.wait()
+        try:
+            accounts_services.usage_reserve(subject=subject, credits=Decimal(1))
+        except BalanceInsufficient:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=contenders) as pool:
+        granted = sum(pool.map(reserve, range(contenders)))
+
+    # then exactly ten fit: the balance is the app's, whoever the work is for
+    assert granted == 10
+    assert UsageRecord.objects.count() == 10
+    assert accounts_selectors.app_balance(app=app).remaining_credits == 0
+
+    # and settling them concurrently debits what each call cost and frees the rest
+    @own_connection
+    def settle(run_ref: str) -> None:
+        accounts_services.usage_settle(
+            run_ref=run_ref, input_tokens=10, output_tokens=10, credits=Decimal("0.5"), outcome="succeeded"
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(settle, UsageRecord.objects.values_list("run_ref", flat=True)))
+    balance = accounts_selectors.app_balance(app=app)
+    assert (balance.spent_credits, balance.reserved_credits, balance.remaining_credits) == (5, 0, 5)
