@@ -47,6 +47,17 @@ def limiter_reset() -> None:
         _limiter = None
 
 
+class _PerMinute(RateLimitItemPerMinute):
+    """N per minute, under a key that does not name N (``limits`` puts the amount in the key by default).
+
+    So an operator who changes a plan's limit changes it for the window already running: the hits of the last
+    minute still count, instead of every key starting afresh and passing old + new limit in that minute.
+    """
+
+    def key_for(self, *identifiers) -> str:
+        return "/".join([self.namespace, *(str(part) for part in identifiers)])
+
+
 @dataclass(frozen=True)
 class RateLimitState:
     """Where one counter stands after a hit: what the ``X-RateLimit-*`` headers and ``Retry-After`` say."""
@@ -74,7 +85,7 @@ def rate_limit_hit(*, key: str, per_minute: int) -> RateLimitState:
 
     A refused request is not counted, so a client that keeps retrying does not push its own window forward.
     """
-    item = RateLimitItemPerMinute(per_minute)
+    item = _PerMinute(per_minute)
     strategy = limiter()
     allowed = strategy.hit(item, key)
     stats = strategy.get_window_stats(item, key)
