@@ -5,8 +5,11 @@ across a minute boundary). With ``REDIS_URL`` the window is a Redis list changed
 atomic on the server, so any number of web processes together never pass more than N; on the embedded
 default (one process) it lives in this process's memory, like the rest of the local cache.
 
-A hit costs two Redis round trips: the acquiring script, then the read of what is left in the window (the
-``X-RateLimit-Remaining`` and ``-Reset`` headers need it). ``bench/rate_limits.py`` measures it.
+A hit is one Redis round trip: the library's two scripts, the one that takes a slot and the one that reads
+what is left of the window (the ``X-RateLimit-Remaining`` and ``-Reset`` headers need it), sent together in
+one pipeline. Through the library's public calls they would be two round trips (three with redis-py's
+script registration in a pipeline). ``bench/rate_limits.py``
+measures it.
 """
 
 import math
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute, storage, strategies
+from redis.exceptions import NoScriptError
 
 WINDOW_SECONDS = 60
 
@@ -80,6 +84,30 @@ class RateLimitState:
         }
 
 
+def _redis_hit(store: storage.RedisStorage, item: _PerMinute, key: str) -> RateLimitState:
+    """``MovingWindowRateLimiter.hit`` then ``get_window_stats`` in one round trip: the library's two scripts
+    with the arguments it sends them (``RedisStorage.acquire_entry``, ``get_moving_window``), by their SHA in
+    one pipeline. (Handing the pipeline redis-py's Script objects would cost a ``SCRIPT EXISTS`` round trip
+    on every call.) A server that does not know the scripts yet (first use, a restart) gets them loaded, then
+    the call is made again only if the slot was not taken."""
+    redis_key = store.prefixed_key(item.key_for(key))
+    expiry, now = item.get_expiry(), time.time()
+    acquire, window = store.lua_acquire_moving_window, store.lua_moving_window
+    pipeline = store.get_connection().pipeline(transaction=False)
+    pipeline.evalsha(acquire.sha, 1, redis_key, now, item.amount, expiry, 1)
+    pipeline.evalsha(window.sha, 1, redis_key, now - expiry, item.amount)
+    acquired, in_window = pipeline.execute(raise_on_error=False)
+    if isinstance(acquired, NoScriptError):
+        acquired = acquire([redis_key], [now, item.amount, expiry, 1])  # the Script call loads it
+    if isinstance(in_window, NoScriptError):
+        in_window = window([redis_key], [now - expiry, item.amount])
+    for answer in (acquired, in_window):
+        if isinstance(answer, Exception):
+            raise answer
+    oldest, count = (float(in_window[0]), int(in_window[1])) if in_window else (now, 0)
+    return RateLimitState(bool(acquired), item.amount, max(0, item.amount - count), oldest + expiry)
+
+
 def rate_limit_hit(*, key: str, per_minute: int) -> RateLimitState:
     """Count one request on the counter ``key`` if it has room for it among ``per_minute`` in the last minute.
 
@@ -87,6 +115,8 @@ def rate_limit_hit(*, key: str, per_minute: int) -> RateLimitState:
     """
     item = _PerMinute(per_minute)
     strategy = limiter()
+    if isinstance(strategy.storage, storage.RedisStorage):
+        return _redis_hit(strategy.storage, item, key)
     allowed = strategy.hit(item, key)
     stats = strategy.get_window_stats(item, key)
     return RateLimitState(allowed, per_minute, max(0, stats.remaining), stats.reset_time)
