@@ -19,7 +19,6 @@ class BalanceOutput(serializers.Serializer):
 
 
 class AccountOutput(serializers.Serializer):
-    app_id = serializers.CharField()
     plan = PlanOutput(allow_null=True, help_text="Null: no request limit.")
     balance = BalanceOutput(allow_null=True, help_text="Null: no balance, spending is not limited by one.")
 
@@ -27,7 +26,6 @@ class AccountOutput(serializers.Serializer):
 def account_data(*, app, balance: BalanceStatus | None) -> dict:
     plan = app.plan if app.plan_id is not None else None
     return {
-        "app_id": app.pk,
         "plan": None
         if plan is None
         else {"slug": plan.slug, "name": plan.name, "requests_per_minute": plan.requests_per_minute},

@@ -37,7 +37,6 @@ def test_the_account_shows_the_plan_and_the_balance(api, owner):
     accounts_services.app_balance_top_up(app=app, credits=Decimal("25.5"))
     response = api.get("/v1/account")
     data = response.json()["data"]
-    assert data["app_id"] == app.pk
     assert data["plan"] == {"slug": "pro", "name": "Pro", "requests_per_minute": 100}
     assert data["balance"] == {
         "credited_credits": 25.5,
