@@ -169,3 +169,13 @@ def test_the_balance_command_shows_tops_up_sets_and_clears(owner, capsys):
     assert "3 credits left" in capsys.readouterr().out
     call_command("balance", app.pk, "--clear")
     assert selectors.app_balance(app=app) is None
+
+
+def test_a_retired_rate_setting_in_the_environment_warns_at_start_up(monkeypatch):
+    from apps.accounts.checks import retired_rate_settings_check
+
+    assert retired_rate_settings_check(None) == []
+    monkeypatch.setenv("NPC_REQUESTS_PER_MINUTE", "30")
+    monkeypatch.setenv("EMOTION_RATE_LIMIT_PER_MINUTE", "0")  # 0 was "off": nothing is lost
+    [warning] = retired_rate_settings_check(None)
+    assert warning.id == "accounts.W001" and "NPC_REQUESTS_PER_MINUTE" in warning.msg
