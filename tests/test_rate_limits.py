@@ -197,3 +197,16 @@ def test_both_handler_stacks_add_the_headers_and_cors_exposes_them(owner, settin
     assert answered[b"x-ratelimit-limit"] == b"10"
     exposed = {name.strip().lower() for name in answered[b"access-control-expose-headers"].decode().split(",")}
     assert exposed >= {"retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"}
+
+
+def test_a_request_is_answered_without_headers_while_the_counters_are_unreachable(api, owner, monkeypatch):
+    from limits import storage, strategies
+
+    from apps.core import rate_limits
+
+    _plan(1, owner)
+    unreachable = storage.RedisStorage("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)
+    monkeypatch.setattr(rate_limits, "_limiter", strategies.MovingWindowRateLimiter(unreachable))
+    for _ in range(2):
+        response = api.get("/v1/characters")
+        assert response.status_code == 200 and "X-RateLimit-Limit" not in response

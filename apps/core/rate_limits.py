@@ -12,6 +12,7 @@ script registration in a pipeline). ``bench/rate_limits.py``
 measures it.
 """
 
+import logging
 import math
 import threading
 import time
@@ -19,9 +20,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute, storage, strategies
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
+# A limiter that cannot reach Redis within this lets the request through (see ``rate_limit_hit``).
+REDIS_TIMEOUT_SECONDS = 1.0
 
 _limiter: strategies.MovingWindowRateLimiter | None = None
 _limiter_lock = threading.Lock()
@@ -30,7 +37,12 @@ _limiter_lock = threading.Lock()
 def _storage() -> storage.Storage:
     if settings.REDIS_URL:
         # Its own small pool, not the cache's: the scripts are loaded once per connection pool.
-        return storage.RedisStorage(settings.REDIS_URL, key_prefix=settings.RATE_LIMIT_KEY_PREFIX)
+        return storage.RedisStorage(
+            settings.REDIS_URL,
+            key_prefix=settings.RATE_LIMIT_KEY_PREFIX,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
     return storage.MemoryStorage()
 
 
@@ -108,15 +120,22 @@ def _redis_hit(store: storage.RedisStorage, item: _PerMinute, key: str) -> RateL
     return RateLimitState(bool(acquired), item.amount, max(0, item.amount - count), oldest + expiry)
 
 
-def rate_limit_hit(*, key: str, per_minute: int) -> RateLimitState:
+def rate_limit_hit(*, key: str, per_minute: int) -> RateLimitState | None:
     """Count one request on the counter ``key`` if it has room for it among ``per_minute`` in the last minute.
 
     A refused request is not counted, so a client that keeps retrying does not push its own window forward.
+    None when Redis cannot be reached: the request goes on uncounted (logged), so a Redis restart costs the
+    limit for its duration, not every request of every app on a plan (the rest of the request then answers
+    as it would without the limiter: accepted, or 503 where it needs Redis itself).
     """
     item = _PerMinute(per_minute)
     strategy = limiter()
     if isinstance(strategy.storage, storage.RedisStorage):
-        return _redis_hit(strategy.storage, item, key)
+        try:
+            return _redis_hit(strategy.storage, item, key)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            logger.warning("Rate limit not counted: Redis unreachable (%s)", error)
+            return None
     allowed = strategy.hit(item, key)
     stats = strategy.get_window_stats(item, key)
     return RateLimitState(allowed, per_minute, max(0, stats.remaining), stats.reset_time)

@@ -36,6 +36,8 @@ class PlanRateThrottle(BaseThrottle):
         # Per key, as plans promise; a staff user's browser session (no key) counts against its app.
         counter = f"key:{request.auth.pk}" if request.auth is not None else f"app:{app.pk}"
         self.state = rate_limit_hit(key=counter, per_minute=per_minute)
+        if self.state is None:  # the counters' store is unreachable: not counted, no headers
+            return True
         setattr(request._request, REQUEST_ATTR, self.state)
         return self.state.allowed
 

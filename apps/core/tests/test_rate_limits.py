@@ -49,3 +49,10 @@ def test_counters_are_separate_and_a_new_limit_applies_to_the_running_window(sto
     assert (lowered.allowed, lowered.remaining) == (False, 0)
     raised = rate_limits.rate_limit_hit(key=first, per_minute=10)
     assert (raised.allowed, raised.remaining) == (True, 6)
+
+
+def test_an_unreachable_redis_lets_requests_through_uncounted(monkeypatch, caplog):
+    backend = storage.RedisStorage("redis://127.0.0.1:9/0", socket_connect_timeout=0.5)  # the discard port
+    monkeypatch.setattr(rate_limits, "_limiter", strategies.MovingWindowRateLimiter(backend))
+    assert rate_limits.rate_limit_hit(key=uuid.uuid4().hex, per_minute=1) is None
+    assert "Redis unreachable" in caplog.text
