@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai
 
 bootstrap:
 	@bin/bootstrap
@@ -54,6 +54,11 @@ bench-images: bootstrap
 # The NPC message route and its stream against the bare view (bench/README.md, "NPC messages").
 bench-npc: bootstrap
 	@$(PY) bench/npc.py
+
+# OpenAI chat completions and their streams, and the native SSE's first message.delta, against the bare view
+# (bench/README.md, "OpenAI door").
+bench-openai: bootstrap
+	@$(PY) bench/openai_door.py
 
 # bench/turns.py on a worktree of BASE and on the working tree, alternated, medians of 3 runs each.
 # ARGS go to bench/turns.py (e.g. ARGS=--quick); bench/compare.py --help has the rest.

@@ -23,9 +23,13 @@ class RecordingSink:
 
     topics = (SESSION_EVENTS,)
     published: list[dict] = []
+    flashed: list[dict] = []
 
     def publish(self, events: list[dict]) -> None:
         RecordingSink.published.extend(events)
+
+    def flash(self, frames: list[dict]) -> None:
+        RecordingSink.flashed.extend(frames)
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +39,7 @@ def _inline_pipeline(settings, request):
     settings.RUN_EXECUTOR = "inline"
     settings.EVENT_SINKS = ["conftest.RecordingSink", *PERSONA_SINKS]
     RecordingSink.published.clear()
+    RecordingSink.flashed.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +73,12 @@ def _clear_cache():
 def announced() -> list[dict]:
     """Events announced to sinks after commit during the test."""
     return RecordingSink.published
+
+
+@pytest.fixture
+def flashed() -> list[dict]:
+    """Ephemeral frames (``message.delta``) flashed to sinks during the test."""
+    return RecordingSink.flashed
 
 
 @pytest.fixture

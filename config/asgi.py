@@ -19,7 +19,11 @@ from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ApiOrSiteRouter(api=ApiASGIHandler(), site=site_asgi_app, prefixes=("/v1/", "/emotion/v1/", "/hooks/")),
+        "http": ApiOrSiteRouter(
+            api=ApiASGIHandler(),
+            site=site_asgi_app,
+            prefixes=("/v1/", "/emotion/v1/", "/hooks/", "/studio/", "/openai/"),
+        ),
         # The auth stack reads the admin's session cookie, so a signed-in superuser can open the socket too.
         "websocket": AuthMiddlewareStack(URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())])),
     }

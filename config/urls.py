@@ -1,7 +1,9 @@
 """The URL map: the front door and docs for people, the admin, and each API surface under its own mount."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from apps.api.studio.errors import not_found_view as studio_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,6 +11,10 @@ urlpatterns = [
     path("emotion/v1/", include("apps.api.emotion.urls")),
     path("hooks/", include("apps.api.hooks.urls")),
     path("npc/", include("apps.api.npc.urls")),
+    path("studio/api/v1/", include("apps.api.studio.urls")),
+    # Anything else under /studio (another version, a missing segment) is a 404 in the studio's shape too.
+    re_path(r"^studio/", studio_not_found),
+    path("openai/v1/", include("apps.api.openai.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("apps.api.home.urls")),
 ]

@@ -128,3 +128,22 @@ def test_the_emotion_table_has_every_status_and_code_of_molroos_shape():
 def test_the_docs_say_why_the_surfaces_differ_on_401_and_403(doc):
     text = (DOCS / doc).read_text()
     assert "LoreOS" in text and "molroo" in text and "403" in text and "401" in text
+
+
+def test_the_openai_table_has_every_status_and_type():
+    from apps.api.openai import errors as openai_errors
+
+    table: dict[int, set[str]] = {}
+    for status, kinds, *_ in _table(DOCS / "openai-api.md", "| status | `type` / `code` | when |"):
+        table.setdefault(int(status), set()).update(re.findall(r"`([a-z_]+)`", kinds.split("/")[0]))
+    answers = set()
+    for failure in [*DRF_FAILURES, *_every_application_error()]:
+        rendered = openai_errors.render_error(failure)
+        if rendered is None:  # a bug's 500 (RequestDataTooBig never reaches a view: the middleware answers 413)
+            continue
+        body, status, _ = rendered
+        answers.add((status, body["error"]["type"]))
+    answers |= {(413, "invalid_request_error"), (500, "server_error")}  # the middleware's 413, a bug's 500
+    missing = sorted((status, type_) for status, type_ in answers if type_ not in table.get(status, set()))
+    assert missing == []
+    assert set(table) == {status for status, _ in answers}

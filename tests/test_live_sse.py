@@ -32,6 +32,7 @@ class Stream:
 
     status: int
     frames: list[dict] = field(default_factory=list)
+    named: list[dict] = field(default_factory=list)  # frames with an ``event:`` line, which onmessage never sees
     comments: list[str] = field(default_factory=list)
     retry: str | None = None
     ended: bool = False
@@ -85,10 +86,19 @@ async def stream_read(
                     connected.set()
             elif line.startswith("retry:"):
                 stream.retry = line.partition(":")[2].strip()
+            elif line.startswith("event:"):
+                frame["event"] = line.partition(":")[2].strip()
             elif line.startswith("id:"):
                 frame["id"] = int(line.partition(":")[2])
             elif line.startswith("data:"):
                 frame["data"] = json.loads(line.partition(":")[2])
+            elif line == "" and frame and "event" in frame:
+                # EventSource hands a named event to its listeners only, not to onmessage, and keeps its
+                # last event id: a client that ignores deltas sees the log's stream as it was
+                assert "id" not in frame, frame
+                frame["after"] = len(stream.frames)
+                stream.named.append(frame)
+                frame = {}
             elif line == "" and frame:
                 assert frame["id"] == frame["data"]["cursor"], frame
                 stream.frames.append(frame)
@@ -162,6 +172,50 @@ def test_stream_delivers_the_reply_live_with_cursor_ids_and_resumes(live_stack):
         stream_read(live_stack.base_url, session_id, key, query="?since=3", until=lambda s: s.cursors[-1] == 4)
     )
     assert since.cursors == [4]
+
+
+def test_a_reply_streams_as_message_delta_frames_before_its_message_created(live_stack):  # noqa: F811
+    key, app = _tenant()
+    session_id = _session(app)
+    client = live_stack.client(key)
+
+    def replied(stream: Stream) -> bool:
+        return bool(stream.replies())
+
+    async def scenario():
+        connected, quiet_connected = asyncio.Event(), asyncio.Event()
+        streams = [
+            asyncio.create_task(stream_read(live_stack.base_url, session_id, key, until=replied, connected=connected)),
+            asyncio.create_task(
+                stream_read(
+                    live_stack.base_url,
+                    session_id,
+                    key,
+                    until=replied,
+                    query="?deltas=false",
+                    connected=quiet_connected,
+                )
+            ),
+        ]
+        await connected.wait()
+        await quiet_connected.wait()
+        text = "tell me about your favourite places in the city and why you love them"
+        sent = await asyncio.to_thread(client.post, f"/v1/sessions/{session_id}/messages", {"text": text})
+        return sent, await asyncio.gather(*streams)
+
+    sent, (stream, quiet) = asyncio.run(scenario())
+    assert sent.status == 202, sent.body
+    [reply] = stream.replies()
+    deltas = [frame for frame in stream.named if frame["event"] == "message.delta"]
+    assert deltas and len(deltas) == len(stream.named)
+    assert [frame["data"]["index"] for frame in deltas] == list(range(len(deltas)))
+    assert {frame["data"]["run_ref"] for frame in deltas} == {sent.data["run_ref"]}
+    assert "".join(frame["data"]["text"] for frame in deltas) == reply["payload"]["text"]
+    reply_position = stream.events.index(reply)
+    assert all(frame["after"] <= reply_position for frame in deltas)  # all of them before the reply of record
+    # the durable stream is the log, untouched: a listener without deltas sees the same frames
+    assert quiet.named == [] and quiet.events == stream.events
+    assert not any(event["event_type"] == "message.delta" for event in client.events(session_id))
 
 
 def test_twenty_concurrent_sends_while_streams_connect(live_stack):  # noqa: F811

@@ -258,3 +258,23 @@ def signed_file_read(*, token: str) -> SignedFile:
         raise StoredFileMissing("The file is no longer stored.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return SignedFile(name, content_type)
+
+
+def image_page(*, app_id: str, offset: int, limit: int) -> tuple[list[GeneratedImage], int]:
+    """One page of the app's ready images, newest first, and how many it has in all (two statements: the count
+    and the page; the ``generated_image_app_recent`` index serves both)."""
+    images = GeneratedImage.objects.filter(app_id=app_id, status=GeneratedImage.Status.READY)
+    total = images.count()
+    if offset >= total:
+        return [], total
+    return list(images.order_by("-created_at", "-id")[offset : offset + limit]), total
+
+
+def identity_assets(*, character_ids: list[str]) -> dict[str, VisualAsset]:
+    """The active identity asset of each of these characters that has one, by character id, in one statement."""
+    if not character_ids:
+        return {}
+    assets = VisualAsset.objects.filter(
+        character_id__in=character_ids, category=VisualAsset.Category.IDENTITY, status=VisualAsset.Status.ACTIVE
+    )
+    return {asset.character_id: asset for asset in assets}

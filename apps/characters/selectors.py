@@ -17,11 +17,30 @@ def character_list(*, app: "App") -> QuerySet[Character]:
     return Character.objects.filter(app=app).select_related("current_version").order_by("slug")
 
 
-def character_get(*, app: "App", slug: str) -> Character:
-    """Raises CharacterNotFound when the slug is unknown or owned by another app."""
-    character = Character.objects.select_related("current_version").filter(app=app, slug=slug).first()
+def character_published_list(*, app: "App") -> QuerySet[Character]:
+    """The app's characters that have a published version (what integrators can start something on), by slug."""
+    return Character.objects.filter(app=app, current_version__isnull=False).order_by("slug")
+
+
+def character_get(*, app: "App", slug: str, for_update: bool = False) -> Character:
+    """Raises CharacterNotFound when the slug is unknown or owned by another app. ``for_update`` locks the
+    character's row until the caller's transaction ends (what serializes work that must happen once per
+    character, such as opening an end-user's session)."""
+    characters = Character.objects.select_related("current_version")
+    if for_update:
+        characters = characters.select_for_update(of=("self",))
+    character = characters.filter(app=app, slug=slug).first()
     if character is None:
         raise CharacterNotFound(f"No character with slug '{slug}'.")
+    return character
+
+
+def character_get_by_id(*, app: "App", character_id: str) -> Character:
+    """The app's character by its id, with its current version. Raises CharacterNotFound for an unknown id and
+    for another app's character."""
+    character = Character.objects.select_related("current_version").filter(app=app, pk=character_id).first()
+    if character is None:
+        raise CharacterNotFound(f"No agent with id '{character_id}'.")
     return character
 
 
@@ -34,10 +53,11 @@ def character_by_id_get(*, character_id: str) -> Character:
     return character
 
 
-def character_published_get(*, app: "App", slug: str) -> Character:
-    """The character with its current version loaded, for starting something on it. Raises CharacterNotFound
-    (also for another app's slug) and CharacterNotPublished when no version was ever published."""
-    character = character_get(app=app, slug=slug)
+def character_published_get(*, app: "App", slug: str, for_update: bool = False) -> Character:
+    """The character with its current version loaded, for starting something on it (``for_update``: its row
+    locked, see ``character_get``). Raises CharacterNotFound (also for another app's slug) and
+    CharacterNotPublished when no version was ever published."""
+    character = character_get(app=app, slug=slug, for_update=for_update)
     if character.current_version is None:
         raise CharacterNotPublished(f"The character '{slug}' has no published version.")
     return character

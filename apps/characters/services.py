@@ -197,3 +197,23 @@ def character_version_republish(
         raise CharacterVersionNotFound(f"No version '{version_id}' of the character '{locked.slug}'.")
     content = content_validate(copy.deepcopy(version.content))
     return _version_publish(locked, content, created=False, published_by=published_by, published_via=published_via)
+
+
+# The character a conversation talks to when its client names none (the studio surface's conversations and
+# images without an agent): one per app, created on first use, published like any other character, so sessions,
+# events and the ledger need no special case. Its slug uses a '.' so it cannot be mistaken for a generated one.
+ASSISTANT_SLUG = "builtin.assistant"
+ASSISTANT_CONTENT = {
+    "slug": ASSISTANT_SLUG,
+    "display_name": "Assistant",
+    "profile": {"visible_bio": "A plain, helpful conversation partner who answers clearly and briefly."},
+}
+
+
+def assistant_character_ensure(*, app: "App") -> Character:
+    """The app's built-in assistant character, published on first use (a concurrent first use publishes once:
+    ``character_publish`` locks the row and keeps identical content as the same version)."""
+    character = Character.objects.filter(app=app, slug=ASSISTANT_SLUG, current_version__isnull=False).first()
+    if character is not None:
+        return character
+    return character_publish(app=app, data=ASSISTANT_CONTENT, published_via="builtin").character

@@ -27,6 +27,16 @@ class Session(TimestampedModel):
         default=False, help_text="Stay on character_version instead of following each newly published version."
     )
     external_user_ref = models.CharField(max_length=256)
+    # What the studio surface calls a conversation's title, system prompt and LLM: a session that sets them has
+    # the system prompt added after the character's sheet and runs its turns on that catalog model.
+    title = models.CharField(max_length=200, blank=True, default="")
+    system_prompt = models.TextField(blank=True, default="")
+    model = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Catalog model for this session's turns; empty: the character's.",
+    )
     proactive_enabled = models.BooleanField(default=False)
     last_cursor = models.BigIntegerField(default=0)
     user_turn_count = models.PositiveIntegerField(default=0)

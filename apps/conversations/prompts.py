@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from apps.llm.types import ChatMessage
+from apps.llm.types import ChatMessage, Role
 
 
 def _as_text(value: Any) -> str:
@@ -93,15 +93,22 @@ def chat_messages(
     *,
     initiate: str | None = None,
     selfie: tuple[float, float] | None = None,
+    instructions: str = "",
 ) -> list[ChatMessage]:
-    """The full prompt: system sheet, the emotion engine's ``prompt_data`` blocks when given, then history as
-    (role, text) with role 'user' or 'character'.
+    """The full prompt: system sheet, the session's own ``instructions`` (a studio conversation's system prompt)
+    when set, the emotion engine's ``prompt_data`` blocks when given, then history as (role, text) with role
+    'user', 'character' or 'system' (a caller's own system message, kept in its place).
 
     With ``initiate`` (``cold_initiate`` or ``session_resume``) the character is told to write first; with
     ``selfie`` (image proactivity, selfie comfort) it may send a selfie and answers as JSON (SELFIE_INSTRUCTION)."""
     messages = [ChatMessage("system", system_prompt(content, initiate=initiate, selfie=selfie))]
+    if instructions:
+        messages.append(ChatMessage("system", instructions))
     if emotion:
         messages.append(ChatMessage("system", emotion_prompt(emotion)))
     for role, text in history:
-        messages.append(ChatMessage("user" if role == "user" else "assistant", text))
+        messages.append(ChatMessage(_HISTORY_ROLES.get(role, "assistant"), text))
     return messages
+
+
+_HISTORY_ROLES: dict[str, Role] = {"user": "user", "system": "system"}

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
@@ -66,6 +66,29 @@ def session_latest(
     if started_after is not None:
         sessions = sessions.filter(created_at__gte=started_after)
     return sessions.select_related("character", "character_version").order_by("-created_at", "-id").first()
+
+
+_SESSION_ID_OF_END_USER = CompiledRead(
+    lambda app_id, character_slug, external_user_ref: (
+        Session.objects.filter(
+            app_id=app_id,
+            character__slug=character_slug,
+            external_user_ref=external_user_ref,
+            playthrough__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)[:1]
+    ),
+    markers=["\x00app_id", "\x00character_slug", "\x00external_user_ref"],
+)
+
+
+def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref: str) -> str | None:
+    """The id of the end-user's newest conversation with the character (not an NPC playthrough's), whatever
+    version it runs (sessions follow their character), in one query; None when there is none. Compiled once
+    per process: it opens every OpenAI-door call with a ``user``."""
+    found = _SESSION_ID_OF_END_USER.fetch(app.pk, character_slug, external_user_ref)
+    return found[0] if found else None
 
 
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
@@ -389,3 +412,58 @@ def session_turn_get(*, app: "App", session_id: str, run_id: str) -> SessionTurn
             "trust": start["relationship"]["trust"]
         }
     return SessionTurn(run, user_text, bubbles, before, after, failure)
+
+
+# --- conversations as the studio surface lists them ------------------------------------------------------
+# A conversation's transcript: its messages (the greeting included) and the pictures inserted into it.
+TRANSCRIPT_TYPES = (*MESSAGE_TYPES, IMAGE_READY)
+
+
+def session_list_with_last_message(*, app: "App", limit: int) -> list[Session]:
+    """The app's newest ``limit`` sessions, each with ``last_message_at`` (when its newest message or picture
+    was written; None before the first) and its character, in one statement."""
+    newest = (
+        Event.objects.filter(session_id=OuterRef("pk"), event_type__in=TRANSCRIPT_TYPES)
+        .order_by("-cursor")
+        .values("created_at")[:1]
+    )
+    sessions = (
+        Session.objects.filter(app=app)
+        .select_related("character")
+        .annotate(last_message_at=Subquery(newest))
+        .order_by("-created_at", "-id")
+    )
+    return list(sessions[:limit])
+
+
+def session_get_with_last_message(*, app: "App", session_id: str) -> Session:
+    """``session_get`` with ``last_message_at`` (as ``session_list_with_last_message``) in the same statement."""
+    newest = (
+        Event.objects.filter(session_id=OuterRef("pk"), event_type__in=TRANSCRIPT_TYPES)
+        .order_by("-cursor")
+        .values("created_at")[:1]
+    )
+    session = (
+        Session.objects.filter(app=app, pk=session_id)
+        .select_related("character")
+        .annotate(last_message_at=Subquery(newest))
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound(f"No conversation with id '{session_id}'.")
+    return session
+
+
+def session_transcript(*, app: "App", session_id: str, limit: int) -> list[Event]:
+    """The newest ``limit`` messages and inserted pictures of the app's session, oldest first, in one statement
+    (the ownership check rides in it as a subquery). Raises SessionNotFound for another app's session."""
+    owner = Session.objects.filter(pk=session_id, app=app).values("pk")
+    rows = list(
+        Event.objects.filter(session_id=session_id, session_id__in=owner, event_type__in=TRANSCRIPT_TYPES).order_by(
+            "-cursor"
+        )[:limit]
+    )
+    if not rows and not Session.objects.filter(pk=session_id, app=app).exists():
+        raise SessionNotFound(f"No conversation with id '{session_id}'.")
+    rows.reverse()
+    return rows

@@ -10,12 +10,15 @@ Two topics are announced:
 
 A sink is a class named by its dotted path (the way Django names its backends), made once per process. It
 lists the topics it takes in ``topics`` (without one, session events only: what a sink listed in
-``EVENT_SINKS`` was given before persona events joined this registry) and has one or both of:
+``EVENT_SINKS`` was given before persona events joined this registry) and has any of:
 
 - ``record(events)``, called inside the writing transaction: what it writes commits or rolls back with the
   events (so webhook delivery rows are never missing for a committed event). An error there fails the write.
 - ``publish(events)``, called after commit: it must not block for long and owns its own retries; an error
   is logged and the other sinks still run (the events are durable already).
+- ``flash(frames)``, called at once by ``events_flash`` with ephemeral frames that are not events and are
+  never stored (a reply's ``message.delta`` text while the model writes it): for live listeners only, best
+  effort, so an error is logged and dropped.
 
 The announcing apps import only this module and the ``delivery`` app provides the sinks, so no announcer
 imports ``delivery``. ``PERSONA_EVENT_SINKS`` (a second list for persona events) is gone: its sinks are
@@ -60,6 +63,7 @@ class EventSink(Protocol):
 class _TopicSinks:
     recorders: tuple[EventSink, ...]
     publishers: tuple[EventSink, ...]
+    flashers: tuple[EventSink, ...] = ()
 
 
 @cache
@@ -73,6 +77,7 @@ def _sinks_by_topic(paths: tuple[str, ...]) -> dict[str, _TopicSinks]:
         topic: _TopicSinks(
             recorders=tuple(sink for sink in topic_sinks if hasattr(sink, "record")),
             publishers=tuple(sink for sink in topic_sinks if hasattr(sink, "publish")),
+            flashers=tuple(sink for sink in topic_sinks if hasattr(sink, "flash")),
         )
         for topic, topic_sinks in takers.items()
     }
@@ -98,3 +103,16 @@ def _publish(publishers: tuple[EventSink, ...], events: list[dict[str, Any]]) ->
             sink.publish(events)
         except Exception:  # a broken sink must not break the others; the events are durable already
             logger.exception("Event sink %s failed", type(sink).__name__)
+
+
+def events_flash(*, topic: str, events: list[dict[str, Any]]) -> None:
+    """Hand ephemeral ``events`` (frames nobody stores) to the ``flash`` of the sinks of ``topic``, now, whether
+    or not a transaction is open: they describe work in progress, not committed state."""
+    sinks = _sinks_by_topic(tuple(settings.EVENT_SINKS)).get(topic)
+    if sinks is None:
+        return
+    for sink in sinks.flashers:
+        try:
+            sink.flash(events)
+        except Exception:  # live listeners only: a lost frame is not worth failing the work that sent it
+            logger.exception("Event sink %s failed to flash", type(sink).__name__)

@@ -36,6 +36,11 @@ class ChannelLayerSink:
         for session_id, batch in groupby(events, key=lambda event: event["session_id"]):
             group_send_soon(session_group(session_id), {"type": "session.events", "events": list(batch)})
 
+    def flash(self, frames: list[dict]) -> None:
+        """Ephemeral frames (``message.delta``) to the same group, as ``{"type": "session.flash", "frames"}``."""
+        for session_id, batch in groupby(frames, key=lambda frame: frame["session_id"]):
+            group_send_soon(session_group(session_id), {"type": "session.flash", "frames": list(batch)})
+
 
 class TelegramSink:
     """Kicks the sender of every Telegram chat bound to a session that got a deliverable event.

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "apps.api.native",
     "apps.api.emotion",
     "apps.api.npc",
+    "apps.api.studio",
+    "apps.api.openai",
     "apps.api",  # manage.py serve: the whole site in one process
 ]
 
@@ -111,7 +113,7 @@ API_MIDDLEWARE = [
 # CORS_ALLOWED_ORIGINS lists origins (comma-separated, e.g. https://app.example.com). Bearer keys and stream
 # tokens, not cookies, authenticate these calls, so credentials (cookies) are not allowed cross-origin.
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/(v1|emotion/v1)/"
+CORS_URLS_REGEX = r"^/(v1|emotion/v1|studio/api/v1|openai/v1)/"
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id"]
 CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
 
@@ -357,6 +359,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 PAYLOAD_TOO_LARGE_RENDERERS = {
     "/emotion/v1/": "apps.api.emotion.errors.payload_too_large_response",
     "/npc/": "apps.api.npc.errors.payload_too_large_response",
+    "/studio/": "apps.api.studio.errors.payload_too_large_response",
+    "/openai/": "apps.api.openai.errors.payload_too_large_response",
     "/": "apps.api.native.errors.payload_too_large_response",
 }
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
@@ -366,6 +370,9 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
+# The context window chat models are listed with on the studio surface (GET /studio/api/v1/models:
+# max_context); the catalog has no column for it, so one figure covers every chat model.
+LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=8192)
 DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 
 # --- Django REST framework and OpenAPI ------------------------------------------------------------

@@ -9,4 +9,5 @@ urlpatterns = [
     path("reference/", views.NativeSwaggerView.as_view(), name="reference-swagger"),
     path("reference/redoc/", views.NativeRedocView.as_view(), name="reference-redoc"),
     path("reference/emotion/", views.EmotionSwaggerView.as_view(), name="reference-emotion"),
+    path("reference/studio/", views.StudioSwaggerView.as_view(), name="reference-studio"),
 ]

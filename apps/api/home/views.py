@@ -58,3 +58,8 @@ class NativeRedocView(_PublicDocsView, SpectacularRedocView):
 class EmotionSwaggerView(_PublicDocsView, SpectacularSwaggerView):
     url_name = "emotion-openapi"
     title = "Dramatis emotion API (/emotion/v1)"
+
+
+class StudioSwaggerView(_PublicDocsView, SpectacularSwaggerView):
+    url_name = "studio-openapi"
+    title = "Dramatis studio API (/studio/api/v1)"

@@ -8,6 +8,14 @@ gap shows, so events that commit while it connects are neither missed nor double
 Who may open it: see ``apps.api.shared.authentication.stream_app`` (an API key in the header, a stream token
 in ``?token=`` for browsers, or a signed-in superuser). Each heartbeat also
 reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
+
+While a reply is being written the stream also carries its text as it comes: ephemeral frames with an
+``event: message.delta`` line and no ``id:`` (``{"type": "message.delta", "run_ref", "index", "text"}``), then
+the durable ``message.created`` as always. A named event does not reach EventSource's ``onmessage`` and a frame
+without ``id`` leaves ``Last-Event-ID`` alone, so a client that ignores deltas sees exactly the log's stream,
+and a reconnect resumes from the log (deltas are never replayed). The stream marks its session as listened
+to when it opens and at each heartbeat, which is what makes workers stream that session's replies;
+``?deltas=false`` leaves the deltas out (and does not ask workers to stream).
 """
 
 import asyncio
@@ -25,6 +33,7 @@ from apps.api.native.errors import json_error
 from apps.api.shared.authentication import stream_app
 from apps.api.shared.errors import error_body
 from apps.conversations import selectors
+from apps.conversations import services as conversation_services
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery import services as delivery_services
@@ -59,6 +68,11 @@ def _frame(event: dict) -> str:
     return f"id: {event['cursor']}\ndata: {json.dumps(event, separators=(',', ':'), default=str)}\n\n"
 
 
+def _flash_frame(frame: dict) -> str:
+    body = {key: value for key, value in frame.items() if key != "session_id"}
+    return f"event: {frame['type']}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+
+
 def _events_after(session_id: str, since: int) -> list[dict]:
     try:
         events = selectors.event_list(session_id=session_id, since=since, limit=PAGE)
@@ -82,7 +96,11 @@ async def _catch_up(session_id: str, since: int) -> AsyncIterator[dict]:
             return
 
 
-async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
+def _wants_deltas(request: HttpRequest) -> bool:
+    return request.GET.get("deltas", "true").lower() not in {"false", "0", "no"}
+
+
+async def _event_frames(session_id: str, since: int, deltas: bool = True) -> AsyncIterator[str]:
     layer = get_channel_layer()
     delivery_services.server_loop_remember(asyncio.get_running_loop())
     channel = await layer.new_channel()
@@ -94,7 +112,10 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
     receiving = asyncio.ensure_future(layer.receive(channel))
     last = since
     deadline = time.monotonic() + settings.SSE_MAX_SECONDS
+    listen = sync_to_async(conversation_services.delta_listen)
     try:
+        if deltas:
+            await listen(session_id=session_id)
         yield f"retry: 2000\n: connected to {session_id}\n\n"
         async for event in _catch_up(session_id, last):
             yield _frame(event)
@@ -107,10 +128,16 @@ async def _event_frames(session_id: str, since: int) -> AsyncIterator[str]:
                 async for event in _catch_up(session_id, last):
                     yield _frame(event)
                     last = event["cursor"]
+                if deltas:
+                    await listen(session_id=session_id)
                 yield ": heartbeat\n\n"
                 continue
             message = receiving.result()
             receiving = asyncio.ensure_future(layer.receive(channel))
+            if message["type"] == "session.flash":
+                for frame in message["frames"] if deltas else ():
+                    yield _flash_frame(frame)
+                continue
             pushed = [event for event in message["events"] if event["cursor"] > last]  # drop what was sent
             if pushed and pushed[0]["cursor"] == last + 1:
                 for event in pushed:
@@ -137,7 +164,8 @@ async def session_event_stream(request: HttpRequest, session_id: str) -> HttpRes
         session = await sync_to_async(_authenticate_and_load)(request, session_id)
     except ApplicationError as error:
         return json_error(error)
-    response = StreamingHttpResponse(_event_frames(session.id, since), content_type="text/event-stream")
+    frames = _event_frames(session.id, since, _wants_deltas(request))
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -7,78 +7,44 @@ once the turn is written; or ``error`` ``{"error", "code"}`` when the reply fail
 Anything that fails before (bad input, an unknown persona, a finished playthrough, a budget) is an ordinary
 error response in Foil's shape, since nothing has been sent yet.
 
-Under ASGI the frames are produced by a synchronous generator (the model client and the database are
-synchronous) advanced one frame at a time in the request's thread-sensitive executor, so each chunk leaves
-as soon as the model sends it; under WSGI the generator is handed to the server as it is. A listener that
+The frames go out through ``apps.api.shared.sse`` (the same machinery as the studio's streams). A listener that
 goes away mid-reply does not lose the turn: the reply is finished unheard and written (``NpcTurnStream``).
 """
 
-import json
 import logging
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
-from rest_framework.renderers import JSONRenderer
 
 from apps.api.npc import presenters
 from apps.api.npc.errors import render_error
+from apps.api.shared.sse import sse_frame
+from apps.api.shared.sse import sse_response as shared_sse_response
 from apps.conversations.services import NpcTurnStream
 
 logger = logging.getLogger(__name__)
 
 
-def _frame(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
-
-
 def _frames(stream: NpcTurnStream) -> Iterator[str]:
-    yield _frame("metadata", presenters.stream_metadata(stream))
+    yield sse_frame("metadata", presenters.stream_metadata(stream))
     deltas = iter(stream)
     try:
         for delta in deltas:
-            yield _frame("text_delta", {"text": delta})
+            yield sse_frame("text_delta", {"text": delta})
     except Exception as error:  # the status line went out with metadata: the failure is an event now
         rendered = render_error(error)
         if rendered is None:
             logger.exception("NPC message stream failed")
-            yield _frame("error", {"error": "The reply failed; send the message again.", "code": "server_error"})
+            yield sse_frame("error", {"error": "The reply failed; send the message again.", "code": "server_error"})
         else:
             body = rendered[0]["error"]
-            yield _frame("error", {"error": body["message"], "code": body["code"]})
+            yield sse_frame("error", {"error": body["message"], "code": body["code"]})
         return
     finally:
         deltas.close()  # a listener gone mid-reply: the turn still finishes and is written
     assert stream.turn is not None
-    yield _frame("done", presenters.chat_response(stream.turn))
-
-
-class EventStreamRenderer(JSONRenderer):
-    """Lets a request that accepts only ``text/event-stream`` (a standard SSE client) reach the view; what the
-    view answers before the stream starts (an error) is still JSON in Foil's shape."""
-
-    media_type = "text/event-stream"
-    format = "sse"
-
-
-_END = object()
-
-
-async def _frames_async(frames: Iterator[str]) -> AsyncIterator[str]:
-    advance = sync_to_async(next, thread_sensitive=True)
-    try:
-        while (frame := await advance(frames, _END)) is not _END:
-            yield frame
-    finally:
-        await sync_to_async(frames.close, thread_sensitive=True)()
+    yield sse_frame("done", presenters.chat_response(stream.turn))
 
 
 def sse_response(request, stream: NpcTurnStream) -> StreamingHttpResponse:
-    frames = _frames(stream)
-    asgi = isinstance(getattr(request, "_request", request), ASGIRequest)
-    response = StreamingHttpResponse(_frames_async(frames) if asgi else frames, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+    return shared_sse_response(request, _frames(stream))

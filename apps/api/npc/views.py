@@ -11,6 +11,7 @@ from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
 from apps.api.shared.authentication import HasApp
+from apps.api.shared.sse import EventStreamRenderer
 from apps.api.shared.validation import json_object, validated
 from apps.conversations import selectors as conversations_selectors
 from apps.conversations import services as conversations_services
@@ -66,7 +67,7 @@ class MessageApi(NpcApiView):
 
 
 class MessageStreamApi(NpcApiView):
-    renderer_classes = [JSONRenderer, streams.EventStreamRenderer]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     def post(self, request, persona_id: str):
         data = validated(MessageInput, json_object(request.data))

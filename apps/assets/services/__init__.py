@@ -2,6 +2,7 @@
 retire) and generated images (create, draw, settle). Every function takes the asking app (or an id its caller
 scoped to it) and refuses another app's rows as absent."""
 
+from apps.assets.services.direct_images import DirectImage, images_generate
 from apps.assets.services.generated_images import (
     ImageDrawn,
     ImageJob,
@@ -21,6 +22,7 @@ from apps.assets.services.visual_assets import (
 
 __all__ = [
     "ASSET_KEY_PATTERN",
+    "DirectImage",
     "ImageDrawn",
     "ImageJob",
     "image_create",
@@ -28,6 +30,7 @@ __all__ = [
     "image_finish",
     "image_job_start",
     "image_prompt",
+    "images_generate",
     "visual_asset_promote",
     "visual_asset_register_url",
     "visual_asset_retire",

@@ -1,7 +1,14 @@
 """Writes and workflows of the conversations app, one topic per module."""
 
+from apps.conversations.services.completions import CompletionStream, completion_stream
+from apps.conversations.services.deltas import delta_listen
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
 from apps.conversations.services.idempotency import idempotency_records_purge
+from apps.conversations.services.image_requests import (
+    character_avatar_generate,
+    character_create_with_avatar,
+    image_generate,
+)
 from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
 from apps.conversations.services.npc_turns import NpcTurn, NpcTurnStream, npc_message_send, npc_message_stream
@@ -14,7 +21,7 @@ from apps.conversations.services.proactive_scheduling import (
     session_proactive_update,
 )
 from apps.conversations.services.run_retries import RETRIABLE_ERROR_CODES, runs_retry
-from apps.conversations.services.runs import RunOutcome, run_execute, runs_recover
+from apps.conversations.services.runs import RunOutcome, TurnOptions, run_execute, run_steps, runs_recover
 from apps.conversations.services.selfies import (
     PROBE_TYPES,
     ImageJobOutcome,
@@ -25,12 +32,26 @@ from apps.conversations.services.selfies import (
 from apps.conversations.services.sessions import (
     session_create,
     session_latest_or_create,
+    session_of_end_user_ensure,
     session_stream_token_issue,
     session_version_follow,
     session_version_pin,
 )
+from apps.conversations.services.transcript import (
+    TranscriptMessage,
+    session_create_with_transcript,
+    transcript_append,
+)
+from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [
+    "CompletionStream",
+    "TurnOptions",
+    "TurnStream",
+    "completion_stream",
+    "delta_listen",
+    "message_turn",
+    "run_steps",
     "ImageJobOutcome",
     "NewEvent",
     "PROBE_TYPES",
@@ -42,9 +63,13 @@ __all__ = [
     "ScanResult",
     "RunOutcome",
     "SendResult",
+    "TranscriptMessage",
+    "character_avatar_generate",
+    "character_create_with_avatar",
     "cursor_advance",
     "events_append",
     "idempotency_records_purge",
+    "image_generate",
     "image_job_execute",
     "images_recover",
     "image_probe_start",
@@ -60,9 +85,12 @@ __all__ = [
     "runs_recover",
     "runs_retry",
     "session_create",
+    "session_create_with_transcript",
     "session_latest_or_create",
+    "session_of_end_user_ensure",
     "session_version_follow",
     "session_version_pin",
     "session_proactive_update",
     "session_stream_token_issue",
+    "transcript_append",
 ]

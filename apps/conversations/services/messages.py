@@ -56,7 +56,9 @@ def _idempotency_claim(app: "App", key: str, scope: str, fingerprint: str) -> Id
 
 
 @transaction.atomic
-def message_send(*, app: "App", session_id: str, text: str, idempotency_key: str | None = None) -> SendResult:
+def message_send(
+    *, app: "App", session_id: str, text: str, idempotency_key: str | None = None, dispatch: bool = True
+) -> SendResult:
     """Accept an end-user's message and queue the character's reply.
 
     In one transaction: check the text, reserve two cursors (row-locking the session, and raising
@@ -65,6 +67,9 @@ def message_send(*, app: "App", session_id: str, text: str, idempotency_key: str
     dispatched to a worker and the events announced. With an ``idempotency_key`` a retry of the same
     request returns the first answer; a different request with the same key raises
     IdempotencyKeyReused (422).
+
+    ``dispatch=False`` leaves the run queued for the caller to execute in its own thread (``message_turn``); if
+    the caller never does, the recovery sweep dispatches it like any run whose dispatch was lost.
     """
     text = _text_check(app, text)
     record = None
@@ -99,6 +104,7 @@ def message_send(*, app: "App", session_id: str, text: str, idempotency_key: str
     # Last, because it row-locks the app until commit and every send of the app queues behind that lock:
     # taken first, it serialised whole transactions (~50 sends/s); taken here, only the commit.
     accounts_services.app_quota_consume(app=app, resource="user_messages")
-    run_id = run.id
-    transaction.on_commit(lambda: executor.submit(RUN_EXECUTE_TASK, run_id))
+    if dispatch:
+        run_id = run.id
+        transaction.on_commit(lambda: executor.submit(RUN_EXECUTE_TASK, run_id))
     return result

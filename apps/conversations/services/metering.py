@@ -37,7 +37,7 @@ def message_budget_check(*, app: "App", session_id: str, text: str) -> None:
     if session is None:
         return  # the send itself answers 404
     try:
-        spec = llm_selectors.model_spec_get(name=session.character_version.content.get("model"))
+        spec = llm_selectors.model_spec_get(name=session.model or session.character_version.content.get("model"))
     except ApplicationError:
         return  # the run fails on the model name and reserves nothing
     floor = spec.credits_upper_bound([ChatMessage("user", text)])

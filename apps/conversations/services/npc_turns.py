@@ -43,6 +43,7 @@ from apps.accounts.types import UsagePurpose
 from apps.conversations import selectors
 from apps.conversations.models import Session
 from apps.conversations.services import metering
+from apps.conversations.services.deltas import DeltaPublisher, delta_listening
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.npc_sessions import opening, session_open
 from apps.conversations.services.sessions import session_version_follow
@@ -341,9 +342,13 @@ class NpcTurnStream:
     def __iter__(self) -> Iterator[str]:
         stream = llm_services.ChatStream(self._turn.reply_call.spec, self._turn.reply_messages)
         deltas = iter(stream)
+        # The session's event streams (native SSE) hear the reply as it is written too, as message.delta.
+        listeners = DeltaPublisher(session_id=self.session.id) if delta_listening(session_id=self.session.id) else None
         try:
             try:
                 for delta in deltas:  # noqa: UP028 - ``yield from`` would close ``deltas`` with this generator
+                    if listeners is not None:
+                        listeners.add(delta)
                     yield delta
             except GeneratorExit:
                 # The listener went away mid-reply. The message was accepted: finish the reply unheard and
@@ -355,6 +360,8 @@ class NpcTurnStream:
         except ApplicationError:
             _turn_fail(self._turn)
             raise
+        if listeners is not None:
+            listeners.flush()
         self._commit(stream)
 
     def _commit(self, stream: llm_services.ChatStream) -> None:

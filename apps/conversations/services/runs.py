@@ -2,8 +2,10 @@
 
 import logging
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -12,9 +14,10 @@ from apps.accounts.types import UsagePurpose
 from apps.conversations import prompts, selectors
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
-from apps.conversations.models import Run
+from apps.conversations.models import Event, Run
 from apps.conversations.proactive_rules import reply_payload
 from apps.conversations.services import metering
+from apps.conversations.services.deltas import DeltaPublisher, delta_listening
 from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
@@ -38,11 +41,40 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What became of one execution attempt. ``retry_in`` is set when the run should be dispatched again."""
+    """What became of one execution attempt. ``retry_in`` is set when the run should be dispatched again.
+
+    A succeeded attempt also carries the character's ``reply`` (the public dict of its ``message.created``) and
+    the reply call's ``result``; a failed one its ``error``; ``trace`` is set when the options asked for it."""
 
     run_id: str
     status: str
     retry_in: float | None = None
+    reply: dict[str, Any] | None = None
+    result: ChatResult | None = None
+    error: ApplicationError | None = None
+    trace: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    """How a turn run in a request's thread (the studio and OpenAI doors) differs from a worker's.
+
+    ``model``: a catalog model for this turn only (else the session's, else the character's). ``history``: the
+    caller's own conversation (the OpenAI door's request messages), used in the prompt instead of the log's.
+    ``stream``: stream the reply even when no event stream listens. ``inline``: the caller waits for this one
+    attempt, so a transient model error fails the run instead of queueing a retry nobody would hear.
+    ``trace``: collect what the prompt was made of, the emotion state and the timings (``RunOutcome.trace``).
+
+    None of these is stored: a run recovered from a dead request runs with the defaults."""
+
+    model: str = ""
+    history: tuple[ChatMessage, ...] | None = None
+    stream: bool = False
+    inline: bool = False
+    trace: bool = False
+
+
+WORKER = TurnOptions()
 
 
 def _claim(run_id: str) -> int | None:
@@ -83,12 +115,22 @@ class _Turn:
         return int(self.appraisal is not None)
 
 
-def _prepare(run: Run, turn: _Turn) -> None:
+def _caller_history(history: tuple[ChatMessage, ...]) -> tuple[list[tuple[str, str]], str]:
+    """A caller's own messages as the prompt's history, and its last user message as the text to appraise."""
+    pairs = [("character" if message.role == "assistant" else message.role, message.content) for message in history]
+    trigger = next((message.content for message in reversed(history) if message.role == "user"), "")
+    return pairs, trigger
+
+
+def _prepare(run: Run, turn: _Turn, options: TurnOptions) -> None:
     """Build the prompt and reserve the reply's credits: the model spec (from the shared catalog cache), one
     read of the history, the emotion preview (a model appraisal is reserved before its call and counted)."""
     version = run.session.character_version
-    turn.spec = llm_selectors.model_spec_get(name=version.content.get("model"))
-    history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS)
+    turn.spec = llm_selectors.model_spec_get(name=options.model or run.session.model or version.content.get("model"))
+    if options.history is not None:
+        history, trigger = _caller_history(options.history)
+    else:
+        history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS)
 
     def appraisal_reserve(spec: ModelSpec, messages: list[ChatMessage]) -> None:
         reserved = metering.call_reserve(run=run, spec=spec, messages=messages, purpose=UsagePurpose.EMOTION_APPRAISAL)
@@ -103,11 +145,13 @@ def _prepare(run: Run, turn: _Turn) -> None:
     prompt_data = turn.emotion.prompt_data if turn.emotion else None
     turn.selfie = selfie_chance(run=run)
     selfie = (turn.selfie.proactivity, turn.selfie.comfort) if turn.selfie is not None else None
-    turn.messages = prompts.chat_messages(version.content, history, prompt_data, initiate=initiate, selfie=selfie)
+    turn.messages = prompts.chat_messages(
+        version.content, history, prompt_data, initiate=initiate, selfie=selfie, instructions=run.session.system_prompt
+    )
     turn.reply = metering.run_usage_reserve(run=run, spec=turn.spec, messages=turn.messages)
 
 
-def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.CallOutcome]) -> None:
+def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.CallOutcome]) -> list[Event]:
     """The rest of an outcome's transaction, after the fenced run UPDATE: settle the calls, append the events
     (and the budget warnings) in one go, and keep the proactive due time when the session has one."""
     warnings = metering.run_usage_settle(run=run, outcomes=outcomes)
@@ -116,12 +160,13 @@ def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.Cal
         count=len(events) + len(warnings),
         character_version_id=run.session.character_version_id,  # the version this turn ran on
     )
-    events_append(session_id=run.session_id, events=[*events, *warnings], last_cursor=advanced.last_cursor)
+    rows = events_append(session_id=run.session_id, events=[*events, *warnings], last_cursor=advanced.last_cursor)
     if advanced.proactive_enabled:  # read under the session's lock, so a switch flipped mid-turn is seen
         proactive_reschedule(session_id=run.session_id)
+    return rows
 
 
-def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, latency_ms: int) -> bool:
+def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, latency_ms: int) -> dict | None:
     """Write the reply in one transaction: the fenced run UPDATE, the emotion step, the reply and emotion
     events, the settled usage and (for proactive sessions) the next due time."""
     with transaction.atomic():
@@ -150,7 +195,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             )
             updated = cursor.rowcount
         if not updated:
-            return False  # another worker took the run over; its answer is the only one
+            return None  # another worker took the run over; its answer is the only one
         text, wish = selfie_reply_read(result) if turn.selfie is not None else (result.text, None)
         text = text.strip()
         payload = {
@@ -169,10 +214,10 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
         reply = NewEvent("message.created", payload, "character", run.id)
         outcomes = [item for item in (turn.appraisal,) if item is not None]
         outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))
-        _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
+        rows = _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
         if selfie is not None:
             selfie_draw_queue(image_id=selfie["image_id"])
-    return True
+    return rows[0].as_public_dict()
 
 
 def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int, turn: _Turn | None = None) -> bool:
@@ -223,19 +268,29 @@ def _reply_call(turn: _Turn) -> ChatResult:
         return error.result
 
 
-def run_execute(*, run_id: str) -> RunOutcome:
-    """Execute one attempt of a run; safe to call any number of times, from any number of workers.
+def _reply_streamed(turn: _Turn, listeners: DeltaPublisher | None) -> Generator[str, None, ChatResult]:
+    """The reply call as a token stream: each delta goes to the caller and, when given, to the session's
+    listeners (``message.delta``). A turn that may carry a selfie answers JSON, which is not streamed: its
+    text is known whole, at the end, and the caller gets it as one delta."""
+    if turn.selfie is not None:
+        result = _reply_call(turn)
+        return result
+    stream = llm_services.ChatStream(turn.spec, turn.messages)
+    for delta in stream:
+        if listeners is not None:
+            listeners.add(delta)
+        yield delta
+    if listeners is not None:
+        listeners.flush()
+    assert stream.result is not None
+    return stream.result
 
-    Claims the run (skipping it when it is finished, not yet due, or owned by a live worker), calls the
-    model outside any transaction, then writes the reply fenced by the attempt number, so a turn is
-    never answered twice. Transient model errors are retried with exponential backoff up to
-    RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event, and so does a
-    run reclaimed after its workers died RUN_MAX_ATTEMPTS times (``run_abandoned``).
 
-    After the claim a reply turn reads twice (the run with its session, version and emotion session; the
-    history) and writes once (one transaction); a hard budget adds its reservation, committed before each
-    model call. The statement counts are pinned in ``tests/test_statement_counts.py`` of this app.
-    """
+def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, None, RunOutcome]:
+    """One attempt of a run, as a generator: it yields the reply's text deltas while the model streams them
+    (only when the options ask for a stream or an event stream listens to the session; else it yields
+    nothing) and returns the RunOutcome. ``run_execute`` drives it to the end; a surface that answers in the
+    request drives it itself and forwards the deltas."""
     attempt = _claim(run_id)
     if attempt is None:
         return RunOutcome(run_id, "skipped")
@@ -243,32 +298,68 @@ def run_execute(*, run_id: str) -> RunOutcome:
     if attempt > settings.RUN_MAX_ATTEMPTS:
         # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
         # every time must end in run.failed instead of being reclaimed forever.
-        message = f"The turn was abandoned by its worker {attempt - 1} times."
-        _finish_failure(run, attempt, RunAbandoned(message), run.model_calls)
-        return RunOutcome(run_id, "failed")
+        abandoned = RunAbandoned(f"The turn was abandoned by its worker {attempt - 1} times.")
+        _finish_failure(run, attempt, abandoned, run.model_calls)
+        return RunOutcome(run_id, "failed", error=abandoned)
     turn = _Turn()
+    clock_started = time.monotonic()
     try:
-        _prepare(run, turn)
+        _prepare(run, turn, options)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls + turn.model_calls(), turn)
-        return RunOutcome(run_id, "failed")
+        return RunOutcome(run_id, "failed", error=error)
     calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
+    # The caller (a synchronous door) may stream for itself; the session's event streams hear the deltas too,
+    # but only while one listens (a publish per delta frame is wasted on a session nobody watches).
+    listening = delta_listening(session_id=run.session_id)
+    listeners = DeltaPublisher(session_id=run.session_id, run_id=run_id) if listening else None
     try:
-        result = _reply_call(turn)
+        if options.stream or listening:
+            result = yield from _reply_streamed(turn, listeners)
+        else:
+            result = _reply_call(turn)
     except LLMTransientError as error:
-        if attempt < settings.RUN_MAX_ATTEMPTS:
+        if attempt < settings.RUN_MAX_ATTEMPTS and not options.inline:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
             retry_in = _schedule_retry(run, attempt, calls)
             return RunOutcome(run_id, "queued", retry_in=retry_in)
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed")
+        return RunOutcome(run_id, "failed", error=error)
     except ApplicationError as error:
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed")
+        return RunOutcome(run_id, "failed", error=error)
     latency_ms = int((time.monotonic() - started) * 1000)
-    finished = _finish_success(run, attempt, turn, result, latency_ms)
-    return RunOutcome(run_id, "succeeded" if finished else "superseded")
+    reply = _finish_success(run, attempt, turn, result, latency_ms)
+    if reply is None:
+        return RunOutcome(run_id, "superseded")
+    trace = None
+    if options.trace:
+        timings = {"prepare_ms": round((started - clock_started) * 1000, 1), "model_ms": latency_ms}
+        trace = run_trace(run=run, turn=turn, timings=timings)
+    return RunOutcome(run_id, "succeeded", reply=reply, result=result, trace=trace)
+
+
+def run_execute(*, run_id: str) -> RunOutcome:
+    """Execute one attempt of a run; safe to call any number of times, from any number of workers.
+
+    Claims the run (skipping it when it is finished, not yet due, or owned by a live worker), calls the
+    model outside any transaction, then writes the reply fenced by the attempt number, so a turn is
+    never answered twice. Transient model errors are retried with exponential backoff up to
+    RUN_MAX_ATTEMPTS; terminal errors and exhausted retries end in a ``run.failed`` event, and so does a
+    run reclaimed after its workers died RUN_MAX_ATTEMPTS times (``run_abandoned``). While an event stream
+    listens to the session, the reply is streamed and its deltas reach the listeners as ``message.delta``.
+
+    After the claim a reply turn reads twice (the run with its session, version and emotion session; the
+    history) and writes once (one transaction); a hard budget adds its reservation, committed before each
+    model call. The statement counts are pinned in ``tests/test_statement_counts.py`` of this app.
+    """
+    steps = run_steps(run_id=run_id)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as finished:
+            return finished.value
 
 
 def runs_recover(*, queued_grace_seconds: float = 30.0) -> list[str]:
@@ -279,3 +370,32 @@ def runs_recover(*, queued_grace_seconds: float = 30.0) -> list[str]:
     abandoned = Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)
     stuck = Run.objects.filter(status=Run.Status.QUEUED, available_at__lt=overdue)
     return [*abandoned.values_list("id", flat=True)[:500], *stuck.values_list("id", flat=True)[:500]]
+
+
+def run_trace(*, run: Run, turn: _Turn, timings: dict[str, float]) -> dict[str, Any]:
+    """What a turn's prompt was made of and what it knew (the studio's ``verbose``): each prompt part with its
+    source, the emotion the message led to and how it was appraised, the scenario the session plays, timings."""
+    sources = ["character"]
+    if run.session.system_prompt:
+        sources.append("instructions")
+    if turn.emotion is not None and turn.emotion.prompt_data:
+        sources.append("emotion")
+    parts = [
+        {"source": sources[index] if index < len(sources) else "history", "role": message.role, "text": message.content}
+        for index, message in enumerate(turn.messages)
+    ]
+    emotion = None
+    if turn.emotion is not None:
+        emotion = {
+            "appraisal": turn.emotion.appraisal,
+            "appraisal_source": turn.emotion.appraisal_source,
+            "prompt_data": turn.emotion.prompt_data,
+        }
+    return {
+        "model": turn.spec.name if turn.spec else "",
+        "prompt": parts,
+        "emotion": emotion,
+        "scenario": {"playthrough_id": run.session.playthrough_id} if run.session.playthrough_id else None,
+        "selfie_possible": turn.selfie is not None,
+        "timings_ms": timings,
+    }

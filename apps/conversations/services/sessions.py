@@ -13,6 +13,7 @@ from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.core.errors import ValidationFailed
+from apps.llm import selectors as llm_selectors
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -37,8 +38,15 @@ def session_create(
     external_user_ref: str,
     proactive_enabled: bool = False,
     character_version: int | None = None,
+    title: str = "",
+    system_prompt: str = "",
+    model: str = "",
 ) -> Session:
     """Start a session; a greeting opens it as ``character.initiated``.
+
+    ``title``, ``system_prompt`` and ``model`` (a catalog model name, checked here) are what the studio
+    surface keeps on a conversation: the system prompt follows the character's sheet in every turn's prompt and
+    the model replaces the character's for every turn.
 
     The session follows the character: each turn runs on the version published when it starts. With
     ``character_version`` (a version number) the session is pinned to that version instead, until a PATCH
@@ -49,6 +57,8 @@ def session_create(
     version = character.current_version
     if character_version is not None:
         version = _version_numbered(character, character_version)
+    if model:
+        llm_selectors.model_spec_get(name=model)  # ModelNotFound before anything is written
     accounts_services.app_quota_consume(app=app, resource="sessions")
     session = Session.objects.create(
         app=app,
@@ -57,6 +67,9 @@ def session_create(
         character_version_pinned=character_version is not None,
         external_user_ref=external_user_ref,
         proactive_enabled=proactive_enabled,
+        title=title,
+        system_prompt=system_prompt,
+        model=model,
     )
     greeting = (version.content.get("greeting") or "").strip()
     if greeting:
@@ -120,6 +133,29 @@ def session_latest_or_create(
     if existing is not None:
         return existing
     return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref)
+
+
+def session_of_end_user_ensure(*, app: "App", character_slug: str, external_user_ref: str) -> str:
+    """The id of the end-user's newest conversation with the character, or of a new one (``session_create``):
+    for doors where a (character, end-user) pair is the conversation, such as the OpenAI door's ``user``.
+    Unlike ``session_latest_or_create`` a new published version does not start a new session (each turn runs
+    on the version current at its start), so emotion and history carry across edits; one query when it
+    exists, and concurrent first calls open one session. Raises what ``session_create`` raises."""
+    existing = selectors.session_id_of_end_user(
+        app=app, character_slug=character_slug, external_user_ref=external_user_ref
+    )
+    if existing is not None:
+        return existing
+    # The first call: under the character's row lock, look again, so that concurrent first calls of one
+    # end-user open one session between them.
+    with transaction.atomic():
+        character_selectors.character_published_get(app=app, slug=character_slug, for_update=True)
+        existing = selectors.session_id_of_end_user(
+            app=app, character_slug=character_slug, external_user_ref=external_user_ref
+        )
+        if existing is not None:
+            return existing
+        return session_create(app=app, character_slug=character_slug, external_user_ref=external_user_ref).id
 
 
 def session_stream_token_issue(*, app: "App", session_id: str) -> accounts_services.IssuedStreamToken:

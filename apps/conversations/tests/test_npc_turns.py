@@ -215,6 +215,21 @@ def test_a_streamed_turn_announces_its_step_first_and_writes_once_the_reply_is_w
     assert reply.payload["text"] == stream.turn.reply
 
 
+def test_a_streamed_turn_reaches_the_sessions_event_streams_as_deltas_only_while_they_listen(owner, started, flashed):
+    npc, opened = started
+    app = owner.api_key.app
+    list(services.npc_message_stream(app=app, npc_id=npc.id, player_session_id="player-1", text="hello"))
+    assert flashed == []  # nobody listens: nothing published
+
+    services.delta_listen(session_id=opened.session.id)
+    stream = services.npc_message_stream(app=app, npc_id=npc.id, player_session_id="player-1", text="tell me more")
+    deltas = list(stream)
+
+    assert "".join(frame["text"] for frame in flashed) == "".join(deltas)
+    assert {(frame["session_id"], frame["run_ref"]) for frame in flashed} == {(opened.session.id, None)}
+    assert [frame["index"] for frame in flashed] == list(range(len(flashed)))
+
+
 def test_a_listener_gone_mid_stream_does_not_lose_the_turn(owner, started):
     npc, opened = started
     stream = services.npc_message_stream(

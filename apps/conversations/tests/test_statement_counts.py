@@ -21,6 +21,7 @@ from apps.conversations.models import Run
 from apps.conversations.services.messages import RUN_EXECUTE_TASK
 from apps.conversations.tests.factories import session_start
 from apps.core import executor
+from apps.llm.types import ChatMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -204,3 +205,30 @@ def test_the_first_turn_after_a_publish_reads_the_new_version_once_and_records_i
     statements, run = _turn(app, session, "And now?")
     assert len(statements) == 1 + REPLY_TURN, _show(statements)  # the session is on it now: back to the budget
     assert run.character_version_id == published.version.id
+
+
+def test_a_streamed_reply_costs_the_same_statements_as_a_plain_one(owner, dispatched):
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    services.delta_listen(session_id=session.id)  # an event stream listens: the worker streams the reply
+    statements, run = _turn(app, session, "What did you do today?")
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)
+    assert run.model_calls == 1
+
+
+def test_a_turn_in_the_callers_thread_is_a_send_and_a_turn(owner, dispatched):
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    with CaptureQueriesContext(connection) as captured:
+        turn = services.message_turn(app=app, session_id=session.id, text="What did you do today?")
+        deltas = list(turn)
+    statements = _statements(captured)
+    assert deltas and turn.reply is not None
+    # the message POST's transaction (not dispatched), the claim, the worker's turn
+    assert len(statements) == MESSAGE_POST + 1 + REPLY_TURN, _show(statements)
+    assert turn.send.run_ref not in dispatched  # run here, not handed to a worker
+    with CaptureQueriesContext(connection) as captured:
+        history = [ChatMessage("user", "hi"), ChatMessage("user", "What now?")]
+        services.message_turn(app=app, session_id=session.id, text="What now?", history=history).run()
+    # the caller's history replaces the log's read
+    assert len(_statements(captured)) == MESSAGE_POST + REPLY_TURN, _show(_statements(captured))

@@ -33,8 +33,10 @@ def test_front_door_says_what_runs_and_links_everything(client, db, settings):
         "/reference/",
         "/reference/redoc/",
         "/reference/emotion/",
+        "/reference/studio/",
         "/v1/openapi.json",
         "/emotion/v1/openapi.json",
+        "/studio/api/v1/openapi.json",
         "/v1/llms.txt",
         "/docs/integrators/quickstart.md",
     ):
@@ -107,6 +109,7 @@ def test_docs_serve_only_markdown_files_under_docs(client, path):
         ("/reference/", "swagger-ui-dist"),
         ("/reference/redoc/", "redoc"),
         ("/reference/emotion/", "swagger-ui-dist"),
+        ("/reference/studio/", "swagger-ui-dist"),
     ],
 )
 def test_openapi_references_render_with_local_assets_only(client, db, path, asset_dir):
@@ -125,6 +128,7 @@ def test_references_point_at_the_right_documents(client, db):
     assert "/v1/openapi.json" in client.get("/reference/").content.decode()
     assert "/v1/openapi.json" in client.get("/reference/redoc/").content.decode()
     assert "/emotion/v1/openapi.json" in client.get("/reference/emotion/").content.decode()
+    assert "/studio/api/v1/openapi.json" in client.get("/reference/studio/").content.decode()
 
 
 def test_the_openapi_build_prints_no_warnings(db, tmp_path, capsys):
