@@ -23,7 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts import services as accounts_services
-from apps.accounts.models import App, UsageRecord
+from apps.accounts.models import App, Plan, UsageRecord
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.factories import identity_asset_create
 from apps.characters.models import Character
@@ -46,8 +46,9 @@ pytestmark = pytest.mark.django_db
 # the same at 2 rows and at 22.
 STATEMENTS: dict[str, int] = {
     "accounts.apikey": 6,
-    "accounts.app": 5,
+    "accounts.app": 6,  # the plan filter lists the plans
     "accounts.budgetpolicy": 7,
+    "accounts.plan": 5,
     "accounts.usagerecord": 8,
     "assets.generatedimage": 9,
     "assets.visualasset": 6,
@@ -197,7 +198,12 @@ def _playthrough(world: World) -> None:
 ROW_MAKERS = {
     "auth.user": lambda world: User.objects.create_user(f"user{next(_serial)}"),
     "auth.group": lambda world: Group.objects.create(name=f"group {next(_serial)}"),
-    "accounts.app": lambda world: accounts_services.app_create(name=f"app {next(_serial)}"),
+    "accounts.app": lambda world: accounts_services.app_create(
+        name=f"app {next(_serial)}", plan=Plan.objects.get(slug="free")
+    ),
+    "accounts.plan": lambda world: Plan.objects.create(
+        slug=f"plan-{next(_serial)}", name="Plan", requests_per_minute=10
+    ),
     "accounts.apikey": lambda world: accounts_services.api_key_create(app=world.app, name=f"key {next(_serial)}"),
     "accounts.usagerecord": _usage_record,
     "accounts.budgetpolicy": lambda world: accounts_services.budget_policy_set(

@@ -110,7 +110,7 @@ UNKNOWN = {
     "probe_id": "img_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
-LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy"}
+LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy", "/v1/account"}
 # The query under which a list shows the caller's own slugs.
 OWN_ROWS_QUERY = {"/v1/usage": {"group_by": "character"}}
 

@@ -1,10 +1,13 @@
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
 from apps.accounts import selectors, services
-from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.accounts.models import CREDITS, ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, Plan, UsageRecord
 from apps.core.admin_scoping import SuperuserOnlyAdmin, TenantScopedAdmin, TenantScopedInline
 
 
@@ -76,19 +79,76 @@ class DramatisGroupAdmin(SuperuserOnlyAdmin, GroupAdmin):
 # --- the tenants' own rows ------------------------------------------------------------------------------
 
 
+@admin.register(Plan)
+class PlanAdmin(SuperuserOnlyAdmin, admin.ModelAdmin):
+    """The operator's plans: editing one changes the request limit of every app on it (every key of theirs)."""
+
+    list_display = ("slug", "name", "requests_per_minute", "updated_at")
+    search_fields = ("slug", "name")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.plan_changed(plan=obj)
+
+
+class AppAdminForm(forms.ModelForm):
+    balance_top_up = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.000001"),
+        label="Add credits to the balance",
+        help_text="Tops the app's balance up by this much (opening one if it has none: from then on, metered "
+        "requests past it are refused with 402). `manage.py balance` sets or removes it.",
+        **CREDITS,
+    )
+
+    class Meta:
+        model = App
+        fields = ["name", "is_sandbox", "plan", "max_characters", "max_sessions", "max_user_messages",
+                  "max_message_chars"]  # fmt: skip
+
+
 @admin.register(App)
 class AppAdmin(TenantScopedAdmin, admin.ModelAdmin):
-    """An app's staff see their own app only (its quotas read-only) and cannot add or delete apps."""
+    """An app's staff see their own app only (its quotas, plan and balance read-only) and cannot add or delete
+    apps."""
 
+    form = AppAdminForm
     app_path = "pk"
-    superuser_only_fields = ("name", "is_sandbox", "max_characters", "max_sessions", "max_user_messages",
+    superuser_only_fields = ("name", "is_sandbox", "plan", "max_characters", "max_sessions", "max_user_messages",
                              "max_message_chars")  # fmt: skip
-    list_display = ("name", "id", "is_sandbox", "characters_used", "sessions_used", "user_messages_used", "created_at")
-    list_filter = ("is_sandbox",)
+    list_display = ("name", "id", "plan", "is_sandbox", "characters_used", "sessions_used", "user_messages_used",
+                    "created_at")  # fmt: skip
+    list_filter = ("is_sandbox", "plan")
+    list_select_related = ("plan",)
     search_fields = ("name", "id")
-    readonly_fields = ("id", "characters_used", "sessions_used", "user_messages_used", "created_at", "updated_at")
+    readonly_fields = ("id", "balance", "characters_used", "sessions_used", "user_messages_used", "created_at",
+                       "updated_at")  # fmt: skip
     inlines = [ApiKeyInline, AppStaffInline]
     actions = ["issue_key"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if request.user.is_superuser else [name for name in fields if name != "balance_top_up"]
+
+    @admin.display(description="Balance (credits)")
+    def balance(self, obj) -> str:
+        status = selectors.app_balance(app=obj) if obj.pk else None
+        if status is None:
+            return "No balance: spending is not limited by one."
+        return (
+            f"{status.remaining_credits.normalize():f} left of {status.credited_credits.normalize():f} credited "
+            f"({status.spent_credits.normalize():f} spent, {status.reserved_credits.normalize():f} held by calls "
+            "in progress)"
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "plan" in form.changed_data:
+            services.app_plan_set(app=obj, plan=obj.plan)  # its keys follow the new plan at once
+        top_up = form.cleaned_data.get("balance_top_up")
+        if top_up and request.user.is_superuser:
+            status = services.app_balance_top_up(app=obj, credits=top_up)
+            self.message_user(request, f"Balance of {obj.name}: {status.remaining_credits.normalize():f} credits.")
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser and super().has_add_permission(request)

@@ -73,6 +73,16 @@ class BudgetExceeded(PaymentRequired):
     )
 
 
+class BalanceInsufficient(BudgetExceeded):
+    """The app's balance (its lifetime budget) has no room for the next call: a 402 like any hard budget."""
+
+    code = "insufficient_balance"
+    fix = (
+        "The app's credit balance is spent. Ask the operator to top it up (admin, or `manage.py balance`); "
+        "GET /v1/account shows what is left."
+    )
+
+
 class ExternalUserNotFound(NotFound):
     code = "external_user_not_found"
     fix = "Check the external_user_ref; an end-user is known to your app once it has a session (POST /v1/sessions)."

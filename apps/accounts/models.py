@@ -1,4 +1,4 @@
-"""Tenants, their credentials, the usage ledger and budgets."""
+"""Tenants, their plans and credentials, the usage ledger, budgets and balances."""
 
 from django.conf import settings
 from django.db import models
@@ -15,6 +15,27 @@ from apps.accounts.types import (
 from apps.core.models import TimestampedModel, prefixed_id_field
 
 
+class Plan(TimestampedModel):
+    """What an app may do per unit of time: today, how many requests each of its keys may make per minute.
+
+    Apps point at a plan; their keys inherit it. Operators edit the rows in the admin (a change reaches every
+    web process within ``API_KEY_CACHE_SECONDS``, the life of a verified key in a process's cache). The data
+    migration creates ``free`` (5/min), ``pro`` (100/min) and ``sandbox`` (120/min, given to sandbox apps).
+    """
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    requests_per_minute = models.PositiveIntegerField(
+        help_text="Requests each API key of an app on this plan may make in any 60-second window, on every surface."
+    )
+
+    class Meta:
+        ordering = ["requests_per_minute", "slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.requests_per_minute}/min)"
+
+
 class App(TimestampedModel):
     """A tenant. Everything an integrator creates belongs to exactly one app.
 
@@ -25,6 +46,14 @@ class App(TimestampedModel):
     id = prefixed_id_field("app")
     name = models.CharField(max_length=120)
     is_sandbox = models.BooleanField(default=False)
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="apps",
+        help_text="No plan: no request limit.",
+    )
     max_characters = models.PositiveIntegerField(null=True, blank=True)
     max_sessions = models.PositiveIntegerField(null=True, blank=True)
     max_user_messages = models.PositiveIntegerField(null=True, blank=True)
@@ -122,6 +151,11 @@ class BudgetPolicy(TimestampedModel):
 
     ``resource_type`` "all" counts every resource. A hard policy refuses work whose reservation would go
     over ``limit_credits``; a soft one only warns. Either warns once per period at ``soft_limit_credits``.
+
+    The app's balance is one of these too: app-wide, every resource, hard, with the ``lifetime`` period
+    that never resets, so its one counter holds everything ever spent against it. Topping up raises its
+    limit (``services.app_balance_top_up``); what is left is limit - spent - reserved. One per app, beside
+    any daily or monthly budgets.
     """
 
     Period = BudgetPeriod
@@ -142,7 +176,12 @@ class BudgetPolicy(TimestampedModel):
         verbose_name_plural = "budget policies"
         constraints = [
             models.UniqueConstraint(
-                fields=["app", "external_user_ref", "resource_type"], name="budget_one_policy_per_scope"
+                fields=["app", "external_user_ref", "resource_type"],
+                condition=~Q(period=BudgetPeriod.LIFETIME),
+                name="budget_one_policy_per_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["app"], condition=Q(period=BudgetPeriod.LIFETIME), name="budget_one_balance_per_app"
             ),
         ]
 

@@ -14,7 +14,7 @@ from django.core import signing
 from django.db.models import Count, Sum
 
 from apps.accounts import errors
-from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
+from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, Plan, UsageRecord
 from apps.core import clock
 from apps.core.generations import Generation, GenerationRead
 
@@ -44,12 +44,26 @@ def api_key_cache_forget(*, api_key_id: str) -> None:
             del _verified[digest]
 
 
+def api_key_cache_forget_app(*, app_id: str) -> None:
+    """Drop the app's keys from this process's cache (its plan changed)."""
+    with _verified_lock:
+        for digest in [digest for digest, (_, key) in _verified.items() if key.app_id == app_id]:
+            del _verified[digest]
+
+
+def api_key_cache_forget_plan(*, plan_id: int) -> None:
+    """Drop the keys of the plan's apps from this process's cache (the plan's limits changed)."""
+    with _verified_lock:
+        for digest in [digest for digest, (_, key) in _verified.items() if key.app.plan_id == plan_id]:
+            del _verified[digest]
+
+
 def _lookup(raw_key: str) -> ApiKey:
     parts = raw_key.split("_")
     if len(parts) != 3 or parts[0] != KEY_SCHEME:
         raise errors.ApiKeyInvalid("The API key is not valid.")
     prefix = f"{parts[0]}_{parts[1]}"
-    key = ApiKey.objects.select_related("app").filter(prefix=prefix).first()
+    key = ApiKey.objects.select_related("app__plan").filter(prefix=prefix).first()  # the plan rides along
     if key is None or not hmac.compare_digest(key.secret_hash, secret_digest(parts[2])):
         raise errors.ApiKeyInvalid("The API key is not valid.")
     return key
@@ -131,7 +145,7 @@ def app_staff_app(*, user) -> App | None:
     """The app ``user`` is bound to, None when unbound or anonymous (one query)."""
     if user is None or not user.is_authenticated:
         return None
-    binding = AppStaff.objects.select_related("app").filter(user_id=user.pk).first()
+    binding = AppStaff.objects.select_related("app__plan").filter(user_id=user.pk).first()
     return binding.app if binding is not None else None
 
 
@@ -233,8 +247,15 @@ def usage_calls_by_run(*, app_id: str, run_refs: list[str]) -> dict[str, list[Us
 
 
 # --- budgets -----------------------------------------------------------------------------------------
+# The one "period" of the lifetime budget (the balance): its counter's period_start, and the end of time.
+LIFETIME_START = datetime(1970, 1, 1, tzinfo=UTC)
+LIFETIME_END = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def budget_period_bounds(*, period: str, at: datetime) -> tuple[datetime, datetime]:
-    """The UTC day or month around ``at``, as [start, end)."""
+    """The UTC day or month around ``at``, as [start, end); all of time for the lifetime period (the balance)."""
+    if period == BudgetPolicy.Period.LIFETIME:
+        return LIFETIME_START, LIFETIME_END
     day = at.astimezone(UTC).date()
     if period == BudgetPolicy.Period.DAILY:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -318,4 +339,45 @@ def budget_statuses(*, app: App, external_user_ref: str = "") -> list[BudgetStat
     """The scope's policies (the app's own when ``external_user_ref`` is empty) with their current period."""
     now = clock.now()
     policies = BudgetPolicy.objects.filter(app=app, external_user_ref=external_user_ref).order_by("resource_type")
+    policies = policies.exclude(period=BudgetPolicy.Period.LIFETIME)  # the balance has its own read: app_balance
     return [budget_status(policy=policy, at=now) for policy in policies]
+
+
+# --- plans and the balance -------------------------------------------------------------------------------
+def app_requests_per_minute(*, app: App) -> int | None:
+    """How many requests each key of ``app`` may make in any minute; None (no plan) is no limit.
+
+    No query when the app came with its key (``api_key_authenticate`` loads the plan in the same statement).
+    """
+    if app.plan_id is None:
+        return None
+    return app.plan.requests_per_minute
+
+
+def plan_get(*, slug: str) -> Plan | None:
+    return Plan.objects.filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class BalanceStatus:
+    """An app's credit balance: everything topped up (``credited``), what was spent and is held by calls in
+    flight, and what is left for new work."""
+
+    credited_credits: Decimal
+    spent_credits: Decimal
+    reserved_credits: Decimal
+
+    @property
+    def remaining_credits(self) -> Decimal:
+        return max(Decimal(0), self.credited_credits - self.spent_credits - self.reserved_credits)
+
+
+def app_balance(*, app: App) -> BalanceStatus | None:
+    """The app's balance, None when it has none (no balance: spending is not limited by one)."""
+    policy = next((p for p in budget_policies_of(app_id=app.pk) if p.period == BudgetPolicy.Period.LIFETIME), None)
+    if policy is None:
+        return None
+    counter = BudgetCounter.objects.filter(policy_id=policy.pk, period_start=LIFETIME_START.date()).first()
+    if counter is None:  # the policy was just removed, or is being created: nothing spent against it yet
+        return BalanceStatus(policy.limit_credits, Decimal(0), Decimal(0))
+    return BalanceStatus(counter.limit_credits or Decimal(0), counter.spent_credits, counter.reserved_credits)

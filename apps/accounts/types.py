@@ -30,6 +30,11 @@ class UsagePurpose(models.TextChoices):
 class BudgetPeriod(models.TextChoices):
     DAILY = "daily"
     MONTHLY = "monthly"
+    LIFETIME = "lifetime"  # the app's balance: never resets (services.app_balance_top_up)
+
+
+# The periods an integrator may give a budget of their own (the lifetime one is the operator's balance).
+BUDGET_PERIODS_RECURRING = (BudgetPeriod.DAILY, BudgetPeriod.MONTHLY)
 
 
 class BudgetEnforcement(models.TextChoices):

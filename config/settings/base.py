@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The rate limit's X-RateLimit-* headers on every counted request (apps/api/shared/throttling.py).
+    "apps.api.shared.throttling.RateLimitHeadersMiddleware",
     # Innermost and sync-only on purpose: under ASGI Django then runs the whole chain above in the request's
     # thread, instead of hopping loop <-> thread for every process_request/process_response (~13 hops, about
     # a third of a message POST's time under daphne). No middleware above reads the body, so the size check
@@ -103,6 +105,7 @@ API_MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.api.shared.throttling.RateLimitHeadersMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
 ]
 
@@ -112,7 +115,7 @@ API_MIDDLEWARE = [
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(v1|emotion/v1|studio/api/v1|openai/v1)/"
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "last-event-id"]
-CORS_EXPOSE_HEADERS = ["Retry-After"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -291,8 +294,10 @@ WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", defau
 WEBHOOK_SEND_BATCH = env.int("WEBHOOK_SEND_BATCH", default=50)
 WEBHOOK_MAX_CONNECTIONS = env.int("WEBHOOK_MAX_CONNECTIONS", default=200)
 
-# Requests per minute per API key on /emotion/v1 (molroo's RATE_LIMIT); 0 = no limit.
-EMOTION_RATE_LIMIT_PER_MINUTE = env.int("EMOTION_RATE_LIMIT_PER_MINUTE", default=0)
+# Request rates are the apps' plans now (accounts.Plan, edited in the admin; docs/plans-and-limits.md), on every
+# surface: EMOTION_RATE_LIMIT_PER_MINUTE and NPC_REQUESTS_PER_MINUTE are retired and ignored.
+# Where the limiter keeps its counters in Redis (REDIS_URL; without it, in the web process's memory).
+RATE_LIMIT_KEY_PREFIX = env.str("RATE_LIMIT_KEY_PREFIX", default="dramatis-rate")
 
 # --- Secrets at rest -----------------------------------------------------------------------------
 # Fernet keys for secrets stored in the database (bot tokens, webhook secrets); comma-separated, the first
@@ -369,8 +374,6 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
-# Requests per app per clock minute on the NPC surface (/npc); over it, 429 with Retry-After. 0: no limit.
-NPC_REQUESTS_PER_MINUTE = env.int("NPC_REQUESTS_PER_MINUTE", default=0)
 # The context window chat models are listed with on the studio surface (GET /studio/api/v1/models:
 # max_context); the catalog has no column for it, so one figure covers every chat model.
 LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=8192)
@@ -383,6 +386,8 @@ REST_FRAMEWORK = {
         "apps.api.shared.authentication.StaffPlaygroundAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.shared.authentication.HasApp"],
+    # Every surface's one rate limiter, from the app's plan (a view opts out with rate_limit_exempt = True).
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.shared.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "apps.api.native.renderers.BrowsableApiRenderer",

@@ -1,4 +1,4 @@
-"""Writes for accounts: apps, keys, the demo sandbox and quota counters."""
+"""Writes for accounts: apps, their plans and keys, the demo sandbox and quota counters."""
 
 import secrets
 from dataclasses import dataclass
@@ -11,10 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts import errors, selectors
-from apps.accounts.models import ApiKey, App
+from apps.accounts.models import ApiKey, App, Plan
 from apps.accounts.selectors import KEY_SCHEME, secret_digest
 from apps.core.errors import ValidationFailed
 
+SANDBOX_PLAN = "sandbox"  # the plan row sandbox apps are put on (120 requests a minute per key by default)
 SANDBOX_CAPS = {"max_characters": 3, "max_sessions": 5, "max_user_messages": 60, "max_message_chars": 1200}
 
 QuotaResource = Literal["characters", "sessions", "user_messages"]
@@ -26,9 +27,24 @@ class IssuedKey:
     raw_key: str
 
 
-def app_create(*, name: str, is_sandbox: bool = False, **caps: int | None) -> App:
-    """Create a tenant, optionally with caps (``max_characters`` and friends)."""
-    return App.objects.create(name=name, is_sandbox=is_sandbox, **caps)
+def app_create(*, name: str, is_sandbox: bool = False, plan: Plan | None = None, **caps: int | None) -> App:
+    """Create a tenant, optionally on a plan and with caps (``max_characters`` and friends)."""
+    return App.objects.create(name=name, is_sandbox=is_sandbox, plan=plan, **caps)
+
+
+def app_plan_set(*, app: App, plan: Plan | None) -> App:
+    """Put ``app`` on ``plan`` (None: no request limit). Its keys follow at once in this process, and in
+    the others within ``API_KEY_CACHE_SECONDS`` (they cache verified keys with their app and plan)."""
+    App.objects.filter(pk=app.pk).update(plan=plan)
+    app.plan = plan
+    selectors.api_key_cache_forget_app(app_id=app.pk)
+    return app
+
+
+def plan_changed(*, plan: Plan) -> None:
+    """Call after editing a plan's limits (the admin does): keys verified in this process pick it up at once,
+    the other processes' within ``API_KEY_CACHE_SECONDS``."""
+    selectors.api_key_cache_forget_plan(plan_id=plan.pk)
 
 
 def playground_app_ensure(*, user) -> App:
@@ -89,7 +105,12 @@ def sandbox_issue(*, client_address: str) -> IssuedKey:
     if not settings.DEMO_SANDBOX_ENABLED:
         raise errors.DemoSandboxDisabled("Sandbox keys are not offered by this server.")
     _sandbox_rate_check(client_address)
-    app = app_create(name=f"sandbox {timezone.now():%Y-%m-%d %H:%M}", is_sandbox=True, **SANDBOX_CAPS)
+    app = app_create(
+        name=f"sandbox {timezone.now():%Y-%m-%d %H:%M}",
+        is_sandbox=True,
+        plan=selectors.plan_get(slug=SANDBOX_PLAN),
+        **SANDBOX_CAPS,
+    )
     expires_at = timezone.now() + timedelta(hours=settings.DEMO_SANDBOX_TTL_HOURS)
     return api_key_create(app=app, name="sandbox", expires_at=expires_at)
 
@@ -131,6 +152,7 @@ def app_message_length_check(*, app: App, text: str) -> None:
 
 
 from apps.accounts.services.app_staff import app_staff_bind, app_staff_unbind  # noqa: E402
+from apps.accounts.services.balance import app_balance_clear, app_balance_set, app_balance_top_up  # noqa: E402
 from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic modules, re-exported
     BudgetWarning,
     Settlement,
@@ -158,14 +180,19 @@ __all__ = [
     "api_key_create",
     "api_key_mark_used",
     "api_key_revoke",
+    "app_balance_clear",
+    "app_balance_set",
+    "app_balance_top_up",
     "app_create",
     "app_message_length_check",
+    "app_plan_set",
     "app_quota_consume",
     "app_staff_bind",
     "app_staff_unbind",
     "budget_policy_clear",
     "budget_policy_set",
     "budget_preflight",
+    "plan_changed",
     "playground_app_ensure",
     "sandbox_issue",
     "stream_token_issue",

@@ -18,6 +18,7 @@ from apps.accounts import errors, selectors
 from apps.accounts.models import App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.core import clock
 from apps.core.compiled import CompiledInsert
+from apps.core.errors import ValidationFailed
 
 _USAGE_INSERT = CompiledInsert(UsageRecord)  # every settled call without a reservation: a hot path
 
@@ -98,6 +99,11 @@ def _hold(policy: BudgetPolicy, period_start: date, credits: Decimal) -> bool:
 
 
 def _exceeded(policy: BudgetPolicy, used: Decimal) -> errors.BudgetExceeded:
+    if policy.period == BudgetPolicy.Period.LIFETIME:
+        left = max(Decimal(0), policy.limit_credits - used)
+        return errors.BalanceInsufficient(
+            f"Insufficient account balance: {left.normalize():f} credits left, not enough for the next call."
+        )
     scope = f"The end-user '{policy.external_user_ref}'" if policy.external_user_ref else "This app"
     what = "" if policy.resource_type == BudgetPolicy.ALL else f" on {policy.resource_type}"
     per = "today (UTC)" if policy.period == BudgetPolicy.Period.DAILY else "this month (UTC)"
@@ -308,8 +314,11 @@ def budget_policy_set(
         "enforcement": enforcement,
         "soft_limit_credits": soft_limit_credits,
     }
+    if period == BudgetPolicy.Period.LIFETIME:
+        raise ValidationFailed({"period": ["Budgets are daily or monthly; the lifetime one is the balance."]})
     scope = {"app": app, "external_user_ref": external_user_ref, "resource_type": resource_type}
-    policy = BudgetPolicy.objects.select_for_update().filter(**scope).first()
+    recurring = BudgetPolicy.objects.exclude(period=BudgetPolicy.Period.LIFETIME)
+    policy = recurring.select_for_update().filter(**scope).first()
     if policy is None:
         try:
             with transaction.atomic():
@@ -317,7 +326,7 @@ def budget_policy_set(
             selectors.BUDGET_POLICIES.bump(scope=app.pk)
             return created
         except IntegrityError:  # set at the same moment by another request: update that one
-            policy = BudgetPolicy.objects.select_for_update().get(**scope)
+            policy = recurring.select_for_update().get(**scope)
     selectors.BUDGET_POLICIES.bump(scope=app.pk)
     period_changed = policy.period != period
     for name, value in values.items():
@@ -334,7 +343,9 @@ def budget_policy_clear(*, app: App, external_user_ref: str = "", resource_type:
     """Remove the scope's budget for ``resource_type`` (every resource type when None); returns how many."""
     if app.is_sandbox:
         raise errors.DemoKeySurfaceDisabled("Sandbox apps cannot change budgets.")
-    policies = BudgetPolicy.objects.filter(app=app, external_user_ref=external_user_ref)
+    policies = BudgetPolicy.objects.filter(app=app, external_user_ref=external_user_ref).exclude(
+        period=BudgetPolicy.Period.LIFETIME  # the balance is the operator's: services.balance
+    )
     if resource_type is not None:
         policies = policies.filter(resource_type=resource_type)
     _, deleted = policies.delete()

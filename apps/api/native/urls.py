@@ -84,6 +84,7 @@ urlpatterns = [
     path("sessions/<str:session_id>/trace", usage.SessionTraceApi.as_view(), name="session-trace"),
     path("rates", usage.RatesApi.as_view(), name="rates"),
     path("usage", usage.UsageApi.as_view(), name="usage"),
+    path("account", usage.AccountApi.as_view(), name="account"),
     path("budget-policy", usage.AppBudgetPolicyApi.as_view(), name="app-budget-policy"),
     path(
         "external-users/<str:external_user_ref>/budget-policy",

@@ -9,7 +9,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.selectors import USAGE_GROUP_COLUMNS, BudgetStatus, UsageReport, UsageTotals
-from apps.accounts.types import ALL_RESOURCES, BudgetEnforcement, BudgetPeriod, ResourceType, UsagePurpose
+from apps.accounts.types import (
+    ALL_RESOURCES,
+    BUDGET_PERIODS_RECURRING,
+    BudgetEnforcement,
+    BudgetPeriod,
+    ResourceType,
+    UsagePurpose,
+)
 from apps.api.native.serializers import EventSerializer
 from apps.core.fields import StrictFloatField
 from apps.llm.types import ImageRate, ModelRate, credits_quantize
@@ -271,7 +278,9 @@ class BudgetPolicyInput(serializers.Serializer):
     limit_credits = StrictFloatField(
         min_value=0, max_value=MAX_CREDITS, allow_null=True, help_text="The cap per period; null removes the policy."
     )
-    period = serializers.ChoiceField(choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    period = serializers.ChoiceField(
+        choices=[(period.value, period.label) for period in BUDGET_PERIODS_RECURRING], default=BudgetPeriod.MONTHLY
+    )
     enforcement = serializers.ChoiceField(
         choices=BudgetEnforcement.choices,
         default=BudgetEnforcement.HARD,

@@ -10,7 +10,6 @@ from apps.api.npc import byok, presenters, streams
 from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
-from apps.api.npc.throttling import AppMinuteThrottle
 from apps.api.shared.authentication import HasApp
 from apps.api.shared.sse import EventStreamRenderer
 from apps.api.shared.validation import json_object, validated
@@ -24,7 +23,6 @@ PERSONAS_LIMIT = 100
 class NpcApiView(APIView):
     authentication_classes = [XApiKeyAuthentication]
     permission_classes = [HasApp]
-    throttle_classes = [AppMinuteThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
 

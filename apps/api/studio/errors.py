@@ -22,6 +22,7 @@ from apps.accounts.errors import (
     ApiKeyInvalid,
     ApiKeyMissing,
     ApiKeyRevoked,
+    BalanceInsufficient,
     StreamTokenExpired,
     StreamTokenInvalid,
 )
@@ -56,6 +57,8 @@ def render_error(exc: Exception) -> Rendered | None:
         return error_body(f"Rate limit exceeded; retry in {wait} seconds."), 429, {"Retry-After": str(wait)}
     if isinstance(exc, RateLimited):
         return error_body(exc.message), 429, {"Retry-After": "1"}
+    if isinstance(exc, BalanceInsufficient):  # its message says so already
+        return error_body(exc.message), 402, {}
     if isinstance(exc, PaymentRequired):
         return error_body(f"Insufficient account balance: {exc.message}"), 402, {}
     if isinstance(exc, ValidationFailed):

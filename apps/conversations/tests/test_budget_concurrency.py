@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
-from apps.accounts.errors import BudgetExceeded
+from apps.accounts.errors import BalanceInsufficient, BudgetExceeded
 from apps.accounts.models import BudgetCounter, UsageRecord
 from apps.conversations import services
 from apps.conversations.models import Event, Run
@@ -27,17 +28,15 @@ def _lexicon_appraiser(settings):
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
-    # given an end-user with a 10-credit cap and 25 reservations of 1 credit released at once
-    app = owner.api_key.app
-    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal(10))
-    contenders = 25
-    start = threading.Barrier(contenders)
+def _reserve_at_once(app, end_users: list[str]) -> int:
+    """One reservation of 1 credit per entry of ``end_users``, all released at once on their own connections;
+    how many were granted."""
+    start = threading.Barrier(len(end_users))
 
     @own_connection
     def reserve(index: int) -> bool:
         subject = accounts_services.UsageSubject(
-            app_id=app.id, resource_type="chat_turn", external_user_ref="u-1", run_ref=f"run_test{index}"
+            app_id=app.id, resource_type="chat_turn", external_user_ref=end_users[index], run_ref=f"run_test{index}"
         )
         start.wait()
         try:
@@ -46,8 +45,28 @@ def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
             return False
         return True
 
-    with ThreadPoolExecutor(max_workers=contenders) as pool:
-        granted = sum(pool.map(reserve, range(contenders)))
+    with ThreadPoolExecutor(max_workers=len(end_users)) as pool:
+        return sum(pool.map(reserve, range(len(end_users))))
+
+
+def _settle_at_once(credits: str) -> None:
+    """Settle every reservation at ``credits`` each, ten at a time on their own connections."""
+
+    @own_connection
+    def settle(run_ref: str) -> None:
+        accounts_services.usage_settle(
+            run_ref=run_ref, input_tokens=10, output_tokens=10, credits=Decimal(credits), outcome="succeeded"
+        )
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(settle, UsageRecord.objects.values_list("run_ref", flat=True)))
+
+
+def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
+    # given an end-user with a 10-credit cap and 25 reservations of 1 credit released at once
+    app = owner.api_key.app
+    accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=Decimal(10))
+    granted = _reserve_at_once(app, ["u-1"] * 25)
 
     # then exactly ten fit, and the counter holds exactly them
     assert granted == 10
@@ -56,14 +75,7 @@ def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
     assert UsageRecord.objects.count() == 10
 
     # and settling them concurrently turns the holds into spend, to the credit
-    @own_connection
-    def settle(run_ref: str) -> None:
-        accounts_services.usage_settle(
-            run_ref=run_ref, input_tokens=10, output_tokens=10, credits=Decimal("0.75"), outcome="succeeded"
-        )
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(settle, UsageRecord.objects.values_list("run_ref", flat=True)))
+    _settle_at_once("0.75")
     counter.refresh_from_db()
     assert (counter.spent_credits, counter.reserved_credits) == (Decimal("7.5"), 0)
 
@@ -116,3 +128,25 @@ def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_
     assert answers.count("refused") + refused_runs > 0  # and not trivially large either
     assert answers.count("accepted") == (succeeded - 1) + refused_runs
     assert Event.objects.filter(session=session, event_type="run.failed").count() == refused_runs
+
+
+def test_concurrent_reservations_never_spend_past_the_apps_balance(owner):
+    # given an app with a 10-credit balance and 25 reservations of 1 credit, each for another end-user
+    app = owner.api_key.app
+    accounts_services.app_balance_top_up(app=app, credits=Decimal(10))
+    granted = _reserve_at_once(app, [f"u-{index}" for index in range(25)])
+
+    # then exactly ten fit (the others were refused as BalanceInsufficient): the balance is the app's,
+    # whoever the work is for
+    assert granted == 10
+    assert UsageRecord.objects.count() == 10
+    assert accounts_selectors.app_balance(app=app).remaining_credits == 0
+    with pytest.raises(BalanceInsufficient):
+        accounts_services.usage_reserve(
+            subject=accounts_services.UsageSubject(app_id=app.id, resource_type="chat_turn"), credits=Decimal(1)
+        )
+
+    # and settling them concurrently debits what each call cost and frees the rest
+    _settle_at_once("0.5")
+    balance = accounts_selectors.app_balance(app=app)
+    assert (balance.spent_credits, balance.reserved_credits, balance.remaining_credits) == (5, 0, 5)

@@ -2,10 +2,11 @@
 
 import json
 from datetime import datetime
-from types import SimpleNamespace
 
 import pytest
 
+from apps.accounts import services as accounts_services
+from apps.accounts.models import Plan
 from apps.api.emotion.tests.conftest import assert_error
 from apps.personas.models import PersonaRelationship, PersonaSession, ProactiveAction
 
@@ -209,13 +210,14 @@ def test_unknown_paths_and_methods_answer_in_molroo_shape(api):
     assert_error(api.put("/emotion/v1/presets", {}, format="json"), 405, "METHOD_NOT_ALLOWED")
 
 
-def test_rate_limit_per_key(api, other_api, settings, monkeypatch):
-    settings.EMOTION_RATE_LIMIT_PER_MINUTE = 2
-    frozen = 1_800_000_030.0  # mid-window, so the three requests cannot straddle a minute boundary
-    monkeypatch.setattr("apps.api.emotion.throttling.time", SimpleNamespace(time=lambda: frozen))
+def test_rate_limit_per_key_from_the_apps_plan(api, other_api, owner, other):
+    plan = Plan.objects.create(slug="two-a-minute", name="Two", requests_per_minute=2)
+    for issued in (owner, other):
+        accounts_services.app_plan_set(app=issued.api_key.app, plan=plan)
     assert api.get("/emotion/v1/presets").status_code == 200
     assert api.get("/emotion/v1/presets").status_code == 200
     response = api.get("/emotion/v1/presets")
     assert_error(response, 429, "RATE_LIMIT")
-    assert int(response["Retry-After"]) == 30
+    assert 55 <= int(response["Retry-After"]) <= 60  # the first request leaves the window a minute after it came
+    assert (response["X-RateLimit-Limit"], response["X-RateLimit-Remaining"]) == ("2", "0")
     assert other_api.get("/emotion/v1/presets").status_code == 200  # per key

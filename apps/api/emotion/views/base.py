@@ -1,4 +1,7 @@
-"""What every emotion view shares: bearer-key auth (the same keys as /v1), the per-key rate, molroo's errors.
+"""What every emotion view shares: bearer-key auth (the same keys as /v1) and molroo's errors.
+
+The request rate (molroo's ``RATE_LIMIT``) is every surface's one limiter, from the app's plan: DRF's default
+throttle (``apps.api.shared.throttling``), rendered here as ``RATE_LIMIT``.
 
 Validating bodies and queries is shared with every surface: ``apps.api.shared.validation``.
 """
@@ -8,14 +11,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.api.emotion.errors import emotion_exception_handler
-from apps.api.emotion.throttling import ApiKeyMinuteThrottle
 from apps.api.shared.authentication import ApiKeyAuthentication, HasApp
 
 
 class EmotionApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApp]
-    throttle_classes = [ApiKeyMinuteThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
 

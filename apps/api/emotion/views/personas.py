@@ -38,6 +38,8 @@ class PersonaDetailApi(EmotionApiView):
 class PersonaStreamTokenApi(EmotionApiView):
     """Not in molroo's API: browsers cannot send a header when opening a WebSocket, and keys stay out of URLs."""
 
+    rate_limit_exempt = True  # part of opening a stream, which has connection limits of its own
+
     def post(self, request, session_id: str):
         issued = services.persona_session_stream_token_issue(app=request.user, session_id=session_id)
         return Response(

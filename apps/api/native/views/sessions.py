@@ -140,6 +140,8 @@ class SessionDetailApi(APIView):
 
 
 class StreamTokenApi(APIView):
+    rate_limit_exempt = True  # part of opening a stream, which has connection limits of its own
+
     @extend_schema(
         operation_id="session_stream_token_create",
         request=None,

@@ -1,4 +1,4 @@
-"""Usage, the rate card, budgets, and a session's trace."""
+"""Usage, the rate card, budgets, the account (plan and balance), and a session's trace."""
 
 from urllib.parse import quote, urlencode
 
@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from apps.accounts import errors as accounts_errors
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
+from apps.api.native import account_serializers as account_shapes
 from apps.api.native import usage_serializers as shapes
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
@@ -222,3 +223,20 @@ class SessionTraceApi(APIView):
             next_actions.append(action(f"GET /v1/sessions/{session.id}/trace?{page}", "Older events"))
         next_actions.append(action(f"GET /v1/sessions/{session.id}/runs", "The session's runs with their cost"))
         return envelope({"session_id": session.id, "events": items, "next_before": next_before}, next_actions)
+
+
+class AccountApi(APIView):
+    @extend_schema(
+        operation_id="account_get",
+        responses={200: enveloped("AccountEnvelope", account_shapes.AccountOutput), **READ_ERRORS},
+        description=(
+            "Your app's plan (requests per minute per key; every response also carries X-RateLimit-* headers) "
+            "and its credit balance, if the operator gave it one (metered requests past it are 402)."
+        ),
+    )
+    def get(self, request):
+        balance = accounts_selectors.app_balance(app=request.user)
+        return envelope(
+            account_shapes.account_data(app=request.user, balance=balance),
+            [action("GET /v1/usage", "What your app spent"), action("GET /v1/budget-policy", "Your own caps")],
+        )

@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts_services
+from apps.accounts.models import Plan
 from apps.api.npc.tests.conftest import foil_client
 from apps.conversations.tests.npc_scenario import scenario_body
 from apps.npcs import services as npcs_services
@@ -110,14 +111,17 @@ def test_a_body_over_the_limit_is_413_in_foils_shape(foil, npc, settings):
     assert _error(response, 413)["code"] == "payload_too_large"
 
 
-def test_over_the_apps_minute_budget_is_429_with_retry_after_and(foil, other, settings):
-    settings.NPC_REQUESTS_PER_MINUTE = 3
+def test_over_the_plans_minute_limit_is_429_with_retry_after_and(foil, owner, other):
+    plan = Plan.objects.create(slug="three-a-minute", name="Three", requests_per_minute=3)
+    for issued in (owner, other):
+        accounts_services.app_plan_set(app=issued.api_key.app, plan=plan)
     for _ in range(3):
         assert foil.get("/npc/api/v1/sdk/personas").status_code == 200
     refused = foil.get("/npc/api/v1/sdk/personas")
     assert _error(refused, 429)["code"] == "rate_limited"
     assert 1 <= int(refused["Retry-After"]) <= 60
-    # the budget is the app's: another app's key is not held back
+    assert refused["X-RateLimit-Remaining"] == "0"
+    # the limit is per key: another app's key is not held back
     assert foil_client(other.raw_key).get("/npc/api/v1/sdk/personas").status_code == 200
 
 
