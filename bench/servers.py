@@ -98,7 +98,7 @@ async def sse_hold(http, base: str, session_id: str, headers: dict, seconds: flo
                     if not raw:
                         break
                     line = raw.decode().rstrip("\n")
-                    if line.startswith("data: "):
+                    if line.startswith("data: ") and '"message.delta"' not in line:  # deltas are not the log's
                         event = json.loads(line[6:])
                         if event.get("cursor") == cursor or event.get("run_ref") == run_ref:
                             seen = True  # the user's message.created (or the run.status beside it)

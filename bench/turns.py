@@ -392,11 +392,16 @@ class SessionStream:
                 async with http.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=None)) as resp:
                     resp.raise_for_status()
                     self.connected.set()
+                    named = False  # a frame with an ``event:`` line (``message.delta``): not an event of the log
                     async for raw in resp.content:
                         line = raw.decode().rstrip("\n")
-                        if line.startswith("id: "):
+                        if not line:
+                            named = False
+                        elif line.startswith("event: "):
+                            named = True
+                        elif line.startswith("id: "):
                             self.last_id = line[4:]
-                        elif line.startswith("data: "):
+                        elif line.startswith("data: ") and not named:
                             event = json.loads(line[6:])
                             if event["event_type"] == "message.created" and event["role"] == "character":
                                 self._deliver(event["run_ref"], True)
