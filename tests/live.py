@@ -13,7 +13,9 @@ visible to the processes. Every process runs in its own process group and is kil
 teardown, even when the test fails; when a process does not come up, its log is in the error.
 
 Fixtures: ``live_stack`` (one per module; the module may set ``LIVE_ENV = {...}`` for the processes'
-environment) and ``live_stack_factory`` (extra stacks with their own environment, stopped after the test).
+environment), ``live_stack_factory`` (extra stacks with their own environment, stopped after the test) and
+``model`` (a fake OpenAI-compatible server in the test process on the module's ``MODEL_PORT``; the module
+sets ``LIVE_ENV = fake_model_env(MODEL_PORT)`` so that the stack's model is that server).
 """
 
 from __future__ import annotations
@@ -346,3 +348,25 @@ def live_stack_factory(django_db_setup, django_db_blocker) -> Iterator[Callable[
     yield start
     for manager in reversed(stacks):
         manager.__exit__(None, None, None)
+
+
+def fake_model_env(port: int) -> dict[str, str]:
+    """The environment that makes a stack's model the fake OpenAI-compatible server on ``port`` (``model``)."""
+    from tests.fakes.openai_server import DEFAULT_MODEL
+
+    return {
+        "LLM_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "LLM_API_KEY": "sk-live-fake",
+        "LLM_CHAT_MODEL": DEFAULT_MODEL,
+    }
+
+
+@pytest.fixture(scope="module")
+def model(request) -> Iterator[Any]:
+    """A fake OpenAI-compatible server in this process on the module's ``MODEL_PORT``, for the whole module: the
+    stack reaches it when the module's ``LIVE_ENV`` is ``fake_model_env(MODEL_PORT)``. Hold a stream with
+    ``model.set_mode("stream_hold")`` and let it go with ``model.release_streams()``."""
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer(port=request.module.MODEL_PORT) as server:
+        yield server

@@ -10,23 +10,13 @@ import pytest
 
 from apps.accounts import services as accounts_services
 from apps.api.studio.tests.sse import sse_frames
-from tests.fakes.openai_server import DEFAULT_MODEL, FakeOpenAIServer
-from tests.live import free_port, live_stack  # noqa: F401  (fixture)
+from tests.fakes.openai_server import DEFAULT_MODEL
+from tests.live import fake_model_env, free_port, live_stack, model  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 MODEL_PORT = free_port()
-LIVE_ENV = {
-    "LLM_BASE_URL": f"http://127.0.0.1:{MODEL_PORT}/v1",
-    "LLM_API_KEY": "sk-live-fake",
-    "LLM_CHAT_MODEL": DEFAULT_MODEL,
-}
-
-
-@pytest.fixture(scope="module")
-def model():
-    with FakeOpenAIServer(port=MODEL_PORT) as server:
-        yield server
+LIVE_ENV = fake_model_env(MODEL_PORT)
 
 
 def test_studio_streams_deliver_tokens_while_the_model_is_still_writing(model, live_stack):  # noqa: F811
