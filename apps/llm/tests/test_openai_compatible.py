@@ -161,3 +161,14 @@ def test_calls_with_the_same_endpoint_reuse_one_client_and_its_connection(spec, 
     # so the connection a stream used is not reused afterwards: an SDK limitation, not asserted here.)
     assert ports[0] == ports[1] == ports[2]
     assert ports[3] != ports[0]  # another timeout is another client with its own pool
+
+
+def test_stream_chunks_are_read_as_plain_dicts_whatever_the_server_leaves_out():
+    from apps.llm.providers.openai_compatible import _chunk_content
+
+    assert _chunk_content({"choices": [{"index": 0, "delta": {"content": "hi"}}]}) == "hi"
+    assert _chunk_content({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}) == ""
+    assert _chunk_content({"choices": None, "usage": {"prompt_tokens": 3}}) == ""  # vLLM's usage chunk
+    assert _chunk_content({"choices": [], "usage": {"prompt_tokens": 3}}) == ""
+    assert _chunk_content({"choices": [{"delta": None, "finish_reason": "stop"}]}) == ""
+    assert _chunk_content({"choices": [{"delta": {"content": None}}]}) == ""
