@@ -210,6 +210,7 @@ def test_a_reply_streams_as_message_delta_frames_before_its_message_created(live
     assert deltas and len(deltas) == len(stream.named)
     assert [frame["data"]["index"] for frame in deltas] == list(range(len(deltas)))
     assert {frame["data"]["run_ref"] for frame in deltas} == {sent.data["run_ref"]}
+    assert {(frame["data"]["type"], frame["data"]["event_type"]) for frame in deltas} == {("message.delta",) * 2}
     assert "".join(frame["data"]["text"] for frame in deltas) == reply["payload"]["text"]
     reply_position = stream.events.index(reply)
     assert all(frame["after"] <= reply_position for frame in deltas)  # all of them before the reply of record

@@ -69,7 +69,10 @@ def _frame(event: dict) -> str:
 
 
 def _flash_frame(frame: dict) -> str:
+    # ``event_type`` too, as the log's events have it: a hand-written parser that reads every ``data:`` line
+    # then sees an event type it does not know, instead of a frame without the key it looks up.
     body = {key: value for key, value in frame.items() if key != "session_id"}
+    body["event_type"] = frame["type"]
     return f"event: {frame['type']}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
 
 
