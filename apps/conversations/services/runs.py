@@ -21,6 +21,7 @@ from apps.conversations.services.deltas import DeltaPublisher, delta_listening
 from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
+from apps.conversations.services.run_trace import run_trace
 from apps.conversations.services.selfies import (
     SelfieChance,
     selfie_chance,
@@ -370,32 +371,3 @@ def runs_recover(*, queued_grace_seconds: float = 30.0) -> list[str]:
     abandoned = Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)
     stuck = Run.objects.filter(status=Run.Status.QUEUED, available_at__lt=overdue)
     return [*abandoned.values_list("id", flat=True)[:500], *stuck.values_list("id", flat=True)[:500]]
-
-
-def run_trace(*, run: Run, turn: _Turn, timings: dict[str, float]) -> dict[str, Any]:
-    """What a turn's prompt was made of and what it knew (the studio's ``verbose``): each prompt part with its
-    source, the emotion the message led to and how it was appraised, the scenario the session plays, timings."""
-    sources = ["character"]
-    if run.session.system_prompt:
-        sources.append("instructions")
-    if turn.emotion is not None and turn.emotion.prompt_data:
-        sources.append("emotion")
-    parts = [
-        {"source": sources[index] if index < len(sources) else "history", "role": message.role, "text": message.content}
-        for index, message in enumerate(turn.messages)
-    ]
-    emotion = None
-    if turn.emotion is not None:
-        emotion = {
-            "appraisal": turn.emotion.appraisal,
-            "appraisal_source": turn.emotion.appraisal_source,
-            "prompt_data": turn.emotion.prompt_data,
-        }
-    return {
-        "model": turn.spec.name if turn.spec else "",
-        "prompt": parts,
-        "emotion": emotion,
-        "scenario": {"playthrough_id": run.session.playthrough_id} if run.session.playthrough_id else None,
-        "selfie_possible": turn.selfie is not None,
-        "timings_ms": timings,
-    }
