@@ -9,6 +9,7 @@ from apps.accounts import errors as accounts_errors
 from apps.accounts import selectors as accounts_selectors
 from apps.accounts import services as accounts_services
 from apps.api.native import account_serializers as account_shapes
+from apps.api.native import budget_serializers as budgets
 from apps.api.native import usage_serializers as shapes
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, BODY_ERRORS, ErrorSerializer, enveloped
@@ -66,7 +67,7 @@ class UsageApi(APIView):
 
 
 def _policy_input(request) -> dict:
-    return validated(shapes.BudgetPolicyInput, request.data)
+    return validated(budgets.BudgetPolicyInput, request.data)
 
 
 def _policy_write(app, external_user_ref: str, data: dict) -> dict:
@@ -92,7 +93,7 @@ def _policies_data(app, external_user_ref: str) -> dict:
     statuses = accounts_selectors.budget_statuses(app=app, external_user_ref=external_user_ref)
     return {
         "external_user_ref": external_user_ref or None,
-        "policies": [shapes.budget_status_data(status) for status in statuses],
+        "policies": [budgets.budget_status_data(status) for status in statuses],
     }
 
 
@@ -105,7 +106,10 @@ def _external_user_check(app, external_user_ref: str) -> None:
 class ExternalUserBudgetPolicyApi(APIView):
     @extend_schema(
         operation_id="external_user_budget_policy_get",
-        responses={200: enveloped("ExternalUserBudgetPolicyEnvelope", shapes.BudgetPolicyListOutput), **AUTH_ERRORS},
+        responses={
+            200: enveloped("ExternalUserBudgetPolicyEnvelope", budgets.BudgetPolicyListOutput),
+            **AUTH_ERRORS,
+        },
         description="The end-user's budget policies and where they stand in the current period.",
     )
     def get(self, request, external_user_ref: str):
@@ -117,9 +121,9 @@ class ExternalUserBudgetPolicyApi(APIView):
 
     @extend_schema(
         operation_id="external_user_budget_policy_set",
-        request=shapes.BudgetPolicyInput,
+        request=budgets.BudgetPolicyInput,
         responses={
-            200: enveloped("ExternalUserBudgetPolicySetEnvelope", shapes.BudgetPolicyListOutput),
+            200: enveloped("ExternalUserBudgetPolicySetEnvelope", budgets.BudgetPolicyListOutput),
             **WRITE_ERRORS,
             404: ErrorSerializer,
         },
@@ -135,15 +139,15 @@ class ExternalUserBudgetPolicyApi(APIView):
 
     @extend_schema(
         operation_id="external_user_budget_policy_delete",
-        parameters=[shapes.BudgetPolicyDeleteQuery],
+        parameters=[budgets.BudgetPolicyDeleteQuery],
         responses={
-            200: enveloped("ExternalUserBudgetPolicyClearedEnvelope", shapes.BudgetPolicyClearedOutput),
+            200: enveloped("ExternalUserBudgetPolicyClearedEnvelope", budgets.BudgetPolicyClearedOutput),
             422: ErrorSerializer,
             **AUTH_ERRORS,
         },
     )
     def delete(self, request, external_user_ref: str):
-        query = validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
+        query = validated(budgets.BudgetPolicyDeleteQuery, request.query_params)
         _external_user_check(request.user, external_user_ref)
         cleared = accounts_services.budget_policy_clear(
             app=request.user, external_user_ref=external_user_ref, resource_type=query.get("resource_type")
@@ -154,7 +158,7 @@ class ExternalUserBudgetPolicyApi(APIView):
 class AppBudgetPolicyApi(APIView):
     @extend_schema(
         operation_id="app_budget_policy_get",
-        responses={200: enveloped("AppBudgetPolicyEnvelope", shapes.BudgetPolicyListOutput), **READ_ERRORS},
+        responses={200: enveloped("AppBudgetPolicyEnvelope", budgets.BudgetPolicyListOutput), **READ_ERRORS},
         description="The app-wide budget policies and where they stand in the current period.",
     )
     def get(self, request):
@@ -162,8 +166,8 @@ class AppBudgetPolicyApi(APIView):
 
     @extend_schema(
         operation_id="app_budget_policy_set",
-        request=shapes.BudgetPolicyInput,
-        responses={200: enveloped("AppBudgetPolicySetEnvelope", shapes.BudgetPolicyListOutput), **WRITE_ERRORS},
+        request=budgets.BudgetPolicyInput,
+        responses={200: enveloped("AppBudgetPolicySetEnvelope", budgets.BudgetPolicyListOutput), **WRITE_ERRORS},
         description="Cap what the whole app may spend per period (null limit_credits removes the cap).",
     )
     def put(self, request):
@@ -172,11 +176,14 @@ class AppBudgetPolicyApi(APIView):
 
     @extend_schema(
         operation_id="app_budget_policy_delete",
-        parameters=[shapes.BudgetPolicyDeleteQuery],
-        responses={200: enveloped("AppBudgetPolicyClearedEnvelope", shapes.BudgetPolicyClearedOutput), **READ_ERRORS},
+        parameters=[budgets.BudgetPolicyDeleteQuery],
+        responses={
+            200: enveloped("AppBudgetPolicyClearedEnvelope", budgets.BudgetPolicyClearedOutput),
+            **READ_ERRORS,
+        },
     )
     def delete(self, request):
-        query = validated(shapes.BudgetPolicyDeleteQuery, request.query_params)
+        query = validated(budgets.BudgetPolicyDeleteQuery, request.query_params)
         cleared = accounts_services.budget_policy_clear(
             app=request.user, external_user_ref="", resource_type=query.get("resource_type")
         )
