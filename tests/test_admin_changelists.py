@@ -284,7 +284,7 @@ def test_the_change_page_of_a_row_renders(label, admin_client, world):
     model = MODELS[label]
     ROW_MAKERS[label](world)
     obj = model.objects.order_by("-pk").first()
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pk])
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[quote(obj.pk)])
     response = admin_client.get(url)
     assert response.status_code == 200, url
 
