@@ -24,6 +24,7 @@ class UsagePurpose(models.TextChoices):
     EMOTION_APPRAISAL = "emotion_appraisal"
     NPC_EVALUATION = "npc_evaluation"
     NPC_EXTRACTION = "npc_extraction"
+    MEMORY_SUMMARY = "memory_summary"  # folding a session's older messages into its memory (a background task)
     IMAGE = "image"  # one generated picture (a selfie, a probe), at its image model's credits_per_image
 
 

@@ -65,6 +65,21 @@ class Session(TimestampedModel):
         related_name="sessions",
         help_text="The NPC playthrough whose messages this session logs; a restart opens a new session.",
     )
+    memory = models.ForeignKey(
+        "Memory",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        help_text="What the character knows about this end-user: shared by every session of the same character "
+        "and end-user, so a new session (or an NPC's next scenario) remembers.",
+    )
+    summarised_through = models.BigIntegerField(
+        default=0, help_text="Cursor of the newest message of this session folded into the memory's summary."
+    )
+    lore_state = models.JSONField(
+        default=dict, blank=True, help_text="Lorebook timed effects (sticky, cooldown) carried between turns."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -122,6 +137,12 @@ class Run(TimestampedModel):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="The character version the turn ran on (set when it finishes).",
+    )
+    context = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the reply's prompt was made of: its parts with their tokens, the lore that fired and "
+        "why, the facts recalled, the blocks, and what the token budget trimmed.",
     )
 
     class Meta:
@@ -242,3 +263,64 @@ class SelfieDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.character_id}/{self.external_user_ref}@{self.day}: {self.count}"
+
+
+class Memory(TimestampedModel):
+    """What one character knows about one end-user of one app, whichever session it learnt it in: a rolling
+    summary, facts, and the integrator's pinned blocks. Sessions of the same (app, character, end-user) share it,
+    so a new session, or an NPC in a later scenario, remembers the user.
+
+    ``fact_count`` is the number of current facts, so a turn reads the facts only when there are some."""
+
+    id = prefixed_id_field("mem")
+    app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="+")
+    character = models.ForeignKey("characters.Character", on_delete=models.CASCADE, related_name="+")
+    external_user_ref = models.CharField(max_length=256)
+    summary = models.TextField(blank=True, default="")
+    summary_updated_at = models.DateTimeField(null=True, blank=True)
+    blocks = models.JSONField(
+        default=list, blank=True, help_text='Pinned blocks the integrator sets: [{"label", "value", "limit"}].'
+    )
+    fact_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app", "character", "external_user_ref"], name="memory_owner_unique")
+        ]
+        indexes = [models.Index(fields=["app", "external_user_ref"], name="memory_app_user")]
+
+    def __str__(self) -> str:
+        return f"{self.character_id} / {self.external_user_ref}"
+
+
+class MemoryFact(models.Model):
+    """One thing the character knows about the user, valid from ``valid_from`` until ``valid_to`` (open while
+    current). An update closes the old fact and adds the new one; an extraction's delete closes it; an
+    integrator's delete removes the row. ``source_session``/``source_cursor`` name the message it came from."""
+
+    class Origin(models.TextChoices):
+        EXTRACTED = "extracted"
+        INTEGRATOR = "integrator"
+
+    id = prefixed_id_field("fact")
+    memory = models.ForeignKey(Memory, on_delete=models.CASCADE, related_name="facts")
+    text = models.TextField()
+    key = models.CharField(
+        max_length=120, blank=True, default="", help_text="What the fact is about (user.home): a new value updates it."
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.EXTRACTED)
+    source_session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source_cursor = models.BigIntegerField(null=True, blank=True)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["valid_from", "id"]
+        indexes = [
+            models.Index(fields=["memory"], condition=Q(valid_to__isnull=True), name="memory_fact_current"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

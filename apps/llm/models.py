@@ -63,6 +63,11 @@ class LLMModel(TimestampedModel):
     )
     timeout_seconds = models.FloatField(default=60.0)
     max_tokens = models.PositiveIntegerField(default=400)
+    context_tokens = models.PositiveIntegerField(
+        default=0,
+        help_text="The model's context window in tokens (prompt and reply); 0 uses LLM_CONTEXT_TOKENS. The prompt "
+        "is trimmed to fit it, less the reply's max tokens.",
+    )
     prompt_credits_per_1k = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     completion_credits_per_1k = models.DecimalField(max_digits=10, decimal_places=4, default=0)
     # --- image models (type=sd) ---

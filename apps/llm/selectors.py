@@ -46,6 +46,7 @@ def _spec_from_row(row: LLMModel) -> ModelSpec:
         api_key=os.environ.get(row.api_key_env, "") if row.api_key_env else settings.LLM_API_KEY,
         timeout_seconds=row.timeout_seconds,
         max_tokens=row.max_tokens,
+        context_tokens=row.context_tokens,
         input_credits_per_1k=row.prompt_credits_per_1k,
         output_credits_per_1k=row.completion_credits_per_1k,
     )

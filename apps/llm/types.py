@@ -56,6 +56,7 @@ class ModelSpec:
     api_key: str = field(default="", repr=False)
     timeout_seconds: float = 60.0
     max_tokens: int = 400
+    context_tokens: int = 0  # the model's context window in tokens; 0: LLM_CONTEXT_TOKENS
     context: dict[str, Any] = field(default_factory=dict)
     # The rate card: credits per 1,000 input (prompt) and output (completion) tokens.
     input_credits_per_1k: Decimal = Decimal(0)

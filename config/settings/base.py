@@ -340,7 +340,25 @@ IMAGE_RECOVER_AFTER_SECONDS = env.float("IMAGE_RECOVER_AFTER_SECONDS", default=3
 # model unless the request names one.
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")
 LLM_BYOK_DEFAULT_MODEL = env.str("LLM_BYOK_DEFAULT_MODEL", default="gpt-4o-mini")
-LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=24)
+LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=40)  # most recent messages read for a prompt
+# The prompt's token budget (docs/operators/memory.md): the lower of this and the model's context less its reply,
+# less the LLM_TOKEN_MARGIN share for tokenizers that count differently from ours.
+LLM_PROMPT_TOKENS = env.int("LLM_PROMPT_TOKENS", default=4096)
+LLM_TOKEN_MARGIN = env.float("LLM_TOKEN_MARGIN", default=0.1)
+
+# --- Memory (docs/operators/memory.md) -------------------------------------------------------------
+MEMORY_ENABLED = env.bool("MEMORY_ENABLED", default=True)
+# A session's unsummarised history past this many tokens queues a summary (a background task); the newest
+# MEMORY_RECENT_MESSAGES messages stay verbatim, the rest fold into the summary.
+MEMORY_SUMMARY_TRIGGER_TOKENS = env.int("MEMORY_SUMMARY_TRIGGER_TOKENS", default=1200)
+MEMORY_RECENT_MESSAGES = env.int("MEMORY_RECENT_MESSAGES", default=8)
+MEMORY_SUMMARY_MAX_TOKENS = env.int("MEMORY_SUMMARY_MAX_TOKENS", default=500)
+# Who extracts facts and writes summaries: "model" (a JSON call, metered), "offline" (the documented rules of
+# apps/conversations/memory/extraction.py, no call), or "auto" (offline for the scripted model, else model).
+MEMORY_EXTRACTOR = env.str("MEMORY_EXTRACTOR", default="auto")
+MEMORY_FACTS_PER_TURN = env.int("MEMORY_FACTS_PER_TURN", default=8)
+MEMORY_BLOCK_MAX_CHARS = env.int("MEMORY_BLOCK_MAX_CHARS", default=2000)
+MEMORY_MAX_BLOCKS = env.int("MEMORY_MAX_BLOCKS", default=16)
 # Emotion appraisal of each message: "auto" = the LLM when the appraisal model is a real provider, else the
 # offline lexicon; "llm" or "lexicon" force one. EMOTION_APPRAISAL_MODEL names a catalog model (default chat model).
 EMOTION_APPRAISER = env.str("EMOTION_APPRAISER", default="auto")
@@ -374,8 +392,8 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
-# The context window chat models are listed with on the studio surface (GET /studio/api/v1/models:
-# max_context); the catalog has no column for it, so one figure covers every chat model.
+# The context window of a chat model whose catalog row leaves context_tokens at 0 (and of the LLM_* settings'
+# models); the studio lists it as max_context.
 LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=8192)
 DEMO_SANDBOX_TTL_HOURS = env.int("DEMO_SANDBOX_TTL_HOURS", default=24)
 

@@ -6,50 +6,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='App',
+            name="App",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('app'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=120)),
-                ('is_sandbox', models.BooleanField(default=False)),
-                ('max_characters', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_sessions', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_user_messages', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_message_chars', models.PositiveIntegerField(blank=True, null=True)),
-                ('characters_used', models.PositiveIntegerField(default=0)),
-                ('sessions_used', models.PositiveIntegerField(default=0)),
-                ('user_messages_used', models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("app"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("is_sandbox", models.BooleanField(default=False)),
+                ("max_characters", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_sessions", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_user_messages", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_message_chars", models.PositiveIntegerField(blank=True, null=True)),
+                ("characters_used", models.PositiveIntegerField(default=0)),
+                ("sessions_used", models.PositiveIntegerField(default=0)),
+                ("user_messages_used", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('key'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('name', models.CharField(blank=True, max_length=120)),
-                ('prefix', models.CharField(max_length=24, unique=True)),
-                ('secret_hash', models.CharField(max_length=64)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='accounts.app')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("key"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=120)),
+                ("prefix", models.CharField(max_length=24, unique=True)),
+                ("secret_hash", models.CharField(max_length=64)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="api_keys", to="accounts.app"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['-created_at'],
+                "verbose_name": "API key",
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -6,87 +6,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BudgetPolicy',
+            name="BudgetPolicy",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('bud'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('external_user_ref', models.CharField(blank=True, help_text='Empty for the app-wide budget.', max_length=256)),
-                ('resource_type', models.CharField(default='all', max_length=32)),
-                ('period', models.CharField(choices=[('daily', 'Daily'), ('monthly', 'Monthly')], default='monthly', max_length=16)),
-                ('limit_credits', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('soft_limit_credits', models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True)),
-                ('enforcement', models.CharField(choices=[('hard', 'Hard'), ('soft', 'Soft')], default='hard', max_length=8)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='budget_policies', to='accounts.app')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("bud"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "external_user_ref",
+                    models.CharField(blank=True, help_text="Empty for the app-wide budget.", max_length=256),
+                ),
+                ("resource_type", models.CharField(default="all", max_length=32)),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("daily", "Daily"), ("monthly", "Monthly")], default="monthly", max_length=16
+                    ),
+                ),
+                ("limit_credits", models.DecimalField(decimal_places=6, max_digits=18)),
+                ("soft_limit_credits", models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True)),
+                (
+                    "enforcement",
+                    models.CharField(choices=[("hard", "Hard"), ("soft", "Soft")], default="hard", max_length=8),
+                ),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="budget_policies", to="accounts.app"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'budget policies',
-                'ordering': ['external_user_ref', 'resource_type'],
+                "verbose_name_plural": "budget policies",
+                "ordering": ["external_user_ref", "resource_type"],
             },
         ),
         migrations.CreateModel(
-            name='BudgetCounter',
+            name="BudgetCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField()),
-                ('limit_credits', models.DecimalField(blank=True, decimal_places=6, help_text='Null when not enforced.', max_digits=18, null=True)),
-                ('spent_credits', models.DecimalField(decimal_places=6, default=0, max_digits=18)),
-                ('reserved_credits', models.DecimalField(decimal_places=6, default=0, max_digits=18)),
-                ('warned_at', models.DateTimeField(blank=True, null=True)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='counters', to='accounts.budgetpolicy')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField()),
+                (
+                    "limit_credits",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, help_text="Null when not enforced.", max_digits=18, null=True
+                    ),
+                ),
+                ("spent_credits", models.DecimalField(decimal_places=6, default=0, max_digits=18)),
+                ("reserved_credits", models.DecimalField(decimal_places=6, default=0, max_digits=18)),
+                ("warned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="counters", to="accounts.budgetpolicy"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UsageRecord',
+            name="UsageRecord",
             fields=[
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('use'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('run_ref', models.CharField(blank=True, max_length=40)),
-                ('session_id', models.CharField(blank=True, max_length=40)),
-                ('character', models.CharField(blank=True, help_text="The character's slug.", max_length=128)),
-                ('external_user_ref', models.CharField(blank=True, max_length=256)),
-                ('model', models.CharField(blank=True, max_length=200)),
-                ('provider', models.CharField(blank=True, max_length=32)),
-                ('resource_type', models.CharField(choices=[('chat_turn', 'Chat Turn'), ('proactive_turn', 'Proactive Turn'), ('image', 'Image')], max_length=32)),
-                ('status', models.CharField(choices=[('reserved', 'Reserved'), ('settled', 'Settled')], default='reserved', max_length=16)),
-                ('outcome', models.CharField(blank=True, help_text='succeeded or failed, once settled.', max_length=16)),
-                ('input_tokens', models.PositiveIntegerField(default=0)),
-                ('output_tokens', models.PositiveIntegerField(default=0)),
-                ('reserved_credits', models.DecimalField(decimal_places=6, default=0, max_digits=18)),
-                ('credits', models.DecimalField(decimal_places=6, default=0, max_digits=18)),
-                ('holds', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField()),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_records', to='accounts.app')),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("use"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("run_ref", models.CharField(blank=True, max_length=40)),
+                ("session_id", models.CharField(blank=True, max_length=40)),
+                ("character", models.CharField(blank=True, help_text="The character's slug.", max_length=128)),
+                ("external_user_ref", models.CharField(blank=True, max_length=256)),
+                ("model", models.CharField(blank=True, max_length=200)),
+                ("provider", models.CharField(blank=True, max_length=32)),
+                (
+                    "resource_type",
+                    models.CharField(
+                        choices=[("chat_turn", "Chat Turn"), ("proactive_turn", "Proactive Turn"), ("image", "Image")],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("reserved", "Reserved"), ("settled", "Settled")], default="reserved", max_length=16
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(blank=True, help_text="succeeded or failed, once settled.", max_length=16),
+                ),
+                ("input_tokens", models.PositiveIntegerField(default=0)),
+                ("output_tokens", models.PositiveIntegerField(default=0)),
+                ("reserved_credits", models.DecimalField(decimal_places=6, default=0, max_digits=18)),
+                ("credits", models.DecimalField(decimal_places=6, default=0, max_digits=18)),
+                ("holds", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField()),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="usage_records", to="accounts.app"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='budgetpolicy',
-            constraint=models.UniqueConstraint(fields=('app', 'external_user_ref', 'resource_type'), name='budget_one_policy_per_scope'),
+            model_name="budgetpolicy",
+            constraint=models.UniqueConstraint(
+                fields=("app", "external_user_ref", "resource_type"), name="budget_one_policy_per_scope"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='budgetcounter',
-            constraint=models.UniqueConstraint(fields=('policy', 'period_start'), name='budget_counter_per_period'),
+            model_name="budgetcounter",
+            constraint=models.UniqueConstraint(fields=("policy", "period_start"), name="budget_counter_per_period"),
         ),
         migrations.AddIndex(
-            model_name='usagerecord',
-            index=models.Index(condition=models.Q(('status', 'settled')), fields=['app', 'created_at'], name='usage_app_time'),
+            model_name="usagerecord",
+            index=models.Index(
+                condition=models.Q(("status", "settled")), fields=["app", "created_at"], name="usage_app_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='usagerecord',
-            index=models.Index(condition=models.Q(('status', 'settled')), fields=['app', 'external_user_ref', 'created_at'], name='usage_app_user_time'),
+            model_name="usagerecord",
+            index=models.Index(
+                condition=models.Q(("status", "settled")),
+                fields=["app", "external_user_ref", "created_at"],
+                name="usage_app_user_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='usagerecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('run_ref', ''), _negated=True), fields=('run_ref',), name='usage_one_per_run'),
+            model_name="usagerecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("run_ref", ""), _negated=True), fields=("run_ref",), name="usage_one_per_run"
+            ),
         ),
     ]

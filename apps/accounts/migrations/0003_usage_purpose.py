@@ -4,23 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_usage_ledger_and_budgets'),
+        ("accounts", "0002_usage_ledger_and_budgets"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='usagerecord',
-            name='usage_one_per_run',
+            model_name="usagerecord",
+            name="usage_one_per_run",
         ),
         migrations.AddField(
-            model_name='usagerecord',
-            name='purpose',
-            field=models.CharField(choices=[('reply', 'Reply'), ('emotion_appraisal', 'Emotion Appraisal')], default='reply', max_length=32),
+            model_name="usagerecord",
+            name="purpose",
+            field=models.CharField(
+                choices=[("reply", "Reply"), ("emotion_appraisal", "Emotion Appraisal")], default="reply", max_length=32
+            ),
         ),
         migrations.AddConstraint(
-            model_name='usagerecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('run_ref', ''), _negated=True), fields=('run_ref', 'purpose'), name='usage_one_per_run_call'),
+            model_name="usagerecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("run_ref", ""), _negated=True),
+                fields=("run_ref", "purpose"),
+                name="usage_one_per_run_call",
+            ),
         ),
     ]

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_usage_purpose'),
+        ("accounts", "0003_usage_purpose"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usagerecord',
-            name='purpose',
-            field=models.CharField(choices=[('reply', 'Reply'), ('emotion_appraisal', 'Emotion Appraisal'), ('npc_evaluation', 'Npc Evaluation')], default='reply', max_length=32),
+            model_name="usagerecord",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("reply", "Reply"),
+                    ("emotion_appraisal", "Emotion Appraisal"),
+                    ("npc_evaluation", "Npc Evaluation"),
+                ],
+                default="reply",
+                max_length=32,
+            ),
         ),
     ]

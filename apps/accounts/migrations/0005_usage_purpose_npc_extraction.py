@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_alter_usagerecord_purpose'),
+        ("accounts", "0004_alter_usagerecord_purpose"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usagerecord',
-            name='purpose',
-            field=models.CharField(choices=[('reply', 'Reply'), ('emotion_appraisal', 'Emotion Appraisal'), ('npc_evaluation', 'Npc Evaluation'), ('npc_extraction', 'Npc Extraction')], default='reply', max_length=32),
+            model_name="usagerecord",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("reply", "Reply"),
+                    ("emotion_appraisal", "Emotion Appraisal"),
+                    ("npc_evaluation", "Npc Evaluation"),
+                    ("npc_extraction", "Npc Extraction"),
+                ],
+                default="reply",
+                max_length=32,
+            ),
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_usage_purpose_npc_extraction'),
+        ("accounts", "0005_usage_purpose_npc_extraction"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usagerecord',
-            name='purpose',
-            field=models.CharField(choices=[('reply', 'Reply'), ('emotion_appraisal', 'Emotion Appraisal'), ('npc_evaluation', 'Npc Evaluation'), ('npc_extraction', 'Npc Extraction'), ('image', 'Image')], default='reply', max_length=32),
+            model_name="usagerecord",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("reply", "Reply"),
+                    ("emotion_appraisal", "Emotion Appraisal"),
+                    ("npc_evaluation", "Npc Evaluation"),
+                    ("npc_extraction", "Npc Extraction"),
+                    ("image", "Image"),
+                ],
+                default="reply",
+                max_length=32,
+            ),
         ),
     ]

@@ -6,108 +6,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('characters', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("characters", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('sess'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('external_user_ref', models.CharField(max_length=256)),
-                ('proactive_enabled', models.BooleanField(default=False)),
-                ('last_cursor', models.BigIntegerField(default=0)),
-                ('user_turn_count', models.PositiveIntegerField(default=0)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='accounts.app')),
-                ('character', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='characters.character')),
-                ('character_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='characters.characterversion')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("sess"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("external_user_ref", models.CharField(max_length=256)),
+                ("proactive_enabled", models.BooleanField(default=False)),
+                ("last_cursor", models.BigIntegerField(default=0)),
+                ("user_turn_count", models.PositiveIntegerField(default=0)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sessions", to="accounts.app"
+                    ),
+                ),
+                (
+                    "character",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="sessions", to="characters.character"
+                    ),
+                ),
+                (
+                    "character_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="characters.characterversion"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('id', models.CharField(default=apps.core.ids.PrefixedId('run'), editable=False, max_length=40, primary_key=True, serialize=False)),
-                ('trigger_cursor', models.BigIntegerField(help_text='Cursor of the event that asked for this turn.')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('available_at', models.DateTimeField(help_text='Not to be started before this time (retry backoff).')),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('model', models.CharField(blank=True, max_length=200)),
-                ('model_calls', models.PositiveIntegerField(default=0)),
-                ('prompt_tokens', models.PositiveIntegerField(default=0)),
-                ('completion_tokens', models.PositiveIntegerField(default=0)),
-                ('latency_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('error_code', models.CharField(blank=True, max_length=64)),
-                ('error_message', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='conversations.session')),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.CharField(
+                        default=apps.core.ids.PrefixedId("run"),
+                        editable=False,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("trigger_cursor", models.BigIntegerField(help_text="Cursor of the event that asked for this turn.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("available_at", models.DateTimeField(help_text="Not to be started before this time (retry backoff).")),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("model", models.CharField(blank=True, max_length=200)),
+                ("model_calls", models.PositiveIntegerField(default=0)),
+                ("prompt_tokens", models.PositiveIntegerField(default=0)),
+                ("completion_tokens", models.PositiveIntegerField(default=0)),
+                ("latency_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("error_code", models.CharField(blank=True, max_length=64)),
+                ("error_message", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="runs", to="conversations.session"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cursor', models.BigIntegerField()),
-                ('event_type', models.CharField(max_length=64)),
-                ('role', models.CharField(blank=True, max_length=16)),
-                ('payload', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='conversations.run')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='conversations.session')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cursor", models.BigIntegerField()),
+                ("event_type", models.CharField(max_length=64)),
+                ("role", models.CharField(blank=True, max_length=16)),
+                ("payload", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="conversations.run",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="conversations.session"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'cursor'],
+                "ordering": ["session", "cursor"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('scope', models.CharField(help_text='The operation and target the key was used for.', max_length=255)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('response', models.JSONField(null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.app')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255)),
+                ("scope", models.CharField(help_text="The operation and target the key was used for.", max_length=255)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("response", models.JSONField(null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "app",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.app"),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('app', 'key'), name='idempotency_app_key_unique')],
+                "constraints": [models.UniqueConstraint(fields=("app", "key"), name="idempotency_app_key_unique")],
             },
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['app', '-created_at', '-id'], name='session_app_recent'),
+            model_name="session",
+            index=models.Index(fields=["app", "-created_at", "-id"], name="session_app_recent"),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['app', 'external_user_ref'], name='session_app_user'),
+            model_name="session",
+            index=models.Index(fields=["app", "external_user_ref"], name="session_app_user"),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['session', '-created_at'], name='run_session_recent'),
+            model_name="run",
+            index=models.Index(fields=["session", "-created_at"], name="run_session_recent"),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['status', 'available_at'], name='run_unfinished'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=["status", "available_at"],
+                name="run_unfinished",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('session', 'cursor'), name='event_session_cursor_unique'),
+            model_name="event",
+            constraint=models.UniqueConstraint(fields=("session", "cursor"), name="event_session_cursor_unique"),
         ),
     ]

@@ -5,73 +5,103 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('characters', '0001_initial'),
-        ('conversations', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("characters", "0001_initial"),
+        ("conversations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProactiveSend',
+            name="ProactiveSend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slot_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('reply', 'Reply'), ('cold_initiate', 'Cold Initiate'), ('session_resume', 'Session Resume')], max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slot_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reply", "Reply"),
+                            ("cold_initiate", "Cold Initiate"),
+                            ("session_resume", "Session Resume"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='run',
-            name='kind',
-            field=models.CharField(choices=[('reply', 'Reply'), ('cold_initiate', 'Cold Initiate'), ('session_resume', 'Session Resume')], default='reply', help_text='A reply, or a message the character initiates.', max_length=16),
+            model_name="run",
+            name="kind",
+            field=models.CharField(
+                choices=[("reply", "Reply"), ("cold_initiate", "Cold Initiate"), ("session_resume", "Session Resume")],
+                default="reply",
+                help_text="A reply, or a message the character initiates.",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='proactive_controls',
+            model_name="session",
+            name="proactive_controls",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='session',
-            name='proactive_next_due_at',
-            field=models.DateTimeField(blank=True, help_text='When a proactive message may next be sent; kept by the proactive services.', null=True),
+            model_name="session",
+            name="proactive_next_due_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When a proactive message may next be sent; kept by the proactive services.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='quiet_hours_end',
+            model_name="session",
+            name="quiet_hours_end",
             field=models.TimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='session',
-            name='quiet_hours_start',
+            model_name="session",
+            name="quiet_hours_start",
             field=models.TimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='session',
-            name='timezone',
-            field=models.CharField(default='UTC', help_text='IANA time zone of the end-user.', max_length=64),
+            model_name="session",
+            name="timezone",
+            field=models.CharField(default="UTC", help_text="IANA time zone of the end-user.", max_length=64),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(condition=models.Q(('proactive_enabled', True), ('proactive_next_due_at__isnull', False)), fields=['proactive_next_due_at'], name='session_proactive_due'),
+            model_name="session",
+            index=models.Index(
+                condition=models.Q(("proactive_enabled", True), ("proactive_next_due_at__isnull", False)),
+                fields=["proactive_next_due_at"],
+                name="session_proactive_due",
+            ),
         ),
         migrations.AddField(
-            model_name='proactivesend',
-            name='run',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='proactive_send', to='conversations.run'),
+            model_name="proactivesend",
+            name="run",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="proactive_send",
+                to="conversations.run",
+            ),
         ),
         migrations.AddField(
-            model_name='proactivesend',
-            name='session',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proactive_sends', to='conversations.session'),
+            model_name="proactivesend",
+            name="session",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="proactive_sends", to="conversations.session"
+            ),
         ),
         migrations.AddIndex(
-            model_name='proactivesend',
-            index=models.Index(fields=['session', '-sent_at'], name='proactive_send_recent'),
+            model_name="proactivesend",
+            index=models.Index(fields=["session", "-sent_at"], name="proactive_send_recent"),
         ),
         migrations.AddConstraint(
-            model_name='proactivesend',
-            constraint=models.UniqueConstraint(fields=('session', 'slot_at'), name='proactive_send_slot_unique'),
+            model_name="proactivesend",
+            constraint=models.UniqueConstraint(fields=("session", "slot_at"), name="proactive_send_slot_unique"),
         ),
     ]

@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0002_proactive'),
-        ('personas', '0003_character_persona'),
+        ("conversations", "0002_proactive"),
+        ("personas", "0003_character_persona"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='persona_session',
-            field=models.OneToOneField(blank=True, help_text="The character's emotion state in this conversation (started with the first turn).", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='native_session', to='personas.personasession'),
+            model_name="session",
+            name="persona_session",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="The character's emotion state in this conversation (started with the first turn).",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="native_session",
+                to="personas.personasession",
+            ),
         ),
     ]

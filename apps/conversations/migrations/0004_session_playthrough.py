@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0003_session_persona_session'),
-        ('npcs', '0001_initial'),
+        ("conversations", "0003_session_persona_session"),
+        ("npcs", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='playthrough',
-            field=models.ForeignKey(blank=True, help_text="The NPC playthrough whose messages this session logs; a restart opens a new session.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sessions', to='npcs.playthrough'),
+            model_name="session",
+            name="playthrough",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The NPC playthrough whose messages this session logs; a restart opens a new session.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="sessions",
+                to="npcs.playthrough",
+            ),
         ),
     ]

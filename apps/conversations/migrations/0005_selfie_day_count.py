@@ -5,26 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_usage_purpose_npc_extraction'),
-        ('characters', '0002_slug_unique_per_app'),
-        ('conversations', '0004_session_playthrough'),
+        ("accounts", "0005_usage_purpose_npc_extraction"),
+        ("characters", "0002_slug_unique_per_app"),
+        ("conversations", "0004_session_playthrough"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SelfieDayCount',
+            name="SelfieDayCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_user_ref', models.CharField(max_length=256)),
-                ('day', models.DateField(help_text="The end-user's local calendar day.")),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.app')),
-                ('character', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='characters.character')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_user_ref", models.CharField(max_length=256)),
+                ("day", models.DateField(help_text="The end-user's local calendar day.")),
+                ("count", models.PositiveIntegerField(default=0)),
+                (
+                    "app",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.app"),
+                ),
+                (
+                    "character",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="characters.character"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('app', 'character', 'external_user_ref', 'day'), name='selfie_day_count_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("app", "character", "external_user_ref", "day"), name="selfie_day_count_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -5,21 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('characters', '0002_slug_unique_per_app'),
-        ('conversations', '0005_selfie_day_count'),
+        ("characters", "0002_slug_unique_per_app"),
+        ("conversations", "0005_selfie_day_count"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='character_version',
-            field=models.ForeignKey(blank=True, help_text='The character version the turn ran on (set when it finishes).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='characters.characterversion'),
+            model_name="run",
+            name="character_version",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The character version the turn ran on (set when it finishes).",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="characters.characterversion",
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='character_version_pinned',
-            field=models.BooleanField(default=False, help_text='Stay on character_version instead of following each newly published version.'),
+            model_name="session",
+            name="character_version_pinned",
+            field=models.BooleanField(
+                default=False, help_text="Stay on character_version instead of following each newly published version."
+            ),
         ),
     ]

@@ -4,25 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0006_session_follows_versions'),
+        ("conversations", "0006_session_follows_versions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='session',
-            name='model',
-            field=models.CharField(blank=True, default='', help_text="Catalog model for this session's turns; empty: the character's.", max_length=100),
+            model_name="session",
+            name="model",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Catalog model for this session's turns; empty: the character's.",
+                max_length=100,
+            ),
         ),
         migrations.AddField(
-            model_name='session',
-            name='system_prompt',
-            field=models.TextField(blank=True, default=''),
+            model_name="session",
+            name="system_prompt",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='session',
-            name='title',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="session",
+            name="title",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
     ]

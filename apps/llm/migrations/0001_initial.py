@@ -4,35 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='LLMModel',
+            name="LLMModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.SlugField(help_text="The name clients use, e.g. 'fast-chat'.", max_length=100, unique=True)),
-                ('provider', models.CharField(choices=[('scripted', 'Scripted (offline)'), ('openai_compatible', 'OpenAI-compatible HTTP')], default='openai_compatible', max_length=32)),
-                ('upstream_model', models.CharField(blank=True, help_text='Model id sent upstream; defaults to name.', max_length=200)),
-                ('base_url', models.URLField(blank=True, help_text='Defaults to LLM_BASE_URL.')),
-                ('api_key_env', models.CharField(blank=True, help_text='Env var holding the key; defaults to LLM_API_KEY.', max_length=100)),
-                ('timeout_seconds', models.FloatField(default=60.0)),
-                ('max_tokens', models.PositiveIntegerField(default=400)),
-                ('prompt_credits_per_1k', models.DecimalField(decimal_places=4, default=0, max_digits=10)),
-                ('completion_credits_per_1k', models.DecimalField(decimal_places=4, default=0, max_digits=10)),
-                ('is_default', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "name",
+                    models.SlugField(help_text="The name clients use, e.g. 'fast-chat'.", max_length=100, unique=True),
+                ),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[("scripted", "Scripted (offline)"), ("openai_compatible", "OpenAI-compatible HTTP")],
+                        default="openai_compatible",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "upstream_model",
+                    models.CharField(blank=True, help_text="Model id sent upstream; defaults to name.", max_length=200),
+                ),
+                ("base_url", models.URLField(blank=True, help_text="Defaults to LLM_BASE_URL.")),
+                (
+                    "api_key_env",
+                    models.CharField(
+                        blank=True, help_text="Env var holding the key; defaults to LLM_API_KEY.", max_length=100
+                    ),
+                ),
+                ("timeout_seconds", models.FloatField(default=60.0)),
+                ("max_tokens", models.PositiveIntegerField(default=400)),
+                ("prompt_credits_per_1k", models.DecimalField(decimal_places=4, default=0, max_digits=10)),
+                ("completion_credits_per_1k", models.DecimalField(decimal_places=4, default=0, max_digits=10)),
+                ("is_default", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'verbose_name': 'LLM model',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='llm_one_default_model')],
+                "verbose_name": "LLM model",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)), fields=("is_default",), name="llm_one_default_model"
+                    )
+                ],
             },
         ),
     ]

@@ -4,97 +4,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('llm', '0001_initial'),
+        ("llm", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='llmmodel',
-            name='llm_one_default_model',
+            model_name="llmmodel",
+            name="llm_one_default_model",
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='cfg_scale',
-            field=models.FloatField(default=7.0, help_text='Prompt guidance (AUTOMATIC1111, ComfyUI).'),
+            model_name="llmmodel",
+            name="cfg_scale",
+            field=models.FloatField(default=7.0, help_text="Prompt guidance (AUTOMATIC1111, ComfyUI)."),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='credits_per_image',
+            model_name="llmmodel",
+            name="credits_per_image",
             field=models.DecimalField(decimal_places=4, default=0, max_digits=10),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='height',
+            model_name="llmmodel",
+            name="height",
             field=models.PositiveIntegerField(default=512),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='negative_prompt',
-            field=models.TextField(blank=True, help_text='What pictures must not show (not sent to OpenAI).'),
+            model_name="llmmodel",
+            name="negative_prompt",
+            field=models.TextField(blank=True, help_text="What pictures must not show (not sent to OpenAI)."),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='prompt_prefix',
-            field=models.TextField(blank=True, help_text='Written before every scene prompt (style, quality).'),
+            model_name="llmmodel",
+            name="prompt_prefix",
+            field=models.TextField(blank=True, help_text="Written before every scene prompt (style, quality)."),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='seed',
-            field=models.BigIntegerField(blank=True, help_text='Empty: a fresh seed for every picture.', null=True),
+            model_name="llmmodel",
+            name="seed",
+            field=models.BigIntegerField(blank=True, help_text="Empty: a fresh seed for every picture.", null=True),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='steps',
-            field=models.PositiveIntegerField(default=28, help_text='Sampler steps (AUTOMATIC1111, ComfyUI).'),
+            model_name="llmmodel",
+            name="steps",
+            field=models.PositiveIntegerField(default=28, help_text="Sampler steps (AUTOMATIC1111, ComfyUI)."),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='type',
-            field=models.CharField(choices=[('llm', 'Chat model (LLM)'), ('sd', 'Image model')], default='llm', max_length=8),
+            model_name="llmmodel",
+            name="type",
+            field=models.CharField(
+                choices=[("llm", "Chat model (LLM)"), ("sd", "Image model")], default="llm", max_length=8
+            ),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='width',
+            model_name="llmmodel",
+            name="width",
             field=models.PositiveIntegerField(default=512),
         ),
         migrations.AddField(
-            model_name='llmmodel',
-            name='workflow',
-            field=models.JSONField(blank=True, default=dict, help_text='ComfyUI: the workflow in API format, with placeholders {{prompt}} (required), {{negative_prompt}}, {{seed}}, {{width}}, {{height}}, {{steps}}, {{cfg}}, {{denoise}}, {{reference_image}}.'),
+            model_name="llmmodel",
+            name="workflow",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="ComfyUI: the workflow in API format, with placeholders {{prompt}} (required), {{negative_prompt}}, {{seed}}, {{width}}, {{height}}, {{steps}}, {{cfg}}, {{denoise}}, {{reference_image}}.",
+            ),
         ),
         migrations.AlterField(
-            model_name='llmmodel',
-            name='api_key_env',
-            field=models.CharField(blank=True, help_text="Env var holding the key; defaults to LLM_API_KEY (chat and OpenAI images). AUTOMATIC1111 takes 'user:password' (--api-auth).", max_length=100),
+            model_name="llmmodel",
+            name="api_key_env",
+            field=models.CharField(
+                blank=True,
+                help_text="Env var holding the key; defaults to LLM_API_KEY (chat and OpenAI images). AUTOMATIC1111 takes 'user:password' (--api-auth).",
+                max_length=100,
+            ),
         ),
         migrations.AlterField(
-            model_name='llmmodel',
-            name='base_url',
-            field=models.URLField(blank=True, help_text='Defaults to LLM_BASE_URL (chat and OpenAI images). Required for AUTOMATIC1111 and ComfyUI.'),
+            model_name="llmmodel",
+            name="base_url",
+            field=models.URLField(
+                blank=True,
+                help_text="Defaults to LLM_BASE_URL (chat and OpenAI images). Required for AUTOMATIC1111 and ComfyUI.",
+            ),
         ),
         migrations.AlterField(
-            model_name='llmmodel',
-            name='is_default',
-            field=models.BooleanField(default=False, help_text='The default of its type (one chat, one image).'),
+            model_name="llmmodel",
+            name="is_default",
+            field=models.BooleanField(default=False, help_text="The default of its type (one chat, one image)."),
         ),
         migrations.AlterField(
-            model_name='llmmodel',
-            name='provider',
-            field=models.CharField(choices=[('scripted', 'Scripted (offline)'), ('openai_compatible', 'OpenAI-compatible HTTP'), ('builtin', 'Built-in image renderer (offline)'), ('automatic1111', 'AUTOMATIC1111 / Forge WebUI API'), ('comfyui', 'ComfyUI'), ('openai_images', 'OpenAI-compatible images')], default='openai_compatible', max_length=32),
+            model_name="llmmodel",
+            name="provider",
+            field=models.CharField(
+                choices=[
+                    ("scripted", "Scripted (offline)"),
+                    ("openai_compatible", "OpenAI-compatible HTTP"),
+                    ("builtin", "Built-in image renderer (offline)"),
+                    ("automatic1111", "AUTOMATIC1111 / Forge WebUI API"),
+                    ("comfyui", "ComfyUI"),
+                    ("openai_images", "OpenAI-compatible images"),
+                ],
+                default="openai_compatible",
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='llmmodel',
-            name='upstream_model',
-            field=models.CharField(blank=True, help_text='Model id sent upstream; defaults to name. AUTOMATIC1111: the checkpoint to switch to (empty: the one loaded).', max_length=200),
+            model_name="llmmodel",
+            name="upstream_model",
+            field=models.CharField(
+                blank=True,
+                help_text="Model id sent upstream; defaults to name. AUTOMATIC1111: the checkpoint to switch to (empty: the one loaded).",
+                max_length=200,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='llmmodel',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('type',), name='llm_one_default_model_per_type'),
+            model_name="llmmodel",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)), fields=("type",), name="llm_one_default_model_per_type"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='llmmodel',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('type', 'llm'), ('provider__in', ['scripted', 'openai_compatible'])), models.Q(('type', 'sd'), ('provider__in', ['builtin', 'automatic1111', 'comfyui', 'openai_images'])), _connector='OR'), name='llm_provider_matches_type'),
+            model_name="llmmodel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("type", "llm"), ("provider__in", ["scripted", "openai_compatible"])),
+                    models.Q(
+                        ("type", "sd"), ("provider__in", ["builtin", "automatic1111", "comfyui", "openai_images"])
+                    ),
+                    _connector="OR",
+                ),
+                name="llm_provider_matches_type",
+            ),
         ),
     ]
