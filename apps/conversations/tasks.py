@@ -49,3 +49,12 @@ def idempotency_records_purge_task() -> int:
 def proactive_scan_task() -> int:
     """Beat: claim the sessions whose proactive message is due and queue their initiate turns."""
     return len(services.proactive_scan().run_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
+def memory_summarise_task(session_id: str) -> None:
+    """Fold a session's older messages into its memory; queued by a turn, never in a reply's path. A backlog
+    longer than one fold queues the next one."""
+    outcome = services.memory_summarise(session_id=session_id)
+    if outcome.more:
+        executor.submit(memory_summarise_task, session_id)

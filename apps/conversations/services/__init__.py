@@ -9,6 +9,12 @@ from apps.conversations.services.image_requests import (
     character_create_with_avatar,
     image_generate,
 )
+from apps.conversations.services.memory import (
+    SummaryOutcome,
+    memory_ensure,
+    memory_summarise,
+    session_memory_attach,
+)
 from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
 from apps.conversations.services.npc_turns import NpcTurn, NpcTurnStream, npc_message_send, npc_message_stream
@@ -45,6 +51,10 @@ from apps.conversations.services.transcript import (
 from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [
+    "SummaryOutcome",
+    "memory_ensure",
+    "memory_summarise",
+    "session_memory_attach",
     "CompletionStream",
     "TurnOptions",
     "TurnStream",

@@ -12,6 +12,7 @@ from django.db import transaction
 from apps.accounts import services as accounts_services
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.memory import memory_ensure
 from apps.npcs import selectors as npcs_selectors
 from apps.npcs import services as npcs_services
 
@@ -40,9 +41,12 @@ def opening(playthrough: Playthrough, player_name: str) -> str:
 def session_open(app: App, playthrough: Playthrough, message: str) -> Session:
     character = playthrough.npc.character
     accounts_services.app_quota_consume(app=app, resource="sessions")
+    # The player's memory with this NPC's character: a later scenario, or a restart, remembers them.
+    memory = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=playthrough.player_session_id)
     session = Session.objects.create(
         app=app,
         character=character,
+        memory=memory,
         character_version=character.current_version,
         external_user_ref=playthrough.player_session_id,
         playthrough=playthrough,

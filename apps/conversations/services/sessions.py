@@ -11,6 +11,7 @@ from apps.conversations import selectors
 from apps.conversations.errors import SessionNotFound
 from apps.conversations.models import Session
 from apps.conversations.services.events import NewEvent, events_append
+from apps.conversations.services.memory import memory_ensure
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.core.errors import ValidationFailed
 from apps.llm import selectors as llm_selectors
@@ -60,9 +61,11 @@ def session_create(
     if model:
         llm_selectors.model_spec_get(name=model)  # ModelNotFound before anything is written
     accounts_services.app_quota_consume(app=app, resource="sessions")
+    memory = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=external_user_ref)
     session = Session.objects.create(
         app=app,
         character=character,
+        memory=memory,
         character_version=version,
         character_version_pinned=character_version is not None,
         external_user_ref=external_user_ref,
