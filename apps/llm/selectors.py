@@ -10,6 +10,13 @@ from django.conf import settings
 from apps.core.generations import Generation, GenerationRead
 from apps.llm.errors import ModelNotFound
 from apps.llm.models import LLMModel
+
+# Token counting is pure reading: it is offered here, beside the catalog it budgets for.
+from apps.llm.tokens import message_tokens as message_tokens
+from apps.llm.tokens import messages_tokens as messages_tokens
+from apps.llm.tokens import prompt_budget as prompt_budget
+from apps.llm.tokens import tokenizer_name as tokenizer_name
+from apps.llm.tokens import tokens_count as tokens_count
 from apps.llm.types import ImageModelSpec, ImageRate, ModelOverride, ModelRate, ModelSpec
 
 # The active catalog rows (chat and image models), cached for every process until a catalog write bumps it

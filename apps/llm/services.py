@@ -9,6 +9,7 @@ from apps.llm.models import LLMModel
 from apps.llm.providers.openai_compatible import OpenAICompatibleProvider
 from apps.llm.providers.scripted import ScriptedProvider
 from apps.llm.selectors import CATALOG
+from apps.llm.tokens import usage_observe as usage_observe  # what a provider's reported usage teaches the counts
 from apps.llm.types import ChatMessage, ChatResult, KeyCheck, ModelSpec, Usage, input_tokens_upper_bound
 
 _PROVIDERS = {"scripted": ScriptedProvider(), "openai_compatible": OpenAICompatibleProvider()}

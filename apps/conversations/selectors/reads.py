@@ -147,7 +147,9 @@ def _newest_messages(*, session_ids: list[str], limit: int) -> dict[str, list[tu
 
 _RUN_FOR_EXECUTION = CompiledRead(
     lambda run_id: (
-        Run.objects.select_related("session__app", "session__character_version", "session__persona_session")
+        Run.objects.select_related(
+            "session__app", "session__character_version", "session__persona_session", "session__memory"
+        )
         .annotate(character_current_version_id=F("session__character__current_version_id"))
         .filter(pk=run_id)
     ),
@@ -157,7 +159,7 @@ _RUN_FOR_EXECUTION = CompiledRead(
 
 def run_for_execution(*, run_id: str) -> Run:
     """The run with everything a worker needs about it, in one query: its session, the session's app,
-    character version and emotion session (personas' row, handed to personas' services as loaded).
+    character version, emotion session (personas' row, handed to personas' services as loaded) and memory.
     Compiled once per process (``CompiledRead``): compiling this five-model read cost more than running it.
 
     The session's ``character_version`` is the version this turn runs on: an unpinned session whose character
@@ -180,25 +182,29 @@ def _run_history_read(limit: int) -> CompiledRead:
     read = _RUN_HISTORY.get(limit)
     if read is None:
         read = _RUN_HISTORY[limit] = CompiledRead(
-            lambda session_id, trigger_cursor: (
-                Event.objects.filter(session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor)
+            lambda session_id, trigger_cursor, after: (
+                Event.objects.filter(
+                    session_id=session_id, event_type__in=MESSAGE_TYPES, cursor__lte=trigger_cursor, cursor__gt=after
+                )
                 .order_by("-cursor")
                 .values_list("cursor", "role", "payload")[:limit]
             ),
-            markers=["\x00session_id", -987_654_321],
+            markers=["\x00session_id", -987_654_321, -987_654_322],
         )
     return read
 
 
-def run_history(*, run: Run, limit: int) -> tuple[list[tuple[str, str]], str]:
-    """The conversation up to the run's trigger as (role, text), oldest first, at most ``limit`` messages,
-    and the text of the user message the run answers ("" when the run answers none). One query, compiled
-    once per process and limit."""
-    rows = _run_history_read(limit).fetch(run.session_id, run.trigger_cursor)
+def run_history(*, run: Run, limit: int, after: int = 0) -> tuple[list[tuple[int, str, str]], str]:
+    """The conversation up to the run's trigger as (cursor, role, text), oldest first, at most ``limit`` messages
+    and only those after cursor ``after`` (what the memory's summary has not folded in), and the text of the user
+    message the run answers ("" when the run answers none). One query, compiled once per process and limit."""
+    rows = _run_history_read(limit).fetch(run.session_id, run.trigger_cursor, after)
     trigger = ""
     if rows and rows[0][0] == run.trigger_cursor and rows[0][1] == "user":
         trigger = rows[0][2].get("text", "")
-    history = [(role, payload.get("text", "")) for _, role, payload in reversed(rows) if payload.get("text")]
+    history = [
+        (cursor, role, payload.get("text", "")) for cursor, role, payload in reversed(rows) if payload.get("text")
+    ]
     return history, trigger
 
 

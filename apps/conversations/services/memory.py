@@ -26,7 +26,6 @@ from apps.core import clock, executor
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
-from apps.llm.tokens import tokens_count
 from apps.llm.types import ChatMessage, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -240,7 +239,7 @@ def memory_summarise(*, session_id: str) -> SummaryOutcome:
                 summary=locked.summary,
                 messages=fold,
                 max_tokens=settings.MEMORY_SUMMARY_MAX_TOKENS,
-                count_tokens=tokens_count,
+                count_tokens=llm_selectors.tokens_count,
             )
         _changes_apply(locked, session, changes)
         current_count = MemoryFact.objects.filter(memory=locked, valid_to__isnull=True).count()

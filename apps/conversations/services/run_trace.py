@@ -10,14 +10,11 @@ if TYPE_CHECKING:
 def run_trace(*, run: "Run", turn: "_Turn", timings: dict[str, float]) -> dict[str, Any]:
     """What a turn's prompt was made of and what it knew (the studio's ``verbose``): each prompt part with its
     source, the emotion the message led to and how it was appraised, the scenario the session plays, timings."""
-    sources = ["character"]
-    if run.session.system_prompt:
-        sources.append("instructions")
-    if turn.emotion is not None and turn.emotion.prompt_data:
-        sources.append("emotion")
+    names = {"persona": "character"}  # the studio's name for the sheet
+    kept = turn.fitted.kept if turn.fitted is not None else []
     parts = [
-        {"source": sources[index] if index < len(sources) else "history", "role": message.role, "text": message.content}
-        for index, message in enumerate(turn.messages)
+        {"source": names.get(part.source, part.source), "role": part.role, "text": part.text, "tokens": part.tokens}
+        for part in kept
     ]
     emotion = None
     if turn.emotion is not None:

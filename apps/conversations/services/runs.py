@@ -14,12 +14,15 @@ from apps.accounts.types import UsagePurpose
 from apps.conversations import prompts, selectors
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
+from apps.conversations.memory.assembly import Fitted, Part, prompt_fit, prompt_messages
+from apps.conversations.memory.recall import facts_rank
 from apps.conversations.models import Event, Run
 from apps.conversations.proactive_rules import reply_payload
 from apps.conversations.services import metering
 from apps.conversations.services.deltas import DeltaPublisher, delta_listening
 from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
+from apps.conversations.services.memory import TurnMemory, memory_summary_queue, turn_memory_read
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.conversations.services.run_trace import run_trace
 from apps.conversations.services.selfies import (
@@ -111,27 +114,68 @@ class _Turn:
     appraisal: metering.CallOutcome | None = None
     reply: metering.MeteredCall | None = None
     selfie: SelfieChance | None = None  # set when this turn may carry a selfie: the reply call answers JSON
+    fitted: Fitted | None = None  # the prompt's parts as fitted into the token budget
+    fact_scores: dict[str, float] = field(default_factory=dict)  # recalled fact id -> relevance
+    summary_due: bool = False  # the unsummarised history passed its budget: queue a summary with the reply
 
     def model_calls(self) -> int:
         return int(self.appraisal is not None)
 
 
-def _caller_history(history: tuple[ChatMessage, ...]) -> tuple[list[tuple[str, str]], str]:
+def _caller_history(history: tuple[ChatMessage, ...]) -> tuple[list[tuple[int | None, str, str]], str]:
     """A caller's own messages as the prompt's history, and its last user message as the text to appraise."""
-    pairs = [("character" if message.role == "assistant" else message.role, message.content) for message in history]
+    triples = [
+        (None, "character" if message.role == "assistant" else message.role, message.content) for message in history
+    ]
     trigger = next((message.content for message in reversed(history) if message.role == "user"), "")
-    return pairs, trigger
+    return triples, trigger
+
+
+def _part(source: str, text: str, **fields: Any) -> Part:
+    return Part(source, text, llm_selectors.tokens_count(text), **fields)
+
+
+def _prompt_parts(
+    run: Run, turn: _Turn, memory: TurnMemory | None, history: list[tuple[int | None, str, str]], query: str
+) -> list[Part]:
+    """Every part the prompt could hold, by source, before the budget (``memory.assembly``)."""
+    session = run.session
+    initiate = None if run.kind == Run.Kind.REPLY else run.kind
+    selfie = (turn.selfie.proactivity, turn.selfie.comfort) if turn.selfie is not None else None
+    parts = [
+        _part("persona", prompts.system_prompt(session.character_version.content, initiate=initiate, selfie=selfie))
+    ]
+    if session.system_prompt:
+        parts.append(_part("instructions", session.system_prompt))
+    emotion = prompts.emotion_prompt(turn.emotion.prompt_data) if turn.emotion and turn.emotion.prompt_data else ""
+    if emotion:
+        parts.append(_part("emotion", emotion))
+    if memory is not None:
+        parts += [_part("block", block["value"], label=block["label"]) for block in memory.blocks if block.get("value")]
+        texts = [text for _, text in memory.facts]
+        for recalled in facts_rank(facts=texts, query=query, limit=settings.MEMORY_FACTS_PER_TURN):
+            turn.fact_scores[memory.facts[recalled.index][0]] = recalled.score
+            parts.append(_part("fact", texts[recalled.index], label=memory.facts[recalled.index][0]))
+        if memory.summary:
+            parts.append(_part("summary", memory.summary))
+    parts += [_part("history", text, role=role, cursor=cursor) for cursor, role, text in history]
+    return parts
 
 
 def _prepare(run: Run, turn: _Turn, options: TurnOptions) -> None:
-    """Build the prompt and reserve the reply's credits: the model spec (from the shared catalog cache), one
-    read of the history, the emotion preview (a model appraisal is reserved before its call and counted)."""
-    version = run.session.character_version
-    turn.spec = llm_selectors.model_spec_get(name=options.model or run.session.model or version.content.get("model"))
+    """Build the prompt and reserve the reply's credits: the model spec (from the shared catalog cache), the
+    memory (the facts: one read, only when there are some), one read of the history after the memory's summary,
+    the emotion preview (a model appraisal is reserved before its call and counted), then the prompt's parts
+    fitted into the model's token budget."""
+    session = run.session
+    version = session.character_version
+    turn.spec = llm_selectors.model_spec_get(name=options.model or session.model or version.content.get("model"))
+    memory = turn_memory_read(session=session)
     if options.history is not None:
         history, trigger = _caller_history(options.history)
     else:
-        history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS)
+        after = session.summarised_through if memory is not None else 0
+        history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS, after=after)
 
     def appraisal_reserve(spec: ModelSpec, messages: list[ChatMessage]) -> None:
         reserved = metering.call_reserve(run=run, spec=spec, messages=messages, purpose=UsagePurpose.EMOTION_APPRAISAL)
@@ -142,13 +186,18 @@ def _prepare(run: Run, turn: _Turn, options: TurnOptions) -> None:
         answered = turn.emotion.appraisal_call if turn.emotion else None
         if answered is not None and answered.usage is not None:
             turn.appraisal = replace(turn.appraisal, usage=answered.usage, outcome="succeeded", model=answered.model)
-    initiate = None if run.kind == Run.Kind.REPLY else run.kind
-    prompt_data = turn.emotion.prompt_data if turn.emotion else None
     turn.selfie = selfie_chance(run=run)
-    selfie = (turn.selfie.proactivity, turn.selfie.comfort) if turn.selfie is not None else None
-    turn.messages = prompts.chat_messages(
-        version.content, history, prompt_data, initiate=initiate, selfie=selfie, instructions=run.session.system_prompt
+    query = trigger or (history[-1][2] if history else "")
+    parts = _prompt_parts(run, turn, memory, history, query)
+    turn.fitted = prompt_fit(
+        parts=parts, budget=llm_selectors.prompt_budget(turn.spec), count_tokens=llm_selectors.tokens_count
     )
+    turn.messages = prompt_messages(turn.fitted.kept)
+    if memory is not None and options.history is None and len(history) > settings.MEMORY_RECENT_MESSAGES:
+        unsummarised = sum(part.tokens for part in parts if part.source == "history")
+        turn.summary_due = (
+            unsummarised > settings.MEMORY_SUMMARY_TRIGGER_TOKENS or len(history) >= settings.LLM_HISTORY_EVENTS
+        )
     turn.reply = metering.run_usage_reserve(run=run, spec=turn.spec, messages=turn.messages)
 
 
@@ -167,6 +216,39 @@ def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.Cal
     return rows
 
 
+_CONTEXT_FIELD = Run._meta.get_field("context")
+
+
+def _context(turn: _Turn, result: ChatResult) -> dict[str, Any] | None:
+    """What the reply's prompt was made of, for ``Run.context``: the parts kept and trimmed with their tokens, the
+    facts recalled (with their relevance), the blocks, the summary and the budget. The provider's reported
+    prompt tokens also teach the counts (``llm.services.usage_observe``)."""
+    fitted = turn.fitted
+    if fitted is None or turn.spec is None:
+        return None
+    reported = result.usage.prompt_tokens if result.usage is not None else 0
+    llm_services.usage_observe(model=turn.spec.name, estimated=fitted.used, reported=reported)
+    kept = fitted.kept
+    summary = next((part for part in kept if part.source == "summary"), None)
+    return {
+        "model": turn.spec.name,
+        "tokenizer": llm_selectors.tokenizer_name(),
+        "budget": {"limit": fitted.budget, "used": fitted.used, "reported": reported or None},
+        "parts": [part.as_trace() for part in kept],
+        "lore": [],
+        "facts": [
+            {"id": part.label, "text": part.text, "score": turn.fact_scores.get(part.label, 0.0)}
+            for part in kept
+            if part.source == "fact"
+        ],
+        "blocks": [
+            {"label": part.label, "value": part.text, "tokens": part.tokens} for part in kept if part.source == "block"
+        ],
+        "summary": {"text": summary.text, "tokens": summary.tokens} if summary is not None else None,
+        "trimmed": [part.as_trace() for part in fitted.trimmed],
+    }
+
+
 def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, latency_ms: int) -> dict | None:
     """Write the reply in one transaction: the fenced run UPDATE, the emotion step, the reply and emotion
     events, the settled usage and (for proactive sessions) the next due time."""
@@ -178,7 +260,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
             cursor.execute(
                 f"UPDATE {Run._meta.db_table} SET status = %s, model = %s, model_calls = %s, "  # noqa: S608
                 f"prompt_tokens = %s, completion_tokens = %s, latency_ms = %s, finished_at = %s, updated_at = %s, "
-                f"character_version_id = %s WHERE id = %s AND status = %s AND attempts = %s",
+                f"character_version_id = %s, context = %s WHERE id = %s AND status = %s AND attempts = %s",
                 [
                     Run.Status.SUCCEEDED.value,
                     result.model,
@@ -189,6 +271,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
                     now,
                     now,
                     run.session.character_version_id,
+                    _CONTEXT_FIELD.get_db_prep_value(_context(turn, result), connection),
                     run.id,
                     Run.Status.RUNNING.value,
                     attempt,
@@ -218,6 +301,8 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
         rows = _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
         if selfie is not None:
             selfie_draw_queue(image_id=selfie["image_id"])
+        if turn.summary_due:
+            memory_summary_queue(session_id=run.session_id)
     return rows[0].as_public_dict()
 
 
