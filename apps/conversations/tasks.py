@@ -52,9 +52,9 @@ def proactive_scan_task() -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
-def memory_summarise_task(session_id: str) -> None:
+def memory_summarise_task(session_id: str, final: bool = False) -> None:
     """Fold a session's older messages into its memory; queued by a turn, never in a reply's path. A backlog
     longer than one fold queues the next one."""
-    outcome = services.memory_summarise(session_id=session_id)
+    outcome = services.memory_summarise(session_id=session_id, final=final)
     if outcome.more:
-        executor.submit(memory_summarise_task, session_id)
+        executor.submit(memory_summarise_task, session_id, final)

@@ -301,7 +301,7 @@ def session_app_id_subquery(*, session_id: str) -> Subquery:
 _NPC_SESSION_LATEST = CompiledRead(
     lambda playthrough_id: (
         Session.objects.filter(playthrough_id=playthrough_id)
-        .select_related("character_version")
+        .select_related("character_version", "memory")
         .order_by("-created_at", "-id")[:1]
     ),
     markers=["\x00playthrough_id"],
@@ -310,7 +310,7 @@ _NPC_SESSION_LATEST = CompiledRead(
 
 def npc_session_latest(*, playthrough_id: str) -> Session | None:
     """The session of the playthrough's current run through its machine (restarts open new ones), with its
-    character version; compiled once per process (it is read on every NPC turn)."""
+    character version and memory; compiled once per process (it is read on every NPC turn)."""
     found = _NPC_SESSION_LATEST.fetch(playthrough_id)
     return found[0] if found else None
 

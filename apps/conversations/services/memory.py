@@ -15,10 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from apps.accounts.types import UsagePurpose
+from apps.conversations.memory.assembly import Part, prompt_messages
 from apps.conversations.memory.extraction import CurrentFact, FactChange, Message, facts_extract, summary_fold
+from apps.conversations.memory.recall import facts_rank
 from apps.conversations.models import Event, Memory, MemoryFact, Session
 from apps.conversations.selectors.reads import MESSAGE_TYPES
 from apps.conversations.services import metering
@@ -39,31 +41,32 @@ _QUEUED_KEY = "memory-summary-queued:{}"
 _QUEUED_SECONDS = 30
 
 
-def memory_ensure(*, app_id: str, character_id: str, external_user_ref: str) -> Memory:
-    """The memory of the end-user with the character, created on first need (a concurrent first need creates
-    one row: the unique key decides)."""
-    memory = Memory.objects.filter(
-        app_id=app_id, character_id=character_id, external_user_ref=external_user_ref
-    ).first()
-    if memory is not None:
-        return memory
-    try:
-        with transaction.atomic():
-            return Memory.objects.create(app_id=app_id, character_id=character_id, external_user_ref=external_user_ref)
-    except IntegrityError:
-        return Memory.objects.get(app_id=app_id, character_id=character_id, external_user_ref=external_user_ref)
+def memory_ensure(*, app_id: str, character_id: str, external_user_ref: str) -> str:
+    """The id of the end-user's memory with the character, created on first need. One statement either way (an
+    upsert that returns the id), and concurrent first needs make one row: the unique key decides."""
+    now = clock.now()
+    with connection.cursor() as cursor:
+        # Plain SQL both backends accept: Django's bulk_create would not hand back the id of a row that existed.
+        cursor.execute(
+            f"INSERT INTO {Memory._meta.db_table} (id, app_id, character_id, external_user_ref, summary, blocks, "  # noqa: S608
+            "fact_count, created_at, updated_at) VALUES (%s, %s, %s, %s, '', %s, 0, %s, %s) "
+            "ON CONFLICT (app_id, character_id, external_user_ref) DO UPDATE SET updated_at = EXCLUDED.updated_at "
+            "RETURNING id",
+            [Memory._meta.pk.get_default(), app_id, character_id, external_user_ref, "[]", now, now],
+        )
+        return cursor.fetchone()[0]
 
 
 def session_memory_attach(*, session: Session) -> Memory:
     """The session's memory, attached first when the session has none."""
     if session.memory_id is not None:
         return session.memory
-    memory = memory_ensure(
+    memory_id = memory_ensure(
         app_id=session.app_id, character_id=session.character_id, external_user_ref=session.external_user_ref
     )
-    Session.objects.filter(pk=session.pk, memory__isnull=True).update(memory=memory)
-    session.memory = memory
-    return memory
+    Session.objects.filter(pk=session.pk, memory__isnull=True).update(memory_id=memory_id)
+    session.memory = Memory.objects.get(pk=memory_id)
+    return session.memory
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,25 @@ def turn_memory_read(*, session: Session) -> TurnMemory | None:
     return TurnMemory(memory.summary, tuple(memory.blocks or ()), tuple(facts))
 
 
-def memory_summary_queue(*, session_id: str) -> None:
-    """Queue the session's summary after the current transaction commits, unless one was queued moments ago."""
-    if cache.add(_QUEUED_KEY.format(session_id), 1, timeout=_QUEUED_SECONDS):
-        transaction.on_commit(lambda: executor.submit(MEMORY_SUMMARISE_TASK, session_id))
+def memory_summary_queue(*, session_id: str, final: bool = False) -> None:
+    """Queue the session's summary after the current transaction commits, unless one was queued moments ago.
+    ``final``: the session is over (an NPC machine completed), so its newest messages fold in too."""
+    if final or cache.add(_QUEUED_KEY.format(session_id), 1, timeout=_QUEUED_SECONDS):
+        transaction.on_commit(lambda: executor.submit(MEMORY_SUMMARISE_TASK, session_id, final))
+
+
+def memory_messages(*, memory: TurnMemory, query: str) -> list[ChatMessage]:
+    """The memory as system messages for a prompt that is not a character turn's (an NPC's reply): the pinned
+    blocks, the facts relevant to ``query`` and the summary, laid out as a turn lays them out."""
+    parts = [Part("block", block["value"], 0, label=block["label"]) for block in memory.blocks if block.get("value")]
+    texts = [text for _, text in memory.facts]
+    parts += [
+        Part("fact", texts[recalled.index], 0)
+        for recalled in facts_rank(facts=texts, query=query, limit=settings.MEMORY_FACTS_PER_TURN)
+    ]
+    if memory.summary:
+        parts.append(Part("summary", memory.summary, 0))
+    return prompt_messages(parts)
 
 
 @dataclass(frozen=True)
@@ -189,26 +207,27 @@ def _changes_apply(memory: Memory, session: Session, changes: list[FactChange]) 
     MemoryFact.objects.bulk_create(added)
 
 
-def memory_summarise(*, session_id: str) -> SummaryOutcome:
+def memory_summarise(*, session_id: str, final: bool = False) -> SummaryOutcome:
     """Fold the session's older messages (all but the newest ``MEMORY_RECENT_MESSAGES``) into its memory: the
     summary brought up to date and the facts they state, by the model (one metered JSON call, outside any
     transaction) or by the offline extractor (``MEMORY_EXTRACTOR``).
 
-    Safe to run twice at once: the write is fenced on the session's ``summarised_through``, so one fold wins and
+    ``final`` folds the newest messages too (the session is over: an NPC's machine completed). Safe to run twice
+    at once: the write is fenced on the session's ``summarised_through``, so one fold wins and
     the other writes nothing."""
     session = Session.objects.select_related("memory", "character_version").filter(pk=session_id).first()
     if session is None or not settings.MEMORY_ENABLED:
         return SummaryOutcome("nothing_to_do")
     memory = session_memory_attach(session=session)
     start = session.summarised_through
-    keep = settings.MEMORY_RECENT_MESSAGES
+    keep = 0 if final else settings.MEMORY_RECENT_MESSAGES
     rows = list(
         Event.objects.filter(session_id=session.id, event_type__in=MESSAGE_TYPES, cursor__gt=start)
         .order_by("cursor")
         .values_list("cursor", "role", "payload")[: FOLD_LIMIT + keep]
     )
     messages = [Message(cursor, role, payload.get("text", "")) for cursor, role, payload in rows]
-    if len(messages) <= keep:
+    if len(messages) <= keep or not messages:
         return SummaryOutcome("nothing_to_do")
     fold = messages[: len(messages) - keep]
     current = [

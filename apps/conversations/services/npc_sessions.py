@@ -42,11 +42,11 @@ def session_open(app: App, playthrough: Playthrough, message: str) -> Session:
     character = playthrough.npc.character
     accounts_services.app_quota_consume(app=app, resource="sessions")
     # The player's memory with this NPC's character: a later scenario, or a restart, remembers them.
-    memory = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=playthrough.player_session_id)
+    memory_id = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=playthrough.player_session_id)
     session = Session.objects.create(
         app=app,
         character=character,
-        memory=memory,
+        memory_id=memory_id,
         character_version=character.current_version,
         external_user_ref=playthrough.player_session_id,
         playthrough=playthrough,

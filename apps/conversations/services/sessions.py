@@ -61,11 +61,11 @@ def session_create(
     if model:
         llm_selectors.model_spec_get(name=model)  # ModelNotFound before anything is written
     accounts_services.app_quota_consume(app=app, resource="sessions")
-    memory = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=external_user_ref)
+    memory_id = memory_ensure(app_id=app.id, character_id=character.id, external_user_ref=external_user_ref)
     session = Session.objects.create(
         app=app,
         character=character,
-        memory=memory,
+        memory_id=memory_id,
         character_version=version,
         character_version_pinned=character_version is not None,
         external_user_ref=external_user_ref,

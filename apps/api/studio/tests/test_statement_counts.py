@@ -22,7 +22,7 @@ READS = {
 WRITES = {
     # the agent's character; then (one transaction) its published check, the session, the cursors, the events;
     # then the conversation read back with its last message's time
-    "conversation create": 12,
+    "conversation create": 13,  # the memory upsert: the end-user's memory with the agent
     # message_turn: accept (cursors, run, events), claim, the run and its history, the outcome transaction
     "message": 15,
     "completion": 3,  # the reservation (a savepoint and its insert), the settlement
