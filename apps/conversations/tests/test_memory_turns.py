@@ -171,3 +171,55 @@ def test_the_summary_folds_by_the_model_in_one_metered_json_call_when_the_model_
     record = UsageRecord.objects.get(purpose="memory_summary")
     assert (record.status, record.session_id, record.external_user_ref) == ("settled", session.id, "user_1")
     assert record.input_tokens > 0
+
+
+def test_an_npc_remembers_a_player_from_an_earlier_scenario(owner, django_capture_on_commit_callbacks, monkeypatch):
+    """Foil's relational memory: a completed machine folds the playthrough into the player's memory with the NPC's
+    character, and the NPC's replies in the next machine are prompted with it."""
+    from apps.conversations.tests.npc_scenario import scenario_body
+    from apps.llm import services as llm_services
+    from apps.npcs import services as npcs_services
+
+    app = owner.api_key.app
+    npc = npcs_services.npc_save(app=app, body=scenario_body())
+    first = services.npc_session_start(
+        app=app, npc_id=npc.id, player_session_id="player-9", player_name="Ana", player_gender=""
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.npc_message_send(app=app, npc_id=npc.id, player_session_id="player-9", text="hello, my name is Ana")
+        turn = services.npc_message_send(
+            app=app, npc_id=npc.id, player_session_id="player-9", text="the password is swordfish"
+        )
+    assert turn.step.result.machine_completed
+    memory = Memory.objects.get(pk=first.session.memory_id)
+    assert list(memory.facts.values_list("text", flat=True)) == ["The user's name is Ana."]
+    folded = Session.objects.get(pk=first.session.id)
+    last_message = Event.objects.filter(session=folded, event_type="message.created").order_by("-cursor").first()
+    assert folded.summarised_through == last_message.cursor  # the final fold keeps no window back
+
+    prompts: list[list] = []
+    chat = llm_services.chat
+
+    def recording_chat(**kwargs):
+        prompts.append(kwargs["messages"])
+        return chat(**kwargs)
+
+    monkeypatch.setattr(llm_services, "chat", recording_chat)
+    vault = services.npc_session_start(
+        app=app,
+        npc_id=npc.id,
+        player_session_id="player-9",
+        player_name="Ana",
+        player_gender="",
+        machine_id=turn.unlocked[0].machine_id,
+    )
+    assert vault.session.memory_id == memory.id and vault.session.id != first.session.id
+    services.npc_message_send(
+        app=app,
+        npc_id=npc.id,
+        player_session_id="player-9",
+        text="do you remember my name?",
+        machine_id=vault.playthrough.machine_id,
+    )
+    system = "\n".join(message.content for message in prompts[-1] if message.role == "system")
+    assert "The user's name is Ana." in system

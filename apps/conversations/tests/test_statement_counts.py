@@ -232,3 +232,20 @@ def test_a_turn_in_the_callers_thread_is_a_send_and_a_turn(owner, dispatched):
         services.message_turn(app=app, session_id=session.id, text="What now?", history=history).run()
     # the caller's history replaces the log's read
     assert len(_statements(captured)) == MESSAGE_POST + REPLY_TURN, _show(_statements(captured))
+
+
+def test_a_turn_whose_user_has_facts_reads_them_in_one_more_statement(owner, dispatched):
+    """The memory's summary and blocks come with the run's read; its current facts are one more query, made only
+    when the memory has some (``Memory.fact_count``)."""
+    from apps.conversations.models import Memory, MemoryFact
+
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    statements, _ = _turn(app, session, "Nothing remembered yet.")
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)
+    memory = Memory.objects.get(pk=session.memory_id)
+    MemoryFact.objects.create(memory=memory, text="The user's sister is called Mara.", valid_from=memory.created_at)
+    Memory.objects.filter(pk=memory.pk).update(fact_count=1, summary="They talked about Mara.")
+    statements, run = _turn(app, session, "Do you remember my sister?")
+    assert len(statements) == 1 + REPLY_TURN + 1, _show(statements)
+    assert [fact["text"] for fact in run.context["facts"]] == ["The user's sister is called Mara."]
