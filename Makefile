@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory
 
 bootstrap:
 	@bin/bootstrap
@@ -54,6 +54,11 @@ bench-images: bootstrap
 # The NPC message route and its stream against the bare view (bench/README.md, "NPC messages").
 bench-npc: bootstrap
 	@$(PY) bench/npc.py
+
+# Prompt tokens over a 2,000-turn conversation against a full-history prompt, and memory on vs off in the worker
+# (bench/README.md, "Memory").
+bench-memory: bootstrap
+	@$(PY) bench/memory.py $(ARGS)
 
 # OpenAI chat completions and their streams, and the native SSE's first message.delta, against the bare view
 # (bench/README.md, "OpenAI door").
