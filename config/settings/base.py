@@ -341,12 +341,12 @@ IMAGE_RECOVER_AFTER_SECONDS = env.float("IMAGE_RECOVER_AFTER_SECONDS", default=3
 LLM_BYOK_BASE_URL = env.str("LLM_BYOK_BASE_URL", default="https://api.openai.com/v1")
 LLM_BYOK_DEFAULT_MODEL = env.str("LLM_BYOK_DEFAULT_MODEL", default="gpt-4o-mini")
 LLM_HISTORY_EVENTS = env.int("LLM_HISTORY_EVENTS", default=40)  # most recent messages read for a prompt
-# The prompt's token budget (docs/operators.md, "Memory and the prompt budget"): the lower of this and the model's context less its reply,
-# less the LLM_TOKEN_MARGIN share for tokenizers that count differently from ours.
+# The prompt's token budget (docs/operators.md, "Memory and the prompt budget"): the lower of this and the
+# model's context less its reply, less the LLM_TOKEN_MARGIN share for tokenizers that count differently.
 LLM_PROMPT_TOKENS = env.int("LLM_PROMPT_TOKENS", default=4096)
 LLM_TOKEN_MARGIN = env.float("LLM_TOKEN_MARGIN", default=0.1)
 
-# --- Memory (docs/operators.md, "Memory and the prompt budget") -------------------------------------------------------------
+# --- Memory (docs/operators.md, "Memory and the prompt budget") ------------------------------------
 MEMORY_ENABLED = env.bool("MEMORY_ENABLED", default=True)
 # A session's unsummarised history past this many tokens queues a summary (a background task); the newest
 # MEMORY_RECENT_MESSAGES messages stay verbatim, the rest fold into the summary.
