@@ -24,6 +24,7 @@ from apps.llm.types import ChatMessage, Role
 PRIORITY = {"persona": 0, "instructions": 0, "lore": 1, "emotion": 2, "block": 3, "fact": 4, "summary": 5, "history": 6}
 _TRIM_ORDER = ("history", "summary", "fact", "block", "emotion", "lore")
 
+# The scripted provider reads the facts under this heading: keep it stable.
 FACTS_HEADING = "What you know about the user (from earlier conversations):"
 SUMMARY_HEADING = "The story so far, in brief:"
 BLOCKS_HEADING = "Notes you keep in mind:"

@@ -2,7 +2,8 @@
 
 It plays the character from the character sheet that ``conversations.prompts`` writes: the name after
 "You are", the ``Interests:``, ``Where you live:`` and ``Bio:`` lines, the ``Voice samples:`` list, and the
-greeting the session opened with (the first character message of the history).
+greeting the session opened with (the first character message of the history). When the memory recalled a
+fact for a question ("What you know about the user ...:" and its first "- " line), the reply tells it back.
 
 Selfies: when the system prompt carries the "Selfies (proactivity <p>, comfort <c>):" line, ``chat_json``
 answers ``{"reply": ..., "selfie": null | {"scene", "caption"}}`` and decides deterministically: a selfie
@@ -132,6 +133,30 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…", "~", ")")) else text + "."
 
 
+# The heading of the facts the memory recalled for this message (conversations.memory.assembly.FACTS_HEADING).
+_FACTS = re.compile(r"^What you know about the user[^\n]*:\n- (.+)$", re.MULTILINE)
+_SECOND_PERSON = [
+    (re.compile(r"^The user's "), "your "),
+    (re.compile(r"^The user is "), "you are "),
+    (re.compile(r"^The user has "), "you have "),
+    (re.compile(r"^The user (\w+?)s "), r"you \1 "),
+]
+
+
+def _remembered(system: str) -> str:
+    """The most relevant recalled fact, retold to the user ("The user's sister is Mara." -> "your sister is
+    Mara."), or "" when the prompt recalls none."""
+    found = _FACTS.search(system)
+    if not found:
+        return ""
+    fact = found.group(1).strip()
+    for pattern, replacement in _SECOND_PERSON:
+        retold = pattern.sub(replacement, fact)
+        if retold != fact:
+            return retold
+    return fact[0].lower() + fact[1:] if fact else ""
+
+
 class _Chooser:
     """Deterministic picks from the conversation's hash, preferring lines not yet said in it."""
 
@@ -174,6 +199,9 @@ class ScriptedProvider:
         # Every other turn speaks in one of the character's own voice samples while some are still unsaid.
         fresh_samples = [sample for sample in samples if sample not in said]
         middles = fresh_samples if fresh_samples and len(users) % 2 == 0 else others + samples
+        remembered = _remembered(system)
+        if remembered and _kind(users[-1]) == "question":
+            middles = [f"You told me {remembered}"]  # a question that recalled a fact gets it back
         return " ".join(
             [
                 choose.pick(_REACTIONS[_kind(users[-1])], 0),

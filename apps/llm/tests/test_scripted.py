@@ -129,3 +129,19 @@ def test_json_output_wraps_the_reply(db):
     result = services.chat_json(spec=spec, messages=conversation)
 
     assert result.data == {"text": services.chat(spec=spec, messages=conversation).text}
+
+
+def test_a_question_whose_prompt_recalled_a_fact_gets_the_fact_told_back():
+    from apps.llm.providers.scripted import ScriptedProvider
+
+    heading = "What you know about the user (from earlier conversations):"  # conversations' FACTS_HEADING
+    system = f"You are Luna. Stay in character.\n{heading}\n- The user's sister is called Mara.\n- The user likes tea."
+    provider = ScriptedProvider()
+    asked = provider.reply_text([ChatMessage("system", system), ChatMessage("user", "What is my sister called?")])
+    assert "You told me your sister is called Mara." in asked
+    told = provider.reply_text([ChatMessage("system", system), ChatMessage("user", "I had a long day.")])
+    assert "Mara" not in told
+    plain = provider.reply_text(
+        [ChatMessage("system", "You are Luna."), ChatMessage("user", "What is my sister called?")]
+    )
+    assert "You told me" not in plain
