@@ -52,6 +52,8 @@ def test_a_fact_said_early_is_extracted_in_the_background_and_recalled_when_the_
     run = _say(app, session, "Do you remember what my sister is called?", django_capture_on_commit_callbacks)
     context = run.context
     assert [fact["text"] for fact in context["facts"]] == ["The user's sister is called Mara."]
+    reply = Event.objects.get(run=run, event_type="message.created")
+    assert "your sister is called Mara" in reply.payload["text"]  # the scripted model tells it back
     assert context["facts"][0]["id"] == fact.id and context["facts"][0]["score"] > 0
     sources = [part["source"] for part in context["parts"]]
     assert sources[0] == "persona" and "fact" in sources and "summary" in sources
