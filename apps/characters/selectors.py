@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 
 from apps.characters.errors import CharacterNotFound, CharacterNotPublished, CharacterVersionNotFound
+from apps.characters.lore.engine import ActivatedEntry, LoreActivation, ScanMessage, lore_activate
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
+
+# The lore engine is pure (no query): conversations call it through this door with a version's ``lorebooks``.
+__all__ = ["ActivatedEntry", "LoreActivation", "ScanMessage", "lore_activate"]
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
