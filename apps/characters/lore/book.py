@@ -21,10 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# SillyTavern's numeric ``selectiveLogic`` is the index in this tuple (world_info_logic: AND_ANY=0, NOT_ALL=1,
-# NOT_ANY=2, AND_ALL=3); the API and the resolved books use the names.
-SELECTIVE_LOGIC = ("and_any", "not_all", "not_any", "and_all")
-POSITIONS = ("before_char", "after_char")
+from apps.characters.types import LORE_POSITIONS, SELECTIVE_LOGIC_NAMES
+
+# SillyTavern's numeric ``selectiveLogic`` is the index in SELECTIVE_LOGIC (world_info_logic: AND_ANY=0,
+# NOT_ALL=1, NOT_ANY=2, AND_ALL=3); the API and the resolved books use the names.
+SELECTIVE_LOGIC = SELECTIVE_LOGIC_NAMES
+POSITIONS = LORE_POSITIONS
 
 # SillyTavern's defaults: scan the last 2 messages, order 100, group weight 100, recursion on.
 DEFAULT_SCAN_DEPTH = 2
