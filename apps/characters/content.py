@@ -42,7 +42,13 @@ def content_validate(data: Any) -> dict[str, Any]:
 
     Raises ValidationFailed naming each bad field by its path (``behavioral_thresholds.proactivity_tolerance``,
     ``voice_samples[1]``); unknown top-level fields are refused so that typos do not silently vanish.
+
+    ``lorebooks`` is dropped, not refused: a version's content shows the character's books under that key, so a
+    client that posts back what it read must not fail, but books are edited only through the lorebook API (a
+    content publish keeps the current books whatever the body says about them).
     """
+    if isinstance(data, dict) and "lorebooks" in data:
+        data = {name: value for name, value in data.items() if name != "lorebooks"}
     content = shape_validate(CHARACTER_CONTENT, data)
     # Free-form JSON fields are stored as jsonb on PostgreSQL, which cannot hold U+0000.
     null_paths = _null_character_paths(content)

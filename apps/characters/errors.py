@@ -14,3 +14,13 @@ class CharacterNotPublished(Conflict):
 class CharacterVersionNotFound(NotFound):
     code = "character_version_not_found"
     fix = "List the character's versions and pick one of them."
+
+
+class LorebookNotFound(NotFound):
+    code = "lorebook_not_found"
+    fix = "List your shared lorebooks with GET /v1/lorebooks."
+
+
+class LorebookNameTaken(Conflict):
+    code = "lorebook_name_taken"
+    fix = "Choose another name, or change the existing book with PUT /v1/lorebooks/{id}."

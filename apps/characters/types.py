@@ -3,8 +3,13 @@ shape of a character's authoring content (``CHARACTER_CONTENT``; validated by ``
 native surface). Fields follow LoreOS's character body.
 """
 
+import dataclasses
+from typing import Any
+
 from apps.core.shapes import (
+    INVALID,
     Boolean,
+    Choice,
     Field,
     Integer,
     JsonObject,
@@ -12,6 +17,7 @@ from apps.core.shapes import (
     ListOf,
     Number,
     ObjectOrText,
+    Problems,
     Record,
     Text,
 )
@@ -216,4 +222,117 @@ CHARACTER_CONTENT = Record(
     ),
     other_keys="refuse",
     doc="Everything an integrator authors about a character. Only ``slug`` and ``display_name`` are required.",
+)
+
+
+# --- lorebooks (Character Card V2 ``character_book``) -------------------------------------------------------
+SELECTIVE_LOGIC_NAMES = ("and_any", "not_all", "not_any", "and_all")  # ST's selectiveLogic 0, 1, 2, 3
+LORE_POSITIONS = ("before_char", "after_char")
+
+
+@dataclasses.dataclass(frozen=True)
+class SelectiveLogic(Choice):
+    """One of the names, in any case, with a space or an underscore (``AND ANY``, ``and_any``), or SillyTavern's
+    number (0 AND ANY, 1 NOT ALL, 2 NOT ANY, 3 AND ALL); normalised to the snake_case name."""
+
+    choices: tuple[str, ...] = SELECTIVE_LOGIC_NAMES
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value in range(4):
+            return SELECTIVE_LOGIC_NAMES[int(value)]
+        if isinstance(value, str) and value.strip().lower().replace(" ", "_") in SELECTIVE_LOGIC_NAMES:
+            return value.strip().lower().replace(" ", "_")
+        problems.setdefault(path, []).append(
+            f'"{value}" is not a valid choice: use and_any, not_all, not_any or and_all (or 0-3).'
+        )
+        return INVALID
+
+
+def _optional(name: str, shape, doc: str) -> Field:
+    return Field(name, shape, nullable=True, doc=doc)
+
+
+LOREBOOK_ENTRY_EXTENSIONS = Record(
+    "LorebookEntryExtensions",
+    (
+        _optional(
+            "scan_depth", Integer(min_value=0, max_value=1000), "Messages scanned for this entry (overrides the book)."
+        ),
+        _optional("match_whole_words", Boolean(), "Plain keys match whole words only."),
+        _optional("case_sensitive", Boolean(), "SillyTavern's place for case_sensitive (the entry field wins)."),
+        _optional("selectiveLogic", Integer(min_value=0, max_value=3), "SillyTavern's number for selective_logic."),
+        _optional("probability", Integer(min_value=0, max_value=100), "SillyTavern's place for probability."),
+        _optional("useProbability", Boolean(), "false turns the probability off (always fires)."),
+        _optional("group", Text(max_length=500, allow_blank=True), "Inclusion groups (comma-separated names)."),
+        _optional("group_weight", Integer(min_value=0, max_value=1_000_000), "Weight in the group's draw (100)."),
+        _optional("group_override", Boolean(), "Wins its group by insertion order instead of the draw."),
+        _optional("sticky", Integer(min_value=0, max_value=10_000), "Stays active this many turns after firing."),
+        _optional("cooldown", Integer(min_value=0, max_value=10_000), "Cannot fire this many turns after it ends."),
+        _optional("delay", Integer(min_value=0, max_value=10_000), "Cannot fire before this user turn."),
+        _optional("exclude_recursion", Boolean(), "Never fired by other entries' content."),
+        _optional("prevent_recursion", Boolean(), "Its content does not fire other entries."),
+        _optional("delay_until_recursion", Boolean(), "Fires only in a recursion pass."),
+        _optional("ignore_budget", Boolean(), "Always fits its book's token budget."),
+    ),
+    other_keys="keep",
+    doc="Entry extensions: kept exactly as sent. The keys listed (SillyTavern's names in its card export) are "
+    "read by the activation engine and checked; any other key is kept untouched.",
+)
+
+LOREBOOK_ENTRY = Record(
+    "LorebookEntry",
+    (
+        _optional(
+            "id", Integer(min_value=0, max_value=2_147_483_647), "Stable id within the book; assigned when absent."
+        ),
+        Field("keys", ListOf(Text(max_length=500), max_items=100), doc="Primary keys; /re/flags is a regex."),
+        Field("secondary_keys", ListOf(Text(max_length=500), max_items=100), doc="The optional filter."),
+        _optional("selective", Boolean(), "Use secondary_keys (on when absent and secondary_keys are given)."),
+        Field("selective_logic", SelectiveLogic(), doc="and_any, not_all, not_any or and_all (or ST's 0-3)."),
+        Field("content", Text(max_length=20_000, allow_blank=True), required=True, doc="Text inserted when it fires."),
+        Field("constant", Boolean(), default=False, doc="Always fires (within the budget)."),
+        Field("enabled", Boolean(), default=True),
+        Field(
+            "insertion_order",
+            Integer(min_value=-1_000_000, max_value=1_000_000),
+            default=100,
+            doc="Lower is inserted higher; higher wins the budget.",
+        ),
+        Field("position", Choice(LORE_POSITIONS), default="before_char"),
+        _optional("probability", Integer(min_value=0, max_value=100), "Chance in percent to fire when triggered."),
+        Field("comment", Text(max_length=2000, allow_blank=True), default=""),
+        Field("name", Text(max_length=200, allow_blank=True), default=""),
+        _optional("case_sensitive", Boolean(), "Plain keys match case (off by default)."),
+        Field("use_regex", Boolean(), default=False, doc="Card V3: every key is a regular expression."),
+        _optional("priority", Integer(min_value=-1_000_000, max_value=1_000_000), "Card V2's priority, kept."),
+        Field("extensions", LOREBOOK_ENTRY_EXTENSIONS),
+    ),
+    other_keys="refuse",
+    doc="One lorebook entry, as Character Card V2 writes it.",
+)
+
+LOREBOOK_EXTENSIONS = Record(
+    "LorebookExtensions",
+    (
+        _optional(
+            "max_recursion_steps", Integer(min_value=0, max_value=10), "Recursion passes at most (3 when absent)."
+        ),
+    ),
+    other_keys="keep",
+    doc="Book extensions, kept exactly as sent.",
+)
+
+CHARACTER_BOOK = Record(
+    "CharacterBook",
+    (
+        Field("name", Text(max_length=200, allow_blank=True), default=""),
+        Field("description", Text(max_length=4000, allow_blank=True), default=""),
+        _optional("scan_depth", Integer(min_value=0, max_value=1000), "Recent messages scanned (2 when absent)."),
+        _optional("token_budget", Integer(min_value=1, max_value=1_000_000), "Tokens the book may add per turn."),
+        _optional("recursive_scanning", Boolean(), "Fired content can fire more entries (on when absent)."),
+        Field("extensions", LOREBOOK_EXTENSIONS),
+        Field("entries", ListOf(LOREBOOK_ENTRY, max_items=2000)),
+    ),
+    other_keys="refuse",
+    doc="A lorebook as Character Card V2's character_book object.",
 )

@@ -11,7 +11,7 @@ from apps.conversations.types import RunStatus
 if TYPE_CHECKING:
     from apps.accounts.models import UsageRecord
     from apps.assets.types import VisualAsset, VisualReadiness
-    from apps.characters.models import Character, CharacterVersion
+    from apps.characters.models import Character, CharacterVersion, Lorebook
     from apps.conversations.models import Run, Session
 
 
@@ -152,4 +152,66 @@ def visual_readiness_data(character: "Character", readiness: "VisualReadiness") 
             gate.name: {"state": "passed" if gate.ok else "missing", "missing": gate.missing or None}
             for gate in readiness.gates
         },
+    }
+
+
+def lorebook_character_data(
+    character: "Character",
+    own: "Lorebook | None",
+    attached: "list[Lorebook]",
+    *,
+    own_entries: "list | None" = None,
+    created_version: bool | None = None,
+) -> dict:
+    """A character's own book as a Card V2 ``character_book`` (an empty one when it has none) and its attached
+    shared books by id and name (each annotated with its ``entry_count``)."""
+    book = (
+        character_selectors.lorebook_card(lorebook=own, entries=own_entries)
+        if own is not None
+        else {"name": "", "description": "", "extensions": {}, "entries": []}
+    )
+    version = character.current_version
+    data = {"character": character.slug, "version_number": version.version_number if version else None}
+    if created_version is not None:
+        data["created_version"] = created_version
+    data["character_book"] = book
+    data["attached"] = [{"id": item.id, "name": item.name, "entries": item.entry_count} for item in attached]
+    return data
+
+
+def published_data(published: "dict") -> list[dict]:
+    """What a lorebook write published: each character's slug, version number and whether it is new."""
+    return sorted(
+        (
+            {
+                "character": result.character.slug,
+                "version_number": result.version.version_number,
+                "created_version": result.created_version,
+            }
+            for character_id, result in published.items()
+        ),
+        key=lambda item: item["character"],
+    )
+
+
+def shared_lorebook_data(
+    book: "Lorebook", *, entries: "list | None" = None, characters: "list[Character] | None" = None
+) -> dict:
+    """A shared book as ``{id, characters, character_book}``: its entries and characters as given (a write's
+    rows), else prefetched."""
+    characters = characters if characters is not None else list(book.characters.all())
+    return {
+        "id": book.id,
+        "characters": sorted(character.slug for character in characters),
+        "character_book": character_selectors.lorebook_card(lorebook=book, entries=entries),
+    }
+
+
+def shared_lorebook_summary(book: "Lorebook") -> dict:
+    return {
+        "id": book.id,
+        "name": book.name,
+        "description": book.description,
+        "entries": len(book.entries.all()),
+        "characters": [character.slug for character in book.characters.all()],
     }

@@ -7,6 +7,7 @@ from apps.api.native.views import (
     demo,
     emotion,
     images,
+    lorebooks,
     meta,
     proactive,
     sessions,
@@ -25,6 +26,10 @@ urlpatterns = [
     path("characters/<str:slug>", characters.CharacterDetailApi.as_view(), name="character-detail"),
     path("characters/<str:slug>/versions", characters.CharacterVersionListApi.as_view(), name="character-versions"),
     path("characters/<str:slug>/readiness", characters.CharacterReadinessApi.as_view(), name="character-readiness"),
+    path("characters/<str:slug>/lorebook", lorebooks.CharacterLorebookApi.as_view(), name="character-lorebook"),
+    path("characters/<str:slug>/lorebooks", lorebooks.CharacterLorebooksApi.as_view(), name="character-lorebooks"),
+    path("lorebooks", lorebooks.LorebookCollectionApi.as_view(), name="lorebooks"),
+    path("lorebooks/<str:lorebook_id>", lorebooks.LorebookDetailApi.as_view(), name="lorebook-detail"),
     path("characters/<str:slug>/image-probe", images.ImageProbeCollectionApi.as_view(), name="character-image-probes"),
     path(
         "characters/<str:slug>/image-probe/<str:probe_id>",

@@ -4,7 +4,7 @@ from django.db.models import F, Sum
 
 from apps.accounts.models import ApiKey, App, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.assets.models import VisualAsset
-from apps.characters.models import Character, CharacterVersion
+from apps.characters.models import Character, CharacterVersion, Lorebook, LorebookEntry
 from apps.conversations.models import Event, IdempotencyRecord, ProactiveSend, Run, Session
 from apps.delivery.models import (
     TelegramChannel,
@@ -20,6 +20,9 @@ WRITTEN_MODELS = (
     ApiKey,
     Character,
     CharacterVersion,
+    Lorebook,
+    LorebookEntry,
+    Lorebook.characters.through,
     Session,
     Event,
     Run,

@@ -1,6 +1,8 @@
 """Writes for characters: publish (create or new version), patch (merge, then publish), validate, and the admin's
 draft save, draft publish and republish of an old version.
 
+Lorebook writes live in ``lorebooks`` (re-exported here) and publish through the same ``versions`` path.
+
 Every write that changes the draft (saving it, or publishing, which makes the published content the draft) also
 stores the draft's readiness on the character, so that lists can filter on it.
 
@@ -9,32 +11,43 @@ A version records who published it: ``published_by`` (an admin user) and ``publi
 """
 
 import copy
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import json_merge_patch
 from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
-from apps.characters.content import content_hash, content_validate
+from apps.characters.content import content_validate
 from apps.characters.errors import CharacterNotFound, CharacterVersionNotFound
 from apps.characters.models import Character, CharacterVersion
 from apps.characters.readiness import readiness_evaluate
+from apps.characters.services.lorebooks import (
+    LorebookSaved,
+    character_lorebooks_set,
+    lorebook_admin_saved,
+    lorebook_create,
+    lorebook_delete,
+    lorebook_own_put,
+    lorebook_update,
+)
+from apps.characters.services.versions import PublishResult, _readiness_store, _version_publish
 from apps.core.errors import ValidationFailed
+
+__all__ = [
+    "LorebookSaved",
+    "PublishResult",
+    "character_lorebooks_set",
+    "lorebook_admin_saved",
+    "lorebook_create",
+    "lorebook_delete",
+    "lorebook_own_put",
+    "lorebook_update",
+]
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from apps.accounts.models import App
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    character: Character
-    version: CharacterVersion
-    created_character: bool
-    created_version: bool
-    dropped_fields: tuple[str, ...] = ()  # top-level fields the previous current version had and this one lacks
 
 
 def character_validate(*, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -58,52 +71,6 @@ def _locked_character(app: "App", slug: str, display_name: str) -> tuple[Charact
         return Character.objects.select_for_update().get(app=app, slug=slug), False
     accounts_services.app_quota_consume(app=app, resource="characters")
     return character, True
-
-
-def _readiness_store(character: Character, content: dict[str, Any]) -> None:
-    report = readiness_evaluate(content)
-    character.readiness_status, character.readiness_score = report["status"], report["score"]
-
-
-def _version_publish(
-    character: Character,
-    content: dict[str, Any],
-    *,
-    created: bool,
-    published_by: "AbstractBaseUser | None" = None,
-    published_via: str = "",
-) -> PublishResult:
-    """Make ``content`` the locked character's next version, or keep the current one when nothing changed."""
-    digest = content_hash(content)
-    current = character.current_version
-    if current is not None and current.content_hash == digest:
-        return PublishResult(character, current, created_character=False, created_version=False)
-    version = CharacterVersion.objects.create(
-        character=character,
-        version_number=(current.version_number if current else 0) + 1,
-        content=content,
-        content_hash=digest,
-        published_by=published_by,
-        published_via=published_via,
-    )
-    character.current_version = version
-    character.display_name = content["display_name"]
-    character.draft = content
-    _readiness_store(character, content)
-    character.save(
-        update_fields=[
-            "current_version",
-            "display_name",
-            "draft",
-            "readiness_status",
-            "readiness_score",
-            "updated_at",
-        ]
-    )
-    dropped = sorted(set(current.content) - set(content)) if current is not None else []
-    return PublishResult(
-        character, version, created_character=created, created_version=True, dropped_fields=tuple(dropped)
-    )
 
 
 @transaction.atomic
