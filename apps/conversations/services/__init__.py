@@ -27,7 +27,7 @@ from apps.conversations.services.proactive_scheduling import (
     session_proactive_update,
 )
 from apps.conversations.services.run_retries import RETRIABLE_ERROR_CODES, runs_retry
-from apps.conversations.services.runs import RunOutcome, TurnOptions, run_execute, run_steps, runs_recover
+from apps.conversations.services.runs import RunOutcome, run_execute, run_steps, runs_recover
 from apps.conversations.services.selfies import (
     PROBE_TYPES,
     ImageJobOutcome,
@@ -48,6 +48,7 @@ from apps.conversations.services.transcript import (
     session_create_with_transcript,
     transcript_append,
 )
+from apps.conversations.services.turn_prompt import TurnOptions
 from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [

@@ -33,6 +33,9 @@ class CursorAdvance:
     proactive_enabled: bool
 
 
+_LORE_STATE_FIELD = Session._meta.get_field("lore_state")
+
+
 def session_cursor_advance(
     *,
     session_id: str,
@@ -40,6 +43,7 @@ def session_cursor_advance(
     user_turns: int = 0,
     app_id: str | None = None,
     character_version_id: str | None = None,
+    lore_state: dict | None = None,
 ) -> CursorAdvance:
     """Reserve ``count`` cursors in one statement. Must run in a transaction.
 
@@ -48,6 +52,7 @@ def session_cursor_advance(
     writer needs no separate lookup; raises SessionNotFound when no such session belongs to the app.
     ``character_version_id`` (a turn's write) records the version the turn ran on, unless the session was
     pinned meanwhile: the pin is read under the same row lock, so a concurrent PATCH always wins.
+    ``lore_state`` (a turn's write) keeps the lorebooks' sticky and cooldown counters for the next turn.
     """
     table = Session._meta.db_table
     owner_clause, owner_params = (" AND app_id = %s", [app_id]) if app_id is not None else ("", [])
@@ -57,6 +62,9 @@ def session_cursor_advance(
             ", character_version_id = CASE WHEN character_version_pinned THEN character_version_id ELSE %s END"
         )
         version_params = [character_version_id]
+    if lore_state is not None:  # the lorebooks' timed effects after this turn, in the same statement
+        version_clause += ", lore_state = %s"
+        version_params.append(_LORE_STATE_FIELD.get_db_prep_value(lore_state, connection))
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s"  # noqa: S608

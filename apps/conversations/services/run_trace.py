@@ -4,10 +4,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apps.conversations.models import Run
-    from apps.conversations.services.runs import _Turn
+    from apps.conversations.services.turn_prompt import Turn
 
 
-def run_trace(*, run: "Run", turn: "_Turn", timings: dict[str, float]) -> dict[str, Any]:
+def run_trace(*, run: "Run", turn: "Turn", timings: dict[str, float]) -> dict[str, Any]:
     """What a turn's prompt was made of and what it knew (the studio's ``verbose``): each prompt part with its
     source, the emotion the message led to and how it was appraised, the scenario the session plays, timings."""
     names = {"persona": "character"}  # the studio's name for the sheet

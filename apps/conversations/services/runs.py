@@ -3,42 +3,36 @@
 import logging
 import time
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from apps.accounts.types import UsagePurpose
-from apps.conversations import prompts, selectors
+from apps.conversations import selectors
 from apps.conversations.bubbles import bubbles_split
 from apps.conversations.errors import RunAbandoned
-from apps.conversations.memory.assembly import Fitted, Part, prompt_fit, prompt_messages
-from apps.conversations.memory.recall import facts_rank
 from apps.conversations.models import Event, Run
 from apps.conversations.proactive_rules import reply_payload
 from apps.conversations.services import metering
 from apps.conversations.services.deltas import DeltaPublisher, delta_listening
-from apps.conversations.services.emotion import run_emotion_commit, run_emotion_prepare
+from apps.conversations.services.emotion import run_emotion_commit
 from apps.conversations.services.events import NewEvent, events_append, session_cursor_advance
-from apps.conversations.services.memory import TurnMemory, memory_summary_queue, turn_memory_read
+from apps.conversations.services.memory import memory_summary_queue
 from apps.conversations.services.proactive_scheduling import proactive_reschedule
 from apps.conversations.services.run_trace import run_trace
 from apps.conversations.services.selfies import (
-    SelfieChance,
-    selfie_chance,
     selfie_draw_queue,
     selfie_events,
     selfie_reply_read,
 )
+from apps.conversations.services.turn_prompt import WORKER, Turn, TurnOptions, turn_context, turn_prepare
 from apps.core import clock
 from apps.core.errors import ApplicationError
-from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMTransientError, LLMUnusableJSON
-from apps.llm.types import ChatMessage, ChatResult, ModelSpec
-from apps.personas.types import PersonaTurnPreview
+from apps.llm.types import ChatResult
 
 logger = logging.getLogger(__name__)
 
@@ -57,28 +51,6 @@ class RunOutcome:
     result: ChatResult | None = None
     error: ApplicationError | None = None
     trace: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class TurnOptions:
-    """How a turn run in a request's thread (the studio and OpenAI doors) differs from a worker's.
-
-    ``model``: a catalog model for this turn only (else the session's, else the character's). ``history``: the
-    caller's own conversation (the OpenAI door's request messages), used in the prompt instead of the log's.
-    ``stream``: stream the reply even when no event stream listens. ``inline``: the caller waits for this one
-    attempt, so a transient model error fails the run instead of queueing a retry nobody would hear.
-    ``trace``: collect what the prompt was made of, the emotion state and the timings (``RunOutcome.trace``).
-
-    None of these is stored: a run recovered from a dead request runs with the defaults."""
-
-    model: str = ""
-    history: tuple[ChatMessage, ...] | None = None
-    stream: bool = False
-    inline: bool = False
-    trace: bool = False
-
-
-WORKER = TurnOptions()
 
 
 def _claim(run_id: str) -> int | None:
@@ -103,112 +75,18 @@ def _fenced(run_id: str, attempt: int):
     return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, attempts=attempt)
 
 
-@dataclass
-class _Turn:
-    """What one attempt has gathered before its reply call: the prompt, the emotion preview, and the model
-    calls metered so far (each settled in the outcome's transaction, whether the turn succeeds or fails)."""
-
-    spec: ModelSpec | None = None
-    messages: list[ChatMessage] = field(default_factory=list)
-    emotion: PersonaTurnPreview | None = None
-    appraisal: metering.CallOutcome | None = None
-    reply: metering.MeteredCall | None = None
-    selfie: SelfieChance | None = None  # set when this turn may carry a selfie: the reply call answers JSON
-    fitted: Fitted | None = None  # the prompt's parts as fitted into the token budget
-    fact_scores: dict[str, float] = field(default_factory=dict)  # recalled fact id -> relevance
-    summary_due: bool = False  # the unsummarised history passed its budget: queue a summary with the reply
-
-    def model_calls(self) -> int:
-        return int(self.appraisal is not None)
-
-
-def _caller_history(history: tuple[ChatMessage, ...]) -> tuple[list[tuple[int | None, str, str]], str]:
-    """A caller's own messages as the prompt's history, and its last user message as the text to appraise."""
-    triples = [
-        (None, "character" if message.role == "assistant" else message.role, message.content) for message in history
-    ]
-    trigger = next((message.content for message in reversed(history) if message.role == "user"), "")
-    return triples, trigger
-
-
-def _part(source: str, text: str, **fields: Any) -> Part:
-    return Part(source, text, llm_selectors.tokens_count(text), **fields)
-
-
-def _prompt_parts(
-    run: Run, turn: _Turn, memory: TurnMemory | None, history: list[tuple[int | None, str, str]], query: str
-) -> list[Part]:
-    """Every part the prompt could hold, by source, before the budget (``memory.assembly``)."""
-    session = run.session
-    initiate = None if run.kind == Run.Kind.REPLY else run.kind
-    selfie = (turn.selfie.proactivity, turn.selfie.comfort) if turn.selfie is not None else None
-    parts = [
-        _part("persona", prompts.system_prompt(session.character_version.content, initiate=initiate, selfie=selfie))
-    ]
-    if session.system_prompt:
-        parts.append(_part("instructions", session.system_prompt))
-    emotion = prompts.emotion_prompt(turn.emotion.prompt_data) if turn.emotion and turn.emotion.prompt_data else ""
-    if emotion:
-        parts.append(_part("emotion", emotion))
-    if memory is not None:
-        parts += [_part("block", block["value"], label=block["label"]) for block in memory.blocks if block.get("value")]
-        texts = [text for _, text in memory.facts]
-        for recalled in facts_rank(facts=texts, query=query, limit=settings.MEMORY_FACTS_PER_TURN):
-            turn.fact_scores[memory.facts[recalled.index][0]] = recalled.score
-            parts.append(_part("fact", texts[recalled.index], label=memory.facts[recalled.index][0]))
-        if memory.summary:
-            parts.append(_part("summary", memory.summary))
-    parts += [_part("history", text, role=role, cursor=cursor) for cursor, role, text in history]
-    return parts
-
-
-def _prepare(run: Run, turn: _Turn, options: TurnOptions) -> None:
-    """Build the prompt and reserve the reply's credits: the model spec (from the shared catalog cache), the
-    memory (the facts: one read, only when there are some), one read of the history after the memory's summary,
-    the emotion preview (a model appraisal is reserved before its call and counted), then the prompt's parts
-    fitted into the model's token budget."""
-    session = run.session
-    version = session.character_version
-    turn.spec = llm_selectors.model_spec_get(name=options.model or session.model or version.content.get("model"))
-    memory = turn_memory_read(session=session)
-    if options.history is not None:
-        history, trigger = _caller_history(options.history)
-    else:
-        after = session.summarised_through if memory is not None else 0
-        history, trigger = selectors.run_history(run=run, limit=settings.LLM_HISTORY_EVENTS, after=after)
-
-    def appraisal_reserve(spec: ModelSpec, messages: list[ChatMessage]) -> None:
-        reserved = metering.call_reserve(run=run, spec=spec, messages=messages, purpose=UsagePurpose.EMOTION_APPRAISAL)
-        turn.appraisal = metering.CallOutcome(reserved, None, "failed")  # until the call answers
-
-    turn.emotion = run_emotion_prepare(run=run, trigger_text=trigger, before_call=appraisal_reserve)
-    if turn.appraisal is not None:
-        answered = turn.emotion.appraisal_call if turn.emotion else None
-        if answered is not None and answered.usage is not None:
-            turn.appraisal = replace(turn.appraisal, usage=answered.usage, outcome="succeeded", model=answered.model)
-    turn.selfie = selfie_chance(run=run)
-    query = trigger or (history[-1][2] if history else "")
-    parts = _prompt_parts(run, turn, memory, history, query)
-    turn.fitted = prompt_fit(
-        parts=parts, budget=llm_selectors.prompt_budget(turn.spec), count_tokens=llm_selectors.tokens_count
-    )
-    turn.messages = prompt_messages(turn.fitted.kept)
-    if memory is not None and options.history is None and len(history) > settings.MEMORY_RECENT_MESSAGES:
-        unsummarised = sum(part.tokens for part in parts if part.source == "history")
-        turn.summary_due = (
-            unsummarised > settings.MEMORY_SUMMARY_TRIGGER_TOKENS or len(history) >= settings.LLM_HISTORY_EVENTS
-        )
-    turn.reply = metering.run_usage_reserve(run=run, spec=turn.spec, messages=turn.messages)
-
-
-def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.CallOutcome]) -> list[Event]:
+def _outcome_write(
+    run: Run, events: list[NewEvent], outcomes: list[metering.CallOutcome], lore_state: dict | None = None
+) -> list[Event]:
     """The rest of an outcome's transaction, after the fenced run UPDATE: settle the calls, append the events
-    (and the budget warnings) in one go, and keep the proactive due time when the session has one."""
+    (and the budget warnings) in one go, keep the lorebooks' timed effects when they changed, and keep the
+    proactive due time when the session has one."""
     warnings = metering.run_usage_settle(run=run, outcomes=outcomes)
     advanced = session_cursor_advance(
         session_id=run.session_id,
         count=len(events) + len(warnings),
         character_version_id=run.session.character_version_id,  # the version this turn ran on
+        lore_state=lore_state,
     )
     rows = events_append(session_id=run.session_id, events=[*events, *warnings], last_cursor=advanced.last_cursor)
     if advanced.proactive_enabled:  # read under the session's lock, so a switch flipped mid-turn is seen
@@ -219,37 +97,7 @@ def _outcome_write(run: Run, events: list[NewEvent], outcomes: list[metering.Cal
 _CONTEXT_FIELD = Run._meta.get_field("context")
 
 
-def _context(turn: _Turn, result: ChatResult) -> dict[str, Any] | None:
-    """What the reply's prompt was made of, for ``Run.context``: the parts kept and trimmed with their tokens, the
-    facts recalled (with their relevance), the blocks, the summary and the budget. The provider's reported
-    prompt tokens also teach the counts (``llm.services.usage_observe``)."""
-    fitted = turn.fitted
-    if fitted is None or turn.spec is None:
-        return None
-    reported = result.usage.prompt_tokens if result.usage is not None else 0
-    llm_services.usage_observe(model=turn.spec.name, estimated=fitted.used, reported=reported)
-    kept = fitted.kept
-    summary = next((part for part in kept if part.source == "summary"), None)
-    return {
-        "model": turn.spec.name,
-        "tokenizer": llm_selectors.tokenizer_name(),
-        "budget": {"limit": fitted.budget, "used": fitted.used, "reported": reported or None},
-        "parts": [part.as_trace() for part in kept],
-        "lore": [],
-        "facts": [
-            {"id": part.label, "text": part.text, "score": turn.fact_scores.get(part.label, 0.0)}
-            for part in kept
-            if part.source == "fact"
-        ],
-        "blocks": [
-            {"label": part.label, "value": part.text, "tokens": part.tokens} for part in kept if part.source == "block"
-        ],
-        "summary": {"text": summary.text, "tokens": summary.tokens} if summary is not None else None,
-        "trimmed": [part.as_trace() for part in fitted.trimmed],
-    }
-
-
-def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, latency_ms: int) -> dict | None:
+def _finish_success(run: Run, attempt: int, turn: Turn, result: ChatResult, latency_ms: int) -> dict | None:
     """Write the reply in one transaction: the fenced run UPDATE, the emotion step, the reply and emotion
     events, the settled usage and (for proactive sessions) the next due time."""
     with transaction.atomic():
@@ -271,7 +119,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
                     now,
                     now,
                     run.session.character_version_id,
-                    _CONTEXT_FIELD.get_db_prep_value(_context(turn, result), connection),
+                    _CONTEXT_FIELD.get_db_prep_value(turn_context(turn, result), connection),
                     run.id,
                     Run.Status.RUNNING.value,
                     attempt,
@@ -298,7 +146,11 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
         reply = NewEvent("message.created", payload, "character", run.id)
         outcomes = [item for item in (turn.appraisal,) if item is not None]
         outcomes.append(metering.CallOutcome(turn.reply, result.usage, "succeeded", result.model))
-        rows = _outcome_write(run, [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped], outcomes)
+        lore_state = None
+        if turn.lore is not None and turn.lore.state != (run.session.lore_state or {}):
+            lore_state = turn.lore.state
+        events = [reply, *run_emotion_commit(run=run, emotion=turn.emotion), *skipped]
+        rows = _outcome_write(run, events, outcomes, lore_state)
         if selfie is not None:
             selfie_draw_queue(image_id=selfie["image_id"])
         if turn.summary_due:
@@ -306,7 +158,7 @@ def _finish_success(run: Run, attempt: int, turn: _Turn, result: ChatResult, lat
     return rows[0].as_public_dict()
 
 
-def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int, turn: _Turn | None = None) -> bool:
+def _finish_failure(run: Run, attempt: int, error: ApplicationError, calls: int, turn: Turn | None = None) -> bool:
     with transaction.atomic():
         updated = _fenced(run.id, attempt).update(
             status=Run.Status.FAILED,
@@ -341,7 +193,7 @@ def _schedule_retry(run: Run, attempt: int, calls: int) -> float | None:
     return backoff if updated else None
 
 
-def _reply_call(turn: _Turn) -> ChatResult:
+def _reply_call(turn: Turn) -> ChatResult:
     """The turn's reply call: plain text, or (when a selfie is possible) a JSON object whose ``selfie`` field is
     the decision. An answer that is not the JSON asked for is kept as the reply text, never a failed turn."""
     if turn.selfie is None:
@@ -354,7 +206,7 @@ def _reply_call(turn: _Turn) -> ChatResult:
         return error.result
 
 
-def _reply_streamed(turn: _Turn, listeners: DeltaPublisher | None) -> Generator[str, None, ChatResult]:
+def _reply_streamed(turn: Turn, listeners: DeltaPublisher | None) -> Generator[str, None, ChatResult]:
     """The reply call as a token stream: each delta goes to the caller and, when given, to the session's
     listeners (``message.delta``). A turn that may carry a selfie answers JSON, which is not streamed: its
     text is known whole, at the end, and the caller gets it as one delta."""
@@ -387,10 +239,10 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
         abandoned = RunAbandoned(f"The turn was abandoned by its worker {attempt - 1} times.")
         _finish_failure(run, attempt, abandoned, run.model_calls)
         return RunOutcome(run_id, "failed", error=abandoned)
-    turn = _Turn()
+    turn = Turn()
     clock_started = time.monotonic()
     try:
-        _prepare(run, turn, options)
+        turn_prepare(run, turn, options)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls + turn.model_calls(), turn)
         return RunOutcome(run_id, "failed", error=error)

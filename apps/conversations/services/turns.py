@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from apps.conversations.services.messages import SendResult, message_send
-from apps.conversations.services.runs import RunOutcome, TurnOptions, run_steps
+from apps.conversations.services.runs import RunOutcome, run_steps
+from apps.conversations.services.turn_prompt import TurnOptions
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 from apps.llm.types import ChatMessage, Usage

@@ -249,3 +249,18 @@ def test_a_turn_whose_user_has_facts_reads_them_in_one_more_statement(owner, dis
     statements, run = _turn(app, session, "Do you remember my sister?")
     assert len(statements) == 1 + REPLY_TURN + 1, _show(statements)
     assert [fact["text"] for fact in run.context["facts"]] == ["The user's sister is called Mara."]
+
+
+def test_lorebooks_cost_a_turn_no_statement(owner, dispatched):
+    """The books come with the character version the run reads; the sticky and cooldown counters are written by
+    the outcome's session UPDATE that takes the cursors."""
+    from apps.characters import services as characters_services
+
+    app = owner.api_key.app
+    session = _warm_session(app, dispatched)
+    book = {"entries": [{"keys": ["lighthouse"], "content": "The lighthouse is dark.", "extensions": {"sticky": 3}}]}
+    characters_services.lorebook_own_put(app=app, slug=session.character.slug, data=book)
+    _turn(app, session, "A first turn on the new version.")  # its first turn reads the new version once
+    statements, run = _turn(app, session, "Is the lighthouse lit tonight?")
+    assert len(statements) == 1 + REPLY_TURN, _show(statements)
+    assert [entry["reason"] for entry in run.context["lore"]] == ["key"]
