@@ -28,6 +28,7 @@ from apps.core import clock, executor
 from apps.core.errors import ApplicationError
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
+from apps.llm.errors import LLMUnusableJSON
 from apps.llm.types import ChatMessage, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -141,9 +142,10 @@ _INSTRUCTIONS = (
 
 def _model_changes(
     session: Session, spec: ModelSpec, summary: str, facts: list[CurrentFact], messages: list[Message]
-) -> tuple[str, list[FactChange], metering.CallOutcome]:
+) -> tuple[str | None, list[FactChange], metering.CallOutcome]:
     """One metered JSON call: the new summary and the fact changes. Unknown fact ids and malformed ops are
-    dropped (logged); an answer with no summary keeps the old one."""
+    dropped (logged); an answer with no summary keeps the old one. An answer that is not JSON at all gives
+    None for the summary (fold it offline) and the offline extractor's changes."""
     name = session.character_version.content.get("display_name", "the character")
     words = max(40, int(settings.MEMORY_SUMMARY_MAX_TOKENS * 0.7))
     payload = {
@@ -160,6 +162,14 @@ def _model_changes(
     )
     try:
         result = llm_services.chat_json(spec=spec, messages=prompt)
+    except LLMUnusableJSON as error:
+        # Prose instead of the JSON asked for: the call is paid for, and the offline extractor folds instead,
+        # so a model that cannot answer JSON still lets the summary move on.
+        answered = error.result
+        usage = answered.usage if answered is not None else None
+        outcome = metering.CallOutcome(reserved, usage, "succeeded" if usage else "failed")
+        logger.info("Memory extraction for session %s got no JSON; folding offline.", session.id)
+        return None, facts_extract(messages=messages, current=facts), outcome
     except ApplicationError:
         with transaction.atomic():
             metering.calls_settle(outcomes=[metering.CallOutcome(reserved, None, "failed")])
@@ -167,6 +177,7 @@ def _model_changes(
     outcome = metering.CallOutcome(reserved, result.usage, "succeeded", result.model)
     data = result.data if isinstance(result.data, dict) else {}
     new_summary = data.get("summary") if isinstance(data.get("summary"), str) else summary
+    new_summary = new_summary.strip() or summary
     known = {fact.id for fact in facts}
     cursor = messages[-1].cursor if messages else None
     changes: list[FactChange] = []
@@ -182,7 +193,7 @@ def _model_changes(
             changes.append(FactChange("delete", fact_id=fact_id, cursor=cursor))
         else:
             logger.info("Memory extraction for session %s dropped an unusable change: %r", session.id, item)
-    return new_summary.strip(), changes, outcome
+    return new_summary, changes, outcome
 
 
 def _changes_apply(memory: Memory, session: Session, changes: list[FactChange]) -> None:

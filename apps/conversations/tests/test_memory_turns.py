@@ -225,3 +225,18 @@ def test_an_npc_remembers_a_player_from_an_earlier_scenario(owner, django_captur
     )
     system = "\n".join(message.content for message in prompts[-1] if message.role == "system")
     assert "The user's name is Ana." in system
+
+
+def test_a_model_that_answers_prose_to_the_summary_is_paid_and_the_fold_goes_offline(
+    owner, django_capture_on_commit_callbacks, fake_llm, settings
+):
+    app = owner.api_key.app
+    session = session_start(app)
+    fake_llm.set_mode("not_json")
+    for text in ("My name is Ana.", "It rained.", "I baked bread.", "Long day."):
+        _say(app, session, text, django_capture_on_commit_callbacks)
+    memory = Memory.objects.get(pk=session.memory_id)
+    assert list(memory.facts.values_list("text", flat=True)) == ["The user's name is Ana."]
+    assert memory.summary.startswith("User: My name is Ana.")
+    assert Session.objects.get(pk=session.pk).summarised_through > 0  # the fold moved on
+    assert UsageRecord.objects.get(purpose="memory_summary").status == "settled"
