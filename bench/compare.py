@@ -78,7 +78,9 @@ def run_once(tree: Path, out: str, passthrough: list[str]) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "turns.py"), "--tree", str(tree), "--out", out, *passthrough]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    (OUT_DIR / f"{out}.log").write_text(done.stdout + done.stderr)  # turns.py's own table and targets
+    log = OUT_DIR / f"{out}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no var/bench/compare yet
+    log.write_text(done.stdout + done.stderr)  # turns.py's own table and targets
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise SystemExit(f"bench/turns.py failed for {tree} (exit {done.returncode}); logs in var/bench/logs/")
