@@ -20,4 +20,17 @@ class RunKind(models.TextChoices):
     SESSION_RESUME = "session_resume"
 
 
-__all__ = ["CONTROLS_UPDATE", "QUIET_HOURS", "RunKind", "RunStatus"]
+# Limits of an integrator's memory edit (``services.session_memory_patch``; blocks use MEMORY_BLOCK_MAX_CHARS).
+MEMORY_FACT_MAX_CHARS = 1000
+MEMORY_FACT_KEY_MAX_CHARS = 120  # MemoryFact.key
+MEMORY_SUMMARY_MAX_CHARS = 20_000
+
+__all__ = [
+    "CONTROLS_UPDATE",
+    "MEMORY_FACT_KEY_MAX_CHARS",
+    "MEMORY_FACT_MAX_CHARS",
+    "MEMORY_SUMMARY_MAX_CHARS",
+    "QUIET_HOURS",
+    "RunKind",
+    "RunStatus",
+]
