@@ -64,20 +64,16 @@ def persona_session_delete(*, app: App, session_id: str) -> None:
 def persona_sessions_erase(*, app: App, session_ids: list[str], user_ref: str) -> dict[str, int]:
     """Erase an end-user's emotion state (a GDPR request): the sessions ``session_ids`` (those of the user's
     native conversations) with everything hanging off them, and the relationship with ``user_ref`` that any
-    other session of the app keeps. Announces ``session_deleted`` for each session, as a delete does. Runs in
-    the caller's transaction; returns the counts of ``sessions`` and ``relationships`` deleted."""
+    other session of the app keeps. Unlike ``persona_session_delete`` it announces nothing: the erasure's caller
+    removes the sessions' webhooks itself, in the same transaction, and a fixed number of statements does it
+    however many sessions there are. Returns the counts of ``sessions`` and ``relationships`` deleted."""
     with transaction.atomic():
-        found = list(PersonaSession.objects.filter(app=app, pk__in=session_ids).values_list("pk", flat=True))
-        _, sessions = PersonaSession.objects.filter(pk__in=found).delete()
-        _, relationships = PersonaRelationship.objects.filter(session__app=app, user_ref=user_ref).delete()
-        if found:
-            persona_events_emit(
-                [persona_event(type="session_deleted", app_id=app.pk, session_id=pk, data={}) for pk in found]
-            )
+        _, sessions = PersonaSession.objects.filter(app=app, pk__in=session_ids).delete()
+        _, others = PersonaRelationship.objects.filter(session__app=app, user_ref=user_ref).delete()
+    relationships = PersonaRelationship._meta.label
     return {
         "sessions": sessions.get(PersonaSession._meta.label, 0),
-        "relationships": relationships.get(PersonaRelationship._meta.label, 0)
-        + sessions.get(PersonaRelationship._meta.label, 0),
+        "relationships": sessions.get(relationships, 0) + others.get(relationships, 0),
     }
 
 

@@ -388,3 +388,24 @@ def test_statement_counts(cached_key, session):
     Run.objects.filter(pk=run.pk).update(context=CONTEXT)
     count, response = _statements(lambda: api.get(f"/v1/sessions/{session.id}/runs/{run.id}/context"))
     assert response.status_code == 200 and count == 1  # the run joined with its session's app
+
+
+def test_the_schema_documents_the_patch_operations_and_the_context(anon, db):
+    schema = anon.get("/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+
+    def resolve(node: dict) -> dict:
+        while "$ref" in node:
+            node = components[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    patch = schema["paths"]["/v1/sessions/{session_id}/memory"]["patch"]
+    body = resolve(patch["requestBody"]["content"]["application/json"]["schema"])
+    assert set(body["properties"]) == {"summary", "blocks", "facts"} and not body.get("required")
+    assert set(resolve(body["properties"]["facts"])["properties"]) == {"add", "update", "delete"}
+    assert {"200", "404", "422"} <= set(patch["responses"])
+    context = schema["paths"]["/v1/sessions/{session_id}/runs/{run_ref}/context"]["get"]
+    data = resolve(resolve(context["responses"]["200"]["content"]["application/json"]["schema"])["properties"]["data"])
+    assert {"parts", "lore", "facts", "blocks", "trimmed", "summary", "budget"} <= set(data["properties"])
+    lore = resolve(data["properties"]["lore"]["items"])
+    assert {"book", "entry", "reason", "key", "cursor", "excerpt"} <= set(lore["properties"])
