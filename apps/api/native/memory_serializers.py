@@ -5,7 +5,12 @@ the input serializers here document it."""
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.conversations.types import MEMORY_FACT_KEY_MAX_CHARS, MEMORY_FACT_MAX_CHARS, MEMORY_SUMMARY_MAX_CHARS
+from apps.conversations.types import (
+    BLOCK_LABEL_PATTERN,
+    MEMORY_FACT_KEY_MAX_CHARS,
+    MEMORY_FACT_MAX_CHARS,
+    MEMORY_SUMMARY_MAX_CHARS,
+)
 
 
 # --- memory ------------------------------------------------------------------------------------------
@@ -49,7 +54,9 @@ class MemoryOutput(serializers.Serializer):
 
 
 class MemoryBlockInput(serializers.Serializer):
-    label = serializers.SlugField(max_length=64, help_text="Lowercase letters, digits, - and _.")
+    label = serializers.RegexField(
+        BLOCK_LABEL_PATTERN, max_length=64, help_text="A slug: lowercase letters, digits, - and _, at most 64."
+    )
     value = serializers.CharField(allow_null=True, allow_blank=True, help_text="The text; null deletes the block.")
     limit = serializers.IntegerField(
         required=False,
@@ -63,6 +70,7 @@ class MemoryFactAddInput(serializers.Serializer):
     text = serializers.CharField(max_length=MEMORY_FACT_MAX_CHARS)
     key = serializers.CharField(
         required=False,
+        allow_blank=True,
         max_length=MEMORY_FACT_KEY_MAX_CHARS,
         help_text="What the fact is about; a current fact with the same key is closed (replaced) by this one.",
     )

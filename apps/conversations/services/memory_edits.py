@@ -28,6 +28,7 @@ from django.db.models.functions import Coalesce
 from apps.conversations.errors import MemoryEditInvalid
 from apps.conversations.models import Memory, MemoryFact, Session
 from apps.conversations.selectors.memory import memory_of_session, session_memory_owner
+from apps.conversations.types import BLOCK_LABEL_PATTERN
 from apps.conversations.types import MEMORY_FACT_KEY_MAX_CHARS as FACT_KEY_MAX_CHARS
 from apps.conversations.types import MEMORY_FACT_MAX_CHARS as FACT_MAX_CHARS
 from apps.conversations.types import MEMORY_SUMMARY_MAX_CHARS as SUMMARY_MAX_CHARS
@@ -36,7 +37,7 @@ from apps.core import clock
 if TYPE_CHECKING:
     from apps.accounts.models import App
 
-BLOCK_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+BLOCK_LABEL = re.compile(BLOCK_LABEL_PATTERN)
 MAX_FACT_OPERATIONS = 100
 PATCH_KEYS = ("summary", "blocks", "facts")
 FACT_OPERATIONS = ("add", "update", "delete")
