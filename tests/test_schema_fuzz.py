@@ -24,6 +24,7 @@ from apps.assets import selectors as asset_selectors
 from apps.assets import services as asset_services
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.pictures import picture
+from apps.conversations.models import Run
 from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookEndpoint
 from apps.delivery.telegram import services as telegram_services
@@ -65,6 +66,9 @@ def tenant(owner, db, fake_telegram, settings, picture_host):
         backend="builtin",
         prompt="a close-up selfie",
     )
+    run = Run.objects.create(
+        session=session, trigger_cursor=1, available_at=session.created_at, context={"model": "scripted", "parts": []}
+    )
     return {
         "key": owner.raw_key,
         "telegram": fake_telegram,
@@ -78,6 +82,7 @@ def tenant(owner, db, fake_telegram, settings, picture_host):
             "endpoint_id": endpoint.id,
             "asset_id": asset.id,
             "probe_id": probe.id,
+            "run_ref": run.id,
             "token": asset_selectors.file_url_signed(asset.file).url.rsplit("/", 1)[1],
         },
         "picture": picture("PNG"),
@@ -158,10 +163,28 @@ def _aim_at_real_resources(case, tenant) -> None:
         # Whether a webhook URL is accepted depends on what its host resolves to (the SSRF guard), which no
         # schema can say; the contract tests cover the refusals, so the fuzzer's URLs point at loopback.
         case.body = {**case.body, "url": "http://127.0.0.1:9/hook"}
+    memory_patch = case.path.endswith("/memory") and case.method.upper() == "PATCH"
+    if memory_patch and isinstance(case.body, dict) and not negative_body:
+        case.body = _memory_patch_fitted(case.body)
     key = (case.headers or {}).get("Idempotency-Key")
     if key and not case.meta.is_negative_at(ParameterLocation.HEADER):
         # Reusing a key for a different body is a (documented) 422; generated keys repeat, so make them unique.
         case.headers = {**case.headers, "Idempotency-Key": f"{next(_sequence)}-{key}"[:255]}
+
+
+def _memory_patch_fitted(body: dict) -> dict:
+    """A schema-valid memory PATCH made acceptable: which fact ids exist, whether a text is only whitespace, whether
+    a block's value fits its limit and how many blocks a memory holds are data, not schema (documented 422s,
+    tested in apps/api/native/tests/test_memory.py). Keeps the generated shape: the summary, the blocks' labels
+    and the number of facts added."""
+    fitted = {key: value for key, value in body.items() if key == "summary"}
+    if isinstance(body.get("blocks"), list):
+        labels = list(dict.fromkeys(block["label"] for block in body["blocks"] if isinstance(block, dict)))
+        fitted["blocks"] = [{"label": label, "value": "fitted"} for label in labels[:16]]
+    if isinstance(body.get("facts"), dict):
+        added = body["facts"].get("add") or []
+        fitted["facts"] = {"add": [{"text": f"fact {index}"} for index in range(min(len(added), 100))]}
+    return fitted
 
 
 # Requests the fuzzer found the server and its schema disagreeing on, kept as fixed examples.

@@ -44,3 +44,6 @@ class BudgetEnforcement(models.TextChoices):
 
 
 ALL_RESOURCES = "all"  # a budget's resource_type when it counts every resource
+
+# What an erased end-user's ref, session and run references become on the usage rows kept for billing.
+ERASED_REF = "erased"

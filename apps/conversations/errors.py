@@ -27,3 +27,20 @@ class RunAbandoned(ApplicationError):
     code = "run_abandoned"
     status = 500
     fix = "Send the message again; if it keeps failing, check the worker logs for this run."
+
+
+class RunNotFound(NotFound):
+    code = "run_not_found"
+    fix = "Check the run_ref: GET /v1/sessions/{id}/runs lists the session's runs."
+
+
+class RunContextNotRecorded(NotFound):
+    code = "context_not_recorded"
+    fix = (
+        "Only a reply that succeeded records its context: wait for the run to finish (GET /v1/sessions/{id}/runs), "
+        "or pick a newer run; runs older than the trace have none."
+    )
+
+
+class MemoryEditInvalid(ValidationFailed):
+    pass

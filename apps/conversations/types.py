@@ -20,4 +20,19 @@ class RunKind(models.TextChoices):
     SESSION_RESUME = "session_resume"
 
 
-__all__ = ["CONTROLS_UPDATE", "QUIET_HOURS", "RunKind", "RunStatus"]
+# Limits of an integrator's memory edit (``services.session_memory_patch``; blocks use MEMORY_BLOCK_MAX_CHARS).
+MEMORY_FACT_MAX_CHARS = 1000
+MEMORY_FACT_KEY_MAX_CHARS = 120  # MemoryFact.key
+MEMORY_SUMMARY_MAX_CHARS = 20_000
+BLOCK_LABEL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+__all__ = [
+    "BLOCK_LABEL_PATTERN",
+    "CONTROLS_UPDATE",
+    "MEMORY_FACT_KEY_MAX_CHARS",
+    "MEMORY_FACT_MAX_CHARS",
+    "MEMORY_SUMMARY_MAX_CHARS",
+    "QUIET_HOURS",
+    "RunKind",
+    "RunStatus",
+]

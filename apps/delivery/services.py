@@ -1,6 +1,8 @@
-"""The delivery app's write door for other apps and surfaces: webhook services (``webhooks.services``) and the
-streams' one write (``realtime``). Telegram keeps a door of its own (``telegram.services``)."""
+"""The delivery app's write door for other apps and surfaces: webhook services (``webhooks.services``), the
+streams' one write (``realtime``) and the erasure of an end-user everywhere (``erasure``). Telegram keeps a door
+of its own (``telegram.services``)."""
 
+from apps.delivery.erasure import ExternalUserErased, external_user_erase
 from apps.delivery.realtime import server_loop_remember
 from apps.delivery.webhooks.services import (
     webhook_deliveries_record,
@@ -15,6 +17,8 @@ from apps.delivery.webhooks.services import (
 )
 
 __all__ = [
+    "ExternalUserErased",
+    "external_user_erase",
     "server_loop_remember",
     "webhook_deliveries_record",
     "webhook_deliveries_resend",

@@ -367,3 +367,10 @@ def playthrough_step(
         playthrough.save(update_fields=_STEP_FIELDS)
         unlocked = selectors.machines_unlocked(npc_id=playthrough.npc_id, result=result)
     return PlaythroughStep(playthrough=playthrough, result=result, unlocked=unlocked)
+
+
+def playthroughs_erase(*, app: App, player_session_id: str) -> int:
+    """Delete every playthrough of one player in the app's NPCs (their name, gender, variables and progress),
+    for a GDPR erasure of that end-user; returns how many. Runs in the caller's transaction."""
+    _, deleted = Playthrough.objects.filter(npc__app=app, player_session_id=player_session_id).delete()
+    return deleted.get(Playthrough._meta.label, 0)

@@ -165,6 +165,7 @@ from apps.accounts.services.budgets import (  # noqa: E402 - the package's topic
     usage_settle,
     usage_settle_calls,
 )
+from apps.accounts.services.end_users import external_user_usage_anonymise  # noqa: E402
 from apps.accounts.services.stream_tokens import (  # noqa: E402
     IssuedStreamToken,
     stream_token_issue,
@@ -190,6 +191,7 @@ __all__ = [
     "app_staff_bind",
     "app_staff_unbind",
     "budget_policy_clear",
+    "external_user_usage_anonymise",
     "budget_policy_set",
     "budget_preflight",
     "plan_changed",

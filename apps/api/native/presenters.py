@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING
 from apps.assets import selectors as asset_selectors
 from apps.characters import selectors as character_selectors
 from apps.conversations import selectors as conversation_selectors
-from apps.conversations.selectors import ProactiveView
+from apps.conversations.selectors import MemoryView, ProactiveView
 from apps.conversations.types import RunStatus
 
 if TYPE_CHECKING:
     from apps.accounts.models import UsageRecord
     from apps.assets.types import VisualAsset, VisualReadiness
     from apps.characters.models import Character, CharacterVersion, Lorebook
-    from apps.conversations.models import Run, Session
+    from apps.conversations.models import MemoryFact, Run, Session
 
 
 def character_data(
@@ -214,4 +214,31 @@ def shared_lorebook_summary(book: "Lorebook") -> dict:
         "description": book.description,
         "entries": len(book.entries.all()),
         "characters": [character.slug for character in book.characters.all()],
+    }
+
+
+def memory_fact_data(fact: "MemoryFact") -> dict:
+    return {
+        "id": fact.id,
+        "text": fact.text,
+        "key": fact.key,
+        "origin": fact.origin,
+        "source_session_id": fact.source_session_id,
+        "source_cursor": fact.source_cursor,
+        "valid_from": fact.valid_from,
+        "valid_to": fact.valid_to,
+    }
+
+
+def memory_data(memory: MemoryView) -> dict:
+    return {
+        "session_id": memory.session_id,
+        "memory_id": memory.memory_id,
+        "summary": memory.summary,
+        "summary_updated_at": memory.summary_updated_at,
+        "blocks": [
+            {"label": block["label"], "value": block["value"], "limit": block["limit"]} for block in memory.blocks
+        ],
+        "facts": [memory_fact_data(fact) for fact in memory.facts],
+        "fact_count": memory.fact_count,
     }

@@ -6,8 +6,10 @@ from apps.api.native.views import (
     characters,
     demo,
     emotion,
+    external_users,
     images,
     lorebooks,
+    memory,
     meta,
     proactive,
     sessions,
@@ -75,6 +77,8 @@ urlpatterns = [
     path("sessions/<str:session_id>/events/stream", streams.session_event_stream, name="session-event-stream"),
     path("sessions/<str:session_id>/stream-token", sessions.StreamTokenApi.as_view(), name="session-stream-token"),
     path("sessions/<str:session_id>/runs", sessions.RunListApi.as_view(), name="session-runs"),
+    path("sessions/<str:session_id>/runs/<str:run_ref>/context", memory.RunContextApi.as_view(), name="run-context"),
+    path("sessions/<str:session_id>/memory", memory.SessionMemoryApi.as_view(), name="session-memory"),
     path(
         "apps/<str:app_id>/delivery-channels/telegram",
         telegram.TelegramChannelCollectionApi.as_view(),
@@ -91,6 +95,7 @@ urlpatterns = [
     path("usage", usage.UsageApi.as_view(), name="usage"),
     path("account", usage.AccountApi.as_view(), name="account"),
     path("budget-policy", usage.AppBudgetPolicyApi.as_view(), name="app-budget-policy"),
+    path("external-users/<str:external_user_ref>", external_users.ExternalUserApi.as_view(), name="external-user"),
     path(
         "external-users/<str:external_user_ref>/budget-policy",
         usage.ExternalUserBudgetPolicyApi.as_view(),

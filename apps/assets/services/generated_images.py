@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from PIL import Image
 
 from apps.accounts import services as accounts_services
@@ -24,7 +25,7 @@ from apps.llm import selectors as llm_selectors
 from apps.llm.types import ImageModelSpec
 
 if TYPE_CHECKING:
-    from apps.accounts.models import UsageRecord
+    from apps.accounts.models import App, UsageRecord
 
 # --- generated images ------------------------------------------------------------------------------------
 IMAGE_THUMBNAIL_SIDE = 256
@@ -256,3 +257,25 @@ def image_finish(
     for field, value in {**changes, "finished_at": now}.items():
         setattr(image, field, value)
     return image
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:  # already gone: the erasure's aim is met
+            continue
+
+
+def generated_images_erase(*, app: App, session_ids: list[str], external_user_ref: str) -> int:
+    """Delete the pictures drawn for an end-user (a GDPR erasure): the app's images of the sessions
+    ``session_ids`` or naming ``external_user_ref``, rows now and their files and thumbnails once the caller's
+    transaction commits (so a rollback leaves every picture in place). Returns how many rows were deleted."""
+    images = GeneratedImage.objects.filter(
+        Q(session_id__in=session_ids) | Q(external_user_ref=external_user_ref), app=app
+    )
+    names = [name for pair in images.values_list("file", "thumbnail") for name in pair if name]
+    _, deleted = images.delete()
+    if names:
+        transaction.on_commit(lambda: _files_delete(names))
+    return deleted.get(GeneratedImage._meta.label, 0)

@@ -1,5 +1,12 @@
 """Reads for conversations, always scoped to the asking app: one topic per module, all of them here."""
 
+from apps.conversations.selectors.memory import (
+    MemoryView,
+    RunContext,
+    end_user_sessions_lock,
+    run_context_get,
+    session_memory_get,
+)
 from apps.conversations.selectors.reads import (
     MESSAGE_TYPES,
     NPC_HISTORY_MESSAGES,
@@ -37,6 +44,11 @@ from apps.conversations.selectors.transcripts import (
 
 __all__ = [
     "MESSAGE_TYPES",
+    "MemoryView",
+    "RunContext",
+    "end_user_sessions_lock",
+    "run_context_get",
+    "session_memory_get",
     "NPC_HISTORY_MESSAGES",
     "ProactiveView",
     "SessionTurn",

@@ -2,8 +2,13 @@
 
 from apps.conversations.services.completions import CompletionStream, completion_stream
 from apps.conversations.services.deltas import delta_listen
+from apps.conversations.services.erasure import ConversationsErased, external_user_conversations_erase
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
-from apps.conversations.services.idempotency import idempotency_records_purge
+from apps.conversations.services.idempotency import (
+    idempotency_answer_save,
+    idempotency_claim,
+    idempotency_records_purge,
+)
 from apps.conversations.services.image_requests import (
     character_avatar_generate,
     character_create_with_avatar,
@@ -14,6 +19,12 @@ from apps.conversations.services.memory import (
     memory_ensure,
     memory_summarise,
     session_memory_attach,
+)
+from apps.conversations.services.memory_edits import (
+    MemoryErased,
+    memory_changes_validate,
+    session_memory_erase,
+    session_memory_patch,
 )
 from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
@@ -57,6 +68,12 @@ __all__ = [
     "memory_summarise",
     "session_memory_attach",
     "CompletionStream",
+    "ConversationsErased",
+    "MemoryErased",
+    "external_user_conversations_erase",
+    "memory_changes_validate",
+    "session_memory_erase",
+    "session_memory_patch",
     "TurnOptions",
     "TurnStream",
     "completion_stream",
@@ -79,6 +96,8 @@ __all__ = [
     "character_create_with_avatar",
     "cursor_advance",
     "events_append",
+    "idempotency_answer_save",
+    "idempotency_claim",
     "idempotency_records_purge",
     "image_generate",
     "image_job_execute",

@@ -1,11 +1,43 @@
-"""Keeping ``Idempotency-Key`` records only as long as retries are expected."""
+"""``Idempotency-Key``: claiming a key for a request, replaying its first answer, and keeping the records only as
+long as retries are expected."""
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
+from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from apps.conversations.models import IdempotencyRecord
 from apps.core import clock
+
+if TYPE_CHECKING:
+    from apps.accounts.models import App
+
+
+def idempotency_claim(*, app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | dict[str, Any]:
+    """Insert the key's record and return it (the caller stores its answer with ``idempotency_answer_save`` in
+    the same transaction), or return the first answer when the key was used before for this request.
+
+    Raises IdempotencyKeyReused (422) when the key was used for another request (``scope`` names the operation
+    and its target, ``fingerprint`` digests the body), and IdempotencyKeyInFlight (409) while the first request
+    with the key has not committed its answer."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(app=app, key=key, scope=scope, fingerprint=fingerprint)
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.get(app=app, key=key)
+    if existing.scope != scope or existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
+    if existing.response is None:
+        raise IdempotencyKeyInFlight("The first request with this Idempotency-Key has not finished.")
+    return existing.response
+
+
+def idempotency_answer_save(*, record: IdempotencyRecord, response: dict[str, Any]) -> None:
+    """Keep the first answer of the request that claimed ``record``, for its retries to replay."""
+    record.response = response
+    record.save(update_fields=["response"])
 
 
 def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:

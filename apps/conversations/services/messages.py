@@ -6,14 +6,15 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.accounts import services as accounts_services
 from apps.conversations import selectors
-from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
+from apps.conversations.errors import IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
+from apps.conversations.services.idempotency import idempotency_answer_save, idempotency_claim
 from apps.core import clock, executor
 
 # Named, not imported: the tasks module imports these services.
@@ -43,16 +44,8 @@ def _text_check(app: "App", text: str) -> str:
 
 def _idempotency_claim(app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
     """Insert the key's record, or return the first answer when the key was used before for this request."""
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(app=app, key=key, scope=scope, fingerprint=fingerprint)
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.get(app=app, key=key)
-    if existing.scope != scope or existing.fingerprint != fingerprint:
-        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-    if existing.response is None:
-        raise IdempotencyKeyInFlight("The first request with this Idempotency-Key has not finished.")
-    return SendResult(**existing.response)
+    claimed = idempotency_claim(app=app, key=key, scope=scope, fingerprint=fingerprint)
+    return SendResult(**claimed) if isinstance(claimed, dict) else claimed
 
 
 @transaction.atomic
@@ -99,8 +92,7 @@ def message_send(
     )
     result = SendResult(accepted=True, cursor=user_cursor, sent_turn_index=turn_index, run_ref=run.id)
     if record is not None:
-        record.response = asdict(result)
-        record.save(update_fields=["response"])
+        idempotency_answer_save(record=record, response=asdict(result))
     # Last, because it row-locks the app until commit and every send of the app queues behind that lock:
     # taken first, it serialised whole transactions (~50 sends/s); taken here, only the commit.
     accounts_services.app_quota_consume(app=app, resource="user_messages")

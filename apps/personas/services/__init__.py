@@ -14,6 +14,7 @@ from apps.personas.services.sessions import (
     persona_session_delete,
     persona_session_discard,
     persona_session_stream_token_issue,
+    persona_sessions_erase,
 )
 from apps.personas.services.turns import persona_turn, persona_turn_commit, persona_turn_preview
 
@@ -26,6 +27,7 @@ __all__ = [
     "persona_session_delete",
     "persona_session_discard",
     "persona_session_stream_token_issue",
+    "persona_sessions_erase",
     "persona_turn",
     "persona_turn_commit",
     "persona_turn_preview",

@@ -11,7 +11,7 @@ from apps.accounts import services as accounts_services
 from apps.personas import engine
 from apps.personas.errors import PersonaSessionNotFound
 from apps.personas.events import persona_event, persona_events_emit
-from apps.personas.models import PersonaSession
+from apps.personas.models import PersonaRelationship, PersonaSession
 from apps.personas.selectors import character_persona_spec, persona_session_get
 from apps.personas.triggers import TRIGGERS
 
@@ -59,6 +59,22 @@ def persona_session_delete(*, app: App, session_id: str) -> None:
         if not deleted:
             raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
         persona_events_emit([persona_event(type="session_deleted", app_id=app.pk, session_id=session_id, data={})])
+
+
+def persona_sessions_erase(*, app: App, session_ids: list[str], user_ref: str) -> dict[str, int]:
+    """Erase an end-user's emotion state (a GDPR request): the sessions ``session_ids`` (those of the user's
+    native conversations) with everything hanging off them, and the relationship with ``user_ref`` that any
+    other session of the app keeps. Unlike ``persona_session_delete`` it announces nothing: the erasure's caller
+    removes the sessions' webhooks itself, in the same transaction, and a fixed number of statements does it
+    however many sessions there are. Returns the counts of ``sessions`` and ``relationships`` deleted."""
+    with transaction.atomic():
+        _, sessions = PersonaSession.objects.filter(app=app, pk__in=session_ids).delete()
+        _, others = PersonaRelationship.objects.filter(session__app=app, user_ref=user_ref).delete()
+    relationships = PersonaRelationship._meta.label
+    return {
+        "sessions": sessions.get(PersonaSession._meta.label, 0),
+        "relationships": sessions.get(relationships, 0) + others.get(relationships, 0),
+    }
 
 
 def persona_session_stream_token_issue(*, app: App, session_id: str) -> accounts_services.IssuedStreamToken:

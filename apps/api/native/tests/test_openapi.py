@@ -31,6 +31,11 @@ ENDPOINTS = {
     ("/v1/characters/{slug}/visual-assets/{asset_id}/retire", "post"),
     ("/v1/characters/{slug}/visual-readiness", "get"),
     ("/v1/files/{token}", "get"),
+    ("/v1/sessions/{session_id}/memory", "get"),
+    ("/v1/sessions/{session_id}/memory", "patch"),
+    ("/v1/sessions/{session_id}/memory", "delete"),
+    ("/v1/sessions/{session_id}/runs/{run_ref}/context", "get"),
+    ("/v1/external-users/{external_user_ref}", "delete"),
 }
 
 

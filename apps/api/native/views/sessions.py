@@ -31,9 +31,17 @@ from apps.conversations import selectors, services
 from apps.core.errors import ValidationFailed
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retries with the same key return the first answer.",
+)
 
 
-def _idempotency_key(request) -> str | None:
+def idempotency_key_header(request) -> str | None:
+    """The request's Idempotency-Key, if it sent one (422 when longer than a record can keep)."""
     key = request.headers.get("Idempotency-Key") or None
     if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
@@ -169,13 +177,7 @@ class MessageSendApi(APIView):
         operation_id="message_send",
         request=MessageInput,
         parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
-                OpenApiParameter.HEADER,
-                required=False,
-                description="Retries with the same key return the first answer.",
-            ),
+            IDEMPOTENCY_KEY_PARAMETER,
         ],
         responses={
             202: enveloped("MessageAcceptedEnvelope", MessageAcceptedOutput),
@@ -192,7 +194,7 @@ class MessageSendApi(APIView):
             app=request.user,
             session_id=session_id,
             text=data["text"],
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key_header(request),
         )
         body = {
             "accepted": result.accepted,

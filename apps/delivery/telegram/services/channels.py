@@ -27,7 +27,7 @@ from apps.delivery.telegram.errors import (
     TelegramUnavailable,
     TelegramWebhookRejected,
 )
-from apps.delivery.telegram.models import TelegramChannel
+from apps.delivery.telegram.models import TelegramChannel, TelegramChat, TelegramDelivery, TelegramUpdate
 from apps.delivery.telegram.types import TOKEN_PATTERN, VerifyReport
 
 if TYPE_CHECKING:
@@ -189,3 +189,16 @@ def telegram_channel_delete(*, channel: TelegramChannel) -> bool:
     channel.delete()
     PUSH_ROUTES.bump()
     return removed
+
+
+def telegram_chats_erase(*, session_ids: list[str]) -> dict[str, int]:
+    """Unbind the Telegram chats of an end-user's sessions (a GDPR erasure), in the caller's transaction: the chat
+    rows (the user's Telegram ids) go with their deliveries (the messages' text), and the updates received from
+    them forget which session they opened. Returns the counts of ``telegram_chats`` and ``telegram_deliveries``."""
+    with transaction.atomic():
+        _, deleted = TelegramChat.objects.filter(session_id__in=session_ids).delete()
+        TelegramUpdate.objects.filter(session_id__in=session_ids).update(session_id="")
+        chats = deleted.get(TelegramChat._meta.label, 0)
+        if chats:
+            PUSH_ROUTES.bump()
+    return {"telegram_chats": chats, "telegram_deliveries": deleted.get(TelegramDelivery._meta.label, 0)}

@@ -13,6 +13,7 @@ from apps.delivery.webhooks.services.endpoints import (
     webhook_endpoint_delete,
     webhook_endpoint_disable,
     webhook_endpoint_enable,
+    webhook_rows_erase,
 )
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "webhook_endpoint_disable",
     "webhook_endpoint_enable",
     "webhook_event_enqueue",
+    "webhook_rows_erase",
 ]

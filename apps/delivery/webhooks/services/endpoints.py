@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.conversations import selectors as conversation_selectors
 from apps.core import clock
@@ -111,3 +112,20 @@ def webhook_endpoint_enable(*, endpoint_id: str) -> bool:
         if enabled:
             PUSH_ROUTES.bump()
     return bool(enabled)
+
+
+def webhook_rows_erase(*, app: App, session_ids: list[str], scopes: list[str]) -> dict[str, int]:
+    """Delete an end-user's webhook rows (a GDPR erasure), in the caller's transaction: the endpoints of the
+    sessions ``session_ids`` and of the producer ``scopes`` (their emotion sessions), with all their deliveries,
+    and the deliveries of the app's other endpoints whose body carries an event of those sessions. The bodies
+    snapshot the events' text, so they go even when delivered. Returns the counts of ``webhook_endpoints`` and
+    ``webhook_deliveries``."""
+    with transaction.atomic():
+        endpoints = WebhookEndpoint.objects.filter(Q(session_id__in=session_ids) | Q(scope__in=scopes), app=app)
+        _, by_endpoint = endpoints.delete()
+        _, carried = WebhookDelivery.objects.filter(endpoint__app=app, body__event__session_id__in=session_ids).delete()
+        removed = by_endpoint.get(WebhookEndpoint._meta.label, 0)
+        if removed:
+            PUSH_ROUTES.bump()
+    label = WebhookDelivery._meta.label
+    return {"webhook_endpoints": removed, "webhook_deliveries": by_endpoint.get(label, 0) + carried.get(label, 0)}
