@@ -240,3 +240,18 @@ def test_a_model_that_answers_prose_to_the_summary_is_paid_and_the_fold_goes_off
     assert memory.summary.startswith("User: My name is Ana.")
     assert Session.objects.get(pk=session.pk).summarised_through > 0  # the fold moved on
     assert UsageRecord.objects.get(purpose="memory_summary").status == "settled"
+
+
+def test_erased_memory_is_gone_from_the_next_prompt_and_is_not_folded_back(owner, django_capture_on_commit_callbacks):
+    app = owner.api_key.app
+    session = session_start(app)
+    for text in ("My sister is called Mara.", "It rained.", "I baked bread.", "Long day."):
+        _say(app, session, text, django_capture_on_commit_callbacks)
+    assert MemoryFact.objects.filter(memory_id=session.memory_id).exists()
+    services.session_memory_erase(app=app, session_id=session.id)
+    run = _say(app, session, "Do you remember my sister's name?", django_capture_on_commit_callbacks)
+    assert run.context["facts"] == [] and run.context["summary"] is None
+    texts = " ".join(part["text"] for part in run.context["parts"])
+    assert "Mara" not in texts  # nor in the window: the erase moved the summarised cursor past it
+    reply = Event.objects.get(run=run, event_type="message.created")
+    assert "Mara" not in reply.payload["text"]
