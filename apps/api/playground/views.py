@@ -44,7 +44,9 @@ def page(request: HttpRequest):
     try:
         apps = playground_apps(request)
     except PlaygroundNotAllowed as error:
-        return render(request, "playground/forbidden.html", {"message": error.message, "fix": error.fix_hint}, status=403)
+        return render(
+            request, "playground/forbidden.html", {"message": error.message, "fix": error.fix_hint}, status=403
+        )
     spec = llm_selectors.model_spec_get()
     context = {
         "apps": apps,

@@ -118,7 +118,9 @@ def test_bound_staff_see_their_apps_cast_and_another_apps_ids_look_absent(staff_
     foreign = client.get(f"{BASE}apps/{app_b.id}/cast")
     assert foreign.status_code == 404 and _detail(foreign)["code"] == "app_not_found"
     # another app's character named under their own app, or under the other app
-    under_own = _post(client, f"apps/{app_a.id}/sessions", {"character_id": _character_id(app_b, "vega"), "end_user_ref": "u"})
+    under_own = _post(
+        client, f"apps/{app_a.id}/sessions", {"character_id": _character_id(app_b, "vega"), "end_user_ref": "u"}
+    )
     assert under_own.status_code == 404 and _detail(under_own)["code"] == "character_not_found"
     under_other = _open(client, app_b, "vega")
     assert under_other.status_code == 404 and _detail(under_other)["code"] == "app_not_found"
@@ -267,5 +269,7 @@ def test_an_npc_scenario_shows_its_state_and_score_and_answers_each_message(
 
     resumed = _post(client, f"apps/{app_a.id}/sessions", {"npc_id": npc.id, "end_user_ref": "player-1"}).json()
     assert resumed["session"]["id"] == session_id and resumed["npc"]["state_key"] == "trust"
-    restarted = _post(client, f"apps/{app_a.id}/sessions", {"npc_id": npc.id, "end_user_ref": "player-1", "restart": True})
+    restarted = _post(
+        client, f"apps/{app_a.id}/sessions", {"npc_id": npc.id, "end_user_ref": "player-1", "restart": True}
+    )
     assert restarted.json()["session"]["id"] != session_id and restarted.json()["npc"]["state_key"] == "start"
