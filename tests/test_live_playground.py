@@ -1,6 +1,7 @@
 """A superuser in a real browser uses the playground: signs in through the admin's login, picks an app's character
 and an end-user ref, sends a message, sees the reply arrive over the session's stream and the emotion panel change,
-and opens the reply's prompt context; then plays an NPC's scenario and sees its state and score move.
+and opens the reply's prompt context; asks another character for a selfie and sees it arrive; plays an NPC's
+scenario and sees its state and score move.
 
 Headless Chromium (``tests/browser.py``) against a live stack: the web process serves the page, its script and the
 native SSE stream; the turn is queued by ``message_send`` and answered by the stack's worker (a Celery worker in
@@ -19,9 +20,11 @@ from django.db import transaction
 from selenium.webdriver.support.ui import Select
 
 from apps.accounts import services as accounts_services
+from apps.assets.tests.factories import identity_asset_create, selfie_character_fields
 from apps.characters.tests.factories import character_publish
 from apps.conversations.models import Event, Run
 from apps.conversations.tests.npc_scenario import scenario_body
+from apps.core.executor import IMAGES_QUEUE
 from apps.npcs import services as npcs_services
 from tests.browser import browser, page_submit, page_wait  # noqa: F401  (fixture)
 from tests.live import PRODUCTION, LiveStack, live_stack_started
@@ -34,11 +37,16 @@ SCREENSHOTS = settings.VAR_DIR / "screenshots"
 
 @pytest.fixture(scope="module")
 def stack(django_db_setup, django_db_blocker) -> Iterator[LiveStack]:
-    """A web process and one worker. In production mode the web process serves static files from STATIC_ROOT, so
-    collect them first, as the release step does."""
+    """A web process and a worker. In production mode the web process serves static files from STATIC_ROOT, so
+    collect them first, as the release step does; a second Celery worker draws the selfies (the ``images`` queue,
+    which the embedded default's in-process pool serves too)."""
     if PRODUCTION:
         call_command("collectstatic", interactive=False, verbosity=0)
-    with django_db_blocker.unblock(), live_stack_started(workers=1) as started:
+    # The test writes the selfie character's face where the worker and the web process look for files.
+    env = {"MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    with django_db_blocker.unblock(), live_stack_started(env=env, workers=1) as started:
+        if PRODUCTION:
+            started.start_worker("images", queues=IMAGES_QUEUE)
         yield started
 
 
@@ -48,6 +56,25 @@ def _operator() -> None:
     hasher = PBKDF2PasswordHasher()  # the server accepts only the production hashers (few iterations: fast)
     operator.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
     operator.save(update_fields=["password"])
+
+
+def _open(driver, app, option: str, user_ref: str = "playground-user-1") -> None:
+    """Pick ``app`` and the cast member ``option`` (``character:<id>`` or ``npc:<id>``), open, and wait for the
+    stream and the first line."""
+    Select(driver.find_element("id", "pg-app")).select_by_value(app.pk)
+    page_wait(driver, f"return document.querySelector('#pg-cast option[value=\"{option}\"]')", "the app's cast")
+    Select(driver.find_element("id", "pg-cast")).select_by_value(option)
+    field = driver.find_element("id", "pg-user")
+    field.clear()
+    field.send_keys(user_ref)
+    driver.find_element("id", "pg-open").click()
+    page_wait(driver, "return document.getElementById('playground').dataset.state === 'open'", "the stream to open")
+    page_wait(driver, "return +document.getElementById('playground').dataset.replies >= 1", "the first line")
+
+
+def _send(driver, text: str) -> None:
+    driver.find_element("id", "pg-text").send_keys(text)
+    driver.find_element("id", "pg-send-button").click()
 
 
 def _sign_in(driver, base_url: str) -> None:
@@ -71,29 +98,21 @@ def test_a_superuser_talks_to_a_character_and_opens_a_replys_prompt_context(stac
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     app = accounts_services.app_create(name="playground app")
     with transaction.atomic():
-        character_publish(app, slug="luna", display_name="Luna", greeting="Hi, I'm Luna. Ask me anything.")
+        greeting = "Hi, I'm Luna. Ask me anything."
+        character = character_publish(app, slug="luna", display_name="Luna", greeting=greeting).character
     _operator()
 
-    # the operator signs in and lands on the playground, picks the app, the character and an end-user ref
+    # the operator signs in and lands on the playground, picks the app, the character and an end-user ref; the
+    # greeting arrives over the stream and the emotion panel shows the state the session starts in
     _sign_in(browser, stack.base_url)
     assert browser.current_url.endswith("/playground/"), browser.current_url
-    Select(browser.find_element("id", "pg-app")).select_by_value(app.pk)
-    page_wait(browser, "return document.querySelector('#pg-cast option[value^=\"character:\"]')", "the app's cast")
-    Select(browser.find_element("id", "pg-cast")).select_by_visible_text("Luna (luna)")
-    user_ref = browser.find_element("id", "pg-user")
-    user_ref.clear()
-    user_ref.send_keys("playground-user-1")
-    browser.find_element("id", "pg-open").click()
-
-    # the greeting arrives over the stream; the emotion panel shows the state the session starts in
-    page_wait(browser, "return document.getElementById('playground').dataset.state === 'open'", "the stream to open")
-    page_wait(browser, "return +document.getElementById('playground').dataset.replies >= 1", "the greeting")
+    _open(browser, app, f"character:{character.pk}")
+    assert browser.find_element("id", "pg-cast").text.strip() == "Luna (luna)"
     before = _emotion(browser)
     assert before["updates"] == 0 and before["primary"] != "—"
 
-    # sends a message: it shows at once, then the reply arrives and the emotion panel changes
-    browser.find_element("id", "pg-text").send_keys("Thank you, you are wonderful and so kind!")
-    browser.find_element("id", "pg-send-button").click()
+    # sends a message: it shows at once, then the reply streams in and the emotion panel changes
+    _send(browser, "Thank you, you are wonderful and so kind!")
     page_wait(browser, "return document.querySelector('#pg-log .pg-user')", "the user's message on the page")
     page_wait(browser, "return document.querySelector('#pg-log .pg-character[data-run-ref]')", "the reply")
     page_wait(browser, "return +document.getElementById('pg-emotion').dataset.updates >= 1", "the emotion update")
@@ -106,6 +125,12 @@ def test_a_superuser_talks_to_a_character_and_opens_a_replys_prompt_context(stac
         "return [...document.querySelectorAll('#pg-log .pg-character[data-run-ref] .pg-reply')].map(b => b.textContent)"
     )
     assert shown == reply.payload["bubbles"]
+    # it was shown token by token while it was written (message.delta), then replaced by its bubbles
+    streamed = browser.execute_script(
+        "return [+document.getElementById('playground').dataset.deltas,"
+        " document.querySelector('#pg-log .pg-character[data-run-ref]').dataset.streamedChars]"
+    )
+    assert streamed[0] >= 1 and int(streamed[1]) == len(reply.payload["text"]), streamed
     user_rows = browser.execute_script("return [...document.querySelectorAll('#pg-log .pg-user')].length")
     assert user_rows == 1  # the message shown at once is the one the stream confirmed, not a second copy
     after = _emotion(browser)
@@ -130,24 +155,42 @@ def test_a_superuser_talks_to_a_character_and_opens_a_replys_prompt_context(stac
     browser.save_screenshot(str(SCREENSHOTS / "playground.png"))
 
 
+def test_a_selfie_shows_as_a_placeholder_then_as_the_picture(stack, browser):  # noqa: F811
+    app = accounts_services.app_create(name="selfie app")
+    with transaction.atomic():
+        fields = {"greeting": "Mira here, camera in hand.", **selfie_character_fields()}
+        mira = character_publish(app, slug="mira", display_name="Mira", **fields).character
+        identity_asset_create(mira)
+    _operator()
+
+    _sign_in(browser, stack.base_url)
+    _open(browser, app, f"character:{mira.pk}")
+    _send(browser, "can I see a pic of you?")  # the offline model sends a selfie when asked for one
+
+    # the reply names the pending selfie; the worker draws it and image.ready swaps in the picture
+    page_wait(browser, "return document.querySelector('#pg-log .pg-selfie img')", "the selfie's picture")
+    loaded = "const img = document.querySelector('#pg-log .pg-selfie img'); return img.complete && img.naturalWidth"
+    page_wait(browser, loaded, "the picture to load from its signed URL")
+    run = Run.objects.get(session__character=mira)
+    reply = Event.objects.get(session=run.session, event_type="message.created", role="character")
+    figure = browser.find_element("css selector", "#pg-log .pg-selfie")
+    assert figure.get_attribute("data-image-id") == reply.payload["selfie"]["image_id"]
+    assert browser.find_element("css selector", "#pg-log .pg-selfie img").get_attribute("alt") == "Here you go!"
+
+
 def test_an_npc_scenario_shows_its_state_and_score_moving(stack, browser):  # noqa: F811
     app = accounts_services.app_create(name="npc app")
     npc = npcs_services.npc_save(app=app, body=scenario_body())
     _operator()
 
     _sign_in(browser, stack.base_url)
-    Select(browser.find_element("id", "pg-app")).select_by_value(app.pk)
-    page_wait(browser, f"return document.querySelector('#pg-cast option[value=\"npc:{npc.pk}\"]')", "the NPC")
-    Select(browser.find_element("id", "pg-cast")).select_by_value(f"npc:{npc.pk}")
-    browser.find_element("id", "pg-open").click()
-    page_wait(browser, "return +document.getElementById('playground').dataset.replies >= 1", "the NPC's first line")
+    _open(browser, app, f"npc:{npc.pk}")
     assert browser.find_element("id", "pg-npc").is_displayed()
     assert browser.find_element("id", "pg-npc-state").text == "start"
     assert browser.find_element("id", "pg-npc-score").text == "0"
 
     # "hello" passes the gate's first state (a keyword matcher, so the offline model decides nothing)
-    browser.find_element("id", "pg-text").send_keys("hello there")
-    browser.find_element("id", "pg-send-button").click()
+    _send(browser, "hello there")
     page_wait(browser, "return +document.getElementById('playground').dataset.replies >= 2", "the NPC's reply")
     page_wait(browser, "return document.getElementById('pg-npc-state').textContent === 'trust'", "the new state")
     assert browser.find_element("id", "pg-npc-score").text == "2"

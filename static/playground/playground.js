@@ -159,7 +159,8 @@
       reply.text.setAttribute("aria-busy", "true");
       reply.row.appendChild(reply.text);
     }
-    if (reply.text) reply.text.textContent += frame.text;
+    reply.text.textContent += frame.text;
+    root.dataset.deltas = String(+(root.dataset.deltas || 0) + 1);
     scroll();
   }
 
@@ -200,7 +201,11 @@
     var key = event.run_ref || "npc";
     var reply = current.replies[key] || characterRow();
     delete current.replies[key];
-    if (reply.text) reply.row.removeChild(reply.text);
+    if (reply.text) {
+      // What was shown while it was written, now replaced by the reply of record.
+      reply.row.dataset.streamedChars = String(reply.text.textContent.length);
+      reply.row.removeChild(reply.text);
+    }
     reply.row.dataset.cursor = String(event.cursor);
     if (event.run_ref) reply.row.dataset.runRef = event.run_ref;
     (payload.bubbles || [payload.text]).forEach(function (bubble) {

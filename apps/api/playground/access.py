@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from apps.accounts.models import App
 
 
-def playground_user_check(request) -> None:
+def _user_check(request) -> None:
     """Raises SignInRequired (anonymous) or PlaygroundNotAllowed (not staff, or staff bound to no app)."""
     user = request.user
     if not user.is_authenticated:
@@ -28,7 +28,7 @@ def playground_user_check(request) -> None:
 
 def playground_apps(request) -> list["App"]:
     """The apps the signed-in user may pick (every app for a superuser, their own for bound staff)."""
-    playground_user_check(request)
+    _user_check(request)
     if admin_scope(request).everything:
         return accounts_selectors.app_list_all()
     return [accounts_selectors.app_by_id_get(app_id=admin_scope(request).app_id)]
@@ -36,7 +36,7 @@ def playground_apps(request) -> list["App"]:
 
 def playground_app(request, app_id: str) -> "App":
     """The app ``app_id`` if the signed-in user may use it; AppNotFound for any other id."""
-    playground_user_check(request)
+    _user_check(request)
     scope = admin_scope(request)
     if not scope.everything and app_id != scope.app_id:
         raise AppNotFound(f"No app with id '{app_id}'.")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.api.playground import presenters
-from apps.api.playground.access import playground_app, playground_apps, playground_user_check
+from apps.api.playground.access import playground_app, playground_apps
 from apps.api.playground.errors import PlaygroundNotAllowed, RunNotFound
 from apps.api.shared.errors import application_error_response
 from apps.characters import selectors as characters_selectors
@@ -58,18 +58,16 @@ def page(request: HttpRequest):
     return render(request, "playground/index.html", context)
 
 
-def _json_view(view: Callable[..., dict[str, Any]]) -> Callable[..., JsonResponse]:
-    """Runs ``view`` for a user allowed in the playground and answers its dict as JSON; errors in the envelope."""
+def _json_view(view: Callable[..., tuple[int, dict[str, Any]]]) -> Callable[..., JsonResponse]:
+    """Answers ``view``'s (status, body) as JSON, and its errors in the envelope. Every view starts with
+    ``playground_app``, which refuses anyone who may not use the playground, or not for that app."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         try:
-            playground_user_check(request)
-            status, body = 200, view(request, *args, **kwargs)
+            status, body = view(request, *args, **kwargs)
         except ApplicationError as error:
             return application_error_response(error)
-        if isinstance(body, tuple):
-            status, body = body
         return JsonResponse(body, status=status)
 
     return wrapped
@@ -113,12 +111,12 @@ def _stream_url(app, session_id: str, since: int) -> str:
 
 @require_GET
 @_json_view
-def cast(request: HttpRequest, app_id: str) -> dict[str, Any]:
+def cast(request: HttpRequest, app_id: str) -> tuple[int, dict[str, Any]]:
     """``GET apps/<app_id>/cast``: the app's published characters and its NPCs with a published scenario."""
     app = playground_app(request, app_id)
     characters = characters_selectors.character_published_list(app=app)
     npcs = npcs_selectors.npc_list(app=app, mine_only=True, published_only=True, limit=NPC_LIST_LIMIT)
-    return {
+    return 200, {
         "app": {"id": app.id, "name": app.name},
         "characters": [presenters.character(character) for character in characters],
         "npcs": [presenters.npc(npc) for npc in npcs],
@@ -174,14 +172,14 @@ def session_open(request: HttpRequest, app_id: str) -> tuple[int, dict[str, Any]
 
 @require_POST
 @_json_view
-def stream_token(request: HttpRequest, app_id: str, session_id: str) -> dict[str, Any]:
+def stream_token(request: HttpRequest, app_id: str, session_id: str) -> tuple[int, dict[str, Any]]:
     """``POST apps/<app_id>/sessions/<session_id>/stream-token`` ``{since}``: a fresh stream URL, for reopening
     the stream after its token expired (the page resumes after the last cursor it saw)."""
     app = playground_app(request, app_id)
     since = request.GET.get("since", "0")
     if not since.isdigit():
         raise ValidationFailed({"since": ["Must be a non-negative integer cursor."]})
-    return {"stream_url": _stream_url(app, session_id, int(since))}
+    return 200, {"stream_url": _stream_url(app, session_id, int(since))}
 
 
 @require_POST
@@ -209,7 +207,7 @@ def message_send(request: HttpRequest, app_id: str, session_id: str) -> tuple[in
 
 @require_GET
 @_json_view
-def run_context(request: HttpRequest, app_id: str, session_id: str, run_id: str) -> dict[str, Any]:
+def run_context(request: HttpRequest, app_id: str, session_id: str, run_id: str) -> tuple[int, dict[str, Any]]:
     """``GET apps/<app_id>/sessions/<session_id>/runs/<run_id>/context``: what the reply's prompt was made of
     (``Run.context``: parts with tokens, facts, lore, blocks, summary, trimmed parts, budget); null until the
     run has succeeded."""
@@ -219,4 +217,4 @@ def run_context(request: HttpRequest, app_id: str, session_id: str, run_id: str)
     if not runs:
         raise RunNotFound(f"No run '{run_id}' in this session.")
     run = runs[0]
-    return {"run_id": run.id, "status": run.status, "model": run.model or None, "context": run.context}
+    return 200, {"run_id": run.id, "status": run.status, "model": run.model or None, "context": run.context}

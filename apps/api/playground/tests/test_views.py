@@ -180,7 +180,9 @@ def test_opening_starts_the_end_users_session_once_and_answers_its_stream_and_em
         "last_cursor": 1,
     }
     assert body["npc"] is None
-    assert body["emotion"]["discrete_emotion"]["primary"] and set(body["emotion"]["emotion"]) == {"V", "A", "D"}
+    emotion = body["emotion"]
+    assert emotion["discrete_emotion"]["primary"] and set(emotion["emotion"]) == {"V", "A", "D"}
+    assert isinstance(emotion["intensity"], float) and isinstance(emotion["trust"], float) and emotion["turns"] == 0
     path, _, query = body["stream_url"].partition("?")
     assert path == f"/v1/sessions/{session.id}/events/stream" and "since=0" in query
     token = parse_qs(query)["token"][0]
