@@ -152,6 +152,7 @@ def test_a_superuser_talks_to_a_character_and_opens_a_replys_prompt_context(stac
     assert sources == [part["source"] for part in run.context["parts"]]
 
     browser.set_window_size(1400, 1100)
+    browser.execute_script("window.scrollTo(0, 0)")  # the whole page, from its heading, in the screenshot
     browser.save_screenshot(str(SCREENSHOTS / "playground.png"))
 
 
