@@ -1,4 +1,4 @@
-"""The URL map: the front door and docs for people, the admin, and each API surface under its own mount."""
+"""The URL map: the front door, docs and playground for people, the admin, and each API surface under its own mount."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^studio/", studio_not_found),
     path("openai/v1/", include("apps.api.openai.urls")),
     path("api-auth/", include("rest_framework.urls")),
+    path("playground/", include("apps.api.playground.urls")),
     path("", include("apps.api.home.urls")),
 ]
 

@@ -54,3 +54,23 @@ def page_wait(driver, script: str, what: str, *, describe: Callable[[], str] | N
             state = describe() if describe else driver.execute_script("return document.body.innerText.slice(0, 3000)")
             pytest.fail(f"Timed out waiting for {what}; page state: {state}", pytrace=False)
         time.sleep(0.05)
+
+
+def page_submit(driver, selector: str) -> None:
+    """Click ``selector`` (a submit button or a link) and wait until the next page has replaced this one."""
+    old = driver.find_element("tag name", "html")
+    driver.find_element("css selector", selector).click()
+    deadline = time.monotonic() + DEADLINE
+    while not _replaced(driver, old) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the click's navigation has not replaced the page yet
+    page_wait(driver, "return document.readyState === 'complete'", "the next page")
+
+
+def _replaced(driver, old) -> bool:
+    """Whether the page holding ``old`` is gone; mid-navigation the driver may refuse to look (not yet)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return old.id != driver.find_element("tag name", "html").id
+    except WebDriverException:
+        return False

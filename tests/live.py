@@ -185,12 +185,15 @@ class LiveStack:
             process = self._spawn("serve", argv)
         return process
 
-    def spawn_worker(self, name: str = "worker", *, beat: bool = False, extra_env: dict[str, str] | None = None):
-        """Start a Celery worker (production mode) on the ``dramatis`` queue, optionally with embedded beat."""
+    def spawn_worker(
+        self, name: str = "worker", *, beat: bool = False, extra_env: dict[str, str] | None = None, queues: str = ""
+    ):
+        """Start a Celery worker (production mode) on the ``dramatis`` queue (or ``queues``, comma-separated, e.g.
+        ``images`` for the drawing jobs), optionally with embedded beat."""
         assert PRODUCTION, "Celery workers run only in production mode"
         argv = [
             str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "-P", "threads", "-c", "2",
-            "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"{name}-{uuid.uuid4().hex[:8]}@127.0.0.1",
+            "-Q", queues or settings.CELERY_TASK_DEFAULT_QUEUE, "-n", f"{name}-{uuid.uuid4().hex[:8]}@127.0.0.1",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
         if beat:

@@ -6,7 +6,6 @@ Headless Chromium (``tests/browser.py``) against the web process of a live stack
 test. Screenshots of the character page, the error and the diff go to ``var/screenshots/`` (git-ignored).
 """
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ from django.core.management import call_command
 
 from apps.accounts import services as accounts_services
 from apps.characters.models import Character, CharacterVersion
-from tests.browser import DEADLINE, browser, page_wait  # noqa: F401  (fixture)
+from tests.browser import browser, page_submit, page_wait  # noqa: F401  (fixture)
 from tests.live import PRODUCTION, LiveStack, live_stack_started
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -33,25 +32,6 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[LiveStack]:
         call_command("collectstatic", interactive=False, verbosity=0)
     with django_db_blocker.unblock(), live_stack_started(workers=0) as started:
         yield started
-
-
-def _submit(driver, selector: str) -> None:
-    old = driver.find_element("tag name", "html")
-    driver.find_element("css selector", selector).click()
-    deadline = time.monotonic() + DEADLINE
-    while not _replaced(driver, old) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the click's navigation has not replaced the page yet
-    page_wait(driver, "return document.readyState === 'complete'", "the next page")
-
-
-def _replaced(driver, old) -> bool:
-    """Whether the page holding ``old`` is gone; mid-navigation the driver may refuse to look (not yet)."""
-    from selenium.common.exceptions import WebDriverException
-
-    try:
-        return old.id != driver.find_element("tag name", "html").id
-    except WebDriverException:
-        return False
 
 
 def _fill(driver, element_id: str, text: str) -> None:
@@ -84,7 +64,7 @@ def test_a_writer_authors_publishes_and_diffs_a_character(stack, browser):  # no
     browser.get(f"{stack.base_url}/admin/login/?next={add_path}")
     browser.find_element("id", "id_username").send_keys("writer")
     browser.find_element("id", "id_password").send_keys(PASSWORD)
-    _submit(browser, "input[type=submit]")
+    page_submit(browser, "input[type=submit]")
     assert browser.current_url.endswith(add_path), browser.current_url
     page_wait(browser, "return !document.querySelector('#id_voice_samples .authoring-row-add').hidden", "the row JS")
 
@@ -105,7 +85,7 @@ def test_a_writer_authors_publishes_and_diffs_a_character(stack, browser):  # no
     assert len(rows) == 3
     rows[2].send_keys("ok but did you SEE that comet")
     _fill(browser, "id_behavioral_thresholds__daily_image_cap", "500")
-    _submit(browser, "input[name=_continue]")
+    page_submit(browser, "input[name=_continue]")
 
     # the error is beside that field; nothing was saved; what they typed is still there
     assert "Ensure this value is less than or equal to 100." in _field_errors(
@@ -122,7 +102,7 @@ def test_a_writer_authors_publishes_and_diffs_a_character(stack, browser):  # no
     _fill(browser, "id_behavioral_thresholds__daily_image_cap", "5")
     publish = browser.find_element("id", "publish-button")
     assert publish.get_attribute("value") == "Publish as version 1"
-    _submit(browser, "#publish-button")
+    page_submit(browser, "#publish-button")
     assert "Published version 1." in browser.find_element("css selector", ".messagelist").text
     character = Character.objects.get(slug="aurora")
     assert character.current_version.content["behavioral_thresholds"] == {"daily_image_cap": 5}
@@ -132,7 +112,7 @@ def test_a_writer_authors_publishes_and_diffs_a_character(stack, browser):  # no
     # they change the greeting and publish version 2
     _fill(browser, "id_greeting", "oh! you're back.")
     assert browser.find_element("id", "publish-button").get_attribute("value") == "Publish as version 2"
-    _submit(browser, "#publish-button")
+    page_submit(browser, "#publish-button")
     assert "Published version 2." in browser.find_element("css selector", ".messagelist").text
     versions = CharacterVersion.objects.filter(character=character).order_by("version_number")
     assert [(v.version_number, v.published_by_id, v.published_via) for v in versions] == [
@@ -143,7 +123,7 @@ def test_a_writer_authors_publishes_and_diffs_a_character(stack, browser):  # no
     assert "writer" in history and "admin" in history
 
     # the diff of v1 and v2 (the history preselects the two newest) shows the changed greeting
-    _submit(browser, "#version-diff-submit")
+    page_submit(browser, "#version-diff-submit")
     page_wait(browser, "return document.querySelector('tr[data-path=greeting]')", "the diff of v1 and v2")
     row = browser.find_element("css selector", 'tr[data-path="greeting"]')
     assert "changed" in row.text and "hey, you found me!" in row.text and "oh! you're back." in row.text

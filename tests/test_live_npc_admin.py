@@ -7,7 +7,6 @@ process (in production mode from what ``collectstatic`` collected, as the releas
 lines are decided by matchers, so no model is called; no worker is started (nothing here enqueues work).
 """
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +19,7 @@ from apps.accounts import services as accounts_services
 from apps.conversations.tests.npc_scenario import scenario_body
 from apps.npcs import services as npcs_services
 from apps.npcs.models import Machine
-from tests.browser import DEADLINE, browser, page_wait  # noqa: F401  (fixture)
+from tests.browser import browser, page_submit, page_wait  # noqa: F401  (fixture)
 from tests.live import PRODUCTION, LiveStack, live_stack_started
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -40,15 +39,6 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[LiveStack]:
 
 def _wait(driver, script: str, what: str):
     return page_wait(driver, script, what)
-
-
-def _submit(driver, selector: str) -> None:
-    old = driver.find_element("tag name", "html")
-    driver.find_element("css selector", selector).click()
-    _wait(driver, "return document.readyState === 'complete'", "the next page")
-    deadline = time.monotonic() + DEADLINE
-    while old.id == driver.find_element("tag name", "html").id and time.monotonic() < deadline:
-        time.sleep(0.05)  # the click's navigation has not replaced the page yet
 
 
 def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):  # noqa: F811
@@ -76,7 +66,7 @@ def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):  # no
     browser.get(f"{stack.base_url}/admin/login/?next={change_path}")
     browser.find_element("id", "id_username").send_keys("writer")
     browser.find_element("id", "id_password").send_keys(PASSWORD)
-    _submit(browser, "input[type=submit]")
+    page_submit(browser, "input[type=submit]")
     assert browser.current_url.endswith(change_path), browser.current_url
 
     # then the machine is drawn, client-side, with its states' names
@@ -88,7 +78,7 @@ def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):  # no
 
     # when they dry-run two lines
     browser.find_element("id", "id_lines").send_keys("hello there\nthe password is swordfish")
-    _submit(browser, "#npc-dry-run")
+    page_submit(browser, "#npc-dry-run")
 
     # then the path table shows each step and what decided it, and nothing was written
     rows = browser.execute_script(
@@ -105,7 +95,7 @@ def test_a_writer_sees_the_diagram_dry_runs_and_publishes(stack, browser):  # no
     # when they go back to the machine and publish it
     browser.find_element("link text", "Back to the machine").click()
     _wait(browser, "return document.getElementById('npc-publish')", "the Publish button")
-    _submit(browser, "#npc-publish")
+    page_submit(browser, "#npc-publish")
 
     # then the admin says so, the machine is published, and the SDK route starts a playthrough
     message = browser.find_element("css selector", ".messagelist").text

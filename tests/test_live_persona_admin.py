@@ -8,7 +8,6 @@ in-process pool on the embedded default) with the offline ``scripted`` model. Sc
 ``var/screenshots/``.
 """
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +22,7 @@ from apps.accounts import services as accounts_services
 from apps.characters import services as characters_services
 from apps.conversations.models import Event, Run
 from apps.personas.models import CharacterPersona
-from tests.browser import DEADLINE, browser, page_wait  # noqa: F401  (fixture)
+from tests.browser import browser, page_submit, page_wait  # noqa: F401  (fixture)
 from tests.live import PRODUCTION, LiveStack, live_stack_started
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -40,15 +39,6 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[LiveStack]:
         call_command("collectstatic", interactive=False, verbosity=0)
     with django_db_blocker.unblock(), live_stack_started(workers=1) as started:
         yield started
-
-
-def _submit(driver, selector: str) -> None:
-    old = driver.find_element("tag name", "html")
-    driver.find_element("css selector", selector).click()
-    deadline = time.monotonic() + DEADLINE
-    while old.id == driver.find_element("tag name", "html").id and time.monotonic() < deadline:
-        time.sleep(0.05)  # the click's navigation has not replaced the page yet
-    page_wait(driver, "return document.readyState === 'complete'", "the next page")
 
 
 def _preview(driver) -> dict:
@@ -89,7 +79,7 @@ def test_a_writer_tunes_a_persona_with_a_live_preview_then_tries_the_character(s
     browser.get(f"{stack.base_url}/admin/login/?next={change_path}")
     browser.find_element("id", "id_username").send_keys("writer")
     browser.find_element("id", "id_password").send_keys(PASSWORD)
-    _submit(browser, "input[type=submit]")
+    page_submit(browser, "input[type=submit]")
     assert browser.current_url.endswith(change_path), browser.current_url
     neutral = _preview_after(browser, 0, "the first preview")
 
@@ -120,7 +110,7 @@ def test_a_writer_tunes_a_persona_with_a_live_preview_then_tries_the_character(s
     assert CharacterPersona.objects.get(pk=persona.pk).spec == {}  # nothing saved yet
 
     # and saves
-    _submit(browser, "input[name=_continue]")
+    page_submit(browser, "input[name=_continue]")
     assert "was changed successfully" in browser.find_element("css selector", ".messagelist").text
     assert CharacterPersona.objects.get(pk=persona.pk).spec == {"preset": "stoic_mentor", "personality": {"N": 0.65}}
 
@@ -130,7 +120,7 @@ def test_a_writer_tunes_a_persona_with_a_live_preview_then_tries_the_character(s
     assert "v1" in browser.find_element("id", "try-version").text
     assert "scripted" in browser.find_element("id", "try-model").text
     browser.find_element("id", "id_text").send_keys("Thank you, you are wonderful and so helpful!")
-    _submit(browser, "#try-send")
+    page_submit(browser, "#try-send")
 
     # and sees the reply and the emotion change once the worker has answered
     page_wait(browser, "const t = document.getElementById('try-turn'); return t && t.dataset.finished === '1'",

@@ -149,6 +149,19 @@ def app_staff_app(*, user) -> App | None:
     return binding.app if binding is not None else None
 
 
+def app_list_all() -> list[App]:
+    """Every app, by name: for superusers, who may act for any of them (the playground's app picker)."""
+    return list(App.objects.order_by("name", "id"))
+
+
+def app_by_id_get(*, app_id: str) -> App:
+    """Any app by id, for superusers (API keys use ``app_get``, which sees only the caller's). Raises AppNotFound."""
+    app = App.objects.select_related("plan").filter(pk=app_id).first()
+    if app is None:
+        raise errors.AppNotFound(f"No app with id '{app_id}'.")
+    return app
+
+
 # --- usage ledger ------------------------------------------------------------------------------------
 # The dimensions GET /v1/usage groups by, and the ledger column behind each.
 USAGE_GROUP_COLUMNS = {
