@@ -1,7 +1,7 @@
 """The playground's own errors (its JSON views render every error in the house envelope,
 ``{"detail": {code, message, fix}}``, like the native surface)."""
 
-from apps.core.errors import ApplicationError, NotFound, PermissionDenied
+from apps.core.errors import ApplicationError, PermissionDenied
 
 
 class SignInRequired(ApplicationError):
@@ -13,8 +13,3 @@ class SignInRequired(ApplicationError):
 class PlaygroundNotAllowed(PermissionDenied):
     code = "playground_not_allowed"
     fix = "Ask a superuser to bind your staff account to an app (docs/operators.md, 'Staff bound to one app')."
-
-
-class RunNotFound(NotFound):
-    code = "run_not_found"
-    fix = "Open the context of a reply shown in this session; each reply names its run."

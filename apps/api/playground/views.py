@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.api.playground import presenters
 from apps.api.playground.access import playground_app, playground_apps
-from apps.api.playground.errors import PlaygroundNotAllowed, RunNotFound
+from apps.api.playground.errors import PlaygroundNotAllowed
 from apps.api.shared.errors import application_error_response
 from apps.characters import selectors as characters_selectors
 from apps.conversations import selectors as conversations_selectors
 from apps.conversations import services as conversations_services
+from apps.conversations.errors import RunNotFound
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.llm import selectors as llm_selectors
 from apps.npcs import selectors as npcs_selectors
