@@ -32,11 +32,27 @@ class PersonaSession(TimestampedModel):
     proactive_next_check_at = models.DateTimeField(
         null=True, blank=True, help_text="When the periodic sweep next evaluates this session's proactive triggers."
     )
+    spec = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The persona API's config as the client sent it (molroo SDK's PersonaConfigData); null for "
+        "sessions of the session API and of characters.",
+    )
+    emotion_history = models.JSONField(
+        default=list, blank=True, help_text="The newest emotions after each change: [{V, A, D, timestamp}]."
+    )
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Deleted through the persona API: restorable until the retention ends."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["app", "-created_at", "-id"], name="persona_session_app_recent"),
+            # The persona API's deleted personas, for the purge once their retention ends.
+            models.Index(
+                fields=["deleted_at"], name="persona_session_deleted", condition=models.Q(deleted_at__isnull=False)
+            ),
             # The sweep reads only sessions with proactive behaviour on, the most overdue first.
             models.Index(
                 fields=["proactive_next_check_at"],

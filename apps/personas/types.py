@@ -16,10 +16,13 @@ from apps.personas.models import PersonaSession, ProactiveAction
 __all__ = [
     "AppraisalOutcome",
     "AppraisalSource",
+    "PerceiveAppraisal",
+    "PersonaTick",
     "PersonaSession",
     "PersonaTurn",
     "PersonaTurnPreview",
     "ProactiveAction",
+    "STAGES",
 ]
 
 AppraisalSource = Literal["llm", "lexicon", "lexicon_fallback", "supplied"]
@@ -80,3 +83,22 @@ class PersonaTurn:
             "emotional_overflow": result.emotional_overflow,
             "appraisal": result.appraisal.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class PerceiveAppraisal:
+    """An event of the persona API's ``perceive``, appraised and not yet applied."""
+
+    session: PersonaSession
+    appraisal: Appraisal
+    source: AppraisalSource
+    call: AppraisalOutcome | None = None
+    """The model call that appraised the message, when one was made (its usage is metered by the caller)."""
+
+
+@dataclass(frozen=True)
+class PersonaTick:
+    """Time passed for a persona: its row after the decay, and the internal events that raised."""
+
+    session: PersonaSession
+    events: tuple[dict[str, Any], ...]

@@ -1,5 +1,6 @@
 """Reads for conversations, always scoped to the asking app: one topic per module, all of them here."""
 
+from apps.conversations.selectors.persona_memory import PersonaEpisode, persona_episodes_search
 from apps.conversations.selectors.reads import (
     MESSAGE_TYPES,
     NPC_HISTORY_MESSAGES,
@@ -36,6 +37,8 @@ from apps.conversations.selectors.transcripts import (
 )
 
 __all__ = [
+    "PersonaEpisode",
+    "persona_episodes_search",
     "MESSAGE_TYPES",
     "NPC_HISTORY_MESSAGES",
     "ProactiveView",

@@ -3,7 +3,7 @@
 from apps.conversations.services.completions import CompletionStream, completion_stream
 from apps.conversations.services.deltas import delta_listen
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
-from apps.conversations.services.idempotency import idempotency_records_purge
+from apps.conversations.services.idempotency import idempotency_records_purge, idempotent_answer
 from apps.conversations.services.image_requests import (
     character_avatar_generate,
     character_create_with_avatar,
@@ -18,6 +18,7 @@ from apps.conversations.services.memory import (
 from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
 from apps.conversations.services.npc_turns import NpcTurn, NpcTurnStream, npc_message_send, npc_message_stream
+from apps.conversations.services.persona_memory import Perception, persona_memory_ensure, persona_perceive
 from apps.conversations.services.proactive_scheduling import (
     ProactiveTestResult,
     ScanResult,
@@ -52,6 +53,10 @@ from apps.conversations.services.turn_prompt import TurnOptions
 from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [
+    "idempotent_answer",
+    "Perception",
+    "persona_memory_ensure",
+    "persona_perceive",
     "SummaryOutcome",
     "memory_ensure",
     "memory_summarise",

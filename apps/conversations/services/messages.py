@@ -6,14 +6,15 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.accounts import services as accounts_services
 from apps.conversations import selectors
-from apps.conversations.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, MessageInvalid
+from apps.conversations.errors import IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
+from apps.conversations.services.idempotency import idempotency_claim
 from apps.core import clock, executor
 
 # Named, not imported: the tasks module imports these services.
@@ -41,20 +42,6 @@ def _text_check(app: "App", text: str) -> str:
     return text
 
 
-def _idempotency_claim(app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
-    """Insert the key's record, or return the first answer when the key was used before for this request."""
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(app=app, key=key, scope=scope, fingerprint=fingerprint)
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.get(app=app, key=key)
-    if existing.scope != scope or existing.fingerprint != fingerprint:
-        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-    if existing.response is None:
-        raise IdempotencyKeyInFlight("The first request with this Idempotency-Key has not finished.")
-    return SendResult(**existing.response)
-
-
 @transaction.atomic
 def message_send(
     *, app: "App", session_id: str, text: str, idempotency_key: str | None = None, dispatch: bool = True
@@ -76,13 +63,15 @@ def message_send(
     if idempotency_key:
         fingerprint = hashlib.sha256(json.dumps({"text": text}).encode()).hexdigest()
         try:
-            claimed = _idempotency_claim(app, idempotency_key, f"message_send:{session_id}", fingerprint)
+            claimed = idempotency_claim(
+                app=app, key=idempotency_key, scope=f"message_send:{session_id}", fingerprint=fingerprint
+            )
         except IdempotencyKeyReused:
             # A key reused on a session that is not the app's must look like any unknown session (404).
             selectors.session_get(app=app, session_id=session_id)
             raise
-        if isinstance(claimed, SendResult):
-            return claimed
+        if not isinstance(claimed, IdempotencyRecord):
+            return SendResult(**claimed)
         record = claimed
     metering.message_budget_check(app=app, session_id=session_id, text=text)  # 402 before anything is written
     # The cursor UPDATE also checks that the session is the app's: one statement instead of a lookup first.
