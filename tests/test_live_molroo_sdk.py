@@ -91,3 +91,32 @@ def test_errors_reach_the_sdk_as_molroo_errors(outcomes):
     assert errors["badAppraisal"]["status"] == 400 and errors["badAppraisal"]["code"] == "VALIDATION_ERROR"
     assert errors["deleted"]["status"] == 404 and errors["deleted"]["code"] == "NOT_FOUND"
     assert errors["restoredV"] > -1
+
+
+def test_a_two_persona_world(outcomes):
+    setup = scenario(outcomes, "world_setup")
+    assert setup["description"] == "a small cafe by the river" and setup["listed"]
+    assert setup["members"] == ["Sera", "Mina"] and setup["minaName"] == "Mina"
+
+
+def test_a_custom_action_and_a_relationship(outcomes):
+    world = scenario(outcomes, "world_actions_relationships")
+    assert world["custom"] == ["serve_latte"] and world["defaults"] >= 5
+    assert len(world["relationships"]) == 1 and world["relationships"][0][2:] == ["friend", 0.9]
+
+
+def test_an_interaction_changes_the_target(outcomes):
+    done = scenario(outcomes, "world_interact")
+    assert done["served"] > done["before"] and done["servedDelta"] > 0
+    assert done["insultedDelta"] < 0 and len(done["witnesses"]) == 1  # response rule "all": Mina saw it
+    assert "Scene: Cafe." in done["prompt"] and "Mina" in done["prompt"]
+    assert isinstance(done["pendingEvents"], list)
+    assert done["events"] == ["persona_added", "persona_added", "interaction", "interaction", "interaction"]
+    assert done["nextCursor"] is None
+    assert done["unknown"]["status"] == 400 and done["unknown"]["code"] == "VALIDATION_ERROR"
+
+
+def test_world_errors(outcomes):
+    errors = scenario(outcomes, "world_errors_and_cleanup")
+    assert errors["otherWorld"]["status"] == 404 and errors["foreignMember"]["status"] == 404
+    assert errors["remaining"] == 1 and errors["gone"]["status"] == 404

@@ -10,6 +10,10 @@ __all__ = [
     "PersonaSessionNotFound",
     "ProactiveActionNotFound",
     "UnknownPreset",
+    "WorldActionNotFound",
+    "WorldMemberNotFound",
+    "WorldNotFound",
+    "WorldRelationshipNotFound",
 ]
 
 
@@ -26,3 +30,23 @@ class ProactiveActionNotFound(NotFound):
 class PersonaNotFound(NotFound):
     code = "persona_not_found"
     fix = "Check the persona id; personas of other apps, and deleted ones, are not visible to your key."
+
+
+class WorldNotFound(NotFound):
+    code = "world_not_found"
+    fix = "Check the world id; worlds of other apps, and deleted ones, are not visible to your key."
+
+
+class WorldMemberNotFound(NotFound):
+    code = "world_member_not_found"
+    fix = "Use a member id from GET /worlds/{id}/personas (or the member's persona id)."
+
+
+class WorldActionNotFound(NotFound):
+    code = "world_action_not_found"
+    fix = "Use the id of one of the world's own actions; the default actions cannot be deleted."
+
+
+class WorldRelationshipNotFound(NotFound):
+    code = "world_relationship_not_found"
+    fix = "Use a relationship id from GET /worlds/{id}/relationships."

@@ -13,6 +13,16 @@ from apps.personas.errors import PersonaNotFound, PersonaSessionNotFound
 from apps.personas.models import CharacterPersona, PersonaRelationship, PersonaSession, ProactiveAction
 from apps.personas.persona_config import system_prompt_compose
 from apps.personas.specs import persona_spec_merge
+from apps.personas.world_selectors import (
+    world_actions,
+    world_events_page,
+    world_get,
+    world_member_get,
+    world_members,
+    world_page,
+    world_relationships,
+    world_scene_sections,
+)
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -200,3 +210,30 @@ def persona_prompt_context(
     prompt_data = persona_prompt_data(session=session, source_entity=source_entity)
     prompt = system_prompt_compose(prompt_data=prompt_data, config=session.spec or {}, extra=extra, suffix=suffix)
     return {"systemPrompt": prompt, "promptContext": dict(prompt_data["formatted"])}
+
+
+__all__ = [
+    "character_persona_preview",
+    "character_persona_spec",
+    "character_persona_updated_at",
+    "persona_api_get",
+    "persona_api_page",
+    "persona_api_state",
+    "persona_prompt_context",
+    "persona_prompt_data",
+    "persona_session_get",
+    "persona_session_page",
+    "persona_snapshot",
+    "persona_state",
+    "preset_list",
+    "proactive_pending",
+    "prompt_data_with_context",
+    "world_actions",
+    "world_events_page",
+    "world_get",
+    "world_member_get",
+    "world_members",
+    "world_page",
+    "world_relationships",
+    "world_scene_sections",
+]

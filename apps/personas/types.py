@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from apps.llm.types import Usage
-from apps.personas.engine import STAGES, Appraisal, TurnResult
-from apps.personas.models import PersonaSession, ProactiveAction
+from apps.personas.engine import STAGES, VAD, Appraisal, TurnResult
+from apps.personas.models import PersonaSession, ProactiveAction, WorldEvent, WorldMember, WorldRelationship
+from apps.personas.models import World as WorldRecord
 
 __all__ = [
     "AppraisalOutcome",
@@ -23,6 +24,11 @@ __all__ = [
     "PersonaTurnPreview",
     "ProactiveAction",
     "STAGES",
+    "WorldEvent",
+    "WorldInteraction",
+    "WorldMember",
+    "WorldRecord",
+    "WorldRelationship",
 ]
 
 AppraisalSource = Literal["llm", "lexicon", "lexicon_fallback", "supplied"]
@@ -102,3 +108,17 @@ class PersonaTick:
 
     session: PersonaSession
     events: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class WorldInteraction:
+    """An interaction's outcome: the action, the target's turn and its emotion before, the witnesses' turns,
+    the target's relationship toward the actor as updated, and the event that recorded it."""
+
+    action: str
+    target: WorldMember
+    before: VAD
+    turn: PersonaTurn
+    reactions: tuple[tuple[WorldMember, PersonaTurn], ...]
+    relationship: WorldRelationship | None
+    event: WorldEvent

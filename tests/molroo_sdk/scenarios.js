@@ -125,8 +125,103 @@ async function personas() {
   });
 }
 
+async function worlds() {
+  let world;
+  let sera;
+  let mina;
+  await scenario("world_setup", async () => {
+    world = await molroo.createWorld({ name: "Cafe", description: "by the river", responseRule: "all" });
+    await world.update({ description: "a small cafe by the river" });
+    const fetched = await molroo.getWorld(world.id);
+    const listed = await molroo.listWorlds({ limit: 10 });
+    const persona = await molroo.createPersona(CONFIG);
+    sera = await world.addPersona({ personaId: persona.id, displayName: "Sera" });
+    mina = await world.addPersona({
+      configId: "mina-v1",
+      displayName: "Mina",
+      config: { ...CONFIG, identity: { name: "Mina", role: "regular" } },
+    });
+    const members = await world.listPersonas();
+    const detail = await world.getPersona(mina.id);
+    return {
+      description: fetched.description,
+      listed: listed.worlds.map((w) => w.id).includes(world.id),
+      members: members.map((m) => m.display_name),
+      minaName: detail.config.identity.name,
+    };
+  });
+  if (!world || !sera || !mina) return;
+
+  await scenario("world_actions_relationships", async () => {
+    const action = await world.createAction({
+      name: "serve_latte",
+      description: "Serve a perfect latte",
+      appraisalVector: {
+        goalRelevance: 0.7, goalCongruence: 0.9, expectedness: 0.4, controllability: 0.5, agency: -0.7,
+        normCompatibility: 0.8, internalStandards: 0.4, adjustmentPotential: 0.6, urgency: 0.2,
+      },
+    });
+    const actions = await world.listActions();
+    await world.setRelationship({
+      source: { type: "persona", id: mina.id },
+      target: { type: "persona", id: sera.id },
+      relationshipType: "friend",
+      description: "comes every morning",
+      strength: 0.8,
+      trust: 0.9,
+    });
+    const relationships = await world.listRelationships();
+    return {
+      actionId: action.id,
+      custom: actions.filter((a) => !a.isDefault).map((a) => a.name),
+      defaults: actions.filter((a) => a.isDefault).length,
+      relationships: relationships.map((r) => [r.source_id, r.target_id, r.relationship_type, r.trust]),
+    };
+  });
+
+  await scenario("world_interact", async () => {
+    const minaHandle = world.persona(mina.id);
+    const before = await minaHandle.getState();
+    const served = await world.interact({ target: mina.id, action: "serve_latte", actor: sera.id, actorType: "persona" });
+    const insulted = await world.interact({ target: sera.id, action: "insult", actor: "yongjun" });
+    const described = await minaHandle.interact("", { stimulusDescription: "Thank you so much!", actor: "yongjun" });
+    const after = await minaHandle.getState();
+    const context = await world.persona(sera.id).getPromptContext("yongjun");
+    const ticked = await world.persona(sera.id).tick(3600);
+    const page1 = await world.getEvents({ limit: 3 });
+    const page2 = await world.getEvents({ limit: 10, cursor: page1.nextCursor });
+    const unknown = await failure(() => world.interact({ target: mina.id, action: "teleport" }));
+    return {
+      before: before.emotion.vad.V,
+      served: served.emotion.vad.V,
+      servedDelta: served.emotion.delta.V,
+      insultedDelta: insulted.emotion.delta.V,
+      witnesses: insulted.reactions.map((r) => r.persona),
+      described: described.emotion.vad.V,
+      after: after.emotion.vad.V,
+      prompt: context.systemPrompt,
+      pendingEvents: ticked.pendingEvents,
+      events: [...page1.events, ...page2.events].map((e) => e.type),
+      nextCursor: page2.nextCursor,
+      unknown,
+    };
+  });
+
+  await scenario("world_errors_and_cleanup", async () => {
+    const otherWorld = await failure(() => stranger.getWorld(world.id));
+    const outsider = await stranger.createPersona(CONFIG);
+    const foreignMember = await failure(() => world.addPersona({ personaId: outsider.id }));
+    await world.removePersona(mina.id);
+    const remaining = await world.listPersonas();
+    await world.delete();
+    const gone = await failure(() => molroo.getWorld(world.id));
+    return { otherWorld, foreignMember, remaining: remaining.length, gone };
+  });
+}
+
 async function main() {
   await personas();
+  await worlds();
   process.stdout.write(JSON.stringify(results));
 }
 

@@ -16,7 +16,7 @@ TEXT_MAX = 4000
 MAX_TICK_SECONDS = 10 * 365 * 24 * 3600
 
 
-def _unit(**kwargs) -> StrictFloatField:
+def unit_field(**kwargs) -> StrictFloatField:
     return StrictFloatField(min_value=0, max_value=1, **kwargs)
 
 
@@ -28,15 +28,15 @@ class AppraisalInput(StrictSerializer):
     """The SDK's wire appraisal: molroo's six dimensions, which drive the engine, and three more it accepts
     (range-checked and kept on the episode)."""
 
-    goal_relevance = _unit()
+    goal_relevance = unit_field()
     goal_congruence = _signed()
-    expectedness = _unit()
-    controllability = _unit()
+    expectedness = unit_field()
+    controllability = unit_field()
     agency = _signed()
     norm_compatibility = _signed()
     internal_standards = _signed(required=False, allow_null=True)
-    adjustment_potential = _unit(required=False, allow_null=True)
-    urgency = _unit(required=False, allow_null=True)
+    adjustment_potential = unit_field(required=False, allow_null=True)
+    urgency = unit_field(required=False, allow_null=True)
 
 
 EXTRA_DIMENSIONS = ("internal_standards", "adjustment_potential", "urgency")
@@ -105,8 +105,8 @@ class PerceiveEventInput(serializers.Serializer):
 
 
 class RelationshipContextInput(serializers.Serializer):
-    trust = _unit()
-    familiarity = _unit(required=False)
+    trust = unit_field()
+    familiarity = unit_field(required=False)
 
 
 class PerceiveContextInput(serializers.Serializer):
@@ -125,7 +125,7 @@ class TickInput(serializers.Serializer):
 
 class VadInput(serializers.Serializer):
     V = _signed(required=False)  # noqa: N815
-    A = _unit(required=False)  # noqa: N815
+    A = unit_field(required=False)  # noqa: N815
     D = _signed(required=False)  # noqa: N815
 
 
@@ -145,4 +145,4 @@ class PromptContextInput(serializers.Serializer):
 class MemorySearchInput(serializers.Serializer):
     query = StrictCharField(max_length=TEXT_MAX)
     topK = serializers.IntegerField(min_value=1, max_value=50, default=10)  # noqa: N815
-    minImportance = _unit(required=False, default=0.0)  # noqa: N815
+    minImportance = unit_field(required=False, default=0.0)  # noqa: N815

@@ -26,7 +26,7 @@ from apps.personas.appraisal import message_appraise
 from apps.personas.engine.stages import stage_dict
 from apps.personas.errors import PersonaNotFound
 from apps.personas.events import persona_events_emit
-from apps.personas.models import PersonaRelationship, PersonaSession
+from apps.personas.models import PersonaRelationship, PersonaSession, World
 from apps.personas.persona_config import persona_config_merge, persona_spec_from_config
 from apps.personas.selectors import persona_api_get
 from apps.personas.services.proactive_actions import session_event
@@ -95,8 +95,10 @@ def persona_restore(*, app: App, persona_id: str) -> PersonaSession:
 
 
 def personas_deleted_purge() -> int:
-    """Delete, for good, the personas deleted longer than ``PERSONA_RETENTION`` ago; return how many."""
+    """Delete, for good, the personas and worlds deleted longer than ``PERSONA_RETENTION`` ago; return how many
+    personas."""
     cutoff = clock.now() - PERSONA_RETENTION
+    World.objects.filter(deleted_at__lt=cutoff).delete()
     deleted, _ = PersonaSession.objects.filter(deleted_at__lt=cutoff).delete()
     return deleted
 
