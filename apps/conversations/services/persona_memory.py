@@ -6,6 +6,7 @@ lexicon offline or by the model, whose credits are reserved and committed before
 transaction, steps the persona (the personas app's turn), records the episode and settles the call.
 """
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,36 @@ def persona_memory_ensure(*, app_id: str, persona_id: str) -> str:
             [Memory._meta.pk.get_default(), app_id, persona_id, "[]", now, now],
         )
         return cursor.fetchone()[0]
+
+
+def _episode_insert(*, app_id: str, persona_id: str, text: str, data: dict[str, Any], now) -> str:
+    """Add an episode to the persona's memory: one INSERT ... SELECT that finds the memory by its owner, so a
+    perceive costs no statement to look the memory up; only the first one creates the memory first."""
+    episode_id = MemoryFact._meta.pk.get_default()
+    facts, memories = MemoryFact._meta.db_table, Memory._meta.db_table
+    sql = (
+        f"INSERT INTO {facts} (id, memory_id, kind, text, data, key, origin, valid_from, created_at, updated_at) "  # noqa: S608
+        f"SELECT %s, id, %s, %s, %s, '', %s, %s, %s, %s FROM {memories} WHERE persona_id = %s"
+    )
+    values = [
+        episode_id,
+        MemoryFact.Kind.EPISODE,
+        text,
+        json.dumps(data),
+        MemoryFact.Origin.EXTRACTED,
+        now,
+        now,
+        now,
+        persona_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if cursor.rowcount == 1:
+            return episode_id
+    persona_memory_ensure(app_id=app_id, persona_id=persona_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+    return episode_id
 
 
 def episode_importance(*, relevance: float, intensity: float) -> float:
@@ -110,10 +141,7 @@ def persona_perceive(
                 "timestamp": timestamp_ms if timestamp_ms is not None else int(now.timestamp() * 1000),
                 "emotionSnapshot": state.vad.to_dict(),
             }
-            memory_id = persona_memory_ensure(app_id=app.pk, persona_id=persona_id)
-            row = MemoryFact.objects.create(
-                memory_id=memory_id, kind=MemoryFact.Kind.EPISODE, text=message, data=episode, valid_from=now
-            )
+            episode_id = _episode_insert(app_id=app.pk, persona_id=persona_id, text=message, data=episode, now=now)
             if outcomes:
                 metering.calls_settle(outcomes=outcomes)
     except Exception:
@@ -121,4 +149,4 @@ def persona_perceive(
             with transaction.atomic():
                 metering.calls_settle(outcomes=[metering.CallOutcome(outcomes[0].call, None, "failed")])
         raise
-    return Perception(turn, row.id, message, episode, appraised.source)
+    return Perception(turn, episode_id, message, episode, appraised.source)
