@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     from apps.accounts.models import App
 
 
-def world_get(*, app: App, world_id: str) -> World:
-    """Raises WorldNotFound for unknown ids, other apps' worlds and deleted ones."""
-    world = World.objects.filter(app=app, pk=world_id, deleted_at__isnull=True).first()
+def world_get(*, app: App, world_id: str, lock: bool = False) -> World:
+    """Raises WorldNotFound for unknown ids, other apps' worlds and deleted ones. ``lock`` row-locks it until the
+    transaction ends (what appends the world's events takes it, so events commit in their id order)."""
+    worlds = World.objects.select_for_update() if lock else World.objects
+    world = worlds.filter(app=app, pk=world_id, deleted_at__isnull=True).first()
     if world is None:
         raise WorldNotFound(f"No world with id '{world_id}'.")
     return world

@@ -63,6 +63,8 @@ def world_delete(*, app: App, world_id: str) -> None:
 
 
 def _event(world: World, type: str, data: dict[str, Any]) -> WorldEvent:
+    """Append an event; the caller holds the world's row lock, so a world's events commit in id order and a
+    reader paging by id never skips one that commits late."""
     return WorldEvent.objects.create(world=world, type=type, data=data)
 
 
@@ -78,7 +80,7 @@ def world_member_add(
 ) -> WorldMember:
     """Add the app's persona ``persona_id``, or a new persona made from ``config``, to the world. Raises
     PersonaNotFound (another app's persona too) and EngineInputInvalid; nothing is written then."""
-    world = world_get(app=app, world_id=world_id)
+    world = world_get(app=app, world_id=world_id, lock=True)
     if persona_id:
         persona = persona_api_get(app=app, persona_id=persona_id)
     elif config is not None:
@@ -96,7 +98,7 @@ def world_member_add(
 @transaction.atomic
 def world_member_remove(*, app: App, world_id: str, member_ref: str) -> None:
     """Take the member out of the world (its persona stays), with its relationships there."""
-    world = world_get(app=app, world_id=world_id)
+    world = world_get(app=app, world_id=world_id, lock=True)
     member = world_member_find(world=world, member_ref=member_ref)
     WorldRelationship.objects.filter(world=world).filter(
         Q(source_type="persona", source_ref=member.pk) | Q(target_type="persona", target_ref=member.pk)
@@ -226,7 +228,7 @@ def world_interact(
     """``actor_ref`` does ``action`` (or the described ``stimulus``) to the target member; see the module doc.
     Raises WorldNotFound, WorldMemberNotFound and ValidationFailed (unknown action, bad vector) before any
     write."""
-    world = world_get(app=app, world_id=world_id)
+    world = world_get(app=app, world_id=world_id, lock=True)
     target = world_member_find(world=world, member_ref=target_ref)
     actor = _entity_ref(world, actor_type, actor_ref, "actor") if actor_ref else ""
     vector = _interaction_appraisal(world, target, action, appraisal, stimulus)

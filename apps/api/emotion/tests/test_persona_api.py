@@ -291,15 +291,35 @@ def test_bad_tick_emotion_snapshot_and_search_bodies(sdk, persona_id, nothing_wr
         )
 
 
-def test_model_appraisal_is_metered(owner, persona_id, settings):
-    """Without a given appraisal and with a model appraiser, the call reserves and settles like every model
-    call (one usage row for the appraisal)."""
+@pytest.fixture
+def model_calls(monkeypatch) -> list[str]:
+    """Counts the model calls made (each still goes through to the configured model)."""
+    from apps.llm import services as llm_services
+
+    calls: list[str] = []
+    real = llm_services.chat_json
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["spec"].name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(llm_services, "chat_json", counted)
+    return calls
+
+
+def test_model_calls_per_perceive_are_pinned(owner, persona_id, settings, model_calls):
+    """A given appraisal drives the engine with no model call; without one, the model appraiser makes exactly
+    one call, reserved and settled like every model call (one usage row for the appraisal)."""
     from apps.accounts.models import UsageRecord
 
     settings.EMOTION_APPRAISER = "llm"
-    perception = persona_perceive(
-        app=owner.api_key.app, persona_id=persona_id, message="You are wonderful!", source_entity="u1"
-    )
-    assert perception.appraisal_source in ("llm", "lexicon_fallback")
-    rows = UsageRecord.objects.filter(app=owner.api_key.app, purpose="emotion_appraisal")
+    app = owner.api_key.app
+    persona_perceive(app=app, persona_id=persona_id, message="You are wonderful!", appraisal=PRAISE_SIX)
+    assert model_calls == []
+    perception = persona_perceive(app=app, persona_id=persona_id, message="You are wonderful!", source_entity="u1")
+    assert len(model_calls) == 1 and perception.appraisal_source in ("llm", "lexicon_fallback")
+    rows = UsageRecord.objects.filter(app=app, purpose="emotion_appraisal")
     assert rows.count() == 1 and rows.get().external_user_ref == "u1"
+
+
+PRAISE_SIX = {name: PRAISE[name] for name in list(PRAISE)[:6]}
