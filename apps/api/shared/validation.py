@@ -59,3 +59,14 @@ class StrictFloatField(serializers.FloatField):
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255  # conversations' IdempotencyRecord.key
+
+
+def idempotency_key(request) -> str | None:
+    """The request's ``Idempotency-Key`` header (None without one); an overlong key is a validation error."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
+    return key

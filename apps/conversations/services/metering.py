@@ -115,6 +115,11 @@ def session_call_reserve(
         provider=spec.provider,
         purpose=purpose,
     )
+    return _reserved(subject, spec, messages)
+
+
+def _reserved(subject: accounts_services.UsageSubject, spec: ModelSpec, messages: list[ChatMessage]) -> MeteredCall:
+    """Reserve the most a first (never resumed) call of ``subject`` can cost."""
     credits = spec.credits_upper_bound(messages)
     reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=False)
     return MeteredCall(subject, reservation, credits, spec)
@@ -186,6 +191,4 @@ def app_call_reserve(
         provider=spec.provider,
         purpose=purpose,
     )
-    credits = spec.credits_upper_bound(messages)
-    reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=False)
-    return MeteredCall(subject, reservation, credits, spec)
+    return _reserved(subject, spec, messages)

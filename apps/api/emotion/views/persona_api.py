@@ -22,24 +22,14 @@ from apps.api.emotion.persona_serializers import (
 )
 from apps.api.emotion.views.base import EmotionApiView
 from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import json_object, validated
+from apps.api.shared.validation import idempotency_key, json_object, validated
 from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
-from apps.core.errors import ValidationFailed
 from apps.personas import selectors, services
-
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 def result(body, status: int = 200) -> Response:
     return Response({"result": body}, status=status)
-
-
-def idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]})
-    return key
 
 
 class PersonaCollectionApi(EmotionApiView):

@@ -26,18 +26,8 @@ from apps.api.native.serializers import (
     enveloped,
 )
 from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import json_object, validated
+from apps.api.shared.validation import IDEMPOTENCY_KEY_MAX_LENGTH, idempotency_key, json_object, validated
 from apps.conversations import selectors, services
-from apps.core.errors import ValidationFailed
-
-IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
-    return key
 
 
 class SessionCollectionApi(APIView):
@@ -192,7 +182,7 @@ class MessageSendApi(APIView):
             app=request.user,
             session_id=session_id,
             text=data["text"],
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         body = {
             "accepted": result.accepted,
