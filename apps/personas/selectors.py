@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
+from django.db.models import JSONField, OuterRef, Q, Subquery
 
 from apps.personas import engine
 from apps.personas.errors import PersonaNotFound, PersonaSessionNotFound
@@ -125,10 +125,23 @@ def prompt_data_with_context(prompt_data: dict[str, Any], context: str) -> dict[
     }
 
 
-def persona_api_get(*, app: App, persona_id: str) -> PersonaSession:
+def persona_api_get(*, app: App, persona_id: str, source_entity: str = "") -> PersonaSession:
     """A persona of the persona API (a session with its client's config); PersonaNotFound for unknown ids,
-    other apps' personas, deleted ones and sessions of the session API."""
-    session = PersonaSession.objects.filter(app=app, pk=persona_id, spec__isnull=False, deleted_at__isnull=True).first()
+    other apps' personas, deleted ones and sessions of the session API.
+
+    With ``source_entity`` the persona's relationship with that source comes in the same query, as
+    ``source_relationship`` (``(row id, state)``, or ``(None, None)`` before they have met): what a perceive
+    from that source builds on."""
+    personas = PersonaSession.objects.filter(app=app, pk=persona_id, spec__isnull=False, deleted_at__isnull=True)
+    if source_entity:
+        rows = PersonaRelationship.objects.filter(session=OuterRef("pk"), user_ref=source_entity)
+        personas = personas.annotate(
+            source_relationship_id=Subquery(rows.values("pk")[:1]),
+            source_relationship_state=Subquery(rows.values("state")[:1], output_field=JSONField()),
+        )
+    session = personas.first()
+    if session is not None and source_entity:
+        session.source_relationship = (session.source_relationship_id, session.source_relationship_state)
     if session is None:
         raise PersonaNotFound(f"No persona with id '{persona_id}'.")
     return session

@@ -116,7 +116,12 @@ def persona_perceive(
             )
 
     appraised = persona_services.persona_perceive_appraise(
-        app=app, persona_id=persona_id, message=message, appraisal=appraisal, before_call=reserve
+        app=app,
+        persona_id=persona_id,
+        message=message,
+        appraisal=appraisal,
+        source_entity=source_entity,
+        before_call=reserve,
     )
     outcomes = []
     if reserved:

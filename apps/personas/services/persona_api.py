@@ -109,12 +109,13 @@ def persona_perceive_appraise(
     persona_id: str,
     message: str,
     appraisal: Mapping[str, float] | None = None,
+    source_entity: str = "",
     before_call: Callable[[ModelSpec, list[ChatMessage]], None] | None = None,
 ) -> PerceiveAppraisal:
     """How the persona appraises an event: the given vector (molroo's six dimensions, no model call), or the
     message appraised by the configured appraiser (the lexicon offline, else the model; ``before_call`` runs
-    just before a model call). Reads the persona; writes nothing."""
-    session = persona_api_get(app=app, persona_id=persona_id)
+    just before a model call). Reads the persona, with its relationship with ``source_entity``; writes nothing."""
+    session = persona_api_get(app=app, persona_id=persona_id, source_entity=source_entity)
     if appraisal is not None:
         return PerceiveAppraisal(session, engine.Appraisal.from_dict(appraisal), "supplied")
     personality = engine.personality_from_dict(session.persona)

@@ -52,6 +52,13 @@ def _relationship_of(
     if not user_ref:
         state = session.relationship
         return None, engine.Relationship.from_dict(state) if state else initial
+    preloaded = getattr(session, "source_relationship", None)  # read with the session (persona_api_get)
+    if preloaded is not None:
+        row_id, state = preloaded
+        session.source_relationship = None  # valid for the row as read only: a retry under the lock reads again
+        if row_id is None:
+            return PersonaRelationship(session=session, user_ref=user_ref, state=initial.to_dict()), initial
+        return PersonaRelationship(pk=row_id, session=session, user_ref=user_ref), engine.Relationship.from_dict(state)
     row = PersonaRelationship.objects.filter(session=session, user_ref=user_ref).first()
     if row is None:
         return PersonaRelationship(session=session, user_ref=user_ref, state=initial.to_dict()), initial
@@ -228,9 +235,11 @@ def _turn_save(
         return None
     for name, value in changes.items():
         setattr(session, name, value)
-    if row is not None:
+    if row is not None and row.pk is None:
         row.state = relationship
         row.save()
+    elif row is not None:
+        PersonaRelationship.objects.filter(pk=row.pk).update(state=relationship, updated_at=now)
     return relationship
 
 

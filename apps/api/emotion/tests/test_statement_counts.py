@@ -49,10 +49,10 @@ def test_turns_that_announce_webhook_events_cost_no_more_when_the_session_has_no
     assert WebhookDelivery.objects.count() == 0
 
 
-# The persona API's perceive with a given appraisal (the SDK's hot path): the persona's row, then one transaction:
-# BEGIN, the persona's relationship with the source, the UPDATE conditioned on the turn count, the relationship
-# row, the episode INSERT (which finds the persona's memory itself), COMMIT.
-PERCEIVE = 7
+# The persona API's perceive with a given appraisal (the SDK's hot path): the persona's row with its relationship
+# with the source, then one transaction: BEGIN, the UPDATE conditioned on the turn count, the relationship row,
+# the episode INSERT (which finds the persona's memory itself), COMMIT.
+PERCEIVE = 6
 
 
 def test_perceive_with_a_given_appraisal(owner, settings):
