@@ -14,7 +14,7 @@ def epoch_ms(moment) -> int | None:
 
 
 def persona_summary(session: PersonaSession) -> dict[str, Any]:
-    """The SDK's ``PersonaSummary``."""
+    """The SDK's ``PersonaSummary``, with ``personaId`` (what the SDK reads from ``POST /personas``)."""
     return {
         "id": session.id,
         "personaId": session.id,
@@ -24,10 +24,6 @@ def persona_summary(session: PersonaSession) -> dict[str, Any]:
         "createdAt": epoch_ms(session.created_at),
         "updatedAt": epoch_ms(session.updated_at),
     }
-
-
-def persona_created(session: PersonaSession) -> dict[str, Any]:
-    return {**persona_summary(session), "personaId": session.id}
 
 
 def episode(episode_id: str, text: str, data: dict[str, Any], score: float | None = None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ class PersonaCollectionApi(EmotionApiView):
             key=idempotency_key(request),
             scope="persona_create",
             body=request.data,
-            answer=lambda: presenters.persona_created(services.persona_create(app=request.user, config=config)),
+            answer=lambda: presenters.persona_summary(services.persona_create(app=request.user, config=config)),
         )
         return result(body, status=201)
 
