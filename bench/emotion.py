@@ -22,8 +22,12 @@ Without ``--target`` the script starts on 127.0.0.1 only, and stops by process g
 The load generator is this process (aiohttp, one event loop). Each phase is a closed loop at ``--concurrency``
 for ``--seconds`` after a warm-up: first the bare view, then ``POST /emotion/v1/turn`` with the simple form
 ``{sessionId, message}`` spread round-robin over ``--sessions`` persona sessions made from the five presets.
-``req/s`` counts 2xx answers; ``ratio`` is ours / bare, and the target is ``ratio >= 0.5`` (the HTTP turn
-within 2x of the bare insert view). Figures are printed and written to ``var/bench/emotion.json``.
+Then the persona API of molroo's SDK 0.7 (``X-API-Key``): ``POST /emotion/v1/personas/{id}/perceive`` with a
+given appraisal (no appraiser at all: the SDK's hot path), one persona per sender, and
+``POST /emotion/v1/worlds/{id}/interact`` with a default action, one two-persona world per sender.
+``req/s`` counts 2xx answers; ``ratio`` is ours / bare. Targets: the session turn ``>= 0.5`` (within 2x of the
+bare insert view), perceive with a given appraisal ``>= 0.6``; interact is reported. Figures are printed and
+written to ``var/bench/emotion.json``.
 """
 
 from __future__ import annotations
@@ -152,7 +156,69 @@ async def http_bench(args, base: str, bare: str, api_key: str, stack: Stack) -> 
         )
         elapsed = time.perf_counter() - started
         results["turn"] = merge(per_sender, elapsed)
-    results["ratio"] = round(results["turn"]["per_second"] / results["bare"]["per_second"], 3)
+        results.update(await sdk_phases(args, http, base, api_key))
+    bare_rate = results["bare"]["per_second"]
+    results["ratio"] = round(results["turn"]["per_second"] / bare_rate, 3)
+    results["perceive_ratio"] = round(results["perceive"]["per_second"] / bare_rate, 3)
+    results["interact_ratio"] = round(results["interact"]["per_second"] / bare_rate, 3)
+    return results
+
+
+APPRAISAL = {
+    "goal_relevance": 0.7,
+    "goal_congruence": 0.6,
+    "expectedness": 0.5,
+    "controllability": 0.5,
+    "agency": -0.5,
+    "norm_compatibility": 0.6,
+}
+CONFIG = {"personality": {"O": 0.6, "C": 0.5, "E": 0.7, "A": 0.7, "N": 0.4, "H": 0.6}, "identity": {"name": "Sera"}}
+
+
+async def _post(http, url: str, body: dict, headers: dict) -> dict:
+    async with http.post(url, json=body, headers=headers) as resp:
+        if resp.status not in (200, 201):
+            raise RuntimeError(f"{url}: {resp.status} {await resp.text()}")
+        return (await resp.json())["result"]
+
+
+async def sdk_phases(args, http, base: str, api_key: str) -> dict:
+    """The persona API's perceive (a given appraisal) and a world's interact, each sender on its own rows."""
+    headers = {"X-API-Key": api_key}
+    personas = [
+        (await _post(http, f"{base}/emotion/v1/personas", {"config": CONFIG}, headers))["personaId"]
+        for _ in range(args.concurrency)
+    ]
+    urls = [f"{base}/emotion/v1/personas/{persona_id}/perceive" for persona_id in personas]
+    bodies = [
+        {
+            "event": {
+                "type": "chat_message",
+                "sourceEntity": "bench",
+                "payload": {"message": MESSAGES[i % 5]},
+                "appraisal": APPRAISAL,
+            }
+        }
+        for i in range(len(urls))
+    ]
+    await post_closed_loop(http, urls, {}, headers, args.concurrency, args.warmup, bodies=bodies)
+    results = {"perceive": await post_closed_loop(http, urls, {}, headers, args.concurrency, args.seconds, bodies)}
+    worlds, targets = [], []
+    for index in range(args.concurrency):
+        world = await _post(http, f"{base}/emotion/v1/worlds", {"name": f"bench {index}"}, headers)
+        members = [
+            (await _post(http, f"{base}/emotion/v1/worlds/{world['id']}/personas", {"persona_id": p}, headers))["id"]
+            for p in (personas[index], personas[(index + 1) % len(personas)])
+        ]
+        worlds.append(world["id"])
+        targets.append(members)
+    urls = [f"{base}/emotion/v1/worlds/{world_id}/interact" for world_id in worlds]
+    bodies = [
+        {"target_persona_id": target, "action_name": "compliment", "actor_id": actor, "actor_type": "persona"}
+        for target, actor in targets
+    ]
+    await post_closed_loop(http, urls, {}, headers, args.concurrency, args.warmup, bodies=bodies)
+    results["interact"] = await post_closed_loop(http, urls, {}, headers, args.concurrency, args.seconds, bodies)
     return results
 
 
@@ -177,13 +243,25 @@ def merge(parts: list[dict], elapsed: float) -> dict:
 def report_http(args, results: dict) -> dict:
     print()
     print(f"{'phase':<48} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'errors':>7}")
-    for key, label in (("bare", "bare DRF insert view"), ("turn", "POST /emotion/v1/turn (offline appraiser)")):
+    rows = (
+        ("bare", "bare DRF insert view"),
+        ("turn", "POST /emotion/v1/turn (offline appraiser)"),
+        ("perceive", "POST /personas/{id}/perceive (given appraisal)"),
+        ("interact", "POST /worlds/{id}/interact (default action)"),
+    )
+    for key, label in rows:
         fig = results[key]
         print(f"{label:<48} {fig['per_second']:>10} {fig['p50_ms']:>9} {fig['p99_ms']:>9} {fig['errors']:>7}")
     ok = results["ratio"] >= 0.5
-    verdict = "PASS" if ok else "FAIL"
-    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {verdict})")
-    return {"http_turn_within_2x_of_bare": ok}
+    perceive_ok = results["perceive_ratio"] >= 0.6
+    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {_verdict(ok)})")
+    print(f"perceive / bare: {results['perceive_ratio']}x (target >= 0.6: {_verdict(perceive_ok)})")
+    print(f"interact / bare: {results['interact_ratio']}x")
+    return {"http_turn_within_2x_of_bare": ok, "perceive_at_least_0_6_of_bare": perceive_ok}
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
 
 
 def main() -> None:

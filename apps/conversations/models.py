@@ -270,11 +270,19 @@ class Memory(TimestampedModel):
     summary, facts, and the integrator's pinned blocks. Sessions of the same (app, character, end-user) share it,
     so a new session, or an NPC in a later scenario, remembers the user.
 
+    A persona of the molroo persona API (``persona``, an emotion session of the personas app) owns one memory
+    instead of a character: its episodes, what ``perceive`` recorded, are its entries (``MemoryFact.kind``).
+
     ``fact_count`` is the number of current facts, so a turn reads the facts only when there are some."""
 
     id = prefixed_id_field("mem")
     app = models.ForeignKey("accounts.App", on_delete=models.CASCADE, related_name="+")
-    character = models.ForeignKey("characters.Character", on_delete=models.CASCADE, related_name="+")
+    character = models.ForeignKey(
+        "characters.Character", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    persona = models.ForeignKey(
+        "personas.PersonaSession", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     external_user_ref = models.CharField(max_length=256)
     summary = models.TextField(blank=True, default="")
     summary_updated_at = models.DateTimeField(null=True, blank=True)
@@ -285,12 +293,18 @@ class Memory(TimestampedModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["app", "character", "external_user_ref"], name="memory_owner_unique")
+            models.UniqueConstraint(fields=["app", "character", "external_user_ref"], name="memory_owner_unique"),
+            models.UniqueConstraint(fields=["persona"], name="memory_persona_unique"),
+            models.CheckConstraint(
+                condition=Q(character__isnull=False, persona__isnull=True)
+                | Q(character__isnull=True, persona__isnull=False),
+                name="memory_one_owner",
+            ),
         ]
         indexes = [models.Index(fields=["app", "external_user_ref"], name="memory_app_user")]
 
     def __str__(self) -> str:
-        return f"{self.character_id} / {self.external_user_ref}"
+        return f"{self.character_id or self.persona_id} / {self.external_user_ref}"
 
 
 class MemoryFact(models.Model):
@@ -302,9 +316,17 @@ class MemoryFact(models.Model):
         EXTRACTED = "extracted"
         INTEGRATOR = "integrator"
 
+    class Kind(models.TextChoices):
+        FACT = "fact"
+        EPISODE = "episode"  # what a persona perceived (the persona API): ``data`` holds its emotion and appraisal
+
     id = prefixed_id_field("fact")
     memory = models.ForeignKey(Memory, on_delete=models.CASCADE, related_name="facts")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.FACT)
     text = models.TextField()
+    data = models.JSONField(
+        default=dict, blank=True, help_text="An episode's fields: type, sourceEntity, importance, emotion..."
+    )
     key = models.CharField(
         max_length=120, blank=True, default="", help_text="What the fact is about (user.home): a new value updates it."
     )

@@ -6,12 +6,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q
+from django.db.models import JSONField, OuterRef, Q, Subquery
 
 from apps.personas import engine
-from apps.personas.errors import PersonaSessionNotFound
+from apps.personas.errors import PersonaNotFound, PersonaSessionNotFound
 from apps.personas.models import CharacterPersona, PersonaRelationship, PersonaSession, ProactiveAction
+from apps.personas.persona_config import system_prompt_compose
 from apps.personas.specs import persona_spec_merge
+from apps.personas.world_selectors import (
+    world_actions,
+    world_events_page,
+    world_get,
+    world_member_get,
+    world_members,
+    world_page,
+    world_relationships,
+    world_scene_sections,
+)
 
 if TYPE_CHECKING:
     from apps.accounts.models import App
@@ -19,7 +30,7 @@ if TYPE_CHECKING:
 
 def persona_session_get(*, app: App, session_id: str) -> PersonaSession:
     """Raises PersonaSessionNotFound for unknown ids and for another app's sessions."""
-    session = PersonaSession.objects.filter(app=app, pk=session_id).first()
+    session = PersonaSession.objects.filter(app=app, pk=session_id, deleted_at__isnull=True).first()
     if session is None:
         raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
     return session
@@ -29,7 +40,7 @@ def persona_session_page(
     *, app: App, after: tuple[datetime, str] | None, limit: int
 ) -> tuple[list[PersonaSession], bool]:
     """Newest first; ``after`` is the (created_at, id) of the last row of the previous page. Returns (rows, more)."""
-    sessions = PersonaSession.objects.filter(app=app).order_by("-created_at", "-id")
+    sessions = PersonaSession.objects.filter(app=app, deleted_at__isnull=True).order_by("-created_at", "-id")
     if after is not None:
         created_at, row_id = after
         sessions = sessions.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
@@ -112,3 +123,130 @@ def prompt_data_with_context(prompt_data: dict[str, Any], context: str) -> dict[
         "context": {**prompt_data.get("context", {}), "event_context": context},
         "formatted": formatted,
     }
+
+
+def persona_api_get(*, app: App, persona_id: str, source_entity: str = "") -> PersonaSession:
+    """A persona of the persona API (a session with its client's config); PersonaNotFound for unknown ids,
+    other apps' personas, deleted ones and sessions of the session API.
+
+    With ``source_entity`` the persona's relationship with that source comes in the same query, as
+    ``source_relationship`` (``(row id, state)``, or ``(None, None)`` before they have met): what a perceive
+    from that source builds on."""
+    personas = PersonaSession.objects.filter(app=app, pk=persona_id, spec__isnull=False, deleted_at__isnull=True)
+    if source_entity:
+        rows = PersonaRelationship.objects.filter(session=OuterRef("pk"), user_ref=source_entity)
+        personas = personas.annotate(
+            source_relationship_id=Subquery(rows.values("pk")[:1]),
+            source_relationship_state=Subquery(rows.values("state")[:1], output_field=JSONField()),
+        )
+    session = personas.first()
+    if session is not None and source_entity:
+        session.source_relationship = (session.source_relationship_id, session.source_relationship_state)
+    if session is None:
+        raise PersonaNotFound(f"No persona with id '{persona_id}'.")
+    return session
+
+
+def persona_api_page(*, app: App, after: tuple[datetime, str] | None, limit: int) -> tuple[list[PersonaSession], bool]:
+    """The app's personas of the persona API, newest first, as ``persona_session_page`` pages sessions."""
+    personas = PersonaSession.objects.filter(app=app, spec__isnull=False, deleted_at__isnull=True)
+    if after is not None:
+        created_at, row_id = after
+        personas = personas.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
+    page = list(personas.order_by("-created_at", "-id")[: limit + 1])
+    return page[:limit], len(page) > limit
+
+
+def _relationship_with(session: PersonaSession, source_entity: str, config: engine.EmotionConfig):
+    if not source_entity:
+        stored = session.relationship
+    else:
+        rows = PersonaRelationship.objects.filter(session=session, user_ref=source_entity)
+        stored = rows.values_list("state", flat=True).first()
+    return engine.Relationship.from_dict(stored) if stored else engine.relationship_initial(config)
+
+
+def persona_api_state(*, session: PersonaSession) -> dict[str, Any]:
+    """The persona's state in the fields of the SDK's ``State`` our engine models (see the integrators' note):
+    emotion, velocity (the change of the last step), emotion history, body budget, soul stage, needs, affect
+    dynamics, regulation; plus the discrete emotion and its intensity."""
+    state = engine.EmotionState.from_dict(session.state)
+    history = list(session.emotion_history or [])
+    velocity = {"V": 0.0, "A": 0.0, "D": 0.0}
+    if len(history) >= 2:
+        velocity = {axis: round(history[-1][axis] - history[-2][axis], 4) for axis in "VAD"}
+    public = state.public_dict()
+    regulation = public["regulation"]
+    return {
+        "emotion": public["emotion"],
+        "velocity": velocity,
+        "emotion_history": history,
+        "body_budget": public["body_budget"],
+        "soul_stage": public["soul_stage"],
+        "need_state": public["need_state"],
+        "affect_dynamics": public["affect_dynamics"],
+        "regulation": {"active_strategy": regulation["active_strategy"], "history": regulation["history"]},
+        "discrete_emotion": public["discrete_emotion"],
+        "emotion_intensity": public["emotion_intensity"],
+        "lastUpdated": int(session.updated_at.timestamp() * 1000),
+    }
+
+
+def persona_snapshot(*, session: PersonaSession) -> dict[str, Any]:
+    """Everything that changes as the persona lives (emotion state, relationships, emotion history), in the form
+    ``services.persona_snapshot_restore`` puts back exactly."""
+    rows = PersonaRelationship.objects.filter(session=session).order_by("user_ref").values_list("user_ref", "state")
+    return {
+        "version": 1,
+        "state": session.state,
+        "relationship": session.relationship,
+        "relationships": dict(rows),
+        "emotion_history": list(session.emotion_history or []),
+    }
+
+
+def persona_prompt_data(*, session: PersonaSession, source_entity: str = "") -> dict[str, Any]:
+    """molroo's ``prompt_data`` for the persona now, toward ``source_entity`` (the same data a character's turn
+    prompt is built from)."""
+    personality = engine.personality_from_dict(session.persona)
+    config = engine.emotion_config_derive(personality, session.config)
+    relationship = _relationship_with(session, source_entity, config)
+    return engine.prompt_data_build(personality, engine.EmotionState.from_dict(session.state), relationship, config)
+
+
+def persona_prompt_context(
+    *, session: PersonaSession, source_entity: str = "", suffix: str = "", extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The persona API's prompt context: ``systemPrompt`` (identity, personality, goals, emotion and the
+    relationship with ``source_entity``, then ``extra`` sections and the caller's ``suffix``) and
+    ``promptContext``, its blocks one by one."""
+    prompt_data = persona_prompt_data(session=session, source_entity=source_entity)
+    prompt = system_prompt_compose(prompt_data=prompt_data, config=session.spec or {}, extra=extra, suffix=suffix)
+    return {"systemPrompt": prompt, "promptContext": dict(prompt_data["formatted"])}
+
+
+__all__ = [
+    "character_persona_preview",
+    "character_persona_spec",
+    "character_persona_updated_at",
+    "persona_api_get",
+    "persona_api_page",
+    "persona_api_state",
+    "persona_prompt_context",
+    "persona_prompt_data",
+    "persona_session_get",
+    "persona_session_page",
+    "persona_snapshot",
+    "persona_state",
+    "preset_list",
+    "proactive_pending",
+    "prompt_data_with_context",
+    "world_actions",
+    "world_events_page",
+    "world_get",
+    "world_member_get",
+    "world_members",
+    "world_page",
+    "world_relationships",
+    "world_scene_sections",
+]

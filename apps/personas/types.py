@@ -10,16 +10,25 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from apps.llm.types import Usage
-from apps.personas.engine import STAGES, Appraisal, TurnResult
-from apps.personas.models import PersonaSession, ProactiveAction
+from apps.personas.engine import STAGES, VAD, Appraisal, TurnResult
+from apps.personas.models import PersonaSession, ProactiveAction, WorldEvent, WorldMember, WorldRelationship
+from apps.personas.models import World as WorldRecord
 
 __all__ = [
     "AppraisalOutcome",
     "AppraisalSource",
+    "PerceiveAppraisal",
+    "PersonaTick",
     "PersonaSession",
     "PersonaTurn",
     "PersonaTurnPreview",
     "ProactiveAction",
+    "STAGES",
+    "WorldEvent",
+    "WorldInteraction",
+    "WorldMember",
+    "WorldRecord",
+    "WorldRelationship",
 ]
 
 AppraisalSource = Literal["llm", "lexicon", "lexicon_fallback", "supplied"]
@@ -80,3 +89,36 @@ class PersonaTurn:
             "emotional_overflow": result.emotional_overflow,
             "appraisal": result.appraisal.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class PerceiveAppraisal:
+    """An event of the persona API's ``perceive``, appraised and not yet applied."""
+
+    session: PersonaSession
+    appraisal: Appraisal
+    source: AppraisalSource
+    call: AppraisalOutcome | None = None
+    """The model call that appraised the message, when one was made (its usage is metered by the caller)."""
+
+
+@dataclass(frozen=True)
+class PersonaTick:
+    """Time passed for a persona: its row after the decay, and the internal events that raised."""
+
+    session: PersonaSession
+    events: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class WorldInteraction:
+    """An interaction's outcome: the action, the target's turn and its emotion before, the witnesses' turns,
+    the target's relationship toward the actor as updated, and the event that recorded it."""
+
+    action: str
+    target: WorldMember
+    before: VAD
+    turn: PersonaTurn
+    reactions: tuple[tuple[WorldMember, PersonaTurn], ...]
+    relationship: WorldRelationship | None
+    event: WorldEvent

@@ -223,6 +223,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.personas.tasks.persona_proactive_sweep_task",
         "schedule": env.float("PERSONA_PROACTIVE_SWEEP_SECONDS", default=60.0),
     },
+    "personas-deleted-purge": {
+        "task": "apps.personas.tasks.personas_deleted_purge_task",
+        "schedule": 3600.0,
+    },
     "proactive-scan": {
         "task": "apps.conversations.tasks.proactive_scan_task",
         "schedule": env.float("PROACTIVE_SCAN_INTERVAL_SECONDS", default=30.0),

@@ -56,6 +56,21 @@ class ApiKeyAuthentication(BaseAuthentication):
         return BEARER_CHALLENGE
 
 
+class XApiKeyAuthentication(BaseAuthentication):
+    """The key in ``X-API-Key: <key>`` (Foil's and molroo's SDKs send it there): sets ``request.user`` to the
+    key's App and ``request.auth`` to the ApiKey; no header authenticates nobody, a bad key raises at once."""
+
+    def authenticate(self, request):
+        raw = request.META.get("HTTP_X_API_KEY", "").strip()
+        if not raw:
+            return None
+        key = api_key_use(raw)
+        return key.app, key
+
+    def authenticate_header(self, request) -> str:
+        return 'ApiKey header="X-API-Key"'
+
+
 class HasApp(BasePermission):
     """Allows requests that authenticated as an app.
 

@@ -50,3 +50,23 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A FloatField that takes only JSON numbers: DRF's own reads ``"0.5"`` as 0.5, and booleans as 1 and 0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255  # conversations' IdempotencyRecord.key
+
+
+def idempotency_key(request) -> str | None:
+    """The request's ``Idempotency-Key`` header (None without one); an overlong key is a validation error."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
+    return key

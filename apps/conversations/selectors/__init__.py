@@ -7,6 +7,7 @@ from apps.conversations.selectors.memory import (
     run_context_get,
     session_memory_get,
 )
+from apps.conversations.selectors.persona_memory import PersonaEpisode, persona_episodes_search
 from apps.conversations.selectors.reads import (
     MESSAGE_TYPES,
     NPC_HISTORY_MESSAGES,
@@ -43,6 +44,8 @@ from apps.conversations.selectors.transcripts import (
 )
 
 __all__ = [
+    "PersonaEpisode",
+    "persona_episodes_search",
     "MESSAGE_TYPES",
     "MemoryView",
     "RunContext",

@@ -8,6 +8,7 @@ from apps.conversations.services.idempotency import (
     idempotency_answer_save,
     idempotency_claim,
     idempotency_records_purge,
+    idempotent_answer,
 )
 from apps.conversations.services.image_requests import (
     character_avatar_generate,
@@ -29,6 +30,7 @@ from apps.conversations.services.memory_edits import (
 from apps.conversations.services.messages import SendResult, message_send
 from apps.conversations.services.npc_sessions import NpcSessionOpened, npc_session_reset, npc_session_start
 from apps.conversations.services.npc_turns import NpcTurn, NpcTurnStream, npc_message_send, npc_message_stream
+from apps.conversations.services.persona_memory import Perception, persona_memory_ensure, persona_perceive
 from apps.conversations.services.proactive_scheduling import (
     ProactiveTestResult,
     ScanResult,
@@ -63,6 +65,10 @@ from apps.conversations.services.turn_prompt import TurnOptions
 from apps.conversations.services.turns import TurnStream, message_turn
 
 __all__ = [
+    "idempotent_answer",
+    "Perception",
+    "persona_memory_ensure",
+    "persona_perceive",
     "SummaryOutcome",
     "memory_ensure",
     "memory_summarise",

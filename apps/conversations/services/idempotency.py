@@ -1,6 +1,9 @@
-"""``Idempotency-Key``: claiming a key for a request, replaying its first answer, and keeping the records only as
-long as retries are expected."""
+"""``Idempotency-Key``: claiming a key for a request, replaying the first answer to its retries, and keeping
+the records only as long as retries are expected."""
 
+import hashlib
+import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +18,15 @@ if TYPE_CHECKING:
     from apps.accounts.models import App
 
 
-def idempotency_claim(*, app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | dict[str, Any]:
-    """Insert the key's record and return it (the caller stores its answer with ``idempotency_answer_save`` in
-    the same transaction), or return the first answer when the key was used before for this request.
+def request_fingerprint(body: Any) -> str:
+    """What identifies a request's body: its canonical JSON, hashed."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
-    Raises IdempotencyKeyReused (422) when the key was used for another request (``scope`` names the operation
-    and its target, ``fingerprint`` digests the body), and IdempotencyKeyInFlight (409) while the first request
-    with the key has not committed its answer."""
+
+def idempotency_claim(*, app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | dict[str, Any]:
+    """Insert the key's record (to be given its ``response`` in the same transaction), or return the first
+    answer when the key was used before for this request. Raises IdempotencyKeyReused (another request) and
+    IdempotencyKeyInFlight (the first one has not finished)."""
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(app=app, key=key, scope=scope, fingerprint=fingerprint)
@@ -38,6 +43,22 @@ def idempotency_answer_save(*, record: IdempotencyRecord, response: dict[str, An
     """Keep the first answer of the request that claimed ``record``, for its retries to replay."""
     record.response = response
     record.save(update_fields=["response"])
+
+
+@transaction.atomic
+def idempotent_answer(
+    *, app: "App", key: str | None, scope: str, body: Any, answer: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """``answer()`` (a write and its response body), once per ``key``: a retry with the same key and body gets
+    the first answer back; without a key every call answers anew. The record commits with the write."""
+    if not key:
+        return answer()
+    claimed = idempotency_claim(app=app, key=key, scope=scope, fingerprint=request_fingerprint(body))
+    if not isinstance(claimed, IdempotencyRecord):
+        return claimed
+    response = answer()
+    idempotency_answer_save(record=claimed, response=response)
+    return response
 
 
 def idempotency_records_purge(*, older_than: timedelta | None = None) -> int:

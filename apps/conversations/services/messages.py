@@ -1,7 +1,5 @@
 """Accepting a user's message: the synchronous half of a turn."""
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,7 @@ from apps.conversations.errors import IdempotencyKeyReused, MessageInvalid
 from apps.conversations.models import IdempotencyRecord, Run
 from apps.conversations.services import metering
 from apps.conversations.services.events import NewEvent, cursor_advance, events_append
-from apps.conversations.services.idempotency import idempotency_answer_save, idempotency_claim
+from apps.conversations.services.idempotency import idempotency_answer_save, idempotency_claim, request_fingerprint
 from apps.core import clock, executor
 
 # Named, not imported: the tasks module imports these services.
@@ -42,12 +40,6 @@ def _text_check(app: "App", text: str) -> str:
     return text
 
 
-def _idempotency_claim(app: "App", key: str, scope: str, fingerprint: str) -> IdempotencyRecord | SendResult:
-    """Insert the key's record, or return the first answer when the key was used before for this request."""
-    claimed = idempotency_claim(app=app, key=key, scope=scope, fingerprint=fingerprint)
-    return SendResult(**claimed) if isinstance(claimed, dict) else claimed
-
-
 @transaction.atomic
 def message_send(
     *, app: "App", session_id: str, text: str, idempotency_key: str | None = None, dispatch: bool = True
@@ -67,15 +59,17 @@ def message_send(
     text = _text_check(app, text)
     record = None
     if idempotency_key:
-        fingerprint = hashlib.sha256(json.dumps({"text": text}).encode()).hexdigest()
+        fingerprint = request_fingerprint({"text": text})
         try:
-            claimed = _idempotency_claim(app, idempotency_key, f"message_send:{session_id}", fingerprint)
+            claimed = idempotency_claim(
+                app=app, key=idempotency_key, scope=f"message_send:{session_id}", fingerprint=fingerprint
+            )
         except IdempotencyKeyReused:
             # A key reused on a session that is not the app's must look like any unknown session (404).
             selectors.session_get(app=app, session_id=session_id)
             raise
-        if isinstance(claimed, SendResult):
-            return claimed
+        if not isinstance(claimed, IdempotencyRecord):
+            return SendResult(**claimed)
         record = claimed
     metering.message_budget_check(app=app, session_id=session_id, text=text)  # 402 before anything is written
     # The cursor UPDATE also checks that the session is the app's: one statement instead of a lookup first.

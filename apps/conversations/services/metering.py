@@ -115,6 +115,11 @@ def session_call_reserve(
         provider=spec.provider,
         purpose=purpose,
     )
+    return _reserved(subject, spec, messages)
+
+
+def _reserved(subject: accounts_services.UsageSubject, spec: ModelSpec, messages: list[ChatMessage]) -> MeteredCall:
+    """Reserve the most a first (never resumed) call of ``subject`` can cost."""
     credits = spec.credits_upper_bound(messages)
     reservation = accounts_services.usage_reserve(subject=subject, credits=credits, may_exist=False)
     return MeteredCall(subject, reservation, credits, spec)
@@ -171,3 +176,19 @@ def calls_settle(*, outcomes: list[CallOutcome], run_id: str | None = None) -> l
         )
         for warning in settlement.warnings
     ]
+
+
+def app_call_reserve(
+    *, app_id: str, external_user_ref: str, spec: ModelSpec, messages: list[ChatMessage], purpose: str
+) -> MeteredCall:
+    """``call_reserve`` for a model call of no session (the persona API's appraisal): the app's budgets, and the
+    end-user's when the caller names one."""
+    subject = accounts_services.UsageSubject(
+        app_id=app_id,
+        resource_type=ResourceType.CHAT_TURN,
+        external_user_ref=external_user_ref,
+        model=spec.name,
+        provider=spec.provider,
+        purpose=purpose,
+    )
+    return _reserved(subject, spec, messages)

@@ -26,7 +26,7 @@ from apps.personas.engine.config import (
     emotion_config_from_spec,
     mehrabian_pad,
 )
-from apps.personas.engine.dynamics import emotion_decay, emotion_state_initial, emotion_step
+from apps.personas.engine.dynamics import emotion_decay, emotion_set, emotion_state_initial, emotion_step
 from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
 from apps.personas.engine.identity import Identity
 from apps.personas.engine.personality import (
@@ -80,6 +80,7 @@ __all__ = [
     "emotion_config_derive",
     "emotion_config_from_spec",
     "emotion_decay",
+    "emotion_set",
     "emotion_state_initial",
     "emotion_step",
     "mehrabian_pad",

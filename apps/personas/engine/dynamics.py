@@ -6,6 +6,7 @@ decays the state exponentially toward the configured baseline.
 """
 
 import math
+from dataclasses import replace
 
 from apps.personas.engine.appraisal import Appraisal
 from apps.personas.engine.config import VAD, EmotionConfig
@@ -79,6 +80,17 @@ def emotion_decay(state: EmotionState, config: EmotionConfig, elapsed_seconds: f
     and competence return to their set point, relatedness sinks toward a lonely level.
     """
     return _decayed(state, config, elapsed_seconds, relabel=True)
+
+
+def emotion_set(state: EmotionState, config: EmotionConfig, vad: VAD) -> EmotionState:
+    """The state with its emotion put at ``vad`` (clamped into range) by the caller, not by an event: the
+    discrete label and the intensity follow the new emotion; needs, budget, stress and stage stay."""
+    v, a, d = _clamp(vad.V, -1.0, 1.0), _clamp(vad.A, 0.0, 1.0), _clamp(vad.D, -1.0, 1.0)
+    intensity = _intensity(v, a, d, config.baseline)
+    primary, secondary = discrete_label(v, a, d)
+    return replace(
+        state, vad=VAD(v, a, d), intensity=intensity, discrete=DiscreteEmotion(primary, secondary, intensity)
+    )
 
 
 def _decayed(state: EmotionState, config: EmotionConfig, elapsed_seconds: float, *, relabel: bool) -> EmotionState:

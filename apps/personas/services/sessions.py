@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 TRIGGERS_DEFAULT = {name: True for name in TRIGGERS}
 
 
-def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSession:
+def persona_session_create(
+    *, app: App, spec: Mapping[str, Any], sent: Mapping[str, Any] | None = None
+) -> PersonaSession:
     """Resolve a molroo persona body (a ``preset`` and/or custom fields; custom fields win) into a new session.
 
-    Raises the engine's UnknownPreset and EngineInputInvalid; nothing is written then.
+    ``sent`` is the persona API's config as its client sent it (kept as the session's ``spec``: it marks the
+    session as a persona of that API). Raises the engine's UnknownPreset and EngineInputInvalid; nothing is
+    written then.
     """
     personality = engine.personality_from_spec(spec)
     config = engine.emotion_config_from_spec(personality, spec)
@@ -36,6 +40,7 @@ def persona_session_create(*, app: App, spec: Mapping[str, Any]) -> PersonaSessi
         config=config.to_dict(),
         state=state.to_dict(),
         proactive_preferences={"triggers": dict(TRIGGERS_DEFAULT)},
+        spec=dict(sent) if sent is not None else None,
     )
 
 
@@ -88,7 +93,7 @@ def persona_session_stream_token_issue(*, app: App, session_id: str) -> accounts
 
 def session_locked(app: App, session_id: str) -> PersonaSession:
     """The app's session, its row locked until the transaction ends; PersonaSessionNotFound otherwise."""
-    session = PersonaSession.objects.select_for_update().filter(app=app, pk=session_id).first()
+    session = PersonaSession.objects.select_for_update().filter(app=app, pk=session_id, deleted_at__isnull=True).first()
     if session is None:
         raise PersonaSessionNotFound(f"No session with id '{session_id}'.")
     return session

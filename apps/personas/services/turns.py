@@ -40,19 +40,38 @@ if TYPE_CHECKING:
 
 
 def _relationship_of(
-    session: PersonaSession, user_ref: str, config: engine.EmotionConfig
+    session: PersonaSession, user_ref: str, config: engine.EmotionConfig, trust: float | None = None
 ) -> tuple[PersonaRelationship | None, engine.Relationship]:
     """The relationship with ``user_ref``: the session's own end-user's lives on the session row (None row),
     another named end-user's in its own row, which is only written by the turn that wins the session's
-    conditional UPDATE, so it is read and written by one turn at a time."""
+    conditional UPDATE, so it is read and written by one turn at a time. A first meeting starts at ``trust``
+    when the caller knows it (the persona API's ``relationshipContext``), else at the config's."""
+    initial = engine.relationship_initial(config)
+    if trust is not None:
+        initial = engine.Relationship(trust=trust, attachment_style=initial.attachment_style, bond=initial.bond)
     if not user_ref:
         state = session.relationship
-        return None, engine.Relationship.from_dict(state) if state else engine.relationship_initial(config)
+        return None, engine.Relationship.from_dict(state) if state else initial
+    preloaded = getattr(session, "source_relationship", None)  # read with the session (persona_api_get)
+    if preloaded is not None:
+        row_id, state = preloaded
+        session.source_relationship = None  # valid for the row as read only: a retry under the lock reads again
+        if row_id is None:
+            return PersonaRelationship(session=session, user_ref=user_ref, state=initial.to_dict()), initial
+        return PersonaRelationship(pk=row_id, session=session, user_ref=user_ref), engine.Relationship.from_dict(state)
     row = PersonaRelationship.objects.filter(session=session, user_ref=user_ref).first()
     if row is None:
-        initial = engine.relationship_initial(config)
         return PersonaRelationship(session=session, user_ref=user_ref, state=initial.to_dict()), initial
     return row, engine.Relationship.from_dict(row.state)
+
+
+EMOTION_HISTORY = 16  # emotions kept on the session (the persona API's State.emotion_history)
+
+
+def emotion_history_after(history: list[dict[str, Any]], vad: engine.VAD, now: datetime) -> list[dict[str, Any]]:
+    """``history`` with the emotion ``vad`` of ``now`` appended (milliseconds since the epoch), the newest kept."""
+    entry = {**vad.to_dict(), "timestamp": int(now.timestamp() * 1000)}
+    return [*history, entry][-EMOTION_HISTORY:]
 
 
 def _elapsed(session: PersonaSession, given: float | None, now: datetime) -> float:
@@ -121,6 +140,7 @@ def persona_turn(
     user_ref: str = "",
     origin: str | None = None,
     loaded: PersonaSession | None = None,
+    trust_initial: float | None = None,
 ) -> PersonaTurn:
     """Apply one event to the session's emotion state; return the engine's TurnResult with prompt_data.
 
@@ -130,7 +150,8 @@ def persona_turn(
     The event is appraised from ``message`` by ``appraisal.message_appraise`` (the LLM when one is
     configured, else the offline lexicon) unless ``appraisal`` (molroo's six dimensions) is given.
     ``elapsed_seconds`` defaults to the time since the session's last turn and drives decay toward the
-    baseline first. Emits ``turn_result``, and
+    baseline first. ``trust_initial`` is where trust starts when the persona meets ``user_ref`` for the first
+    time (the persona API's ``relationshipContext``). Emits ``turn_result``, and
     ``stage_transition`` / ``emotional_overflow`` / ``proactive_action`` when they happen. Raises
     PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
     """
@@ -146,7 +167,9 @@ def persona_turn(
         with transaction.atomic(savepoint=contended):
             if contended:  # another turn got in first: this time take the row lock and build on its state
                 session = session_locked(app, session_id)
-            outcome = _turn_apply(session, personality, config, vector, elapsed_seconds, context, user_ref, origin)
+            outcome = _turn_apply(
+                session, personality, config, vector, elapsed_seconds, context, user_ref, origin, trust_initial
+            )
             if outcome is not None:
                 return outcome
     raise AssertionError("a turn under the session's row lock cannot lose the race")  # pragma: no cover
@@ -161,11 +184,12 @@ def _turn_apply(
     context: str,
     user_ref: str,
     origin: str | None,
+    trust_initial: float | None = None,
 ) -> PersonaTurn | None:
     """Step ``session`` as read and save it only if no other turn saved in between (None if one did); then
     announce the turn and what it set off."""
     now = clock.now()
-    row, relationship = _relationship_of(session, user_ref, config)
+    row, relationship = _relationship_of(session, user_ref, config, trust_initial)
     state = engine.EmotionState.from_dict(session.state)
     elapsed = _elapsed(session, elapsed_seconds, now)
     result = engine.emotion_step(state, vector, config, personality, relationship, elapsed)
@@ -199,6 +223,7 @@ def _turn_save(
         "state": result.state.to_dict(),
         "turn_count": session.turn_count + 1,
         "last_turn_at": now,
+        "emotion_history": emotion_history_after(session.emotion_history, result.state.vad, now),
         "updated_at": now,
     }
     if session.proactive_enabled:
@@ -210,9 +235,11 @@ def _turn_save(
         return None
     for name, value in changes.items():
         setattr(session, name, value)
-    if row is not None:
+    if row is not None and row.pk is None:
         row.state = relationship
         row.save()
+    elif row is not None:
+        PersonaRelationship.objects.filter(pk=row.pk).update(state=relationship, updated_at=now)
     return relationship
 
 

@@ -47,3 +47,30 @@ def test_turns_that_announce_webhook_events_cost_no_more_when_the_session_has_no
     # the first turn also fills the key and routes caches
     assert set(counts[1:]) == {EMOTION_TURN}, counts
     assert WebhookDelivery.objects.count() == 0
+
+
+# The persona API's perceive with a given appraisal (the SDK's hot path): the persona's row with its relationship
+# with the source, then one transaction: BEGIN, the UPDATE conditioned on the turn count, the relationship row,
+# the episode INSERT (which finds the persona's memory itself), COMMIT.
+PERCEIVE = 6
+
+
+def test_perceive_with_a_given_appraisal(owner, settings):
+    from rest_framework.test import APIClient
+
+    from apps.api.emotion.tests.test_persona_api import CONFIG, PRAISE
+
+    sdk = APIClient()
+    sdk.credentials(HTTP_X_API_KEY=owner.raw_key)
+    persona_id = sdk.post("/emotion/v1/personas", {"config": CONFIG}, format="json").json()["result"]["personaId"]
+    body = {
+        "event": {"type": "chat_message", "sourceEntity": "Mina", "payload": {"message": "hi"}, "appraisal": PRAISE}
+    }
+    url = f"/emotion/v1/personas/{persona_id}/perceive"
+    assert sdk.post(url, body, format="json").status_code == 200  # warms the key cache
+    with CaptureQueriesContext(connection) as captured:
+        response = sdk.post(url, body, format="json")
+    assert response.status_code == 200, response.content
+    statements = [query["sql"].replace("BEGIN IMMEDIATE", "BEGIN") for query in captured.captured_queries]
+    assert len(statements) == PERCEIVE, "\n".join(sql[:160] for sql in statements)
+    assert statements[1] == "BEGIN" and statements[-1] == "COMMIT"

@@ -6,7 +6,8 @@ from rest_framework.views import APIView
 from apps.api.native import memory_serializers as shapes
 from apps.api.native.envelope import action, envelope
 from apps.api.native.serializers import AUTH_ERRORS, ErrorSerializer, enveloped
-from apps.api.native.views.sessions import IDEMPOTENCY_KEY_PARAMETER, idempotency_key_header
+from apps.api.native.views.sessions import IDEMPOTENCY_KEY_PARAMETER
+from apps.api.shared.validation import idempotency_key
 from apps.delivery import services as delivery_services
 
 
@@ -31,7 +32,7 @@ class ExternalUserApi(APIView):
     )
     def delete(self, request, external_user_ref: str):
         erased = delivery_services.external_user_erase(
-            app=request.user, external_user_ref=external_user_ref, idempotency_key=idempotency_key_header(request)
+            app=request.user, external_user_ref=external_user_ref, idempotency_key=idempotency_key(request)
         )
         return envelope(
             {"external_user_ref": external_user_ref, **erased.as_dict()},

@@ -26,11 +26,9 @@ from apps.api.native.serializers import (
     enveloped,
 )
 from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import json_object, validated
+from apps.api.shared.validation import IDEMPOTENCY_KEY_MAX_LENGTH, idempotency_key, json_object, validated
 from apps.conversations import selectors, services
-from apps.core.errors import ValidationFailed
 
-IDEMPOTENCY_KEY_MAX_LENGTH = 255  # IdempotencyRecord.key
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
@@ -38,14 +36,6 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     required=False,
     description="Retries with the same key return the first answer.",
 )
-
-
-def idempotency_key_header(request) -> str | None:
-    """The request's Idempotency-Key, if it sent one (422 when longer than a record can keep)."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise ValidationFailed({"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (a UUID fits)."]})
-    return key
 
 
 class SessionCollectionApi(APIView):
@@ -194,7 +184,7 @@ class MessageSendApi(APIView):
             app=request.user,
             session_id=session_id,
             text=data["text"],
-            idempotency_key=idempotency_key_header(request),
+            idempotency_key=idempotency_key(request),
         )
         body = {
             "accepted": result.accepted,
