@@ -235,3 +235,14 @@ def lorebook_admin_saved(
     if lorebook.owner_id:
         ids.add(lorebook.owner_id)
     return _characters_republish(_characters_locked(sorted(ids)), published_by=published_by, published_via="admin")
+
+
+@transaction.atomic
+def lorebook_admin_delete(*, lorebook: Lorebook, published_by: "AbstractBaseUser | None" = None) -> None:
+    """The admin deletes a book (own or shared): its owner and the characters it was attached to get their next
+    version without it, in the same transaction."""
+    locked = Lorebook.objects.select_for_update().get(pk=lorebook.pk)
+    ids = {*locked.characters.values_list("id", flat=True), *([locked.owner_id] if locked.owner_id else [])}
+    characters = _characters_locked(sorted(ids))
+    locked.delete()
+    _characters_republish(characters, published_by=published_by, published_via="admin")
