@@ -25,7 +25,8 @@ from apps.assets import services as asset_services
 from apps.assets.models import GeneratedImage, VisualAsset
 from apps.assets.tests.factories import selfie_character_fields
 from apps.assets.tests.pictures import picture
-from apps.characters.models import Character, CharacterVersion
+from apps.characters import services as characters_services
+from apps.characters.models import Character, CharacterVersion, Lorebook, LorebookEntry
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event, IdempotencyRecord, Run, Session
@@ -59,6 +60,7 @@ NOT_FOUND_CODES = {
     "endpoint_id": "webhook_endpoint_not_found",
     "asset_id": "visual_asset_not_found",
     "probe_id": "image_not_found",
+    "lorebook_id": "lorebook_not_found",
 }
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 WEBHOOK_SECRET = "tenant-signing-secret-0123"
@@ -95,6 +97,10 @@ VALID_BODIES = {
     "visual_asset_promote": None,
     "visual_asset_retire": None,
     "image_probe_start": lambda tenant: {"probe_type": "identity_selfie", "session_id": tenant.sessions[0].id},
+    "character_lorebook_put": {"name": "Stolen", "entries": [{"keys": ["harbour"], "content": "Not yours."}]},
+    "character_lorebooks_set": {"lorebook_ids": []},
+    "lorebook_update": {"name": "Stolen", "entries": []},
+    "lorebook_delete": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 SHARED_SLUG = "luna"  # both apps author a character with this slug
@@ -108,6 +114,7 @@ UNKNOWN = {
     "endpoint_id": "whk_000000000000000000000000",
     "asset_id": "vas_000000000000000000000000",
     "probe_id": "img_000000000000000000000000",
+    "lorebook_id": "lb_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
 LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy", "/v1/account"}
@@ -188,6 +195,10 @@ class Tenant:
             self.probe = conversation_services.image_probe_start(
                 app=self.app, character_slug=self.slugs[0], session_id=self.sessions[0].id, probe_type="identity_selfie"
             )
+        book = {"name": f"{name} world", "entries": [{"keys": ["harbour"], "content": f"{name}'s harbour."}]}
+        self.lorebook = characters_services.lorebook_create(app=self.app, data=book).lorebook
+        characters_services.character_lorebooks_set(app=self.app, slug=self.slugs[0], lorebook_ids=[self.lorebook.id])
+        characters_services.lorebook_own_put(app=self.app, slug=self.slugs[0], data=book)
         with captured(execute=False):  # rows to show in snapshots; nobody listens on port 9 anyway
             delivery_services.webhook_event_enqueue(
                 app_id=self.app.id, event_id=f"evt_{name}_1", payload={"event": {}}, endpoint_ids=[self.endpoint.id]
@@ -205,6 +216,7 @@ class Tenant:
             "endpoint_id": self.endpoint.id,
             "asset_id": self.asset.id,
             "probe_id": self.probe.id,
+            "lorebook_id": self.lorebook.id,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -230,6 +242,13 @@ class Tenant:
             "deliveries": list(WebhookDelivery.objects.filter(endpoint__app=self.app).order_by("pk").values()),
             "visual_assets": list(VisualAsset.objects.filter(app=self.app).order_by("pk").values()),
             "images": list(GeneratedImage.objects.filter(app=self.app).order_by("pk").values()),
+            "lorebooks": list(Lorebook.objects.filter(app=self.app).order_by("pk").values()),
+            "lorebook_entries": list(LorebookEntry.objects.filter(lorebook__app=self.app).order_by("pk").values()),
+            "lorebook_links": sorted(
+                Lorebook.characters.through.objects.filter(lorebook__app=self.app).values_list(
+                    "lorebook_id", "character_id"
+                )
+            ),
         }
 
     def visible_ids(self) -> set[str]:
@@ -250,6 +269,7 @@ class Tenant:
             *WebhookEndpoint.objects.filter(app=self.app).values_list("id", flat=True),
             *VisualAsset.objects.filter(app=self.app).values_list("id", flat=True),
             *GeneratedImage.objects.filter(app=self.app).values_list("id", flat=True),
+            *Lorebook.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
@@ -368,7 +388,8 @@ def test_lists_show_only_the_callers_rows(path, tenant_a, tenant_b):
     if path in LISTS_WITHOUT_OWN_IDS:
         return
     own = tenant_b.client.get(path, OWN_ROWS_QUERY.get(path, {})).content.decode()
-    expected = [tenant_b.endpoint.id] if path == "/v1/webhook-endpoints" else tenant_b.slugs
+    own_rows = {"/v1/webhook-endpoints": [tenant_b.endpoint.id], "/v1/lorebooks": [tenant_b.lorebook.id]}
+    expected = own_rows.get(path, tenant_b.slugs)
     assert all(value in own for value in expected)  # the caller's own rows are there
 
 
