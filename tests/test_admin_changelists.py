@@ -26,6 +26,7 @@ from apps.accounts import services as accounts_services
 from apps.accounts.models import App, Plan, UsageRecord
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.factories import identity_asset_create
+from apps.characters import services as characters_services
 from apps.characters.models import Character
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
@@ -56,6 +57,7 @@ STATEMENTS: dict[str, int] = {
     "auth.user": 6,
     "characters.character": 6,
     "characters.characterversion": 6,
+    "characters.lorebook": 6,
     "conversations.event": 6,
     "conversations.proactivesend": 5,
     "conversations.run": 7,
@@ -183,6 +185,14 @@ def _telegram_delivery(world: World) -> None:
     )
 
 
+def _lorebook(world: World) -> None:
+    """A shared book attached to the world's character, and a new character's own book: both kinds of row."""
+    book = {"name": f"book {next(_serial)}", "entries": [{"keys": ["harbour"], "content": "The harbour."}]}
+    shared = characters_services.lorebook_create(app=world.app, data=book).lorebook
+    characters_services.character_lorebooks_set(app=world.app, slug=world.character.slug, lorebook_ids=[shared.id])
+    characters_services.lorebook_own_put(app=world.app, slug=world.character_new().slug, data=book)
+
+
 def _npc(world: World):
     return npcs_services.npc_save(app=world.app, body=scenario_body(name=f"Gatekeeper {next(_serial)}"))
 
@@ -212,6 +222,7 @@ ROW_MAKERS = {
     "llm.llmmodel": lambda world: llm_model_create(name=f"model-{next(_serial)}"),
     "characters.character": lambda world: world.character_new(),
     "characters.characterversion": lambda world: world.character_new(),  # its first version
+    "characters.lorebook": _lorebook,
     "assets.visualasset": lambda world: identity_asset_create(world.character_new()),
     "assets.generatedimage": _generated_image,
     "personas.characterpersona": lambda world: CharacterPersona.objects.create(

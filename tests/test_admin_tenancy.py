@@ -26,6 +26,7 @@ from apps.accounts import services as accounts_services
 from apps.accounts.models import ApiKey, App, AppStaff, BudgetCounter, BudgetPolicy, UsageRecord
 from apps.assets.models import GeneratedImage
 from apps.assets.tests.factories import identity_asset_create
+from apps.characters import services as characters_services
 from apps.conversations.models import Event, ProactiveSend, Run
 from apps.conversations.tests.factories import session_start
 from apps.conversations.tests.npc_scenario import scenario_body
@@ -60,6 +61,10 @@ def tenant_world(tag: str) -> App:
     CharacterPersona.objects.get_or_create(character=character, defaults={"spec": {"preset": "stoic_mentor"}})
     PersonaSession.objects.create(app=app, persona={}, config={}, state={})
     identity_asset_create(character)
+    book = {"name": f"World {tag}", "entries": [{"keys": ["harbour"], "content": "The harbour."}]}
+    shared = characters_services.lorebook_create(app=app, data=book).lorebook
+    characters_services.character_lorebooks_set(app=app, slug=character.slug, lorebook_ids=[shared.id])
+    characters_services.lorebook_own_put(app=app, slug=character.slug, data=book)
     GeneratedImage.objects.create(
         app=app, character=character, kind=GeneratedImage.Kind.choices[0][0], model="m", backend="builtin",
         prompt="p", file=f"x/{tag}.png", thumbnail=f"x/{tag}-t.png",

@@ -25,7 +25,8 @@ from apps.assets import services as asset_services
 from apps.assets.models import GeneratedImage, VisualAsset
 from apps.assets.tests.factories import selfie_character_fields
 from apps.assets.tests.pictures import picture
-from apps.characters.models import Character, CharacterVersion
+from apps.characters import services as characters_services
+from apps.characters.models import Character, CharacterVersion, Lorebook, LorebookEntry
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Event, IdempotencyRecord, Memory, MemoryFact, Run, Session
@@ -60,6 +61,7 @@ NOT_FOUND_CODES = {
     "asset_id": "visual_asset_not_found",
     "probe_id": "image_not_found",
     "run_ref": "run_not_found",
+    "lorebook_id": "lorebook_not_found",
 }
 # Erasing an end-user answers a ref the app never had with zeros, so another app's user gets that same answer
 # (here a 422: app B already used the shared Idempotency-Key for a message), and app A's rows stay untouched.
@@ -102,6 +104,10 @@ VALID_BODIES = {
     "session_memory_update": {"summary": "from the wrong tenant", "facts": {"add": [{"text": "wrong tenant"}]}},
     "session_memory_erase": None,
     "external_user_erase": None,
+    "character_lorebook_put": {"name": "Stolen", "entries": [{"keys": ["harbour"], "content": "Not yours."}]},
+    "character_lorebooks_set": {"lorebook_ids": []},
+    "lorebook_update": {"name": "Stolen", "entries": []},
+    "lorebook_delete": None,
 }
 SHARED_IDEMPOTENCY_KEY = "same-key-in-both-apps"
 SHARED_SLUG = "luna"  # both apps author a character with this slug
@@ -116,6 +122,7 @@ UNKNOWN = {
     "asset_id": "vas_000000000000000000000000",
     "probe_id": "img_000000000000000000000000",
     "run_ref": "run_000000000000000000000000",
+    "lorebook_id": "lb_000000000000000000000000",
 }
 # Lists that show no ids or slugs of the caller (the rate card is the server's; budgets show amounts).
 LISTS_WITHOUT_OWN_IDS = {"/v1/rates", "/v1/budget-policy", "/v1/account"}
@@ -201,6 +208,10 @@ class Tenant:
             self.probe = conversation_services.image_probe_start(
                 app=self.app, character_slug=self.slugs[0], session_id=self.sessions[0].id, probe_type="identity_selfie"
             )
+        book = {"name": f"{name} world", "entries": [{"keys": ["harbour"], "content": f"{name}'s harbour."}]}
+        self.lorebook = characters_services.lorebook_create(app=self.app, data=book).lorebook
+        characters_services.character_lorebooks_set(app=self.app, slug=self.slugs[0], lorebook_ids=[self.lorebook.id])
+        characters_services.lorebook_own_put(app=self.app, slug=self.slugs[0], data=book)
         with captured(execute=False):  # rows to show in snapshots; nobody listens on port 9 anyway
             delivery_services.webhook_event_enqueue(
                 app_id=self.app.id, event_id=f"evt_{name}_1", payload={"event": {}}, endpoint_ids=[self.endpoint.id]
@@ -219,6 +230,7 @@ class Tenant:
             "asset_id": self.asset.id,
             "probe_id": self.probe.id,
             "run_ref": self.run.id,
+            "lorebook_id": self.lorebook.id,
         }
 
     def snapshot(self) -> dict[str, list]:
@@ -246,6 +258,13 @@ class Tenant:
             "images": list(GeneratedImage.objects.filter(app=self.app).order_by("pk").values()),
             "memories": list(Memory.objects.filter(app=self.app).order_by("pk").values()),
             "facts": list(MemoryFact.objects.filter(memory__app=self.app).order_by("pk").values()),
+            "lorebooks": list(Lorebook.objects.filter(app=self.app).order_by("pk").values()),
+            "lorebook_entries": list(LorebookEntry.objects.filter(lorebook__app=self.app).order_by("pk").values()),
+            "lorebook_links": sorted(
+                Lorebook.characters.through.objects.filter(lorebook__app=self.app).values_list(
+                    "lorebook_id", "character_id"
+                )
+            ),
         }
 
     def visible_ids(self) -> set[str]:
@@ -266,6 +285,7 @@ class Tenant:
             *WebhookEndpoint.objects.filter(app=self.app).values_list("id", flat=True),
             *VisualAsset.objects.filter(app=self.app).values_list("id", flat=True),
             *GeneratedImage.objects.filter(app=self.app).values_list("id", flat=True),
+            *Lorebook.objects.filter(app=self.app).values_list("id", flat=True),
         }
 
 
@@ -393,7 +413,8 @@ def test_lists_show_only_the_callers_rows(path, tenant_a, tenant_b):
     if path in LISTS_WITHOUT_OWN_IDS:
         return
     own = tenant_b.client.get(path, OWN_ROWS_QUERY.get(path, {})).content.decode()
-    expected = [tenant_b.endpoint.id] if path == "/v1/webhook-endpoints" else tenant_b.slugs
+    own_rows = {"/v1/webhook-endpoints": [tenant_b.endpoint.id], "/v1/lorebooks": [tenant_b.lorebook.id]}
+    expected = own_rows.get(path, tenant_b.slugs)
     assert all(value in own for value in expected)  # the caller's own rows are there
 
 

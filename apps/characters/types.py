@@ -3,11 +3,7 @@ shape of a character's authoring content (``CHARACTER_CONTENT``; validated by ``
 native surface). Fields follow LoreOS's character body.
 """
 
-import dataclasses
-from typing import Any
-
 from apps.core.shapes import (
-    INVALID,
     Boolean,
     Choice,
     Field,
@@ -16,8 +12,8 @@ from apps.core.shapes import (
     JsonValue,
     ListOf,
     Number,
+    NumberedChoice,
     ObjectOrText,
-    Problems,
     Record,
     Text,
 )
@@ -230,24 +226,6 @@ SELECTIVE_LOGIC_NAMES = ("and_any", "not_all", "not_any", "and_all")  # ST's sel
 LORE_POSITIONS = ("before_char", "after_char")
 
 
-@dataclasses.dataclass(frozen=True)
-class SelectiveLogic(Choice):
-    """One of the names, in any case, with a space or an underscore (``AND ANY``, ``and_any``), or SillyTavern's
-    number (0 AND ANY, 1 NOT ALL, 2 NOT ANY, 3 AND ALL); normalised to the snake_case name."""
-
-    choices: tuple[str, ...] = SELECTIVE_LOGIC_NAMES
-
-    def check(self, value: Any, path: str, problems: Problems) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool) and value in range(4):
-            return SELECTIVE_LOGIC_NAMES[int(value)]
-        if isinstance(value, str) and value.strip().lower().replace(" ", "_") in SELECTIVE_LOGIC_NAMES:
-            return value.strip().lower().replace(" ", "_")
-        problems.setdefault(path, []).append(
-            f'"{value}" is not a valid choice: use and_any, not_all, not_any or and_all (or 0-3).'
-        )
-        return INVALID
-
-
 def _optional(name: str, shape, doc: str) -> Field:
     return Field(name, shape, nullable=True, doc=doc)
 
@@ -288,7 +266,11 @@ LOREBOOK_ENTRY = Record(
         Field("keys", ListOf(Text(max_length=500), max_items=100), doc="Primary keys; /re/flags is a regex."),
         Field("secondary_keys", ListOf(Text(max_length=500), max_items=100), doc="The optional filter."),
         _optional("selective", Boolean(), "Use secondary_keys (on when absent and secondary_keys are given)."),
-        Field("selective_logic", SelectiveLogic(), doc="and_any, not_all, not_any or and_all (or ST's 0-3)."),
+        Field(
+            "selective_logic",
+            NumberedChoice(SELECTIVE_LOGIC_NAMES),
+            doc="and_any, not_all, not_any or and_all, or SillyTavern's number 0-3 in that order.",
+        ),
         Field("content", Text(max_length=20_000, allow_blank=True), required=True, doc="Text inserted when it fires."),
         Field("constant", Boolean(), default=False, doc="Always fires (within the budget)."),
         Field("enabled", Boolean(), default=True),
@@ -322,17 +304,28 @@ LOREBOOK_EXTENSIONS = Record(
     doc="Book extensions, kept exactly as sent.",
 )
 
+_BOOK_FIELDS = (
+    Field("description", Text(max_length=4000, allow_blank=True), default=""),
+    _optional("scan_depth", Integer(min_value=0, max_value=1000), "Recent messages scanned (2 when absent)."),
+    _optional("token_budget", Integer(min_value=1, max_value=1_000_000), "Tokens the book may add per turn."),
+    _optional("recursive_scanning", Boolean(), "Fired content can fire more entries (on when absent)."),
+    Field("extensions", LOREBOOK_EXTENSIONS),
+    Field("entries", ListOf(LOREBOOK_ENTRY, max_items=1000)),
+)
+
 CHARACTER_BOOK = Record(
     "CharacterBook",
-    (
-        Field("name", Text(max_length=200, allow_blank=True), default=""),
-        Field("description", Text(max_length=4000, allow_blank=True), default=""),
-        _optional("scan_depth", Integer(min_value=0, max_value=1000), "Recent messages scanned (2 when absent)."),
-        _optional("token_budget", Integer(min_value=1, max_value=1_000_000), "Tokens the book may add per turn."),
-        _optional("recursive_scanning", Boolean(), "Fired content can fire more entries (on when absent)."),
-        Field("extensions", LOREBOOK_EXTENSIONS),
-        Field("entries", ListOf(LOREBOOK_ENTRY, max_items=2000)),
-    ),
+    (Field("name", Text(max_length=200, allow_blank=True), default=""), *_BOOK_FIELDS),
     other_keys="refuse",
     doc="A lorebook as Character Card V2's character_book object.",
+)
+
+SHARED_BOOK = Record(
+    "SharedCharacterBook",
+    (
+        Field("name", Text(min_length=1, max_length=200), required=True, doc="Unique among your app's shared books."),
+        *_BOOK_FIELDS,
+    ),
+    other_keys="refuse",
+    doc="A shared lorebook: a Card V2 character_book object with a name unique in your app.",
 )

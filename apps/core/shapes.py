@@ -2,10 +2,11 @@
 
 The domain validates what integrators author (character content, proactive controls) with these shapes and no
 wire framework: a ``Record`` names its ``Field``s, each field has a shape (``Text``, ``Integer``, ``Number``,
-``Boolean``, ``Choice``, ``ClockTime``, ``JsonValue``, ``JsonObject``, ``ObjectOrText``, ``ListOf`` or a nested
-``Record``), and every problem is collected under its path (``behavioral_thresholds.proactivity_tolerance``,
-``voice_samples[1]``) into one ValidationFailed. The surfaces render that error and derive their documentation
-(the OpenAPI schema) from the same shapes, so what is documented is what is accepted.
+``Boolean``, ``Choice``, ``NumberedChoice``, ``ClockTime``, ``JsonValue``, ``JsonObject``, ``ObjectOrText``,
+``ListOf`` or a nested ``Record``), and every problem is collected under its path
+(``behavioral_thresholds.proactivity_tolerance``, ``voice_samples[1]``) into one ValidationFailed. The surfaces
+render that error and derive their documentation (the OpenAPI schema) from the same shapes, so what is
+documented is what is accepted.
 
 The messages are public API: they are the words the native surface has always answered with (DRF's, from when
 its serializers did this job), kept letter for letter and in the same order.
@@ -192,6 +193,20 @@ class Choice(Shape):
         if str(value) in self._known:
             return str(value)
         return _report(problems, path, f'"{value}" is not a valid choice.')
+
+
+@dataclass(frozen=True)
+class NumberedChoice(Choice):
+    """One of ``choices``, or its position in ``choices`` as an integer (a format that numbers its choices, such
+    as SillyTavern's); normalised to the name."""
+
+    def check(self, value: Any, path: str, problems: Problems) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value in range(len(self.choices)):
+            return self.choices[int(value)]
+        if isinstance(value, str) and value in self._known:
+            return value
+        names = ", ".join(self.choices)
+        return _report(problems, path, f'"{value}" is not a valid choice: use {names} (or 0-{len(self.choices) - 1}).')
 
 
 @dataclass(frozen=True)

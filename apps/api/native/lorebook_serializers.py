@@ -7,15 +7,16 @@ from apps.api.native.shape_serializers import shape_serializer
 from apps.characters import types as character_types
 
 CharacterBookSerializer = shape_serializer(character_types.CHARACTER_BOOK)
+SharedBookSerializer = shape_serializer(character_types.SHARED_BOOK)
 
 
 class CharacterBookInput(CharacterBookSerializer):
     """A Character Card V2 ``character_book`` object; it replaces the book whole. Entries keep the ``id`` you
     send back; entries without one get the next free id. ``extensions`` (of the book and of each entry) are kept
-    exactly as sent. Read-only fields of an answer (``id``, ``revision``, ``shared``) may be sent back."""
+    exactly as sent. Unknown fields are refused (put your own data in ``extensions``)."""
 
 
-class SharedBookInput(CharacterBookSerializer):
+class SharedBookInput(SharedBookSerializer):
     """A Character Card V2 ``character_book`` object whose ``name`` is unique among your app's shared books."""
 
 

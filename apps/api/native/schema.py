@@ -28,6 +28,19 @@ class StaffPlaygroundScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "Admin login (browsable API)"}
 
 
+class ShapeSerializerSchema(OpenApiSerializerExtension):
+    """A record that refuses unknown keys says so (lorebooks and their entries); the classes with an extension of
+    their own below say it too."""
+
+    target_class = "apps.api.native.shape_serializers.ShapeSerializer"
+    match_subclasses = True
+    priority = -1
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False} if self.target.other_keys == "refuse" else schema
+
+
 class CharacterInputSchema(OpenApiSerializerExtension):
     """Character content refuses unknown top-level fields (so typos do not vanish); say so."""
 

@@ -8,6 +8,7 @@ accepted, so the schema cannot drift from the rules.
 import functools
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
@@ -21,6 +22,7 @@ from apps.core.shapes import (
     JsonValue,
     ListOf,
     Number,
+    NumberedChoice,
     ObjectOrText,
     Record,
     Shape,
@@ -52,6 +54,18 @@ class ObjectOrTextField(serializers.JSONField):
         return value
 
 
+@functools.cache
+def _numbered_choice_field(choices: tuple[str, ...]) -> type[serializers.Field]:
+    """A field documented as one of the names or its number (a ``NumberedChoice``)."""
+    schema = {
+        "oneOf": [
+            {"type": "string", "enum": list(choices)},
+            {"type": "integer", "minimum": 0, "maximum": len(choices) - 1},
+        ]
+    }
+    return extend_schema_field(schema)(type("NumberedChoiceField", (serializers.JSONField,), {}))
+
+
 def _field_options(field: Field) -> dict:
     options: dict = {"required": field.required}
     if field.default is not MISSING:
@@ -77,6 +91,8 @@ def shape_field(shape: Shape, **options) -> serializers.Field:
             return StrictFloatField(min_value=shape.min_value, max_value=shape.max_value, **options)
         case Boolean():
             return StrictBooleanField(**options)
+        case NumberedChoice():
+            return _numbered_choice_field(shape.choices)(**options)
         case Choice():
             return serializers.ChoiceField(choices=list(shape.choices), **options)
         case JsonObject():
@@ -92,10 +108,17 @@ def shape_field(shape: Shape, **options) -> serializers.Field:
     raise TypeError(f"No serializer field for {shape!r}")
 
 
+# The base of the serializers built from records; ``other_keys`` is the record's (the schema says
+# ``additionalProperties: false`` for a record that refuses unknown keys). No docstring: a record without a doc
+# of its own would show the base's in the schema.
+class ShapeSerializer(serializers.Serializer):
+    other_keys = "ignore"
+
+
 @functools.cache
 def shape_serializer(record: Record) -> type[serializers.Serializer]:
     """The serializer class of ``record``, named ``<record.name>Serializer`` and described by its doc. One class
     per record, so a record nested in several places is one schema component."""
     attrs = {field.name: shape_field(field.shape, **_field_options(field)) for field in record.fields}
-    attrs.update(__doc__=record.doc or None, __module__=__name__)
-    return type(f"{record.name}Serializer", (serializers.Serializer,), attrs)
+    attrs.update(__doc__=record.doc or None, __module__=__name__, other_keys=record.other_keys)
+    return type(f"{record.name}Serializer", (ShapeSerializer,), attrs)

@@ -21,6 +21,7 @@ from apps.core.admin_scoping import TenantScopedAdmin
 from apps.core.errors import ApplicationError
 
 from .forms import CharacterAuthoringForm, form_fieldsets
+from .lorebooks import LorebookAdmin, lorebook_link
 from .parts import field_for_path
 from .versions import CharacterVersionViews, export_response
 
@@ -39,7 +40,7 @@ class CharacterAdmin(CharacterVersionViews, TenantScopedAdmin, admin.ModelAdmin)
     search_fields = ("slug", "display_name")
     list_filter = ("app", "readiness_status")  # slugs are unique per app: the same slug can show up once per app
     list_select_related = ("app", "current_version")
-    readonly_fields = ("id", "current_version", "readiness_checklist", "created_at", "updated_at")
+    readonly_fields = ("id", "current_version", "lorebooks", "readiness_checklist", "created_at", "updated_at")
     actions = ["publish_draft", "export_json"]
 
     class Media:
@@ -56,6 +57,7 @@ class CharacterAdmin(CharacterVersionViews, TenantScopedAdmin, admin.ModelAdmin)
             ("JSON", {"fields": ["content_json"], "classes": ["authoring-json"]}),
         ]
         if obj is not None:
+            fieldsets.append(("Lorebooks", {"fields": ["lorebooks"]}))
             fieldsets.append(("Record", {"fields": ["id", "current_version", "created_at", "updated_at"]}))
         placed = {name for _, options in fieldsets for name in options["fields"]}
         # What a subclass adds through get_fields (the assets app's visual readiness) gets a section of its own.
@@ -69,6 +71,10 @@ class CharacterAdmin(CharacterVersionViews, TenantScopedAdmin, admin.ModelAdmin)
     @admin.display(description="readiness", ordering="readiness_score")
     def readiness(self, obj: Character):
         return f"{obj.get_readiness_status_display()} ({obj.readiness_score}%)"
+
+    @admin.display(description="lorebooks")
+    def lorebooks(self, obj: Character):
+        return lorebook_link(obj)
 
     @admin.display(description="readiness of the draft")
     def readiness_checklist(self, obj: Character):
@@ -148,6 +154,9 @@ class CharacterAdmin(CharacterVersionViews, TenantScopedAdmin, admin.ModelAdmin)
         contents = [selectors.character_content_current(character=character) for character in characters]
         filename = f"{characters[0].slug}.json" if len(characters) == 1 else "characters.json"
         return export_response(contents, filename)
+
+
+__all__ = ["CharacterAdmin", "CharacterVersionAdmin", "LorebookAdmin"]
 
 
 def _try_url(obj: Character | None) -> str | None:

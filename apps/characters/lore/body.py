@@ -12,6 +12,9 @@ same way every time:
   ids stay stable when a client sends the book back with or without its ids.
 - Optional fields left null are dropped, so a book read back is the book that was sent, plus ids and defaults.
 
+An entry that repeats an id already used earlier in the body is numbered like a new entry, and an entry without
+keys is kept (it never fires, as in SillyTavern): neither is refused, since no JSON schema can say so.
+
 Every problem is named by its path (``entries[2].keys[0]``) in one ValidationFailed; nothing is half-applied.
 """
 
@@ -20,12 +23,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from apps.characters.lore.book import regex_key_compile, selective_logic_name
-from apps.characters.types import CHARACTER_BOOK
+from apps.characters.types import CHARACTER_BOOK, SHARED_BOOK
 from apps.core.errors import ValidationFailed
 from apps.core.shapes import shape_validate
-
-# Read-only fields the API adds to a book it answers with; a body that carries them back is accepted.
-READ_ONLY_BOOK_FIELDS = frozenset({"id", "revision", "shared"})
 
 
 def _key_problems(keys: list[str], path: str, *, use_regex: bool) -> dict[str, list[str]]:
@@ -53,16 +53,16 @@ def _identity(keys: Iterable[str], content: str) -> tuple:
     return tuple(keys), content
 
 
-def book_body_validate(data: Any, *, existing_entries: Iterable[tuple[int, list[str], str]] = ()) -> dict[str, Any]:
+def book_body_validate(
+    data: Any, *, existing_entries: Iterable[tuple[int, list[str], str]] = (), shared: bool = False
+) -> dict[str, Any]:
     """``data`` (a Card V2 ``character_book``) checked and normalised, every entry with an ``id``.
 
     ``existing_entries`` are the stored book's entries as ``(id, keys, content)``: an id-less entry with the same
-    keys and content keeps its id, other new entries are numbered above every id. Raises ValidationFailed naming
-    each bad field by its path.
+    keys and content keeps its id, other new entries are numbered above every id. ``shared`` checks the body as a
+    shared book (a name is required). Raises ValidationFailed naming each bad field by its path.
     """
-    if isinstance(data, dict):
-        data = {name: value for name, value in data.items() if name not in READ_ONLY_BOOK_FIELDS}
-    book = shape_validate(CHARACTER_BOOK, data)
+    book = shape_validate(SHARED_BOOK if shared else CHARACTER_BOOK, data)
     # Lists and objects default here, not in the shape (a shared default object would be shared by every body).
     book.setdefault("extensions", {})
     book.setdefault("entries", [])
@@ -77,13 +77,11 @@ def book_body_validate(data: Any, *, existing_entries: Iterable[tuple[int, list[
         use_regex = bool(entry.get("use_regex"))
         problems.update(_key_problems(entry["keys"], f"{path}.keys", use_regex=use_regex))
         problems.update(_key_problems(entry["secondary_keys"], f"{path}.secondary_keys", use_regex=use_regex))
-        if not entry["keys"] and not entry.get("constant") and entry.get("enabled", True):
-            problems[f"{path}.keys"] = ["An entry that is not constant needs at least one key."]
         entry_id = entry.get("id")
-        if entry_id is not None:
-            if entry_id in seen:
-                problems[f"{path}.id"] = [f"Duplicate id {entry_id} (also entries[{seen[entry_id]}])."]
-            seen.setdefault(entry_id, index)
+        if entry_id is not None and entry_id in seen:
+            entry["id"] = None  # a repeated id (a copied entry): the later one is numbered like a new entry
+        elif entry_id is not None:
+            seen[entry_id] = index
     if problems:
         raise ValidationFailed(problems)
     stored = list(existing_entries)

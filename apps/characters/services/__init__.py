@@ -24,6 +24,7 @@ from apps.characters.readiness import readiness_evaluate
 from apps.characters.services.lorebooks import (
     LorebookSaved,
     character_lorebooks_set,
+    lorebook_admin_delete,
     lorebook_admin_saved,
     lorebook_create,
     lorebook_delete,
@@ -37,6 +38,7 @@ __all__ = [
     "LorebookSaved",
     "PublishResult",
     "character_lorebooks_set",
+    "lorebook_admin_delete",
     "lorebook_admin_saved",
     "lorebook_create",
     "lorebook_delete",

@@ -124,13 +124,6 @@ def lorebook_own_put(
     return LorebookSaved(book, entries, [character], published)
 
 
-def _shared_name(body: dict[str, Any]) -> str:
-    name = body.get("name", "").strip()
-    if not name:
-        raise ValidationFailed({"name": ["A shared lorebook needs a name (unique in your app)."]})
-    return name
-
-
 def _shared_locked(app: "App", lorebook_id: str) -> Lorebook:
     book = Lorebook.objects.select_for_update().filter(app=app, owner__isnull=True, pk=lorebook_id).first()
     if book is None:
@@ -151,8 +144,7 @@ def lorebook_create(*, app: "App", data: Any) -> LorebookSaved:
     """A new shared book of ``app`` from ``data`` (a Card V2 ``character_book`` with a name unique in the app),
     attached to no character yet. Raises ValidationFailed and LorebookNameTaken (a retried create cannot make a
     second book)."""
-    body = book_body_validate(data)
-    _shared_name(body)
+    body = book_body_validate(data, shared=True)
     book = Lorebook(app=app)
     return LorebookSaved(book, _shared_write(book, body))
 
@@ -169,8 +161,7 @@ def lorebook_update(
     """Replace a shared book whole and publish the next version of every character it is attached to, in one
     transaction. Raises LorebookNotFound (also for another app's id), ValidationFailed, LorebookNameTaken."""
     book = _shared_locked(app, lorebook_id)
-    body = book_body_validate(data, existing_entries=_stored_entries(book))
-    _shared_name(body)
+    body = book_body_validate(data, existing_entries=_stored_entries(book), shared=True)
     entries = _shared_write(book, body)
     characters = _characters_locked(list(book.characters.values_list("id", flat=True)))
     published = _characters_republish(characters, published_by=published_by, published_via=published_via)
@@ -206,12 +197,12 @@ def character_lorebooks_set(
     """Attach exactly ``lorebook_ids`` (the app's shared books) to the character, detaching the others, and
     publish its next version. Raises CharacterNotFound, LorebookNotFound (an id unknown to the app: other apps'
     books look absent) and ValidationFailed (not a list of ids); nothing is written then."""
-    if not isinstance(lorebook_ids, list) or not all(isinstance(item, str) for item in lorebook_ids):
-        raise ValidationFailed({"lorebook_ids": ["Must be a list of shared lorebook ids."]})
-    wanted = list(dict.fromkeys(lorebook_ids))
     character = Character.objects.filter(app=app, slug=slug).first()
     if character is None:
         raise CharacterNotFound(f"No character with slug '{slug}'.")
+    if not isinstance(lorebook_ids, list) or not all(isinstance(item, str) for item in lorebook_ids):
+        raise ValidationFailed({"lorebook_ids": ["Must be a list of shared lorebook ids."]})
+    wanted = list(dict.fromkeys(lorebook_ids))
     current = set(Lorebook.objects.filter(characters=character).values_list("id", flat=True))
     # Shared books first, then the character (see the module's lock order).
     locked = Lorebook.objects.select_for_update().filter(app=app, owner__isnull=True, pk__in={*wanted, *current})
@@ -235,3 +226,14 @@ def lorebook_admin_saved(
     if lorebook.owner_id:
         ids.add(lorebook.owner_id)
     return _characters_republish(_characters_locked(sorted(ids)), published_by=published_by, published_via="admin")
+
+
+@transaction.atomic
+def lorebook_admin_delete(*, lorebook: Lorebook, published_by: "AbstractBaseUser | None" = None) -> None:
+    """The admin deletes a book (own or shared): its owner and the characters it was attached to get their next
+    version without it, in the same transaction."""
+    locked = Lorebook.objects.select_for_update().get(pk=lorebook.pk)
+    ids = {*locked.characters.values_list("id", flat=True), *([locked.owner_id] if locked.owner_id else [])}
+    characters = _characters_locked(sorted(ids))
+    locked.delete()
+    _characters_republish(characters, published_by=published_by, published_via="admin")
