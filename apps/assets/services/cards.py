@@ -116,18 +116,6 @@ def _slug_chosen(app: App, display_name: str, slug: str | None, replace: bool) -
     return slug, existing
 
 
-def _book_written(app: App, slug: str, book: Any, *, replaced: Character | None, **publish: Any) -> Any:
-    """The card's book as the character's own (a card without one empties a replaced character's book);
-    problems are named under ``character_book``."""
-    if book is None and (replaced is None or character_selectors.lorebook_own_get(character=replaced) is None):
-        return None
-    try:
-        return character_services.lorebook_own_put(app=app, slug=slug, data=book or {"entries": []}, **publish)
-    except ValidationFailed as error:
-        fields = {f"character_book.{path}": problems for path, problems in error.fields.items()}
-        raise CardFieldsInvalid(fields) from None
-
-
 def _identity_stored(
     app: App, character: Character, checked: images.CheckedImage, file_format: str, *, new: bool
 ) -> tuple[VisualAsset, bool]:
@@ -188,19 +176,10 @@ def character_card_import(
         with transaction.atomic():
             slug, existing = _slug_chosen(app, content["display_name"], slug, replace)
             content["slug"] = slug
-            if existing is None and book is None:
-                result = character_services.character_publish(app=app, data=content, **publish)
-            elif existing is None:
-                # Saved as a draft first, so that the book is written before the first publish, which takes it:
-                # one version with everything, not a version without the book and another with it.
-                character = character_services.character_draft_save(app=app, data=content)
-                _book_written(app, slug, book, replaced=None, **publish)
-                result = character_services.character_draft_publish(character=character, **publish)
-            else:
-                result = character_services.character_publish(app=app, data=content, **publish)
-                saved = _book_written(app, slug, book, replaced=existing, **publish)
-                if saved is not None and result.character.id in saved.published:
-                    result = saved.published[result.character.id]
+            try:
+                result = character_services.character_publish_with_own_book(app=app, data=content, book=book, **publish)
+            except ValidationFailed as error:  # the content passed above: the lorebook rules refused the book
+                raise CardFieldsInvalid(error.fields) from None
             character = result.character
             if checked is not None:
                 identity, new_files = _identity_stored(app, character, checked, read.format, new=existing is None)
