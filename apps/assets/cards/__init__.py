@@ -60,7 +60,7 @@ def _sniffed(data: bytes) -> str:
         return "png"
     if data.startswith(b"PK\x03\x04"):
         return "charx"
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return "json"
     raise CardUnsupported("the file is neither a PNG, a CHARX (zip) nor a JSON card.")
 
