@@ -187,3 +187,11 @@ def test_statement_counts_of_import_and_export(api):
 # entries, its identity asset.
 IMPORT_STATEMENTS = 21
 EXPORT_STATEMENTS = 5
+
+
+def test_an_empty_body_is_422_and_a_card_over_the_json_body_limit_is_an_upload(api, settings, nothing_written):
+    with nothing_written():
+        assert_error(_raw(api, b"", "image/png"), 422, "validation_error", fields=["file"])
+    big = png_card({"chara": encoded(v2_card(description="x" * (2 * settings.REQUEST_MAX_BYTES)))})
+    assert len(big) > settings.REQUEST_MAX_BYTES
+    assert _raw(api, big, "image/png").status_code == 201
