@@ -178,10 +178,3 @@ class CardFieldsInvalid(CardRejected):
         summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
         ValidationFailed.__init__(self, fields, message=f"The card's fields are invalid: {summary}")
         self.reason = self.message
-
-
-class CharacterSlugTaken(Conflict):
-    """A card import named a slug the app already uses, without ``replace``."""
-
-    code = "character_exists"
-    fix = "Pass replace=true to publish the card as the character's next version, or choose another slug."

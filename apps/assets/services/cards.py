@@ -24,11 +24,10 @@ from PIL import Image
 from apps.assets import cards, images
 from apps.assets import selectors as asset_selectors
 from apps.assets.backends import builtin
-from apps.assets.errors import CardFieldsInvalid, CardTooLarge, CardUnsupported, CharacterSlugTaken
+from apps.assets.errors import CardFieldsInvalid, CardTooLarge, CardUnsupported
 from apps.assets.models import VisualAsset
 from apps.assets.services.visual_assets import visual_asset_promote, visual_asset_upload
 from apps.assets.types import ImageRequest
-from apps.characters import errors as character_errors
 from apps.characters import selectors as character_selectors
 from apps.characters import services as character_services
 from apps.characters.types import SLUG_PATTERN
@@ -93,27 +92,15 @@ def _content_checked(content: dict[str, Any]) -> None:
         raise CardFieldsInvalid(fields) from None
 
 
-def _slug_chosen(app: App, display_name: str, slug: str | None, replace: bool) -> tuple[str, Character | None]:
-    """The slug the card lands on and the app's character there (to replace), or None for a new one.
-
-    An explicit ``slug`` that the app uses is replaced with ``replace``, else refused (409). Without one, the slug
-    comes from the name: with ``replace`` the character there is replaced, else the first free ``name-N``."""
-    if slug is None:
-        slug = slugify(display_name)[:_SLUG_MAX_LENGTH].strip("-") or "character"
-        if not replace:
-            taken = character_selectors.character_slugs_taken(app=app, base=slug)
-            number = 2
-            base = slug
-            while slug in taken:
-                slug, number = f"{base}-{number}", number + 1
-            return slug, None
-    try:
-        existing = character_selectors.character_get(app=app, slug=slug, for_update=True)
-    except character_errors.CharacterNotFound:
-        return slug, None
-    if not replace:
-        raise CharacterSlugTaken(f"Your app already has a character with the slug '{slug}'.")
-    return slug, existing
+def _slug_derived(app: App, display_name: str, *, first_free: bool) -> str:
+    """The slug a card's name gives (``first_free``: the first of ``name``, ``name-2``... the app does not use)."""
+    slug = slugify(display_name)[:_SLUG_MAX_LENGTH].strip("-") or "character"
+    if first_free:
+        taken = character_selectors.character_slugs_taken(app=app, base=slug)
+        base, number = slug, 2
+        while slug in taken:
+            slug, number = f"{base}-{number}", number + 1
+    return slug
 
 
 def _identity_stored(
@@ -158,7 +145,7 @@ def character_card_import(
     asset.
 
     Raises a ``CardRejected`` (422, a code per reason: see ``apps.assets.errors``), ImageRejected (the picture),
-    CharacterSlugTaken (409: ``slug`` in use and no ``replace``), ValidationFailed (a bad ``slug``) and the
+    CharacterExists (409: ``slug`` in use and no ``replace``), ValidationFailed (a bad ``slug``) and the
     quota errors of a new character. Nothing is written when it raises.
     """
     limits = card_limits()
@@ -174,22 +161,24 @@ def character_card_import(
     identity, new_files = None, False
     try:
         with transaction.atomic():
-            slug, existing = _slug_chosen(app, content["display_name"], slug, replace)
-            content["slug"] = slug
+            content["slug"] = slug or _slug_derived(app, content["display_name"], first_free=not replace)
             try:
-                result = character_services.character_publish_with_own_book(app=app, data=content, book=book, **publish)
+                result = character_services.character_publish_with_own_book(
+                    app=app, data=content, book=book, must_create=not replace, **publish
+                )
             except ValidationFailed as error:  # the content passed above: the lorebook rules refused the book
                 raise CardFieldsInvalid(error.fields) from None
             character = result.character
             if checked is not None:
-                identity, new_files = _identity_stored(app, character, checked, read.format, new=existing is None)
+                new = result.created_character
+                identity, new_files = _identity_stored(app, character, checked, read.format, new=new)
     except BaseException:
         if identity is not None and new_files:  # the transaction did not commit: the picture's files go too
             for name in (identity.file.name, identity.thumbnail.name):
                 with contextlib.suppress(OSError):
                     default_storage.delete(name)
         raise
-    return CardImported(character, result.version, identity, read.format, read.card.spec, existing is None)
+    return CardImported(character, result.version, identity, read.format, read.card.spec, result.created_character)
 
 
 def _book_has_content(book: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from apps.accounts import services as accounts_services
 from apps.characters import selectors
 from apps.characters.content import content_validate
-from apps.characters.errors import CharacterNotFound, CharacterVersionNotFound
+from apps.characters.errors import CharacterExists, CharacterNotFound, CharacterVersionNotFound
 from apps.characters.lore.body import book_body_validate
 from apps.characters.models import Character, CharacterVersion, Lorebook
 from apps.characters.readiness import readiness_evaluate
@@ -98,6 +98,7 @@ def character_publish_with_own_book(
     app: "App",
     data: Any,
     book: Any,
+    must_create: bool = False,
     published_by: "AbstractBaseUser | None" = None,
     published_via: str = "",
 ) -> PublishResult:
@@ -106,11 +107,14 @@ def character_publish_with_own_book(
     version, creating the character when its slug is new: a Character Card's import, where the book is part of
     the character. Shared books attached to the character stay attached.
 
-    Raises ValidationFailed (content fields by their name, book fields under ``character_book.``) and the quota
-    errors of a new character; nothing is written then.
+    ``must_create``: the slug must be new to the app, else CharacterExists (decided under the row's lock, so two
+    imports racing for one slug cannot both create). Raises ValidationFailed (content fields by their name, book
+    fields under ``character_book.``) and the quota errors of a new character; nothing is written then.
     """
     content = content_validate(data)
     character, created = _locked_character(app, content["slug"], content["display_name"])
+    if must_create and not created:
+        raise CharacterExists(f"Your app already has a character with the slug '{character.slug}'.")
     # The character's row before its own book's: the lock order of the lorebook services.
     own = None if created else Lorebook.objects.select_for_update().filter(owner=character).first()
     entries = []
