@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
 
 bootstrap:
 	@bin/bootstrap
@@ -64,6 +64,10 @@ bench-memory: bootstrap
 # (bench/README.md, "OpenAI door").
 bench-openai: bootstrap
 	@$(PY) bench/openai_door.py
+
+# Character Card imports per second, a 2 MB PNG and a CHARX (bench/README.md, "Character Cards").
+bench-cards: bootstrap
+	@$(PY) bench/cards.py $(ARGS)
 
 # bench/turns.py on a worktree of BASE and on the working tree, alternated, medians of 3 runs each.
 # ARGS go to bench/turns.py (e.g. ARGS=--quick); bench/compare.py --help has the rest.

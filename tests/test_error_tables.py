@@ -88,7 +88,7 @@ def _table(path: Path, header: str) -> list[list[str]]:
 
 def test_the_native_table_has_every_status_and_code():
     table = {
-        int(status): set(re.findall(r"`([a-z_]+)`", codes))
+        int(status): set(re.findall(r"`([a-z][a-z0-9_]*)`", codes))  # card_invalid_base64 has digits
         for status, codes in _table(DOCS / "events.md", "| status | codes |")
     }
     answers = set()

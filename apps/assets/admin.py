@@ -5,7 +5,8 @@ metadata stripped, the identity rules), promote and retire with admin actions (`
 ``visual_asset_retire``), and see each character's assets as thumbnails with the three selfie gates on the
 character's own page. ``characters`` sits below ``assets`` and cannot import it, so this module extends the
 character admin that ``characters`` registered (a subclass registered in its place) with an inline of assets
-and a readiness field, instead of the character admin reaching up.
+and a readiness field, instead of the character admin reaching up; Character Card import and export join it the
+same way (``card_admin``).
 
 Pictures are shown through signed, expiring URLs (``selectors.file_url_signed``), the same door the API uses:
 the media folder is never served directly.
@@ -18,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from apps.assets import selectors, services
+from apps.assets.card_admin import CharacterCardAdmin
 from apps.assets.models import GeneratedImage, VisualAsset
 from apps.core.admin_scoping import TenantScopedAdmin, TenantScopedInline
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -243,8 +245,11 @@ class VisualAssetInline(TenantScopedInline, admin.TabularInline):
 _CharacterAdmin = type(admin.site._registry[Character])
 
 
-class CharacterWithAssetsAdmin(_CharacterAdmin):
-    """The characters app's admin, plus the character's visual assets and its visual readiness."""
+class CharacterWithAssetsAdmin(CharacterCardAdmin, _CharacterAdmin):
+    """The characters app's admin, plus the character's visual assets and its visual readiness, and Character
+    Card import and export (``card_admin``)."""
+
+    actions = [*_CharacterAdmin.actions, "export_card_png", "export_card_json", "export_card_charx"]
 
     def get_inlines(self, request, obj):
         # Not on the add page: a character has no assets before it exists (and the add form stays as it was).

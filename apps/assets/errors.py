@@ -98,3 +98,83 @@ class FileUrlExpired(PermissionDenied):
 class StoredFileMissing(NotFound):
     code = "file_not_found"
     fix = "The file is no longer stored; read the resource again."
+
+
+# --- Character Cards (``apps.assets.cards``) -----------------------------------------------------------------
+class CardRejected(ValidationFailed):
+    """A card file refused before anything is written (422). Each subclass names one reason by its code; the
+    reason is also the ``file`` field's problem, so every surface renders it like a validation failure."""
+
+    code = "card_invalid"
+    fix = (
+        "Send a Character Card: a PNG with a 'chara' (V2) or 'ccv3' (V3) tEXt chunk, the card's JSON, or a CHARX "
+        "zip with card.json at its root. See docs/integrators/cards.md for the limits."
+    )
+
+    def __init__(self, reason: str, *, field: str = "file") -> None:
+        super().__init__({field: [reason]}, message=f"The card was rejected: {reason}")
+        self.reason = reason
+
+
+class CardUnsupported(CardRejected):
+    code = "card_unsupported"
+
+
+class CardTooLarge(CardRejected):
+    code = "card_too_large"
+    fix = "Send a smaller card (CARD_MAX_BYTES for the file, CARD_MAX_CHUNK_BYTES for its card chunk)."
+
+
+class CardInvalidPng(CardRejected):
+    code = "card_invalid_png"
+    fix = "The PNG is truncated or corrupt: export the card again from its tool."
+
+
+class CardNoChunk(CardRejected):
+    code = "card_no_chunk"
+    fix = "This PNG carries no card: a card PNG has a tEXt chunk named 'chara' (V2) or 'ccv3' (V3)."
+
+
+class CardInvalidBase64(CardRejected):
+    code = "card_invalid_base64"
+    fix = "The card chunk must hold the card's UTF-8 JSON in base64: export the card again from its tool."
+
+
+class CardInvalidJson(CardRejected):
+    code = "card_invalid_json"
+    fix = "The card must be one JSON object (UTF-8) as the V1, V2 or V3 card specs write it."
+
+
+class CardImageBomb(CardRejected):
+    code = "card_image_bomb"
+    fix = "The picture declares more pixels than CARD_MAX_PIXELS allows: send a smaller picture."
+
+
+class CardZipBomb(CardRejected):
+    code = "card_zip_bomb"
+    fix = (
+        "The CHARX would unpack beyond the limits (CARD_ZIP_MAX_MEMBERS, CARD_ZIP_MAX_UNCOMPRESSED_BYTES, "
+        "CARD_ZIP_MAX_RATIO): leave large assets out of the archive."
+    )
+
+
+class CardPathTraversal(CardRejected):
+    code = "card_path_traversal"
+    fix = "Every name in a CHARX must be a relative path without '..', a drive or backslashes."
+
+
+class CardInvalidZip(CardRejected):
+    code = "card_invalid_zip"
+    fix = "A CHARX is a zip with card.json at its root: export the card again from its tool."
+
+
+class CardFieldsInvalid(CardRejected):
+    """The card was read, but its fields do not fit a character (each bad field named by its card path)."""
+
+    code = "card_fields_invalid"
+    fix = "Correct the card fields named in the message (limits in docs/integrators/cards.md)."
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        summary = "; ".join(f"{name}: {' '.join(problems)}" for name, problems in fields.items())
+        ValidationFailed.__init__(self, fields, message=f"The card's fields are invalid: {summary}")
+        self.reason = self.message

@@ -34,6 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from apps.assets.errors import ImageRejected
 
 FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "WEBP": ("image/webp", "webp")}
+FORMATS_BY_CONTENT_TYPE = {content_type: extension for content_type, extension in FORMATS.values()}
 THUMBNAIL_CONTENT_TYPE = "image/webp"
 _READ_CHUNK = 256 * 1024
 

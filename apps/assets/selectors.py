@@ -65,6 +65,11 @@ def identity_asset(*, character: Character) -> VisualAsset | None:
     ).first()
 
 
+def visual_asset_keyed(*, character: Character, asset_key: str) -> VisualAsset | None:
+    """The character's asset with this key (any status), or None."""
+    return VisualAsset.objects.filter(character=character, asset_key=asset_key).first()
+
+
 def _thresholds(content: dict[str, Any]) -> dict[str, Any]:
     thresholds = content.get("behavioral_thresholds")
     return thresholds if isinstance(thresholds, dict) else {}

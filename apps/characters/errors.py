@@ -6,6 +6,13 @@ class CharacterNotFound(NotFound):
     fix = "Create the character with POST /v1/characters, or list yours with GET /v1/characters."
 
 
+class CharacterExists(Conflict):
+    """A create-only publish (a Character Card import without ``replace``) met a slug the app already uses."""
+
+    code = "character_exists"
+    fix = "Pass replace=true to publish the card as the character's next version, or choose another slug."
+
+
 class CharacterNotPublished(Conflict):
     code = "character_not_published"
     fix = "Publish a version of the character first."

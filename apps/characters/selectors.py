@@ -63,6 +63,14 @@ def character_by_id_get(*, character_id: str) -> Character:
     return character
 
 
+def character_slugs_taken(*, app: "App", base: str) -> set[str]:
+    """The app's slugs that are ``base`` or ``base-<anything>`` (what a new slug derived from ``base`` must
+    avoid), in one query."""
+    return set(
+        Character.objects.filter(Q(slug=base) | Q(slug__startswith=f"{base}-"), app=app).values_list("slug", flat=True)
+    )
+
+
 def character_published_get(*, app: "App", slug: str, for_update: bool = False) -> Character:
     """The character with its current version loaded, for starting something on it (``for_update``: its row
     locked, see ``character_get``). Raises CharacterNotFound (also for another app's slug) and

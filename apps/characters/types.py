@@ -106,6 +106,14 @@ def _json_list(max_items: int) -> ListOf:
     return ListOf(JsonValue(), max_items=max_items)
 
 
+# Card texts (descriptions, example dialogues, instructions) run long in the wild; this bounds each one.
+CARD_TEXT_MAX_LENGTH = 100_000
+
+
+def _card_text() -> Text:
+    return Text(max_length=CARD_TEXT_MAX_LENGTH, allow_blank=True)
+
+
 CHARACTER_CONTENT = Record(
     "CharacterContent",
     (
@@ -215,6 +223,59 @@ CHARACTER_CONTENT = Record(
             doc="What the character can do in your app (a JSON object for your client), kept as authored.",
         ),
         Field("model", Text(max_length=100), doc="Chat model name from the catalog."),
+        # Character Card V2/V3 fields (see docs/integrators/cards.md): what a card says that the fields above
+        # do not, kept so that a card exported again is the card that was imported.
+        Field(
+            "personality",
+            _card_text(),
+            doc="A short summary of the character's personality (a card's personality); in the prompt.",
+        ),
+        Field(
+            "scenario",
+            _card_text(),
+            doc="The circumstances of the conversation (a card's scenario); in the prompt.",
+        ),
+        Field(
+            "mes_example",
+            _card_text(),
+            doc="Examples of dialogue showing how the character talks (a card's mes_example, usually blocks "
+            "opened by <START>); in the prompt.",
+        ),
+        Field(
+            "system_prompt",
+            _card_text(),
+            doc="Instructions from the character's author for the model (a card's system_prompt); in the prompt.",
+        ),
+        Field(
+            "post_history_instructions",
+            _card_text(),
+            doc="Instructions meant to come after the conversation so far (a card's post_history_instructions); "
+            "the last line of the character sheet.",
+        ),
+        Field(
+            "creator_notes",
+            _card_text(),
+            doc="Notes of the card's author for people using the character; never in the prompt.",
+        ),
+        Field("tags", _text_list(100, 100), doc="Labels for sorting and filtering; never in the prompt."),
+        Field("creator", Text(max_length=200, allow_blank=True), doc="Who made the card; never in the prompt."),
+        Field(
+            "character_version",
+            Text(max_length=100, allow_blank=True),
+            doc="The card author's version of the character (free text, not our version number).",
+        ),
+        Field(
+            "extensions",
+            JsonObject(),
+            doc="A card's extensions (namespaced keys of other tools), kept exactly as imported and exported "
+            "again; nothing in Dramatis reads them.",
+        ),
+        Field(
+            "card_fields",
+            JsonObject(),
+            doc="Card fields Dramatis has no use for (V3's nickname, group_only_greetings, source, "
+            "creator_notes_multilingual, creation_date, modification_date, unknown fields), kept for export.",
+        ),
     ),
     other_keys="refuse",
     doc="Everything an integrator authors about a character. Only ``slug`` and ``display_name`` are required.",

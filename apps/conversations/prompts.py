@@ -59,6 +59,8 @@ def system_prompt(
         ("Daily life", content.get("life_template")),
         ("Relationship so far", content.get("relationship_seed")),
         ("World facts", content.get("world_model_seed")),
+        ("Personality", content.get("personality")),
+        ("Scenario", content.get("scenario")),
     ]:
         text = _as_text(value)
         if text:
@@ -70,6 +72,11 @@ def system_prompt(
     forbidden = content.get("forbidden_style") or []
     if forbidden:
         lines.append("Never: " + "; ".join(forbidden))
+    # A card's own instructions and example dialogue (Character Card V2: system_prompt, mes_example).
+    if content.get("system_prompt"):
+        lines.append(f"Author's instructions: {content['system_prompt']}")
+    if content.get("mes_example"):
+        lines.append(f"Examples of dialogue (style only, not things that happened):\n{content['mes_example']}")
     lines.append(
         "Reply like a text message: short, natural, one to three sentences, separate chat bubbles with line breaks."
     )
@@ -77,6 +84,9 @@ def system_prompt(
         lines.append(INITIATE_INSTRUCTIONS[initiate])
     if selfie is not None:
         lines.append(SELFIE_INSTRUCTION.format(proactivity=selfie[0], comfort=selfie[1]))
+    # A card means these to follow the conversation; the sheet comes before it, so they close the sheet instead.
+    if content.get("post_history_instructions"):
+        lines.append(f"Always remember: {content['post_history_instructions']}")
     return "\n".join(lines)
 
 

@@ -492,11 +492,26 @@ STORAGES = {
 ASSET_MAX_BYTES = env.int("ASSET_MAX_BYTES", default=10 * 1024 * 1024)
 ASSET_MAX_PIXELS = env.int("ASSET_MAX_PIXELS", default=4096 * 4096)
 ASSET_THUMBNAIL_SIZE = env.int("ASSET_THUMBNAIL_SIZE", default=256)
-# The upload routes (native multipart upload, the admin's asset forms) take bodies up to this size instead of
-# REQUEST_MAX_BYTES: the file plus room for the form fields. Bigger bodies are refused with 413 unread.
-UPLOAD_REQUEST_MAX_BYTES = env.int("UPLOAD_REQUEST_MAX_BYTES", default=ASSET_MAX_BYTES + 256 * 1024)
+# Character Card import (docs/integrators/cards.md): a card file is refused (422, one code per reason) over
+# CARD_MAX_BYTES; its JSON (a PNG chunk, card.json or a JSON file) over CARD_MAX_CHUNK_BYTES; a PNG whose header
+# declares more than CARD_MAX_PIXELS pixels; a CHARX with more members, more unpacked bytes or a bigger
+# expansion ratio (per member over 1 MB) than the CARD_ZIP_* limits. The picture then passes the asset checks.
+CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=ASSET_MAX_BYTES)
+CARD_MAX_CHUNK_BYTES = env.int("CARD_MAX_CHUNK_BYTES", default=8 * 1024 * 1024)
+CARD_MAX_PIXELS = env.int("CARD_MAX_PIXELS", default=ASSET_MAX_PIXELS)
+CARD_ZIP_MAX_MEMBERS = env.int("CARD_ZIP_MAX_MEMBERS", default=256)
+CARD_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("CARD_ZIP_MAX_UNCOMPRESSED_BYTES", default=64 * 1024 * 1024)
+CARD_ZIP_MAX_RATIO = env.int("CARD_ZIP_MAX_RATIO", default=100)
+# The upload routes (native multipart upload, card import, the admin's asset and card forms) take bodies up to
+# this size instead of REQUEST_MAX_BYTES: the file plus room for the form fields. Bigger bodies are refused with
+# 413 unread.
+UPLOAD_REQUEST_MAX_BYTES = env.int(
+    "UPLOAD_REQUEST_MAX_BYTES", default=max(ASSET_MAX_BYTES, CARD_MAX_BYTES) + 256 * 1024
+)
 UPLOAD_PATH_PATTERNS = [
     r"^/v1/characters/[^/]+/visual-assets/?$",
+    r"^/v1/characters/import/?$",
+    r"^/admin/characters/character/import-card/$",
     r"^/admin/assets/visualasset/(add|[^/]+/change)/$",
     r"^/admin/characters/character/[^/]+/change/$",
 ]

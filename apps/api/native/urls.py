@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from apps.api.native import errors, streams
 from apps.api.native.views import (
+    cards,
     channels,
     characters,
     demo,
@@ -25,7 +26,9 @@ urlpatterns = [
     path("demo/sandbox-key", demo.DemoSandboxKeyApi.as_view(), name="demo-sandbox-key"),
     path("characters", characters.CharacterCollectionApi.as_view(), name="characters"),
     path("characters/validate", characters.CharacterValidateApi.as_view(), name="character-validate"),
+    path("characters/import", cards.CharacterCardImportApi.as_view(), name="character-card-import"),
     path("characters/<str:slug>", characters.CharacterDetailApi.as_view(), name="character-detail"),
+    path("characters/<str:slug>/export", cards.CharacterCardExportApi.as_view(), name="character-card-export"),
     path("characters/<str:slug>/versions", characters.CharacterVersionListApi.as_view(), name="character-versions"),
     path("characters/<str:slug>/readiness", characters.CharacterReadinessApi.as_view(), name="character-readiness"),
     path("characters/<str:slug>/lorebook", lorebooks.CharacterLorebookApi.as_view(), name="character-lorebook"),

@@ -1,7 +1,9 @@
 """Writes of the assets app, one topic per module: visual assets (upload, register from a URL, promote,
-retire) and generated images (create, draw, settle). Every function takes the asking app (or an id its caller
+retire), generated images (create, draw, settle) and Character Cards (import, export). Every function takes the
+asking app (or an id its caller
 scoped to it) and refuses another app's rows as absent."""
 
+from apps.assets.services.cards import CardExported, CardImported, character_card_export, character_card_import
 from apps.assets.services.direct_images import DirectImage, direct_images_purge, images_generate
 from apps.assets.services.generated_images import (
     ImageDrawn,
@@ -23,6 +25,10 @@ from apps.assets.services.visual_assets import (
 
 __all__ = [
     "ASSET_KEY_PATTERN",
+    "CardExported",
+    "CardImported",
+    "character_card_export",
+    "character_card_import",
     "DirectImage",
     "ImageDrawn",
     "ImageJob",

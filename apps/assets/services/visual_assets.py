@@ -180,8 +180,10 @@ def visual_asset_upload(
     visual_description: str = "",
     provenance: str = "",
     license: str = "",  # noqa: A002 - the field's name
+    checked: images.CheckedImage | None = None,
 ) -> AssetWritten:
-    """Store an uploaded picture as one of the character's visual assets.
+    """Store an uploaded picture as one of the character's visual assets (``checked``: a picture that already
+    passed ``images.image_check``, instead of ``file``, for a caller that checked it before its transaction).
 
     An ``identity`` asset is active at once (promotion ``approved_anchor``), like LoreOS: uploading a new face
     is the author's decision, so it replaces the previous active identity, which is retired in the same
@@ -193,7 +195,8 @@ def visual_asset_upload(
     character = _character_resolved(app, character_slug, character)
     _fields_checked(asset_key=asset_key, category=category)
     _admissible(character=character, asset_key=asset_key, category=category)
-    checked = images.image_check(images.image_read(file))
+    if checked is None:
+        checked = images.image_check(images.image_read(file))
     return _asset_store(
         character=character,
         checked=checked,

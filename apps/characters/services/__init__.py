@@ -17,12 +17,16 @@ import json_merge_patch
 from django.db import IntegrityError, transaction
 
 from apps.accounts import services as accounts_services
+from apps.characters import selectors
 from apps.characters.content import content_validate
-from apps.characters.errors import CharacterNotFound, CharacterVersionNotFound
-from apps.characters.models import Character, CharacterVersion
+from apps.characters.errors import CharacterExists, CharacterNotFound, CharacterVersionNotFound
+from apps.characters.lore.body import book_body_validate
+from apps.characters.models import Character, CharacterVersion, Lorebook
 from apps.characters.readiness import readiness_evaluate
 from apps.characters.services.lorebooks import (
     LorebookSaved,
+    _book_write,
+    _stored_entries,
     character_lorebooks_set,
     lorebook_admin_delete,
     lorebook_admin_saved,
@@ -88,6 +92,58 @@ def character_publish(
     content = content_validate(data)
     character, created = _locked_character(app, content["slug"], content["display_name"])
     return _version_publish(character, content, created=created, published_by=published_by, published_via=published_via)
+
+
+@transaction.atomic
+def character_publish_with_own_book(
+    *,
+    app: "App",
+    data: Any,
+    book: Any,
+    must_create: bool = False,
+    published_by: "AbstractBaseUser | None" = None,
+    published_via: str = "",
+) -> PublishResult:
+    """Publish ``data`` (the whole content, as ``character_publish``) and ``book`` (a Card V2 ``character_book``
+    that replaces the character's own lorebook whole; None: the character has no own book afterwards) as ONE
+    version, creating the character when its slug is new: a Character Card's import, where the book is part of
+    the character. Shared books attached to the character stay attached.
+
+    ``must_create``: the slug must be new to the app, else CharacterExists (decided under the row's lock, so two
+    imports racing for one slug cannot both create). Raises ValidationFailed (content fields by their name, book
+    fields under ``character_book.``) and the quota errors of a new character; nothing is written then.
+    """
+    content = content_validate(data)
+    character, created = _locked_character(app, content["slug"], content["display_name"])
+    if must_create and not created:
+        raise CharacterExists(f"Your app already has a character with the slug '{character.slug}'.")
+    # The character's row before its own book's: the lock order of the lorebook services.
+    own = None if created else Lorebook.objects.select_for_update().filter(owner=character).first()
+    entries = []
+    if book is not None:
+        try:
+            body = book_body_validate(book, existing_entries=_stored_entries(own))
+        except ValidationFailed as error:
+            raise ValidationFailed({f"character_book.{path}": v for path, v in error.fields.items()}) from None
+        own = own or Lorebook(app=app, owner=character)
+        entries = _book_write(own, body)
+    elif own is not None:
+        own.delete()
+        own = None
+    if not created:
+        books = selectors.lorebooks_resolved_for(character_ids=[character.id])[character.id]
+    elif own is not None and any(entry.enabled for entry in entries):  # a new character has no shared books yet
+        books = [selectors.lorebook_resolved(lorebook=own, entries=entries)]
+    else:
+        books = []
+    return _version_publish(
+        character,
+        content,
+        created=created,
+        published_by=published_by,
+        published_via=published_via,
+        lorebooks=books,
+    )
 
 
 @transaction.atomic

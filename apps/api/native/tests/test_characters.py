@@ -150,7 +150,7 @@ def test_missing_key_writes_nothing(anon, nothing_written):
         ({"voice_samples": ["ok", 7]}, ["voice_samples[1]"]),
         ({"profile": ["bio"]}, ["profile"]),
         ({"greeting": {"text": "hi"}}, ["greeting"]),
-        ({"personality": "shy"}, ["personality"]),
+        ({"personalty": "shy"}, ["personalty"]),  # a typo of a field: refused, not dropped
         ({"profile": {"visible_bio": "a\x00b"}}, ["profile.visible_bio"]),  # PostgreSQL jsonb cannot store it
         ({"onboarding": [{"step": ["ok", "\x00"]}]}, ["onboarding[0].step[1]"]),
         ({"display_name": "Lu\x00na"}, ["display_name"]),
@@ -403,7 +403,7 @@ def test_patch_needs_a_key(anon, api, nothing_written):
         ({"slug": "luna-two"}, ["slug"]),
         ({"slug": None}, ["slug"]),
         ({"voice_samples": ["ok", 7]}, ["voice_samples[1]"]),
-        ({"personality": "shy"}, ["personality"]),
+        ({"personalty": "shy"}, ["personalty"]),  # a typo of a field: refused, not dropped
         ({"profile": {"visible_bio": "a\x00b"}}, ["profile.visible_bio"]),
     ],
 )
