@@ -133,11 +133,14 @@ def _range_end(value: date | datetime | None) -> datetime | None:
 class UsageQuery(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=list(USAGE_GROUP_COLUMNS), required=False)
     to = DateOrDateTimeField(required=False, help_text="Until this date (inclusive) or date-time (exclusive), UTC.")
-    external_user_ref = serializers.CharField(required=False, max_length=256)
-    character = serializers.CharField(required=False, max_length=128, help_text="A character slug.")
-    session_id = serializers.CharField(required=False, max_length=40)
+    # Filters match exactly, spaces included: a value no row has filters to empty totals, never a 422.
+    external_user_ref = serializers.CharField(required=False, max_length=256, trim_whitespace=False)
+    character = serializers.CharField(
+        required=False, max_length=128, trim_whitespace=False, help_text="A character slug."
+    )
+    session_id = serializers.CharField(required=False, max_length=40, trim_whitespace=False)
     resource_type = serializers.ChoiceField(choices=RESOURCE_TYPES, required=False)
-    model = serializers.CharField(required=False, max_length=200)
+    model = serializers.CharField(required=False, max_length=200, trim_whitespace=False)
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=100, help_text="At most this many groups.")
 
     def get_fields(self):
