@@ -100,6 +100,16 @@ def memory_summary_queue(*, session_id: str, final: bool = False) -> None:
         transaction.on_commit(lambda: executor.submit(MEMORY_SUMMARISE_TASK, session_id, final))
 
 
+def npc_memory_queue(*, session: Session, appended: int, final: bool) -> None:
+    """After an NPC turn appended ``appended`` events: fold the playthrough into the player's memory when its
+    machine completed (``final``), or when its unsummarised messages pass twice the window kept verbatim."""
+    if session.memory_id is None or not settings.MEMORY_ENABLED:
+        return
+    backlog = session.last_cursor + appended - session.summarised_through
+    if final or backlog > 2 * settings.MEMORY_RECENT_MESSAGES:
+        memory_summary_queue(session_id=session.id, final=final)
+
+
 def memory_messages(*, memory: TurnMemory, query: str) -> list[ChatMessage]:
     """The memory as system messages for a prompt that is not a character turn's (an NPC's reply): the pinned
     blocks, the facts relevant to ``query`` and the summary, laid out as a turn lays them out."""

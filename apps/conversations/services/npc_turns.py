@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 
 from apps.accounts import selectors as accounts_selectors
@@ -46,7 +45,7 @@ from apps.conversations.models import Session
 from apps.conversations.services import metering
 from apps.conversations.services.deltas import DeltaPublisher, delta_listening
 from apps.conversations.services.events import NewEvent, events_append
-from apps.conversations.services.memory import memory_messages, memory_summary_queue, turn_memory_read
+from apps.conversations.services.memory import memory_messages, npc_memory_queue, turn_memory_read
 from apps.conversations.services.npc_sessions import opening, session_open
 from apps.conversations.services.sessions import session_version_follow
 from apps.core.errors import ApplicationError, ValidationFailed
@@ -237,16 +236,6 @@ def _completion(playthrough: Playthrough, step: PlaythroughStep) -> dict[str, An
     }
 
 
-def _memory_queue(session: Session, appended: int, *, final: bool) -> None:
-    """Fold the playthrough into the player's memory when its machine completes, or when its unsummarised
-    messages pass twice the window kept verbatim."""
-    if session.memory_id is None or not settings.MEMORY_ENABLED:
-        return
-    backlog = session.last_cursor + appended - session.summarised_through
-    if final or backlog > 2 * settings.MEMORY_RECENT_MESSAGES:
-        memory_summary_queue(session_id=session.id, final=final)
-
-
 def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
     outcomes = [*turn.outcomes, metering.CallOutcome(turn.reply_call, result.usage, "succeeded", result.model)]
     reply = result.text.strip()
@@ -292,7 +281,7 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
             events_append(
                 session_id=turn.session.id, events=events, character_version_id=turn.session.character_version_id
             )
-            _memory_queue(turn.session, len(events), final=step.result.machine_completed)
+            npc_memory_queue(session=turn.session, appended=len(events), final=step.result.machine_completed)
     except PlaythroughMoved:
         _settle(outcomes)  # the calls were made: their usage stands even though the turn does not
         raise
