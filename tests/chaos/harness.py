@@ -22,8 +22,9 @@ group of its own, against a database of its own and the caller's Redis database:
   ``tests.live.Process`` objects. ``kill(role, i)`` sends SIGKILL to the main process only (a prefork
   worker's children are orphaned, as on a real crash); ``kill_child("worker", i)`` kills one pool child;
   ``restart(role, i)`` kills what is left of the group and starts a new process in its place.
-- **Tenants**: ``provision`` makes an app and key (``manage.py createapikey``, the operator's way), then a
-  character, sessions and webhook endpoints through the public API.
+- **Tenants**: ``start()`` makes an app and its key ``stack.key`` (``manage.py createapikey``, the operator's
+  way) while the servers boot; ``provision`` adds a character, sessions and webhook endpoints through the
+  public API.
 
 Logs are kept under ``var/chaos-logs`` (``stack.logs()`` for the tail of each). Used by the pytest fixture
 ``chaos_stack`` (tests/chaos/conftest.py) and by ``python -m tests.chaos``.
@@ -37,7 +38,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -413,8 +413,9 @@ class ChaosStack:
         webhooks: list[str] = (),
         session_fields: dict[str, Any] | None = None,
     ) -> Tenant:
-        """An app with a key (``stack.key``'s app unless ``app_name``), a published character, ``sessions`` sessions and one app-wide webhook endpoint per
-        URL in ``webhooks`` (signed with ``SIGNING_SECRET``), all but the key through the public API."""
+        """A published character, ``sessions`` sessions and one app-wide webhook endpoint per URL in ``webhooks``
+        (signed with ``SIGNING_SECRET``), through the public API, for the app of ``stack.key`` (or a new key of
+        ``app_name``). A second call on one app needs another ``character`` slug."""
         key = self.api_key(app_name) if app_name else self.key
         api = self.client(key)
         body = {"slug": character, "display_name": "Chaos Hero", "profile": {"summary": "A patient listener."}}
