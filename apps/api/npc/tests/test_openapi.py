@@ -1,15 +1,12 @@
 """``/npc/api/v1/openapi.json`` documents every route of the surface with the methods its view answers, and real
 responses of every endpoint (successes and errors) validate against it."""
 
-import re
-
 import pytest
-from django.urls import URLPattern
-from jsonschema import Draft202012Validator
 
 from apps.api.npc import urls
 from apps.conversations.tests.npc_scenario import scenario_body
 from apps.npcs import services as npcs_services
+from tests.openapi_documents import document_fetch, documented_routes, response_check, routes
 
 pytestmark = pytest.mark.django_db
 
@@ -19,50 +16,16 @@ UNDOCUMENTED = {"npc-openapi", "npc-not-found"}  # the document itself, and the 
 
 @pytest.fixture
 def document(anon):
-    response = anon.get(f"{BASE}/openapi.json")
-    assert response.status_code == 200
-    document = response.json()
-    Draft202012Validator.check_schema({"$defs": document["components"]["schemas"]})
-    return document
-
-
-def _routes() -> dict[str, set[str]]:
-    """Each route of ``urls.py`` as a documented path (``{persona_id}``), with the methods its view answers."""
-    routes = {}
-    for pattern in urls.urlpatterns:
-        assert isinstance(pattern, URLPattern)
-        if pattern.name in UNDOCUMENTED:
-            continue
-        route = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
-        assert route.startswith("api/v1/"), route
-        view = pattern.callback.view_class
-        routes["/" + route.removeprefix("api/v1/")] = {
-            m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)
-        }
-    return routes
+    return document_fetch(anon, f"{BASE}/openapi.json")
 
 
 def test_every_route_and_method_is_documented_and_nothing_else(document):
-    documented = {
-        path: {method for method in item if method != "parameters"} for path, item in document["paths"].items()
-    }
-    assert documented == _routes()
-
-
-def test_the_catch_all_is_the_last_route_and_the_rest_are_known():
-    names = [pattern.name for pattern in urls.urlpatterns]
-    assert names[-1] == "npc-not-found" and set(names) >= UNDOCUMENTED
+    assert documented_routes(document) == routes(urls.urlpatterns, prefix="api/v1/", undocumented=UNDOCUMENTED)
+    assert urls.urlpatterns[-1].name == "npc-not-found"  # the catch-all: the only route left out besides the document
 
 
 def _check(document, path: str, method: str, response, media: str = "application/json") -> None:
-    responses = document["paths"][path][method]["responses"]
-    assert str(response.status_code) in responses, (path, method, response.status_code, response.content[:300])
-    content = responses[str(response.status_code)]["content"]
-    assert response["Content-Type"].startswith(media) and media in content, response["Content-Type"]
-    if media == "application/json":
-        Draft202012Validator({**content[media]["schema"], "components": document["components"]}).validate(
-            response.json()
-        )
+    response_check(document, path, method, response, media)
 
 
 def test_responses_match_the_document(foil, api, anon, other_foil, other, document):
