@@ -175,14 +175,26 @@ TURN_ERRORS = {
     "502": _error("The platform's model failed (llm_error)"),
     "503": _error("The model could not be reached (llm_unavailable)"),
 }
+
+
+def _sse_event(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    data = {"type": "string", "contentMediaType": "application/json", "contentSchema": schema}
+    return obj({"event": {"const": name}, "data": data})
+
+
 EVENT_STREAM = {
     "text/event-stream": {
         "schema": {
-            "type": "string",
             "description": (
-                "Frames with an `event:` line: `metadata` (a ChatStreamMetadata), one `text_delta` {text} per chunk, "
-                "then `done` (a ChatResponse); or `error` {error, code} when the reply fails after the start."
+                "`metadata` first (the step the turn applies), one `text_delta` per chunk of the reply, then `done` "
+                "(the whole response); or `error` when the reply fails after the start (nothing of the turn saved)."
             ),
+            "oneOf": [
+                _sse_event("metadata", ref("ChatStreamMetadata")),
+                _sse_event("text_delta", obj({"text": STRING})),
+                _sse_event("done", ref("ChatResponse")),
+                _sse_event("error", obj({"error": STRING, "code": STRING})),
+            ],
         }
     }
 }

@@ -240,12 +240,27 @@ WRITE_ERRORS = {
 EVENT_STREAM = {
     "text/event-stream": {
         "schema": {
-            "type": "string",
             "description": (
-                "`data: <ChatCompletionChunk>` frames: the role first, the content's deltas, a closing chunk with "
-                "`finish_reason`, the usage chunk (with include_usage), then `data: [DONE]`; a failure after the "
-                "start is a `data: {error}` frame."
+                "One `data:` frame each: the role first, the content's deltas, a closing chunk with `finish_reason`, "
+                "the usage chunk (with include_usage), then `data: [DONE]`; a failure after the start is a "
+                "`data: {error}` frame."
             ),
+            "type": "object",
+            "properties": {
+                "event": {"const": "message"},
+                "data": {
+                    "oneOf": [
+                        {"const": "[DONE]"},
+                        {
+                            "type": "string",
+                            "pattern": "^[{]",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"anyOf": [ref("ChatCompletionChunk"), ref("Error")]},
+                        },
+                    ]
+                },
+            },
+            "required": ["data"],
         }
     }
 }
