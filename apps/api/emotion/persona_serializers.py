@@ -86,7 +86,9 @@ class PersonaCreateInput(serializers.Serializer):
     config = PersonaConfigInput()
 
 
-class PersonaListQuery(serializers.Serializer):
+class PageQuery(serializers.Serializer):
+    """A newest-first list's query (personas, worlds, world events)."""
+
     cursor = serializers.CharField(max_length=200, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
