@@ -25,18 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+from emotion import APPRAISAL, CONFIG  # noqa: E402 - the HTTP bench's body and persona
 from inprocess import cpu_profile_print, database_recreate, environment_prepare, figures_write  # noqa: E402
 
 PERSONAS = 32
-APPRAISAL = {
-    "goal_relevance": 0.7,
-    "goal_congruence": 0.6,
-    "expectedness": 0.5,
-    "controllability": 0.5,
-    "agency": -0.5,
-    "norm_compatibility": 0.6,
-}
-CONFIG = {"personality": {"O": 0.6, "C": 0.5, "E": 0.7, "A": 0.7, "N": 0.4, "H": 0.6}, "identity": {"name": "Sera"}}
 
 
 def main() -> None:

@@ -197,7 +197,16 @@ def persona_api_state(*, session: PersonaSession) -> dict[str, Any]:
         "discrete_emotion": public["discrete_emotion"],
         "emotion_intensity": public["emotion_intensity"],
         "lastUpdated": int(session.updated_at.timestamp() * 1000),
+        **_mask_of(session, state),
     }
+
+
+def _mask_of(session: PersonaSession, state: engine.EmotionState) -> dict[str, float]:
+    """``prevMaskIntegrity``: how well a suppressing persona's expression hides what it feels now (after its
+    last step); absent for a persona with no mask."""
+    config = engine.emotion_config_derive(engine.personality_from_dict(session.persona), session.config)
+    integrity = engine.mask_integrity(state, config)
+    return {} if integrity is None else {"prevMaskIntegrity": integrity}
 
 
 def persona_snapshot(*, session: PersonaSession) -> dict[str, Any]:
@@ -240,6 +249,7 @@ __all__ = [
     "persona_api_get",
     "persona_api_page",
     "persona_api_state",
+    "persona_reflection_prompt",
     "persona_prompt_context",
     "persona_prompt_data",
     "persona_session_get",
@@ -258,3 +268,19 @@ __all__ = [
     "world_relationships",
     "world_scene_sections",
 ]
+
+
+def persona_reflection_prompt(
+    *, session: PersonaSession, text: str, source_entity: str, state: engine.EmotionState, importance: float
+) -> dict[str, str] | None:
+    """The SDK's ``reflectionPrompt`` for an episode the persona just recorded, when it matters enough
+    (``engine.reflection_prompt``); None otherwise."""
+    name = ((session.spec or {}).get("identity") or {}).get("name") or ""
+    return engine.reflection_prompt(
+        name=name,
+        text=text,
+        source_entity=source_entity,
+        feeling=state.discrete.primary,
+        intensity=state.intensity,
+        importance=importance,
+    )

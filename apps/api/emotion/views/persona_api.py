@@ -80,6 +80,8 @@ class PerceiveApi(EmotionApiView):
             source_entity=event.get("sourceEntity") or "",
             timestamp_ms=int(timestamp) if timestamp is not None else None,
             trust_initial=relationship.get("trust"),
+            stimulus=event.get("stimulus"),
+            prior_episodes=context.get("priorEpisodes") or (),
         )
         return result(presenters.agent_response(perception))
 
