@@ -21,11 +21,6 @@ class WorldUpdateInput(WorldInput):
     name = StrictCharField(max_length=NAME_MAX, required=False)
 
 
-class PageQuery(serializers.Serializer):
-    cursor = serializers.CharField(max_length=200, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
-
-
 class MemberInput(serializers.Serializer):
     persona_id = StrictCharField(max_length=40, required=False, allow_null=True)
     persona_config_id = StrictCharField(max_length=NAME_MAX, required=False, allow_null=True)
