@@ -8,6 +8,7 @@ so what the tests exercise is what production runs.
 """
 
 import contextlib
+import os
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -79,7 +80,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that a CORS preflight is answered before anything can refuse it (authentication included).
+    # Outermost: times every request (by URL route) and opens its log scope (request_id).
+    "apps.core.middleware.RequestObservationMiddleware",
+    # So that a CORS preflight is answered before anything can refuse it (authentication included).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the front door's CSS, Swagger UI and ReDoc) from the web process itself, collected by the
@@ -102,6 +105,7 @@ MIDDLEWARE = [
 
 # Cookie-less requests to the APIs (bearer keys, never sessions) run only these; see apps/core/handlers.py.
 API_MIDDLEWARE = [
+    "apps.core.middleware.RequestObservationMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -483,10 +487,25 @@ with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
+# One JSON object per line in production (time, level, logger, message, and the request_id, app_id, session_id
+# and run_ref of what was being handled: apps/core/log_context.py); plain text on the embedded default.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "apps.core.log_context.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "text": {"format": "%(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's default config gives the "django" logger a console handler of its own (active in debug) that
     # also propagates to ours on the root, so every 4xx ("Not Found: /v1/...") was printed twice. Without
@@ -494,6 +513,22 @@ LOGGING = {
     # the default mail_admins handler had nothing to send.)
     "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
+
+# --- Health, readiness and metrics (docs/operators.md) ----------------------------------------------
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Every process of this machine writes its metric samples here (prometheus-client's multiprocess mode) and
+# /metrics adds them up. prometheus-client reads the variable when it is imported, so it is set here, first.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+with contextlib.suppress(OSError):
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Each /readyz check gives up after this long, so readiness never hangs on a dead dependency.
+READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=1.0)
+# Celery workers write a heartbeat to Redis this often; /readyz fails when the newest is older than the max age.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.float("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=30.0)
+WORKER_HEARTBEAT_KEY = env.str("WORKER_HEARTBEAT_KEY", default="dramatis:worker-heartbeats")
 
 # Uploaded visual assets and generated images, through Django's storage API: local files under MEDIA_ROOT by
 # default (never served directly: the API hands out signed, expiring URLs), or any django-storages backend

@@ -28,7 +28,7 @@ from apps.conversations.services.selfies import (
     selfie_reply_read,
 )
 from apps.conversations.services.turn_prompt import WORKER, Turn, TurnOptions, turn_context, turn_prepare
-from apps.core import clock
+from apps.core import clock, log_context, metrics
 from apps.core.errors import ApplicationError
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMTransientError, LLMUnusableJSON
@@ -224,6 +224,26 @@ def _reply_streamed(turn: Turn, listeners: DeltaPublisher | None) -> Generator[s
     return stream.result
 
 
+_METRIC_OUTCOMES = {"queued": "retried"}
+
+
+def _observed(run: Run, outcome: RunOutcome) -> RunOutcome:
+    """Count the attempt's outcome (and a finished run's latency from its acceptance), log it, and pass it on."""
+    finished = outcome.status in {"succeeded", "failed"}
+    metrics.turn_finished(
+        kind=run.kind,
+        outcome=_METRIC_OUTCOMES.get(outcome.status, outcome.status),
+        accepted_at=run.created_at if finished else None,
+    )
+    if outcome.status == "succeeded" and run.kind != Run.Kind.REPLY:
+        metrics.proactive_sent(kind=run.kind)
+    if outcome.error is not None:
+        logger.info("Run %s %s: %s", run.id, outcome.status, outcome.error.code)
+    else:
+        logger.info("Run %s %s", run.id, outcome.status)
+    return outcome
+
+
 def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, None, RunOutcome]:
     """One attempt of a run, as a generator: it yields the reply's text deltas while the model streams them
     (only when the options ask for a stream or an event stream listens to the session; else it yields
@@ -233,19 +253,20 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
     if attempt is None:
         return RunOutcome(run_id, "skipped")
     run = selectors.run_for_execution(run_id=run_id)
+    log_context.bind(app_id=run.session.app_id, session_id=run.session_id, run_ref=run.id)
     if attempt > settings.RUN_MAX_ATTEMPTS:
         # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
         # every time must end in run.failed instead of being reclaimed forever.
         abandoned = RunAbandoned(f"The turn was abandoned by its worker {attempt - 1} times.")
         _finish_failure(run, attempt, abandoned, run.model_calls)
-        return RunOutcome(run_id, "failed", error=abandoned)
+        return _observed(run, RunOutcome(run_id, "failed", error=abandoned))
     turn = Turn()
     clock_started = time.monotonic()
     try:
         turn_prepare(run, turn, options)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls + turn.model_calls(), turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
     # The caller (a synchronous door) may stream for itself; the session's event streams hear the deltas too,
@@ -261,21 +282,21 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
         if attempt < settings.RUN_MAX_ATTEMPTS and not options.inline:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
             retry_in = _schedule_retry(run, attempt, calls)
-            return RunOutcome(run_id, "queued", retry_in=retry_in)
+            return _observed(run, RunOutcome(run_id, "queued", retry_in=retry_in))
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     except ApplicationError as error:
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     latency_ms = int((time.monotonic() - started) * 1000)
     reply = _finish_success(run, attempt, turn, result, latency_ms)
     if reply is None:
-        return RunOutcome(run_id, "superseded")
+        return _observed(run, RunOutcome(run_id, "superseded"))
     trace = None
     if options.trace:
         timings = {"prepare_ms": round((started - clock_started) * 1000, 1), "model_ms": latency_ms}
         trace = run_trace(run=run, turn=turn, timings=timings)
-    return RunOutcome(run_id, "succeeded", reply=reply, result=result, trace=trace)
+    return _observed(run, RunOutcome(run_id, "succeeded", reply=reply, result=result, trace=trace))
 
 
 def run_execute(*, run_id: str) -> RunOutcome:
