@@ -39,7 +39,7 @@ def _error_shape(response) -> None:
 
 
 @schema.parametrize()
-@fuzzing.fuzz_settings(15)
+@fuzzing.fuzz_settings(10)
 def test_every_operation_keeps_its_documented_contract(case, scene, django_capture_on_commit_callbacks):
     _aim_at_real_resources(case, scene)
     with fuzzing.connection_kept(), django_capture_on_commit_callbacks(execute=True):
