@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
+.PHONY: run test fuzz bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
 
 bootstrap:
 	@bin/bootstrap
@@ -25,6 +25,12 @@ else
 endif
 	@.venv/bin/lint-imports --no-cache
 	@.venv/bin/ruff check .
+
+# Every surface's schema fuzzing (tests/test_schema_fuzz*.py) with many more examples per operation than the
+# test suite's; prints schemathesis' findings and pytest's summary. FUZZ_EXAMPLES=50 make fuzz for a shorter run.
+fuzz: bootstrap
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PYTEST) -p no:cacheprovider -n $${FUZZ_WORKERS:-2} -rA \
+		$(wildcard tests/test_schema_fuzz*.py)
 
 lint: bootstrap
 	@.venv/bin/ruff check .

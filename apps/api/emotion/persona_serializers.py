@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.api.emotion.serializers import CONTEXT_MAX_CHARS, StrictSerializer
-from apps.api.shared.validation import StrictCharField, StrictFloatField
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
 
 NAME_MAX = 200
 TEXT_MAX = 4000
@@ -72,7 +72,7 @@ class GoalInput(serializers.Serializer):
     id = StrictCharField(max_length=NAME_MAX, required=False)
     content = StrictCharField(max_length=TEXT_MAX)
     priority = StrictFloatField(required=False)
-    mutable = serializers.BooleanField(required=False)
+    mutable = StrictBooleanField(required=False)
     status = serializers.ChoiceField(choices=("active", "achieved", "abandoned"), required=False)
 
 
@@ -165,5 +165,5 @@ class PromptContextInput(serializers.Serializer):
 
 class MemorySearchInput(serializers.Serializer):
     query = StrictCharField(max_length=TEXT_MAX)
-    topK = serializers.IntegerField(min_value=1, max_value=50, default=10)  # noqa: N815
+    topK = StrictIntegerField(min_value=1, max_value=50, default=10)  # noqa: N815
     minImportance = unit_field(required=False, default=0.0)  # noqa: N815

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from apps.api.emotion.persona_serializers import NAME_MAX, TEXT_MAX, AppraisalInput, PersonaConfigInput, unit_field
-from apps.api.shared.validation import StrictCharField
+from apps.core.fields import StrictCharField
 
 ACCESS_POLICIES = ("closed", "open")
 RESPONSE_RULES = ("target", "all", "ai")

@@ -58,6 +58,14 @@ def json_object(data) -> dict:
     return data
 
 
+def optional_json_object(data) -> dict:
+    """An optional body: none at all (DRF gives an empty form) and ``null`` are ``{}``; anything else must be a
+    JSON object (``false`` or ``[]`` is a mistake, not an absence)."""
+    if data is None or (isinstance(data, QueryDict) and not data):
+        return {}
+    return json_object(data)
+
+
 class StrictCharField(serializers.CharField):
     """A CharField that takes only JSON strings: DRF's own turns ``7`` or ``true`` into text, so a client's
     type mistake would pass unnoticed."""

@@ -20,7 +20,7 @@ from apps.api.emotion.persona_serializers import (
 )
 from apps.api.emotion.views.base import EmotionApiView
 from apps.api.emotion.views.sdk import appraisal_split, newest_first_page, result
-from apps.api.shared.validation import idempotency_key, json_object, validated
+from apps.api.shared.validation import idempotency_key, json_object, optional_json_object, validated
 from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
 from apps.personas import selectors, services
@@ -119,7 +119,7 @@ class SnapshotApi(EmotionApiView):
 
 class PromptContextApi(EmotionApiView):
     def post(self, request, persona_id: str):
-        data = validated(PromptContextInput, json_object(request.data or {}))
+        data = validated(PromptContextInput, optional_json_object(request.data))
         session = selectors.persona_api_get(app=request.user, persona_id=persona_id)
         context = selectors.persona_prompt_context(
             session=session, source_entity=data.get("sourceEntity", ""), suffix=data.get("consumerSuffix", "")

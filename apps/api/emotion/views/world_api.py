@@ -16,7 +16,7 @@ from apps.api.emotion.world_serializers import (
     WorldInput,
     WorldUpdateInput,
 )
-from apps.api.shared.validation import json_object, validated
+from apps.api.shared.validation import json_object, optional_json_object, validated
 from apps.core.errors import ValidationFailed
 from apps.personas import selectors, services
 
@@ -82,7 +82,7 @@ class MemberDetailApi(EmotionApiView):
 
 class MemberPromptContextApi(EmotionApiView):
     def post(self, request, world_id: str, member_ref: str):
-        data = validated(MemberPromptContextInput, json_object(request.data or {}))
+        data = validated(MemberPromptContextInput, optional_json_object(request.data))
         world = selectors.world_get(app=request.user, world_id=world_id)
         member = selectors.world_member_get(app=request.user, world_id=world_id, member_ref=member_ref)
         context = selectors.persona_prompt_context(
