@@ -165,6 +165,32 @@ SCHEMAS: dict[str, Any] = {
                     "toId": {"type": "integer"},
                 }
             ),
+            # Present only when the step caused them (docs/integrators/emotion-api.md).
+            "recurrence": NUMBER_01,
+            "goalChanges": obj(
+                {
+                    "achieved": {"type": "array", "items": {"type": "string"}},
+                    "blocked": {"type": "array", "items": {"type": "string"}},
+                    "priorityChanged": {
+                        "type": "array",
+                        "items": obj(
+                            {"id": {"type": "string"}, "from": {"type": ["number", "null"]}, "to": {"type": "number"}}
+                        ),
+                    },
+                },
+                [],
+            ),
+            "maskExposure": obj(
+                {
+                    "type": {"enum": ["leak", "break"]},
+                    "severity": NUMBER_01,
+                    "integrity": NUMBER_01,
+                    "previousIntegrity": nullable(NUMBER_01),
+                    "felt": {"type": "string"},
+                },
+                ["type", "severity", "integrity"],
+            ),
+            "reflectionPrompt": obj({"system": {"type": "string"}, "user": {"type": "string"}}),
         },
         ["emotion", "memoryEpisode", "appraisal", "appraisalSource", "bodyBudget", "emotionalOverflow"],
     ),
@@ -200,14 +226,38 @@ PERCEIVE_INPUT = obj(
                 "sourceEntity": {"type": ["string", "null"], "maxLength": 256},
                 "payload": obj({"message": text(settings.MESSAGE_MAX_CHARS, blank=True)}, []),
                 "appraisal": nullable(ref("WireAppraisal")),
-                "stimulus": {"type": ["object", "null"]},
+                # What the appraiser reads of the SDK's stimulus when no appraisal is given; other keys are ignored.
+                "stimulus": nullable(
+                    obj(
+                        {
+                            "description": {"type": "string", "maxLength": TEXT_MAX},
+                            "text": {"type": "string", "maxLength": TEXT_MAX},
+                            "intensity": nullable(NUMBER_01),
+                        },
+                        [],
+                    )
+                ),
             },
             ["payload"],
         ),
         "context": {
             "type": ["object", "null"],
             "properties": {
-                "priorEpisodes": {"type": "array", "items": JSON_OBJECT, "maxItems": 50},
+                # The SDK's recalled episodes: what recurrence reads (other keys are ignored).
+                "priorEpisodes": {
+                    "type": ["array", "null"],
+                    "maxItems": 50,
+                    "items": obj(
+                        {
+                            "sourceEntity": {"type": ["string", "null"], "maxLength": 256},
+                            "appraisal": nullable(ref("WireAppraisal")),
+                            "importance": nullable(NUMBER_01),
+                            "timestamp": {"type": ["number", "null"], "minimum": 0},
+                            "emotionSnapshot": nullable(obj({"V": NUMBER_11, "A": NUMBER_01, "D": NUMBER_11}, [])),
+                        },
+                        [],
+                    ),
+                },
                 "relationshipContext": nullable(obj({"trust": NUMBER_01, "familiarity": NUMBER_01}, ["trust"])),
             },
         },
