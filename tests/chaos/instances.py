@@ -71,9 +71,7 @@ def _accepts(port: int) -> bool:
 
 def postgres_bin_dir() -> Path:
     """The newest PostgreSQL server binaries installed (Debian keeps them out of PATH)."""
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name.split(".")[0])
-    )
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name.split(".")[0]))
     for directory in reversed(candidates):
         if (directory / "pg_ctl").exists():
             return directory
@@ -114,7 +112,9 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, *argv: str) -> None:
-        completed = subprocess.run([*self.as_owner, *argv], capture_output=True, text=True, timeout=START_TIMEOUT, check=False)
+        completed = subprocess.run(
+            [*self.as_owner, *argv], capture_output=True, text=True, timeout=START_TIMEOUT, check=False
+        )
         if completed.returncode:
             raise RuntimeError(f"{' '.join(argv)} failed:\n{completed.stdout}{completed.stderr}\n{self.log()}")
 
