@@ -22,8 +22,9 @@ group of its own, against a database of its own and the caller's Redis database:
   ``tests.live.Process`` objects. ``kill(role, i)`` sends SIGKILL to the main process only (a prefork
   worker's children are orphaned, as on a real crash); ``kill_child("worker", i)`` kills one pool child;
   ``restart(role, i)`` kills what is left of the group and starts a new process in its place.
-- **Tenants**: ``provision`` makes an app and key (``manage.py createapikey``, the operator's way), then a
-  character, sessions and webhook endpoints through the public API.
+- **Tenants**: ``start()`` makes an app and its key ``stack.key`` (``manage.py createapikey``, the operator's
+  way) while the servers boot; ``provision`` adds a character, sessions and webhook endpoints through the
+  public API.
 
 Logs are kept under ``var/chaos-logs`` (``stack.logs()`` for the tail of each). Used by the pytest fixture
 ``chaos_stack`` (tests/chaos/conftest.py) and by ``python -m tests.chaos``.
@@ -37,7 +38,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -169,11 +169,13 @@ class ChaosStack:
     redis_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     keep_database: bool = False
+    app_name: str = "chaos"
     log_dir: Path = LOG_DIR
 
     def __post_init__(self) -> None:
         self.processes: dict[str, list[Process]] = {role: [] for role in ROLES}
         self.base_url = ""
+        self.key = ""  # an API key of the app ``app_name``, made by ``start()``
         self._created_database = False
         self._stopped = False
 
@@ -193,6 +195,8 @@ class ChaosStack:
             "WORKER_CONCURRENCY": str(self.worker_concurrency),
             "WEB_CONCURRENCY": str(self.web_concurrency),
             **CHAOS_ENV,
+            # A worker thread keeps its connection through the model call, so each needs one of the pool's.
+            "DB_POOL_MAX_SIZE": str(max(6, self.worker_concurrency + 2)),
         }
         if self.llm is not None:
             env.update({"LLM_BASE_URL": self.llm.base_url, "LLM_API_KEY": "sk-chaos", "LLM_CHAT_MODEL": "fake-chat"})
@@ -214,28 +218,30 @@ class ChaosStack:
         self.env["DATABASE_URL"] = self.database_url
         broker_clear(self.redis_url)
         try:
+            keys = self._api_key_start(self.app_name)  # while the servers boot
             started = [self.spawn("worker") for _ in range(self.workers)]
             started += [self.spawn("beat") for _ in range(self.beats)]
             started.append(self.spawn("web"))
             for process in started:
                 self.await_ready(process)
+            self.key = self._api_key_read(keys)
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """SIGTERM every group, SIGKILL what is left after a short grace, then drop the database we created."""
+        """SIGKILL every process group (a chaos stack owes nothing to a graceful shutdown, and the next start
+        clears what the broker kept), then drop the database we created."""
         if self._stopped:
             return
         self._stopped = True
         everything = [process for role in ROLES for process in self.processes[role]]
         for process in everything:
-            if process.alive():
-                process.kill(signal.SIGTERM)
-        deadline = time.monotonic() + 5.0
+            process.kill(signal.SIGKILL)
         for process in everything:
-            process.stop(grace=max(0.1, deadline - time.monotonic()))
+            with suppress(subprocess.TimeoutExpired):
+                process.popen.wait(timeout=10)
         if self._created_database and not self.keep_database:
             with suppress(psycopg.Error):
                 database_drop(self.database_url)
@@ -383,15 +389,20 @@ class ChaosStack:
         return LiveClient(self.base_url, key)
 
     # --- tenants ---------------------------------------------------------------------------------------------
+    def _api_key_start(self, app_name: str) -> subprocess.Popen:
+        command = [sys.executable, "manage.py", "createapikey", "--app", app_name]
+        return subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def _api_key_read(self, started: subprocess.Popen) -> str:
+        out, err = started.communicate(timeout=60)
+        if started.returncode:
+            raise RuntimeError(f"createapikey failed: {err.decode(errors='replace')}")
+        return out.decode().strip()
+
     def api_key(self, app_name: str) -> str:
-        """A new key for ``app_name`` (the app is created when missing), the way an operator makes one."""
-        done = subprocess.run(
-            [sys.executable, "manage.py", "createapikey", "--app", app_name],
-            cwd=BASE_DIR, env=self.env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        if done.returncode:
-            raise RuntimeError(f"createapikey failed: {done.stderr}")
-        return done.stdout.strip()
+        """A new key for ``app_name`` (the app is created when missing), the way an operator makes one.
+        ``start()`` makes one for ``app_name`` (the stack's field) while the servers boot: ``stack.key``."""
+        return self._api_key_read(self._api_key_start(app_name))
 
     def provision(
         self,
@@ -402,9 +413,10 @@ class ChaosStack:
         webhooks: list[str] = (),
         session_fields: dict[str, Any] | None = None,
     ) -> Tenant:
-        """An app with a key, a published character, ``sessions`` sessions and one app-wide webhook endpoint per
-        URL in ``webhooks`` (signed with ``SIGNING_SECRET``), all but the key through the public API."""
-        key = self.api_key(app_name or f"chaos-{uuid.uuid4().hex[:6]}")
+        """A published character, ``sessions`` sessions and one app-wide webhook endpoint per URL in ``webhooks``
+        (signed with ``SIGNING_SECRET``), through the public API, for the app of ``stack.key`` (or a new key of
+        ``app_name``). A second call on one app needs another ``character`` slug."""
+        key = self.api_key(app_name) if app_name else self.key
         api = self.client(key)
         body = {"slug": character, "display_name": "Chaos Hero", "profile": {"summary": "A patient listener."}}
         published = api.post("/v1/characters", body)
