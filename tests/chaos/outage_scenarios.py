@@ -130,6 +130,23 @@ def _log_count(stack: ChaosStack, role: str, text: str) -> int:
     return sum(process.log().count(text) for process in stack.processes[role])
 
 
+def _outage_under_load(
+    stack: ChaosStack, turns: int, seconds: float, down: float, server: PrivatePostgres | PrivateRedis
+) -> tuple[Load, float, float]:
+    """``turns`` messages over ``seconds`` to 10 sessions, with ``server`` stopped a third of the way in and
+    started again ``down`` seconds later; returns the finished load and when the server stopped and came back
+    (monotonic)."""
+    tenant = stack.provision(sessions=10)
+    load = Load(stack, tenant, turns, seconds).start()
+    time.sleep(seconds / 3)
+    stopped = time.monotonic()
+    server.stop()
+    time.sleep(down)
+    server.start()
+    back = time.monotonic()
+    return load.join(), stopped, back
+
+
 def _finish(result: ScenarioResult, stack: ChaosStack, load_accepted: list[str]) -> None:
     """Wait for every accepted turn (a hang bound), then check the invariants."""
     stack.wait_for(lambda: _answered(stack, load_accepted), timeout=OUTAGE_DEADLINE, what="every accepted turn")
@@ -156,15 +173,8 @@ def redis_restart(*, full: bool = False) -> ScenarioResult:
             redis_server,
         ),
     ):
-        tenant = stack.provision(sessions=10)
-        load = Load(stack, tenant, turns, seconds).start()
-        time.sleep(seconds / 3)
-        stopped = time.monotonic()
-        redis_server.stop()
-        time.sleep(down)
-        redis_server.start()
-        back, back_wall = time.monotonic(), time.time()
-        load.join()
+        load, stopped, back = _outage_under_load(stack, turns, seconds, down, redis_server)
+        back_wall = time.time() - (time.monotonic() - back)
         statuses = load.statuses()
         stack.wait_for(lambda: all(s is not None for s in _reconnected_after(stack, "worker", back_wall)),
                        timeout=OUTAGE_DEADLINE, what="the workers to reconnect")  # fmt: skip
@@ -234,15 +244,7 @@ def postgres_restart(*, full: bool = False) -> ScenarioResult:
             _redis_server,
         ),
     ):
-        tenant = stack.provision(sessions=10)
-        load = Load(stack, tenant, turns, seconds).start()
-        time.sleep(seconds / 3)
-        stopped = time.monotonic()
-        postgres.stop()
-        time.sleep(down)
-        postgres.start()
-        back = time.monotonic()
-        load.join()
+        load, stopped, back = _outage_under_load(stack, turns, seconds, down, postgres)
         statuses = load.statuses()
         recovered = load.first_accepted_after(back)
         _finish(result, stack, load.accepted)
