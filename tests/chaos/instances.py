@@ -3,8 +3,9 @@ spare loopback port, so a scenario can stop, restart or flush it while the machi
 other test runs use at the same time) are never touched.
 
 PostgreSQL's binaries come from ``/usr/lib/postgresql/<version>/bin`` (or PATH); run as root, its commands run as
-the ``postgres`` system user (``runuser``), since PostgreSQL refuses to run as root. Both are context managers. Every server process is remembered by PID and killed at ``stop()``, at the
-context's exit (even when the scenario failed) and, as a last resort, when the test process exits.
+the ``postgres`` system user (``runuser``), since PostgreSQL refuses to run as root. Both are context managers.
+Every server process is remembered by PID and killed at ``stop()``, at the context's exit (even when the
+scenario failed) and, as a last resort, when the test process exits.
 """
 
 from __future__ import annotations
