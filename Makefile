@@ -51,8 +51,9 @@ beat: bootstrap
 	@.venv/bin/celery -A config beat -l info
 
 # The chaos suite's full scenarios (tests/chaos): kill -9 workers under load, a run outliving the broker's
-# visibility timeout, 20 writers on one session, two beats over a simulated day. Needs DATABASE_URL (PostgreSQL)
-# and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
+# visibility timeout, 20 writers on one session, two beats over a simulated day; Redis restarted and flushed and
+# PostgreSQL restarted under load (on private servers of their own: initdb and redis-server must be installed).
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
 # in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
 chaos: bootstrap
 	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS)

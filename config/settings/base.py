@@ -147,10 +147,17 @@ if DATABASE_URL:
         # Under ASGI each request runs on a fresh thread, so persistent per-thread connections would
         # be stranded; a pool keeps connection set-up (~6 ms here) off the request path.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # A PostgreSQL restart leaves every pooled connection dead. With health checks the pool tests each one as
+        # it hands it out (an empty query) and replaces a dead one, so no request fails on a connection that died
+        # while idle. A request waits at most DB_POOL_TIMEOUT for a connection, then answers 503; and a pool that
+        # cannot reconnect gives up after DB_POOL_RECONNECT_TIMEOUT and tries again when the next request asks,
+        # instead of backing off for minutes (psycopg_pool's default: up to 5 min) after the database is back.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-            "timeout": 10,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT", default=5.0),
         }
         if env.bool("DB_PREPARED_STATEMENTS", default=True):
             # Parameters bound on the server and statements prepared after their 5th run on a connection: the
@@ -211,6 +218,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,  # every sweep scans, so the interval above is the only knob
 }
 RUNS_RECOVER_INTERVAL_SECONDS = env.float("RUNS_RECOVER_INTERVAL_SECONDS", default=15.0)
+# A queued run not taken this long after it was due lost its broker message (the broker was down, restarted or
+# flushed): the recovery sweep hands it off again. Redis is not the record of a turn; PostgreSQL is.
+RUNS_RECOVER_QUEUED_AFTER_SECONDS = env.float("RUNS_RECOVER_QUEUED_AFTER_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "runs-recover": {
         "task": "apps.conversations.tasks.runs_recover_task",
@@ -401,6 +411,16 @@ PAYLOAD_TOO_LARGE_RENDERERS = {
     "/studio/": "apps.api.studio.errors.payload_too_large_response",
     "/openai/": "apps.api.openai.errors.payload_too_large_response",
     "/": "apps.api.native.errors.payload_too_large_response",
+}
+# Who renders an error that escaped a surface's own exception handler (handler500 turns a PostgreSQL or Redis
+# outage into a 503 with it), by path prefix (longest wins): each surface's ``Exception -> (body, status,
+# headers)`` function.
+ERROR_RENDERERS = {
+    "/emotion/v1/": "apps.api.emotion.errors.render_error",
+    "/npc/": "apps.api.npc.errors.render_error",
+    "/studio/": "apps.api.studio.errors.render_error",
+    "/openai/": "apps.api.openai.errors.render_error",
+    "/": "apps.api.native.errors.render_error",
 }
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
