@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
+.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards load
 
 bootstrap:
 	@bin/bootstrap
@@ -46,6 +46,12 @@ beat: bootstrap
 
 bench: bootstrap
 	@$(PY) bench/turns.py
+
+# 200 simulated end-users for 10 minutes against the production stack with a 1.5 s model stub: error rate,
+# POST / poll / post-to-reply p95, queue drain and PostgreSQL connections against their targets (bench/README.md,
+# "Load"). Exits non-zero when one is missed. ARGS=--quick for a 30-second smoke run.
+load: bootstrap
+	@$(PY) bench/load.py $(ARGS)
 
 # Upload validation, selfie latency with the built-in renderer, the text reply with and without a selfie.
 bench-images: bootstrap
