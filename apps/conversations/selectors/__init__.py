@@ -29,6 +29,7 @@ from apps.conversations.selectors.reads import (
     session_emotion_state,
     session_get,
     session_id_of_end_user,
+    session_last_cursor,
     session_latest,
     session_list,
     session_next_version,
