@@ -47,9 +47,13 @@ beat: bootstrap
 # The chaos suite's full scenarios (tests/chaos): kill -9 workers under load, a run outliving the broker's
 # visibility timeout, 20 writers on one session, two beats over a simulated day. Needs DATABASE_URL (PostgreSQL)
 # and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
-# in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
+# in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help). Then the load test
+# (`make load`; LOAD_ARGS=--quick for its smoke run). Both run even when the first fails; each prints its figures.
 chaos: bootstrap
-	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS)
+	@status=0; \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS) || status=$$?; \
+	$(PY) bench/load.py $(LOAD_ARGS) || status=$$?; \
+	exit $$status
 
 bench: bootstrap
 	@$(PY) bench/turns.py

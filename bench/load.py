@@ -6,10 +6,13 @@ Usage (``make load`` runs the first form)::
     .venv/bin/python bench/load.py --quick              # 40 users for 30 s: a smoke run, not figures
     .venv/bin/python bench/load.py --users 100 --duration 120 --stub-latency 1.5 --think 1 5
 
-The stack is ``bench/turns.py``'s ``stack_start``: the ``web`` line of the ``Procfile``, two Celery worker
-processes from its ``worker`` line, a fresh migrated PostgreSQL database (``--database``), Redis on its own db
-(``--redis-db``, flushed) and the fake OpenAI-compatible server (``tests/fakes/openai_server.py``) answering
-every chat completion after a fixed ``--stub-latency`` (1.5 s). All on 127.0.0.1, stopped by process group.
+The stack is the chaos suite's ``ChaosStack`` (tests/chaos/harness.py) with the ``Procfile``'s defaults: its
+``web`` line with 2 uvicorn processes, 2 Celery workers of 16 threads from its ``worker`` line, one ``beat``,
+a fresh migrated PostgreSQL database on ``DATABASE_URL``'s server (default 127.0.0.1:5432), Redis db
+``--redis-db`` (its Celery queues emptied first) and the harness's ``LLMStub`` answering every chat completion
+after a fixed ``--stub-latency`` (1.5 s). The timings the chaos suite shortens (run lease, recovery and
+sweep intervals, broker visibility timeout) are put back to their production defaults (``PRODUCTION_TIMINGS``).
+All on 127.0.0.1; the processes are killed and the database dropped at the end.
 
 Each simulated user is one end-user of one app with a session of its own. After a think time drawn uniformly
 from ``--think`` (1-5 s) it does one action, chosen by weight:
@@ -42,32 +45,42 @@ import asyncio
 import collections
 import os
 import random
+import signal
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+# The harness reads the project's settings (BASE_DIR) on import; this process never sets Django up otherwise.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "load-test-only-not-secret")
 
-from turns import (  # noqa: E402  (the stack and helpers of the turn benchmark)
-    PG_ADMIN_URL,
-    TEXT,
-    Stack,
-    character_publish,
-    figures_write,
-    pct,
-    procfile_command,
-    stack_start,
-    wait_http,
-    with_stack,
-)
+from turns import PG_ADMIN_URL, TEXT, figures_write, pct  # noqa: E402  (the turn benchmark's helpers)
+
+from tests.chaos.harness import ChaosStack, procfile_line  # noqa: E402
+from tests.chaos.llm_stub import LLMStub  # noqa: E402
 
 WEIGHTS = {"poll": 70, "post": 20, "session": 10}
 QUEUES = ("dramatis", "images")  # the worker's -Q; kombu keeps each priority level in a list of its own
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=10)
+CHARACTER = "bench-hero"
+# What the Procfile runs by default, and the production values of the timings CHAOS_ENV shortens (short ones
+# would add sweeps to the load, and redeliver messages that wait longer than a few seconds in a backlog).
+WEB_CONCURRENCY, WORKERS, WORKER_CONCURRENCY, BEATS = 2, 2, 16, 1
+PRODUCTION_TIMINGS = {
+    "RUN_LEASE_SECONDS": "90",
+    "RUNS_RECOVER_INTERVAL_SECONDS": "15",
+    "CELERY_VISIBILITY_TIMEOUT_SECONDS": "3600",
+    "CELERY_UNACKED_RESTORE_SECONDS": "10",
+    "WEBHOOK_SWEEP_INTERVAL_SECONDS": "2",
+    "PROACTIVE_SCAN_INTERVAL_SECONDS": "30",
+}
 TARGETS = {  # the issue's pass criteria (p95 in ms)
     "errors_pct_below": 0.1,
     "post_p95_ms_below": 200.0,
@@ -129,7 +142,7 @@ class Load:
         return payload["data"] if ok else None
 
     async def session_new(self, http, user: int) -> tuple[str, int] | None:
-        body = {"character": "bench-hero", "external_user_ref": f"load-{self.tag}-{user}", "proactive_enabled": False}
+        body = {"character": CHARACTER, "external_user_ref": f"load-{self.tag}-{user}", "proactive_enabled": False}
         data = await self.request(http, "session", "POST", f"{self.base}/v1/sessions", body)
         return (data["session_id"], 0) if data else None
 
@@ -199,12 +212,14 @@ async def queue_depth(redis_client, database_url: str) -> dict:
     return {"broker": broker, "runs": runs, "total": broker + runs}
 
 
-async def connections_sample(database: str, stop: asyncio.Event, peaks: dict) -> None:
-    """Every second: connections to the stack's database and to the whole server (from the admin database, so
-    this sampler's own connection is not one of the stack's)."""
+async def connections_sample(database_url: str, stop: asyncio.Event, peaks: dict) -> None:
+    """Every second: connections to the stack's database and to the whole server (from the server's ``postgres``
+    database, so this sampler's own connection is not one of the stack's)."""
     import psycopg
 
-    async with await psycopg.AsyncConnection.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    parts = urllib.parse.urlsplit(database_url)
+    database, admin_url = parts.path.lstrip("/"), parts._replace(path="/postgres").geturl()
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
         cur = await conn.execute("SHOW max_connections")
         peaks["max_connections"] = int((await cur.fetchone())[0])
         while not stop.is_set():
@@ -237,20 +252,18 @@ async def queue_drain(redis_client, database_url: str, since: float, timeout: fl
 # --- the run ------------------------------------------------------------------------------------------------
 
 
-async def load_run(args, targets, stack: Stack) -> dict:
+async def load_run(args, stack: ChaosStack) -> dict:
     import redis.asyncio as aioredis
 
-    headers = {"Authorization": f"Bearer {targets.api_key}"}
-    await wait_http(f"{targets.base}/v1/llms.txt", stack)
-    redis_client = aioredis.Redis.from_url(f"redis://127.0.0.1:6379/{args.redis_db}")
+    headers = {"Authorization": f"Bearer {stack.key}"}
+    redis_client = aioredis.Redis.from_url(stack.redis_url)
     connector = aiohttp.TCPConnector(limit=0)
     peaks: dict = {}
     stop_sampling = asyncio.Event()
     async with aiohttp.ClientSession(connector=connector) as http:
-        await character_publish(http, targets.base, headers)
-        sampler = asyncio.create_task(connections_sample(args.database, stop_sampling, peaks))
+        sampler = asyncio.create_task(connections_sample(stack.database_url, stop_sampling, peaks))
         start = time.perf_counter()
-        load = Load(targets.base, headers, args, start + args.duration, f"{int(time.time())}")
+        load = Load(stack.base_url, headers, args, start + args.duration, f"{int(time.time())}")
         ramp = min(args.ramp, args.duration)
         users = [
             asyncio.create_task(load.user(http, index, start + ramp * index / args.users))
@@ -258,7 +271,7 @@ async def load_run(args, targets, stack: Stack) -> dict:
         ]
         await asyncio.sleep(max(0.0, load.deadline - time.perf_counter()))
         ended = time.perf_counter()
-        drain = asyncio.create_task(queue_drain(redis_client, targets.database_url, ended, args.drain_timeout))
+        drain = asyncio.create_task(queue_drain(redis_client, stack.database_url, ended, args.drain_timeout))
         await asyncio.gather(*users)  # the users' last actions finish (a reply being followed is waited for)
         elapsed = time.perf_counter() - start
         drained = await drain
@@ -319,7 +332,7 @@ def report(args, results: dict, layout: dict) -> dict[str, bool]:
         f"\nhardware: {layout['hardware']['nproc']} CPUs ({layout['hardware']['cpu']}), "
         f"{layout['hardware']['ram_gib']} GiB RAM"
     )
-    print(f"processes: web `{layout['web']}`; {layout['workers']}; beat: {layout['beat']}")
+    print(f"processes: web {layout['web']}; workers {layout['workers']}; beat {layout['beat']}")
     print(
         f"LLM stub: {args.stub_latency} s per chat completion; {args.users} users, {args.ramp:g} s ramp-up, "
         f"{args.duration:g} s, think {args.think[0]:g}-{args.think[1]:g} s; actions {results['actions']}"
@@ -363,14 +376,12 @@ def report(args, results: dict, layout: dict) -> dict[str, bool]:
     return checks
 
 
-def layout_of(args, targets) -> dict:
-    concurrency = os.environ.get("WORKER_CONCURRENCY", "16")
-    worker = procfile_command("worker")
+def layout_of(args) -> dict:
     return {
         "hardware": hardware(),
-        "web": targets.web,
-        "workers": f"{args.workers} worker process(es) x {concurrency} threads (`{worker}`)",
-        "beat": "no",
+        "web": f"`{procfile_line('web')}` with WEB_CONCURRENCY={WEB_CONCURRENCY}",
+        "workers": f"{WORKERS} x `{procfile_line('worker')}` with WORKER_CONCURRENCY={WORKER_CONCURRENCY}",
+        "beat": f"{BEATS} x `{procfile_line('beat')}`",
     }
 
 
@@ -391,35 +402,29 @@ def main() -> None:
     parser.add_argument("--follow-interval", type=float, default=0.5, help="polling while a reply is awaited")
     parser.add_argument("--reply-timeout", type=float, default=30.0)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
-    parser.add_argument("--database", default="dramatis_bench_load", help="database to (re)create for the stack")
-    parser.add_argument("--redis-db", type=int, default=11, help="Redis db number for the stack (flushed)")
+    parser.add_argument("--redis-db", type=int, default=11, help="Redis db of the stack (its queues are emptied)")
     parser.add_argument("--quick", action="store_true", help="40 users for 30 s (10 s ramp): a smoke run")
     args = parser.parse_args()
     if args.quick:
         args.users, args.duration, args.ramp = 40, 30.0, 10.0
     args.think = tuple(args.think)
-    stack_args = argparse.Namespace(
-        **vars(args),
-        tree=str(Path(__file__).resolve().parent.parent),
-        web=None,
-        target=None,
-        api_key=None,
-        no_bare=True,
-        llm_latency=args.stub_latency,
-    )
-    outcome: dict = {}
-
-    def run(stack: Stack) -> None:
-        targets = stack_start(stack_args, stack)
-        layout = layout_of(args, targets)
-        results = asyncio.run(load_run(args, targets, stack))
-        checks = report(args, results, layout)
-        figures_write("load", args=args, results={**results, "layout": layout}, targets=checks)
-        outcome["ok"] = all(checks.values())
-
-    with_stack(run)
-    sys.exit(0 if outcome.get("ok") else 1)
+    # The stack's database is made on this server (its path is replaced by a fresh database's name).
+    os.environ.setdefault("DATABASE_URL", PG_ADMIN_URL)
+    redis_url = f"redis://127.0.0.1:6379/{args.redis_db}"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the stack is stopped on a plain kill too
+    with (
+        LLMStub(latency=args.stub_latency) as llm,
+        ChaosStack(
+            llm=llm, workers=WORKERS, beats=BEATS, web_concurrency=WEB_CONCURRENCY,
+            worker_concurrency=WORKER_CONCURRENCY, redis_url=redis_url, env=PRODUCTION_TIMINGS, app_name="load",
+        ) as stack,
+    ):  # fmt: skip
+        stack.provision(sessions=0, character=CHARACTER)
+        layout = layout_of(args)
+        results = asyncio.run(load_run(args, stack))
+    checks = report(args, results, layout)
+    figures_write("load", args=args, results={**results, "layout": layout}, targets=checks)
+    sys.exit(0 if all(checks.values()) else 1)
 
 
 if __name__ == "__main__":

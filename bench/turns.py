@@ -248,8 +248,6 @@ def stack_start(args, stack: Stack) -> Targets:
     llm_port = free_port()
     if (ROOT / "tests" / "fakes" / "openai_server.py").exists():
         llm_cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(llm_port), "--mode", "instant"]
-        if latency := getattr(args, "llm_latency", 0.0):  # bench/load.py: a model that takes its time
-            llm_cmd[-1:] = ["slow", "--delay-seconds", str(latency)]
     else:
         llm_cmd = [sys.executable, str(ROOT / "bench" / "fake_llm.py"), "--port", str(llm_port)]
     if not offline:
