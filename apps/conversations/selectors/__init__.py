@@ -75,6 +75,7 @@ __all__ = [
     "session_get",
     "session_get_with_last_message",
     "session_id_of_end_user",
+    "session_last_cursor",
     "session_latest",
     "session_list",
     "session_list_with_last_message",
