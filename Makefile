@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test fuzz bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
+.PHONY: run test fuzz bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards load
 
 bootstrap:
 	@bin/bootstrap
@@ -53,13 +53,23 @@ beat: bootstrap
 # The chaos suite's full scenarios (tests/chaos): kill -9 workers under load, a run outliving the broker's
 # visibility timeout, 20 writers on one session, two beats over a simulated day; Redis restarted and flushed and
 # PostgreSQL restarted under load (on private servers of their own: initdb and redis-server must be installed).
-# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
-# in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; prints each scenario's pass criteria and figures, then a summary
+# table. The fast variants run in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
+# Then the load test (`make load`; LOAD_ARGS=--quick for its smoke run). Both run even when the first fails.
 chaos: bootstrap
-	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS)
+	@status=0; \
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS) || status=$$?; \
+	$(PY) bench/load.py $(LOAD_ARGS) || status=$$?; \
+	exit $$status
 
 bench: bootstrap
 	@$(PY) bench/turns.py
+
+# 200 simulated end-users for 10 minutes against the production stack with a 1.5 s model stub: error rate,
+# POST / poll / post-to-reply p95, queue drain and PostgreSQL connections against their targets (bench/README.md,
+# "Load"). Exits non-zero when one is missed. ARGS=--quick for a 30-second smoke run.
+load: bootstrap
+	@$(PY) bench/load.py $(ARGS)
 
 # Upload validation, selfie latency with the built-in renderer, the text reply with and without a selfie.
 bench-images: bootstrap

@@ -34,6 +34,24 @@ def session_get(*, app: "App", session_id: str) -> Session:
     return session
 
 
+_SESSION_LAST_CURSOR = CompiledRead(
+    lambda app_id, session_id: Session.objects.filter(app_id=app_id, pk=session_id).values_list(
+        "last_cursor", flat=True
+    ),
+    markers=["\x00app_id", "\x00session_id"],
+)
+
+
+def session_last_cursor(*, app: "App", session_id: str) -> int:
+    """The session's newest cursor: all a poll needs to tell whether anything is new. One narrow read compiled
+    once per process, where ``session_get`` would compile a four-table join and load two character versions
+    on every poll. Raises SessionNotFound for unknown ids and for another app's sessions."""
+    found = _SESSION_LAST_CURSOR.fetch(app.pk, session_id)
+    if not found:
+        raise SessionNotFound(f"No session with id '{session_id}'.")
+    return found[0]
+
+
 def session_next_version(*, session: Session) -> "CharacterVersion":
     """The version the session's next turn runs on: its pinned one, else its character's current one (loaded
     by ``session_get`` and ``session_list``)."""
@@ -91,9 +109,21 @@ def session_id_of_end_user(*, app: "App", character_slug: str, external_user_ref
     return found[0] if found else None
 
 
+_EVENT_PAGES: dict[int, CompiledRead] = {}
+
+
 def event_list(*, session_id: str, since: int, limit: int) -> list[Event]:
-    """Events with cursor > ``since``, oldest first, at most ``limit``."""
-    return list(Event.objects.filter(session_id=session_id, cursor__gt=since).order_by("cursor")[:limit])
+    """Events with cursor > ``since``, oldest first, at most ``limit``. Polls, SSE catch-ups and Telegram
+    drains repeat it all day: compiled once per process and limit (``CompiledRead``)."""
+    read = _EVENT_PAGES.get(limit)
+    if read is None:
+        read = _EVENT_PAGES[limit] = CompiledRead(
+            lambda session_id, since: Event.objects.filter(session_id=session_id, cursor__gt=since).order_by("cursor")[
+                :limit
+            ],
+            markers=["\x00session_id", -987_654_321],
+        )
+    return read.fetch(session_id, since)
 
 
 def event_list_newest(

@@ -44,3 +44,18 @@ def test_a_poll_that_finds_nothing_new_costs_one_read(api, owner):
     assert response.status_code == 200 and response.json()["data"]["events"] == []
     # the session (ownership, and its last cursor says nothing is new: the events are not read)
     assert len(captured.captured_queries) == 1, [query["sql"][:120] for query in captured.captured_queries]
+
+
+def test_a_poll_that_finds_new_events_costs_two_reads_neither_of_the_character(api, owner):
+    session = session_start(owner.api_key.app, greeting="Hi!")
+    services.message_send(app=owner.api_key.app, session_id=session.id, text="hello")
+    url = f"/v1/sessions/{session.id}/events?since=1"
+    assert api.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = api.get(url)
+    assert response.status_code == 200
+    assert response.json()["data"]["events"][0]["event_type"] == "message.created"
+    statements = [query["sql"] for query in captured.captured_queries]
+    # the session's last cursor, then the page of events: a poll never loads the character or its versions
+    assert len(statements) == 2, [sql[:120] for sql in statements]
+    assert not [sql for sql in statements if "characters_" in sql], statements

@@ -211,17 +211,17 @@ class EventListApi(APIView):
     )
     def get(self, request, session_id: str):
         query = validated(EventListQuery, request.query_params)
-        session = selectors.session_get(app=request.user, session_id=session_id)
+        last_cursor = selectors.session_last_cursor(app=request.user, session_id=session_id)
         events = []
-        if session.last_cursor > query["since"]:  # nothing new: answer without touching the event table
+        if last_cursor > query["since"]:  # nothing new: answer without touching the event table
             events = [
                 event.as_public_dict()
-                for event in selectors.event_list(session_id=session.id, since=query["since"], limit=query["limit"])
+                for event in selectors.event_list(session_id=session_id, since=query["since"], limit=query["limit"])
             ]
         next_cursor = events[-1]["cursor"] if events else query["since"]
         return envelope(
-            {"session_id": session.id, "events": events, "next_cursor": next_cursor},
-            [action(f"GET /v1/sessions/{session.id}/events?since={next_cursor}", "Poll again for newer events")],
+            {"session_id": session_id, "events": events, "next_cursor": next_cursor},
+            [action(f"GET /v1/sessions/{session_id}/events?since={next_cursor}", "Poll again for newer events")],
         )
 
 
