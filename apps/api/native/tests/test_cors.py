@@ -52,7 +52,13 @@ def test_preflight_is_answered_without_a_key_for_allowed_origins_only(path, cook
 
 
 def test_cors_is_off_by_default_and_outside_the_api(settings):
-    assert settings.MIDDLEWARE[0] == settings.API_MIDDLEWARE[0] == "corsheaders.middleware.CorsMiddleware"
+    # CORS answers before anything that can refuse a request; only the observation middleware (which times and
+    # logs, and refuses nothing) wraps it.
+    for stack in (settings.MIDDLEWARE, settings.API_MIDDLEWARE):
+        assert stack[:2] == [
+            "apps.core.middleware.RequestObservationMiddleware",
+            "corsheaders.middleware.CorsMiddleware",
+        ]
     _, headers, _ = _preflight("/admin/login/", ALLOWED)
     assert "access-control-allow-origin" not in headers
     settings.CORS_ALLOWED_ORIGINS = []
