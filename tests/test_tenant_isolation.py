@@ -633,3 +633,23 @@ def _keys(value) -> set[str]:
     if isinstance(value, list):
         return {key for item in value for key in _keys(item)}
     return set()
+
+
+# --- the SSE stream with app B's stream token ----------------------------------------------------------------
+def test_a_stream_token_of_another_app_opens_no_stream_of_this_one(tenant_a, tenant_b):
+    """B's stream token, minted for B's own session, on A's session stream: refused exactly like on a session that
+    does not exist (the token names its session; the key's matrix above covers B's key)."""
+    minted = tenant_b.client.post(f"/v1/sessions/{tenant_b.sessions[0].id}/stream-token", {}, format="json")
+    assert minted.status_code == 201, minted.content[:300]
+    token = minted.json()["data"]["token"]
+    anon = APIClient()
+    before = tenant_a.snapshot()
+    foreign = anon.get(f"/v1/sessions/{tenant_a.sessions[0].id}/events/stream", {"token": token})
+    unknown = anon.get(f"/v1/sessions/{UNKNOWN['session_id']}/events/stream", {"token": token})
+    assert foreign.status_code == unknown.status_code and foreign.status_code in (401, 404), foreign.content[:300]
+    values = {"session_id": tenant_a.sessions[0].id}
+    assert isolation.without_ids(foreign.json(), values) == isolation.without_ids(
+        unknown.json(), {"session_id": UNKNOWN["session_id"]}
+    )
+    assert not isolation.leaked(foreign.content.decode(), tenant_a.visible_ids())
+    assert tenant_a.snapshot() == before
