@@ -26,6 +26,11 @@ def examples(default: int) -> int:
     return int(os.environ.get("FUZZ_EXAMPLES") or default)
 
 
+def full_run() -> bool:
+    """``make fuzz`` (``FUZZ_EXAMPLES`` set): a module may hold back an expensive phase from the test suite's run."""
+    return bool(os.environ.get("FUZZ_EXAMPLES"))
+
+
 def fuzz_settings(default_examples: int):
     return settings(
         max_examples=examples(default_examples),

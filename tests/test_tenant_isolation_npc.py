@@ -82,7 +82,8 @@ class Tenant:
                 "transitions": Transition.objects.filter(machine__npc__in=npcs),
                 "links": MachineLink.objects.filter(npc__in=npcs),
                 "variables": Variable.objects.filter(machine__npc__in=npcs),
-                "playthroughs": Playthrough.objects.filter(npc__in=npcs),
+                # A's players (in its own NPCs and in others' public ones); B's players in A's public NPC are B's
+                "playthroughs": Playthrough.objects.filter(app=self.app),
                 "sessions": sessions,
                 "events": Event.objects.filter(session__in=sessions),
                 "runs": Run.objects.filter(session__in=sessions),
@@ -218,12 +219,6 @@ def test_every_list_of_the_document_is_covered(schema):
     assert set(isolation.list_paths(schema)) == {"/sdk/personas", "/personas"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A playthrough is keyed by (npc, machine, player_session_id) with no app: another app playing a public "
-    "persona under the same player id takes over the owner's player (restarts and moves it). Needs an app on "
-    "npcs.Playthrough (and in its unique constraint and every lookup).",
-)
 def test_another_apps_public_persona_is_read_and_played_but_not_changed(
     tenant_a, tenant_b, django_capture_on_commit_callbacks
 ):

@@ -311,9 +311,10 @@ class MachineAdmin(_ScenarioChecked, TenantScopedAdmin, admin.ModelAdmin):
 
 @admin.register(Playthrough)
 class PlaythroughAdmin(TenantScopedAdmin, admin.ModelAdmin):
-    """Players' progress, read-only."""
+    """Players' progress, read-only: an app's staff see their app's players (in other apps' public NPCs too),
+    never other apps' players in their own public NPCs."""
 
-    app_path = "npc__app"
+    app_path = "app"
 
     list_display = (
         "player_session_id",
@@ -326,7 +327,7 @@ class PlaythroughAdmin(TenantScopedAdmin, admin.ModelAdmin):
         "last_message_at",
     )
     list_select_related = ("npc", "machine", "current_state")
-    list_filter = ("outcome", "npc__app")
+    list_filter = ("outcome", "app")
     search_fields = ("player_session_id", "player_name", "npc__id")
     date_hierarchy = "started_at"
     show_full_result_count = False

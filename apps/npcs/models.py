@@ -1,5 +1,5 @@
 """NPCs and their scenarios: machines of states and transitions, links between machines, output variables,
-and one playthrough per (NPC, machine, player session).
+and one playthrough per (app, NPC, machine, player session).
 
 The engine (``apps.npcs.engine``) is pure; these rows are what writers author (the admin, ``creator/save``)
 and where a player's progress lives between messages. Keys (machine, state, variable) are the author's
@@ -157,7 +157,10 @@ class Variable(TimestampedModel):
 class Playthrough(TimestampedModel):
     """One player's progress in one machine; ``player_session_id`` is the client's ``user_session_id``.
 
-    A step locks the row (``select_for_update``), so two messages of one player apply one after the other.
+    The player belongs to the app that plays: ``app`` is the playing app, which is the NPC's own app or, for a
+    public NPC, any app. Two apps' players with the same ``player_session_id`` are two playthroughs, so another
+    app playing a public NPC never touches the owner's players. A step locks the row (``select_for_update``),
+    so two messages of one player apply one after the other.
     """
 
     class Outcome(models.TextChoices):
@@ -166,6 +169,9 @@ class Playthrough(TimestampedModel):
         KICK_OUT = "KICK_OUT"
 
     id = prefixed_id_field("play")
+    app = models.ForeignKey(
+        "accounts.App", on_delete=models.CASCADE, related_name="playthroughs", help_text="The app whose player this is."
+    )
     npc = models.ForeignKey(NPC, on_delete=models.CASCADE, related_name="playthroughs")
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="playthroughs")
     player_session_id = models.CharField(max_length=256)
@@ -183,12 +189,13 @@ class Playthrough(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Its columns in this order also serve the reads by (app, player) (an erasure) and by (app, player, NPC)
+        # (a player's machines), so the constraint is the only index they need.
         constraints = [
             models.UniqueConstraint(
-                fields=["npc", "machine", "player_session_id"], name="npc_playthrough_one_per_player"
+                fields=["app", "player_session_id", "npc", "machine"], name="npc_playthrough_one_per_player"
             )
         ]
-        indexes = [models.Index(fields=["npc", "player_session_id"], name="npc_playthrough_player")]
 
     def __str__(self) -> str:
         return f"{self.player_session_id} in {self.machine_id}"

@@ -1,5 +1,6 @@
 """Reads for NPCs, scoped to the asking app: its own NPCs, and other apps' public ones (read and played,
-never changed). Another app's private NPC looks absent (NpcNotFound).
+never changed). Another app's private NPC looks absent (NpcNotFound). Playthroughs are the asking app's own
+players' only, whoever owns the NPC.
 
 What a turn reads that only authoring changes (a machine's engine graph, state rows and output variables) is
 cached in the shared cache under the NPC's generation (``SCENARIOS``); every write that changes a scenario
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from apps.core.compiled import CompiledRead
 from apps.core.generations import Generation, GenerationRead
@@ -137,16 +138,22 @@ def machines_available(*, app: App, npc_id: str, player_session_id: str, publish
     ]
     results = {
         keys[row.machine_id]: engine.MachineResult(row.outcome or None, row.score)
-        for row in Playthrough.objects.filter(npc=npc, player_session_id=player_session_id)
+        for row in Playthrough.objects.filter(app=app, npc=npc, player_session_id=player_session_id)
     }
     available = set(engine.machines_available([(m.key, m.is_entry) for m in machines], links, results))
     return [machine for machine in machines if machine.key in available]
 
 
+# For a playthrough read as its app's (``app_id``): its NPC is one that app may still see. An NPC made private
+# since the player started is another app's and looks absent. The app's own NPC is the NPC's app being the
+# playthrough's (a column comparison: a compiled read takes each value once).
+PLAYER_SEES_NPC = Q(npc__app_id=F("app_id")) | Q(npc__is_public=True)
+
+
 def _playthrough_read(by_machine: bool) -> CompiledRead:
     def build(app_id: str, npc_id: str, player_session_id: str, *machine_id: str) -> QuerySet[Playthrough]:
         rows = Playthrough.objects.filter(
-            Q(npc__app_id=app_id) | Q(npc__is_public=True), npc_id=npc_id, player_session_id=player_session_id
+            PLAYER_SEES_NPC, app_id=app_id, npc_id=npc_id, player_session_id=player_session_id
         )
         if machine_id:
             rows = rows.filter(machine_id=machine_id[0])
@@ -163,7 +170,7 @@ _PLAYTHROUGH_OF_MACHINE = _playthrough_read(by_machine=True)
 
 
 def playthrough_get(*, app: App, npc_id: str, player_session_id: str, machine_id: str | None = None) -> Playthrough:
-    """The player's playthrough of the machine (by default the one played most recently), with its NPC's
+    """The app's player's playthrough of the machine (by default the one played most recently), with its NPC's
     character and current version, its machine and its current state, in one query. Raises NpcNotFound
     (an NPC the app cannot see) and PlaythroughNotFound."""
     if machine_id is None:
@@ -232,7 +239,7 @@ def player_machines(*, app: App, npc_id: str, player_session_id: str) -> list[Pl
     ids = [machine.id for machine in available]
     played = {
         row.machine_id: row
-        for row in Playthrough.objects.filter(machine_id__in=ids, player_session_id=player_session_id)
+        for row in Playthrough.objects.filter(app=app, machine_id__in=ids, player_session_id=player_session_id)
     }
     linked = set(MachineLink.objects.filter(to_machine_id__in=ids).values_list("to_machine_id", flat=True))
     return [PlayerMachine(machine, played.get(machine.id), machine.id in linked) for machine in available]

@@ -1,5 +1,5 @@
 """Writes for NPCs: save (create or replace) an NPC's whole scenario set, delete it, add a state with its
-default transitions; start, reset and step a player's playthrough.
+default transitions; start, reset and step a player's playthrough (the playing app's: see ``Playthrough``).
 
 Every write is one transaction. Every write that changes a scenario bumps the NPC's cached reads
 (``selectors.SCENARIOS``), so the next turn in any process reads the new one. A step locks its playthrough
@@ -162,11 +162,11 @@ def _initial_state(machine: Machine) -> State:
     return state
 
 
-def _carried_variables(npc: NPC, player_session_id: str, machine: Machine) -> dict[str, Any]:
-    """What the player's other machines with this NPC extracted, later playthroughs winning."""
+def _carried_variables(app: App, npc: NPC, player_session_id: str, machine: Machine) -> dict[str, Any]:
+    """What the app's player's other machines with this NPC extracted, later playthroughs winning."""
     carried: dict[str, Any] = {}
     for variables in (
-        Playthrough.objects.filter(npc=npc, player_session_id=player_session_id)
+        Playthrough.objects.filter(app=app, npc=npc, player_session_id=player_session_id)
         .exclude(machine=machine)
         .order_by("updated_at", "id")
         .values_list("variables", flat=True)
@@ -199,8 +199,9 @@ def playthrough_start(
     machine_id: str | None = None,
     published_only: bool = True,
 ) -> Playthrough:
-    """Start the player's playthrough of a machine (the NPC's primary one by default) at its initial state;
-    an existing one for the same player session id starts again (Foil's init-session resets).
+    """Start the app's player's playthrough of a machine (the NPC's primary one by default) at its initial
+    state; the app's existing one for the same player session id starts again (Foil's init-session resets).
+    Another app's player with that id, on a public NPC, is another playthrough and stays as it is.
 
     Raises NpcNotFound, MachineNotFound, and MachineNotAvailable for a machine that is unpublished (with
     ``published_only``), locked for this player, or has no initial state.
@@ -215,9 +216,9 @@ def playthrough_start(
     if machine not in available:
         raise MachineNotAvailable(f"Machine '{machine.key}' is locked for this player.")
     initial = _initial_state(machine)
-    variables = _carried_variables(npc, player_session_id, machine)
+    variables = _carried_variables(app, npc, player_session_id, machine)
     player = {"player_name": player_name, "player_gender": player_gender}
-    key = {"npc": npc, "machine": machine, "player_session_id": player_session_id}
+    key = {"app": app, "npc": npc, "machine": machine, "player_session_id": player_session_id}
     playthrough = Playthrough.objects.select_for_update().filter(**key).first()
     if playthrough is None:
         try:
@@ -238,7 +239,7 @@ def playthrough_reset(
     """Send the player back to the initial state of one machine, or of every machine they played; score,
     outcome, redirect counts and the machines' own variables are cleared. Raises PlaythroughNotFound."""
     npc = selectors.npc_get(app=app, npc_id=npc_id)
-    rows = Playthrough.objects.select_for_update().filter(npc=npc, player_session_id=player_session_id)
+    rows = Playthrough.objects.select_for_update().filter(app=app, npc=npc, player_session_id=player_session_id)
     if machine_id is not None:
         rows = rows.filter(machine_id=machine_id)
     playthroughs = list(rows.select_related("machine").order_by("created_at", "id"))
@@ -246,7 +247,7 @@ def playthrough_reset(
         raise PlaythroughNotFound(f"No session '{player_session_id}' with this persona.")
     every = machine_id is None
     for playthrough in playthroughs:
-        variables = {} if every else _carried_variables(npc, player_session_id, playthrough.machine)
+        variables = {} if every else _carried_variables(app, npc, player_session_id, playthrough.machine)
         _restart(playthrough, _initial_state(playthrough.machine), variables)
     return playthroughs
 
@@ -256,7 +257,7 @@ _PLAYTHROUGH_LOCKED = CompiledRead(
     lambda app_id, playthrough_id: (
         Playthrough.objects.select_for_update(of=("self",))
         .select_related("machine", "current_state")
-        .filter(Q(npc__app_id=app_id) | Q(npc__is_public=True), pk=playthrough_id)[:1]
+        .filter(selectors.PLAYER_SEES_NPC, app_id=app_id, pk=playthrough_id)[:1]
     ),
     markers=["\x00app", "\x00playthrough"],
 )
@@ -370,7 +371,8 @@ def playthrough_step(
 
 
 def playthroughs_erase(*, app: App, player_session_id: str) -> int:
-    """Delete every playthrough of one player in the app's NPCs (their name, gender, variables and progress),
-    for a GDPR erasure of that end-user; returns how many. Runs in the caller's transaction."""
-    _, deleted = Playthrough.objects.filter(npc__app=app, player_session_id=player_session_id).delete()
+    """Delete every playthrough of the app's player (their name, gender, variables and progress), in the app's
+    NPCs and in other apps' public ones, for a GDPR erasure of that end-user; returns how many. Another app's
+    player with the same id is that app's end-user and stays. Runs in the caller's transaction."""
+    _, deleted = Playthrough.objects.filter(app=app, player_session_id=player_session_id).delete()
     return deleted.get(Playthrough._meta.label, 0)

@@ -1,11 +1,14 @@
 """Admin: pages render; a state added gets its default transitions; a save that breaks the scenario rules is
-rolled back with its problems shown."""
+rolled back with its problems shown; an app's staff see their app's players only."""
 
 import json
 
 from django.contrib.admin.utils import quote
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
+from apps.accounts import services as accounts_services
 from apps.npcs import services
 from apps.npcs.models import NPC, Machine, State, Transition
 from apps.npcs.tests.test_services import _body
@@ -86,3 +89,27 @@ def test_a_save_that_breaks_the_rules_is_rolled_back(admin_client, owner):
     assert "cannot be reached from an initial state" in page and "Nothing was saved." in page
     assert not State.objects.filter(key="island").exists()
     assert NPC.objects.get(pk=npc.id).machines.count() == 2
+
+
+def _staff_client(django_user_model, client_class, app, username: str):
+    user = django_user_model.objects.create_user(username=username, password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="npcs"))
+    accounts_services.app_staff_bind(user=user, app=app)
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+def test_staff_see_their_apps_players_and_not_others_players_in_their_public_npc(django_user_model, owner, other):
+    mine, theirs = owner.api_key.app, other.api_key.app
+    public = services.npc_save(app=mine, body=_body(is_public=True))
+    own_player = services.playthrough_start(app=mine, npc_id=public.id, player_session_id="p1")
+    their_player = services.playthrough_start(app=theirs, npc_id=public.id, player_session_id="p1")
+    url = reverse("admin:npcs_playthrough_changelist")
+
+    for app, name, seen, unseen in ((mine, "a", own_player, their_player), (theirs, "b", their_player, own_player)):
+        staff = _staff_client(django_user_model, Client, app, f"staff-{name}")
+        listed = set(staff.get(url).context["cl"].queryset.values_list("pk", flat=True))
+        assert listed == {seen.pk}
+        change = reverse("admin:npcs_playthrough_change", args=[quote(unseen.pk)])
+        assert staff.get(change).status_code == 404

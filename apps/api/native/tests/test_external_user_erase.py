@@ -195,7 +195,7 @@ def _snapshot(app, ref: str) -> dict:
         "deliveries": WebhookDelivery.objects.filter(
             endpoint__app=app, body__event__session_id__in=list(sessions.values_list("pk", flat=True))
         ).count(),
-        "playthroughs": Playthrough.objects.filter(npc__app=app, player_session_id=ref).count(),
+        "playthroughs": Playthrough.objects.filter(app=app, player_session_id=ref).count(),
         "selfies": SelfieDayCount.objects.filter(app=app, external_user_ref=ref).count(),
     }
 
@@ -259,7 +259,7 @@ def test_erasing_an_end_user_leaves_nothing_of_them_but_anonymised_usage(
     assert not WebhookEndpoint.objects.filter(scope=persona_scope(persona_ids[0])).exists()
     assert not WebhookDelivery.objects.filter(body__event__session_id__in=erased_ids).exists()
     assert world["app_webhook"].pk and WebhookEndpoint.objects.filter(pk=world["app_webhook"].pk).exists()
-    assert not Playthrough.objects.filter(npc__app=app, player_session_id=USER).exists()
+    assert not Playthrough.objects.filter(app=app, player_session_id=USER).exists()
     assert not IdempotencyRecord.objects.filter(app=app, key__startswith=f"{USER}-").exists()
     assert not TelegramUpdate.objects.filter(session_id__in=erased_ids).exists()
     assert not any(default_storage.exists(name) for name in files)  # the files went after commit
