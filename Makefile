@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
+.PHONY: run test bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
 
 bootstrap:
 	@bin/bootstrap
@@ -43,6 +43,13 @@ worker: bootstrap
 
 beat: bootstrap
 	@.venv/bin/celery -A config beat -l info
+
+# The chaos suite's full scenarios (tests/chaos): kill -9 workers under load, a run outliving the broker's
+# visibility timeout, 20 writers on one session, two beats over a simulated day. Needs DATABASE_URL (PostgreSQL)
+# and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
+# in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
+chaos: bootstrap
+	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS)
 
 bench: bootstrap
 	@$(PY) bench/turns.py

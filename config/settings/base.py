@@ -197,6 +197,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "dramatis"
+# A message a worker took but never acknowledged (the worker was killed) goes back to the queue once it is this
+# old; Redis has no other way to notice a dead consumer. Longer than any task, since a running task's message is
+# redelivered too (the run's claim then turns the second copy away). Each worker looks for such messages every
+# CELERY_UNACKED_RESTORE_SECONDS. tests/chaos runs with seconds for both.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.float("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600.0),
+    "unacked_restore_interval": env.float("CELERY_UNACKED_RESTORE_SECONDS", default=10.0),
+    "unacked_restore_throttle": 1,  # every sweep scans, so the interval above is the only knob
+}
 RUNS_RECOVER_INTERVAL_SECONDS = env.float("RUNS_RECOVER_INTERVAL_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
     "runs-recover": {
@@ -473,6 +482,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# A faster clock, for test stacks only (tests/chaos runs a simulated day of proactive messages in a minute): from
+# the unix time CLOCK_EPOCH on, ``apps.core.clock`` runs CLOCK_RATE times as fast as the wall clock. Every process
+# of a stack gets the same two values, so all agree on "now". Never set in production.
+CLOCK_RATE = env.float("CLOCK_RATE", default=1.0)
+CLOCK_EPOCH = env.float("CLOCK_EPOCH", default=0.0)
+if CLOCK_RATE <= 0 or (CLOCK_RATE != 1.0 and not CLOCK_EPOCH):
+    raise ImproperlyConfigured("CLOCK_RATE must be positive, and CLOCK_EPOCH set when it is not 1.")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
