@@ -70,9 +70,7 @@ def session_cursor_advance(
         version_params.append(_LORE_STATE_FIELD.get_db_prep_value(lore_state, connection))
     pending_clause, pending_params = "", []
     if pending_limits is not None:
-        pending_clause = _PENDING_RETURNING.format(session=table, run=Run._meta.db_table)
-        # Counted up to one past each limit: enough to decide, and the scans stop there.
-        pending_params = [*_UNFINISHED, pending_limits[0], *_UNFINISHED, pending_limits[1]]
+        pending_clause, pending_params = _pending_sql(pending_limits)  # counted up to each limit: enough to decide
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET last_cursor = last_cursor + %s, user_turn_count = user_turn_count + %s"  # noqa: S608
@@ -90,20 +88,34 @@ def session_cursor_advance(
 
 _UNFINISHED = (Run.Status.QUEUED.value, Run.Status.RUNNING.value)
 # The session's and its app's unfinished runs, counted in the RETURNING of the UPDATE that locks the session,
-# so the check costs no statement of its own. Each count stops at its limit (a LIMIT in a subquery): the
-# session's reads the partial index of unfinished runs per session (a handful of rows); the app's walks the
-# partial index of all unfinished runs and keeps those whose session is the app's, so its cost follows the
-# runs in flight on the whole server (bounded by every app's limit), never the history.
-# The counts are as of the statement's snapshot: sends racing on one session's lock can pass together, so a
-# burst may overshoot by the sends in flight at that moment (each still needs a web thread); sequential sends
-# are held exactly.
-_PENDING_RETURNING = (
-    ", (SELECT count(*) FROM (SELECT 1 FROM {run} AS pending_run"
-    " WHERE pending_run.session_id = {session}.id AND pending_run.status IN (%s, %s) LIMIT %s) AS session_pending)"
-    ", (SELECT count(*) FROM (SELECT 1 FROM {run} AS pending_run JOIN {session} AS pending_session"
-    " ON pending_session.id = pending_run.session_id WHERE pending_session.app_id = {session}.app_id"
-    " AND pending_run.status IN (%s, %s) LIMIT %s) AS app_pending)"
-)
+# so the check costs no statement of its own. Each count stops at its limit: the session's reads the partial
+# index of unfinished runs per session (a handful of rows); the app's walks the partial index of all unfinished
+# runs and keeps its sessions', so its cost follows the runs in flight on the server, never the history.
+# On PostgreSQL the counts are VOLATILE functions (migration 0011): each takes its own snapshot after the row
+# lock is held, so a send queued on the lock sees the run the send before it committed, and sends to one session
+# are held exactly however they race; a subquery here would read the snapshot taken before the wait. Sends to
+# different sessions of one app share no lock: simultaneous ones may pass the app's limit by the number in
+# flight. SQLite runs one write transaction at a time, so plain subqueries are exact there.
+_PENDING_RETURNING = {
+    "postgresql": (
+        ", conversations_session_unfinished_runs({session}.id, %s)"
+        ", conversations_app_unfinished_runs({session}.app_id, %s)"
+    ),
+    "sqlite": (
+        ", (SELECT count(*) FROM (SELECT 1 FROM {run} AS pending_run"
+        " WHERE pending_run.session_id = {session}.id AND pending_run.status IN (%s, %s) LIMIT %s) AS session_pending)"
+        ", (SELECT count(*) FROM (SELECT 1 FROM {run} AS pending_run JOIN {session} AS pending_session"
+        " ON pending_session.id = pending_run.session_id WHERE pending_session.app_id = {session}.app_id"
+        " AND pending_run.status IN (%s, %s) LIMIT %s) AS app_pending)"
+    ),
+}
+
+
+def _pending_sql(limits: tuple[int, int]) -> tuple[str, list]:
+    clause = _PENDING_RETURNING[connection.vendor].format(session=Session._meta.db_table, run=Run._meta.db_table)
+    if connection.vendor == "postgresql":
+        return clause, [limits[0], limits[1]]
+    return clause, [*_UNFINISHED, limits[0], *_UNFINISHED, limits[1]]
 
 
 def _pending_check(*, session_pending: int, app_pending: int, limits: tuple[int, int]) -> None:
