@@ -8,7 +8,8 @@ nothing written. The list is the "Limits" table of docs/guarantees.md.
 - unanswered turns per session and per app: native, studio and the OpenAI door.
 
 The emotion WebSocket's stream limit is in ``apps/api/emotion/tests/test_socket.py``; the same limits against
-a real server (concurrent SSE connections, a WebSocket, a chunked upload) in ``tests/test_live_limits.py``.
+a real server (concurrent SSE connections, a WebSocket, declared and chunked bodies) in
+``tests/test_live_resource_limits.py``.
 """
 
 import asyncio

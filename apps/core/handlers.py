@@ -62,6 +62,7 @@ class BoundedBodyASGIHandler(ASGIHandler):
     async def _refuse(self, path: str, send, *, length: int, limit: int) -> None:
         response = self.body_limits.refusal(None, path=path, length=length, limit=limit)
         response["Connection"] = "close"  # the rest of the body is never read
+        response["Content-Length"] = str(len(response.content))  # a whole answer, not chunks, before the close
         await self.send_response(response, send)
 
 
