@@ -368,3 +368,45 @@ def test_the_openai_door_refuses_a_turn_past_the_apps_limit_in_openais_shape(set
     assert {name: counts[name] for name in ("Run", "Event", "session_cursors")} == {
         name: before[name] for name in ("Run", "Event", "session_cursors")
     }
+
+
+# --- message length ----------------------------------------------------------------------------------------
+
+LONG = "x" * 8001  # MESSAGE_MAX_CHARS (8000) + 1; the serializers read the setting when they are defined
+MESSAGES = [
+    ("native", "/v1/sessions/{session}/messages", {"text": LONG}, 422, "validation_error"),
+    ("emotion", "/emotion/v1/turn", {"sessionId": "{persona}", "message": LONG}, 400, "VALIDATION_ERROR"),
+    ("studio", "/studio/api/v1/conversations/{session}/messages", {"content": LONG}, 400, None),
+    (
+        "openai",
+        "/openai/v1/chat/completions",
+        # with ``user`` the call is a turn of that end-user's session; without, a stateless completion
+        {"model": "character:luna", "user": "u1", "messages": [{"role": "user", "content": LONG}]},
+        400,
+        "invalid_value",
+    ),
+    # the NPC surface keeps Foil's own 4000
+    ("npc", "/npc/api/v1/sdk/chat/x/message", {"user_session_id": "p1", "message": "x" * 4001}, 400, "bad_request"),
+]
+
+
+@pytest.mark.parametrize("surface, path, body, status, code", MESSAGES)
+def test_a_message_one_character_too_long_is_refused_in_the_surface_shape(surface, path, body, status, code):
+    from apps.personas import services as persona_services
+
+    app, key, _ = _tenant()
+    session_id = _session(app)
+    persona_id = persona_services.persona_session_create(app=app, spec={"preset": "cheerful_companion"}).id
+    body = json.loads(json.dumps(body).replace("{persona}", persona_id))
+    before = row_counts()
+    response = Client().post(
+        path.format(session=session_id),
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_API_KEY=key,
+    )
+    assert response.status_code == status, response.content[:300]
+    got = SHAPES[surface](response.json())
+    assert got == code if code is not None else "8000" in got
+    assert row_counts() == before
