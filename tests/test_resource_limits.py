@@ -3,7 +3,8 @@ nothing written. The list is the "Limits" table of docs/guarantees.md.
 
 - request bodies: every POST route of every surface (walked from the URL conf) refuses a 3 MB body with 413
   before anything parses it; the ASGI handlers refuse a declared length unread and cut off a chunked body;
-- page sizes: each paged list refuses a page over its maximum in its surface's shape;
+- page sizes: in ``tests/test_page_sizes.py``; image sizes: in ``apps/api/native/tests/test_image_limits.py``;
+- message length on every surface;
 - open streams per API key: the native SSE, NPC ``message/stream``, studio and OpenAI ``stream: true``;
 - unanswered turns per session and per app: native, studio and the OpenAI door.
 
@@ -183,29 +184,6 @@ def test_the_asgi_handlers_refuse_big_bodies_before_receiving_them(handler_class
     status, body, taken = asyncio.run(_asgi_post(handler, path, [chunk] * 48, length=None))
     assert (status, code(body)) == (413, "payload_too_large")
     assert taken == settings.REQUEST_MAX_BYTES // len(chunk) + 1
-
-
-# --- page sizes --------------------------------------------------------------------------------------------
-
-PAGES = [
-    ("/v1/sessions?limit=101", "native", 422, "validation_error"),
-    ("/v1/sessions/{session}/events?limit=501", "native", 422, "validation_error"),
-    ("/emotion/v1/personas?limit=101", "emotion", 400, "VALIDATION_ERROR"),
-    ("/npc/api/v1/personas?limit=101", "npc", 400, "bad_request"),
-    ("/studio/api/v1/agents?limit=501", "studio", 400, None),
-    ("/studio/api/v1/conversations?limit=501", "studio", 400, None),
-    ("/studio/api/v1/images?page_size=101", "studio", 400, None),
-]
-
-
-@pytest.mark.parametrize("path, surface, status, code", PAGES)
-def test_a_page_over_its_maximum_is_refused_in_the_surface_shape(path, surface, status, code):
-    app, key, _ = _tenant()
-    session_id = _session(app)
-    response = Client().get(path.format(session=session_id), HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_API_KEY=key)
-    assert response.status_code == status, response.content[:300]
-    got = SHAPES[surface](response.json())
-    assert got == code if code is not None else "limit" in got or "page_size" in got
 
 
 # --- open streams per API key ------------------------------------------------------------------------------
