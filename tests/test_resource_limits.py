@@ -31,6 +31,7 @@ from apps.conversations.models import Run
 from apps.core import clock
 from apps.core.handlers import ApiASGIHandler, BoundedBodyASGIHandler
 from apps.core.stream_leases import stream_lease_acquire, stream_leases_held, stream_leases_reset
+from apps.personas import services as persona_services
 
 pytestmark = pytest.mark.django_db
 THREE_MB = 3 * 1024 * 1024
@@ -234,6 +235,18 @@ STREAMS = [
 ]
 
 
+def _open_stream(method: str, path: str, body: dict | None, key: str):
+    return Client().generic(
+        method,
+        path,
+        json.dumps(body) if body is not None else "",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_API_KEY=key,
+        HTTP_ACCEPT="text/event-stream",
+    )
+
+
 @pytest.mark.parametrize("surface, method, path, body", STREAMS)
 def test_one_stream_past_the_limit_is_refused_429_before_it_starts(surface, method, path, body, stream_limit):
     # given a key that already holds its two streams (the leases any web process would have taken)
@@ -241,15 +254,7 @@ def test_one_stream_past_the_limit_is_refused_429_before_it_starts(surface, meth
     session_id = _session(app)
     held = _fill(f"key:{api_key.pk}", stream_limit)
     before = row_counts()
-    response = Client().generic(
-        method,
-        path.format(session=session_id),
-        json.dumps(body) if body is not None else "",
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {key}",
-        HTTP_X_API_KEY=key,
-        HTTP_ACCEPT="text/event-stream",
-    )
+    response = _open_stream(method, path.format(session=session_id), body, key)
     assert response.status_code == 429, response.content[:300]
     assert int(response["Retry-After"]) >= 1
     code = SHAPES[surface](json.loads(response.content))  # an error before the stream is JSON, as any error
@@ -263,14 +268,7 @@ def test_one_stream_past_the_limit_is_refused_429_before_it_starts(surface, meth
     held[0].release()
     # a slot freed: the same stream opens, and gives its lease back when it ends
     if surface != "npc":  # the NPC route needs an authored scenario to answer; its refusal is what is tested
-        response = Client().generic(
-            method,
-            path.format(session=session_id),
-            json.dumps(body) if body is not None else "",
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {key}",
-            HTTP_ACCEPT="text/event-stream",
-        )
+        response = _open_stream(method, path.format(session=session_id), body, key)
         assert response.status_code in (200, 201)
         if surface != "native":  # the native stream lives for SSE_MAX_SECONDS
             b"".join(response.streaming_content)
@@ -370,8 +368,6 @@ MESSAGES = [
 
 @pytest.mark.parametrize("surface, path, body, status, code", MESSAGES)
 def test_a_message_one_character_too_long_is_refused_in_the_surface_shape(surface, path, body, status, code):
-    from apps.personas import services as persona_services
-
     app, key, _ = _tenant()
     session_id = _session(app)
     persona_id = persona_services.persona_session_create(app=app, spec={"preset": "cheerful_companion"}).id
