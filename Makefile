@@ -1,7 +1,7 @@
 # The two commands a fresh machine needs: `make run` and `make test`. Both bootstrap themselves.
 PY := .venv/bin/python
 
-.PHONY: run test bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
+.PHONY: run test fuzz bootstrap lint migrate worker beat web chaos bench bench-compare bench-images bench-npc bench-openai bench-memory bench-cards
 
 bootstrap:
 	@bin/bootstrap
@@ -26,6 +26,12 @@ endif
 	@.venv/bin/lint-imports --no-cache
 	@.venv/bin/ruff check .
 
+# Every surface's schema fuzzing (tests/test_schema_fuzz*.py) with many more examples per operation than the
+# test suite's; prints schemathesis' findings and pytest's summary. FUZZ_EXAMPLES=50 make fuzz for a shorter run.
+fuzz: bootstrap
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(PYTEST) -p no:cacheprovider -n $${FUZZ_WORKERS:-2} -rA \
+		$(wildcard tests/test_schema_fuzz*.py)
+
 lint: bootstrap
 	@.venv/bin/ruff check .
 	@.venv/bin/lint-imports --no-cache
@@ -45,8 +51,9 @@ beat: bootstrap
 	@.venv/bin/celery -A config beat -l info
 
 # The chaos suite's full scenarios (tests/chaos): kill -9 workers under load, a run outliving the broker's
-# visibility timeout, 20 writers on one session, two beats over a simulated day. Needs DATABASE_URL (PostgreSQL)
-# and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
+# visibility timeout, 20 writers on one session, two beats over a simulated day; Redis restarted and flushed and
+# PostgreSQL restarted under load (on private servers of their own: initdb and redis-server must be installed).
+# Needs DATABASE_URL (PostgreSQL) and REDIS_URL; prints each scenario's pass criteria and figures, then a summary table. The fast variants run
 # in `make test`'s live part. CHAOS=... picks scenarios (python -m tests.chaos --help).
 chaos: bootstrap
 	@DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key} $(PY) -m tests.chaos --full $(CHAOS)

@@ -22,7 +22,8 @@ application = ProtocolTypeRouter(
         "http": ApiOrSiteRouter(
             api=ApiASGIHandler(),
             site=BoundedBodyASGIHandler(),
-            prefixes=("/v1/", "/emotion/v1/", "/hooks/", "/studio/", "/openai/"),
+            # Probes and scrapes too: they never carry a cookie and need no session or CSRF.
+            prefixes=("/v1/", "/emotion/v1/", "/hooks/", "/studio/", "/openai/", "/healthz", "/readyz", "/metrics"),
         ),
         # The auth stack reads the admin's session cookie, so a signed-in superuser can open the socket too.
         "websocket": AuthMiddlewareStack(URLRouter([path("emotion/v1/ws/<str:session_id>", EmotionSocket.as_asgi())])),

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from apps.api.studio.errors import not_found_view as studio_not_found
 
 urlpatterns = [
+    path("", include("apps.api.ops.urls")),  # /healthz, /readyz, /metrics
     path("admin/", admin.site.urls),
     path("v1/", include("apps.api.native.urls")),
     path("emotion/v1/", include("apps.api.emotion.urls")),

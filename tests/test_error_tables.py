@@ -96,10 +96,10 @@ def test_the_native_table_has_every_status_and_code():
         skipped = RUN_FAILED_ONLY | IMAGE_FAILED_ONLY | EMOTION_ONLY | HOOKS_ONLY | OWN_KEY_ONLY | ADMIN_ONLY
         if error.code in skipped or _npc_only(error) or _playground_only(error):
             continue
-        body, status, _ = native_errors._render(error)
+        body, status, _ = native_errors.render_error(error)
         answers.add((status, body["detail"]["code"]))
     for failure in DRF_FAILURES:
-        body, status, _ = native_errors._render(failure)
+        body, status, _ = native_errors.render_error(failure)
         answers.add((status, body["detail"]["code"]))
     answers.add((500, "internal_error"))  # handler500
     assert {415, 401, 403, 413} <= {status for status, _ in answers}

@@ -62,6 +62,14 @@ def test_praise_raises_valence_and_an_insult_lowers_it(outcomes):
     assert perceived["lexiconSource"] == "lexicon"
 
 
+def test_prior_episodes_stimulus_and_goal_changes_through_the_sdk(outcomes):
+    extras = scenario(outcomes, "perceive_extras")
+    assert extras["recurrence"] > 0.8 and extras["familiarV"] < extras["firstV"]  # recalled praise moves less
+    assert extras["stimulatedSource"] == "lexicon" and extras["stimulatedCongruence"] > 0
+    assert extras["goalChanges"] == {"achieved": ["g1"]}  # the SDK emits goal_changed from this
+    assert set(extras["reflectionPrompt"]) == {"system", "user"}
+
+
 def test_memory_search_finds_the_episode(outcomes):
     assert scenario(outcomes, "memory_search")["contents"][0] == "Your latte art is wonderful"
 

@@ -31,6 +31,7 @@ from apps.conversations.tests.factories import session_start
 from apps.delivery.models import WebhookEndpoint
 from apps.delivery.telegram import services as telegram_services
 from config.wsgi import application
+from tests import fuzzing
 
 STREAM = "/v1/sessions/{session_id}/events/stream"
 _sequence = itertools.count()
@@ -129,7 +130,7 @@ LOOSE_BODIES = {"multipart/form-data", "image/png", "application/zip"}
 
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=fuzzing.examples(30),
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -10,9 +10,6 @@
   changes its own character, versions and sessions through it.
 """
 
-import json
-import re
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
@@ -41,15 +38,15 @@ from apps.delivery.models import (
 )
 from apps.delivery.telegram import services as telegram_services
 from apps.personas.models import PersonaSession
+from tests import isolation
 
 SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
-METHODS = ("get", "post", "put", "patch", "delete")
 # Signed file URLs: the token is the permission, whoever holds it (an <img> tag has no key); tested in
 # apps/api/native/tests/test_visual_assets.py (expiry, tampering).
 BEARER_URL_PATHS = {"/v1/files/{token}"}
-ID_PATHS = sorted(path for path in SCHEMA["paths"] if "{" in path and path not in BEARER_URL_PATHS)
-LIST_PATHS = sorted(path for path, item in SCHEMA["paths"].items() if "{" not in path and "get" in item)
-MATRIX = [(path, method) for path in ID_PATHS for method in METHODS]
+ID_PATHS = isolation.id_paths(SCHEMA, excluded=BEARER_URL_PATHS)
+LIST_PATHS = isolation.list_paths(SCHEMA)
+MATRIX = isolation.matrix(SCHEMA, excluded=BEARER_URL_PATHS)
 NOT_FOUND_CODES = {
     "slug": "character_not_found",
     "session_id": "session_not_found",
@@ -304,24 +301,12 @@ def _body(operation_id: str, tenant: Tenant):
     return body(tenant) if callable(body) else body
 
 
-def _url(path: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
-
-
 def _call(client: APIClient, method: str, url: str, body: dict | None, **headers):
     if method == "get":
         return client.get(url, **headers)
     multipart = isinstance(body, dict) and any(isinstance(value, SimpleUploadedFile) for value in body.values())
     body_format = "multipart" if multipart else "json"
     return getattr(client, method)(url, body if body is not None else {}, format=body_format, **headers)
-
-
-def _without_ids(detail: dict, values: dict[str, str]) -> dict:
-    """The error detail with the requested ids blanked out (messages name the id that was asked for)."""
-    text = json.dumps(detail)
-    for value in values.values():
-        text = text.replace(value, "<id>")
-    return json.loads(text)
 
 
 def test_the_matrix_covers_every_id_path_of_the_schema():
@@ -331,7 +316,7 @@ def test_the_matrix_covers_every_id_path_of_the_schema():
         "/v1/sessions/{session_id}/events/stream",
         "/v1/sessions/{session_id}/state",
     } <= set(ID_PATHS)
-    params = {name for path in ID_PATHS for name in re.findall(r"\{(\w+)\}", path)}
+    params = {name for path in ID_PATHS for name in isolation.path_params(path)}
     assert params == set(NOT_FOUND_CODES), "a new path parameter needs its not-found code and unknown value here"
     documented_writes = {
         item[method]["operationId"]
@@ -343,7 +328,7 @@ def test_the_matrix_covers_every_id_path_of_the_schema():
     assert documented_writes == set(VALID_BODIES), "a new write with an id needs a valid body here"
 
 
-@pytest.mark.parametrize(("path", "method"), MATRIX, ids=[f"{m.upper()} {p}" for p, m in MATRIX])
+@pytest.mark.parametrize(("path", "method"), MATRIX, ids=isolation.matrix_ids(MATRIX))
 def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
     path, method, tenant_a, tenant_b, announced, django_capture_on_commit_callbacks
 ):
@@ -354,20 +339,20 @@ def test_another_apps_ids_look_exactly_like_ids_that_do_not_exist(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         # With the key both apps used: a replay must not answer before the tenancy check.
         headers = {"HTTP_IDEMPOTENCY_KEY": SHARED_IDEMPOTENCY_KEY}
-        foreign = _call(tenant_b.client, method, _url(path, tenant_a.path_values), body, **headers)
-        unknown = _call(tenant_b.client, method, _url(path, UNKNOWN), body, **headers)
+        foreign = _call(tenant_b.client, method, isolation.url(path, tenant_a.path_values), body, **headers)
+        unknown = _call(tenant_b.client, method, isolation.url(path, UNKNOWN), body, **headers)
 
     if operation and operation["operationId"] in ANSWERED_LIKE_AN_UNKNOWN_ID:
         detail = foreign.json().get("detail") or foreign.json()["data"]
         assert unknown.json().get("detail") or unknown.json()["data"]
     elif operation:
-        param = re.findall(r"\{(\w+)\}", path)[0]
+        param = isolation.path_params(path)[0]
         detail = assert_error(foreign, 404, NOT_FOUND_CODES[param])
     else:
         detail = assert_error(foreign, 405, "method_not_allowed")
     assert unknown.status_code == foreign.status_code
     unknown_detail = unknown.json().get("detail") or unknown.json()["data"]
-    assert _without_ids(detail, tenant_a.path_values) == _without_ids(unknown_detail, UNKNOWN)
+    assert isolation.without_ids(detail, tenant_a.path_values) == isolation.without_ids(unknown_detail, UNKNOWN)
     assert not any(
         value in foreign.content.decode() for value in tenant_a.visible_ids() - set(tenant_a.path_values.values())
     )
@@ -388,7 +373,10 @@ def test_the_owner_gets_the_same_requests_answered(tenant_a, django_capture_on_c
             continue
         with django_capture_on_commit_callbacks(execute=True):
             response = _call(
-                tenant_a.client, method, _url(path, tenant_a.path_values), _body(operation["operationId"], tenant_a)
+                tenant_a.client,
+                method,
+                isolation.url(path, tenant_a.path_values),
+                _body(operation["operationId"], tenant_a),
             )
         assert 200 <= response.status_code < 300, (method, path, response.content[:300])
 
@@ -629,7 +617,7 @@ def test_no_response_carries_a_key_its_hash_or_internal_fields(tenant_a, tenant_
     for path in sorted(SCHEMA["paths"]):
         if "get" not in SCHEMA["paths"][path] or path.endswith("/stream") or path in BEARER_URL_PATHS:
             continue
-        response = tenant_a.client.get(_url(path, tenant_a.path_values))
+        response = tenant_a.client.get(isolation.url(path, tenant_a.path_values))
         assert response.status_code == 200, path
         if not response["Content-Type"].startswith("application/json"):  # a file (a card export): its bytes
             assert not [secret for secret in secrets if secret.encode() in response.content], path
@@ -645,3 +633,23 @@ def _keys(value) -> set[str]:
     if isinstance(value, list):
         return {key for item in value for key in _keys(item)}
     return set()
+
+
+# --- the SSE stream with app B's stream token ----------------------------------------------------------------
+def test_a_stream_token_of_another_app_opens_no_stream_of_this_one(tenant_a, tenant_b):
+    """B's stream token, minted for B's own session, on A's session stream: refused exactly like on a session that
+    does not exist (the token names its session; the key's matrix above covers B's key)."""
+    minted = tenant_b.client.post(f"/v1/sessions/{tenant_b.sessions[0].id}/stream-token", {}, format="json")
+    assert minted.status_code == 201, minted.content[:300]
+    token = minted.json()["data"]["token"]
+    anon = APIClient()
+    before = tenant_a.snapshot()
+    foreign = anon.get(f"/v1/sessions/{tenant_a.sessions[0].id}/events/stream", {"token": token})
+    unknown = anon.get(f"/v1/sessions/{UNKNOWN['session_id']}/events/stream", {"token": token})
+    assert foreign.status_code == unknown.status_code and foreign.status_code in (401, 404), foreign.content[:300]
+    values = {"session_id": tenant_a.sessions[0].id}
+    assert isolation.without_ids(foreign.json(), values) == isolation.without_ids(
+        unknown.json(), {"session_id": UNKNOWN["session_id"]}
+    )
+    assert not isolation.leaked(foreign.content.decode(), tenant_a.visible_ids())
+    assert tenant_a.snapshot() == before

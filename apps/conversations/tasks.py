@@ -7,11 +7,19 @@ from apps.core import executor
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)
-def run_execute_task(run_id: str) -> None:
-    """Execute one attempt of a run; resubmitted with the backoff a transient model error asks for."""
-    outcome = services.run_execute(run_id=run_id)
+def run_execute_task(run_id: str, resume_attempt: int | None = None, interruptions: int = 0) -> None:
+    """Execute one attempt of a run; resubmitted with the backoff a transient model error or a database outage
+    asks for (an outage's retry carries the attempt it cut off, and how many outages it has met)."""
+    outcome = services.run_execute(run_id=run_id, resume_attempt=resume_attempt, interruptions=interruptions)
     if outcome.retry_in is not None:
-        executor.submit(run_execute_task, run_id, countdown=outcome.retry_in)
+        interrupted = outcome.status == "interrupted"
+        executor.submit(
+            run_execute_task,
+            run_id,
+            outcome.resume_attempt,
+            interruptions + 1 if interrupted else 0,
+            countdown=outcome.retry_in,
+        )
 
 
 @shared_task(queue="images", acks_late=True, ignore_result=True, soft_time_limit=300, time_limit=330)

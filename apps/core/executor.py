@@ -33,6 +33,8 @@ from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
+from apps.core import log_context
+
 logger = logging.getLogger(__name__)
 
 # Publishing waits at most ~0.6 s for an unreachable broker: the work is already durable in the database.
@@ -139,8 +141,43 @@ def _inprocess_submit(task: Task, args: tuple) -> None:
 
 def _inprocess_job(task: Task, args: tuple) -> None:
     try:
-        task.run(*args)
+        with log_context.scope():  # pool threads are reused: each job starts with no fields of the last
+            task.run(*args)
     except Exception:  # the work stays in the database; its sweep hands it off again
         logger.exception("In-process task %s%r crashed", task.name, args)
     finally:
         close_old_connections()  # as a worker does after each task: this thread's connection may be stale
+
+
+# Kombu's Redis transport keeps a queue as one list per priority step: the name, then name + sep + step.
+_KOMBU_PRIORITY_KEYS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def queue_depths(*, timeout: float = 1.0) -> dict[str, int]:
+    """Tasks waiting per queue (``dramatis`` and ``images``), read now: the broker's lists when work goes to
+    Celery on a Redis broker, the in-process pools' backlogs otherwise; empty when neither can be read."""
+    queues = (settings.CELERY_TASK_DEFAULT_QUEUE, IMAGES_QUEUE)
+    if settings.RUN_EXECUTOR == "celery":
+        url = settings.CELERY_BROKER_URL
+        if not url.startswith(("redis://", "rediss://")):
+            return {}
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for queue in queues:
+                for suffix in _KOMBU_PRIORITY_KEYS:
+                    pipe.llen(queue + suffix)
+            lengths = pipe.execute()
+        finally:
+            client.close()
+        steps = len(_KOMBU_PRIORITY_KEYS)
+        return {queue: sum(lengths[index * steps : (index + 1) * steps]) for index, queue in enumerate(queues)}
+    with _pool_lock:
+        pools = dict(_pools)
+    # The pool's own queue of submitted, not yet started jobs (ThreadPoolExecutor keeps no public count).
+    return {
+        queue: (pool._work_queue.qsize() if (pool := pools.get("" if queue != IMAGES_QUEUE else IMAGES_QUEUE)) else 0)
+        for queue in queues
+    }

@@ -17,13 +17,15 @@ what it fetched, exactly as if each had asked the cache at that moment.
 
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+
+from apps.core.redis_cache import CACHE_UNREACHABLE
 
 # Values live at most this long even if nothing bumps (a safety net for writes made behind the services'
 # back, e.g. a manual SQL fix); correctness never depends on it.
@@ -51,24 +53,32 @@ class Generation:
         """The cached value of ``key`` in ``scope``, or ``compute()`` stored under the current token."""
         token_key, value_key = self._token_key(scope), self._value_key(scope, key)
         ahead = _READ_AHEAD.get()
-        found = ahead if ahead is not None and value_key in ahead else cache.get_many([token_key, value_key])
-        token = found.get(token_key)
-        tagged = found.get(value_key)
-        if token is not None and tagged is not None and tagged[0] == token:
-            return tagged[1]
-        if token is None:
-            token = secrets.token_hex(8)
-            if not cache.add(token_key, token, timeout=None):
-                token = cache.get(token_key) or token
+        try:
+            found = ahead if ahead is not None and value_key in ahead else cache.get_many([token_key, value_key])
+            token = found.get(token_key)
+            tagged = found.get(value_key)
+            if token is not None and tagged is not None and tagged[0] == token:
+                return tagged[1]
+            if token is None:
+                token = secrets.token_hex(8)
+                if not cache.add(token_key, token, timeout=None):
+                    token = cache.get(token_key) or token
+        except CACHE_UNREACHABLE:
+            # Redis is down: a miss that stores nothing. The database answers, so an outage costs reads, not requests.
+            return compute()
         value = compute()
-        cache.set(value_key, (token, value), timeout=self.timeout)
+        with suppress(*CACHE_UNREACHABLE):
+            cache.set(value_key, (token, value), timeout=self.timeout)
         if ahead is not None and value_key in ahead:
             ahead[token_key], ahead[value_key] = token, (token, value)  # a second read in the block sees it
         return value
 
     def bump(self, *, scope: str = "-") -> None:
         """Invalidate every value of ``scope``: now, and again once the caller's transaction commits (so a
-        reader that read the old rows meanwhile cannot leave its value valid)."""
+        reader that read the old rows meanwhile cannot leave its value valid).
+
+        Unlike reads, a bump does not shrug off an unreachable Redis: a write whose invalidation was lost could
+        leave old values served once Redis is back, so the write fails (503) before it commits instead."""
         token_key = self._token_key(scope)
         cache.set(token_key, secrets.token_hex(8), timeout=None)
         ahead = _READ_AHEAD.get()
@@ -98,7 +108,10 @@ def generations_read_ahead(*reads: GenerationRead) -> Iterator[None]:
     The values are as fresh as at the block's start: a read made then, not later in the same request. Blocks
     nest (the inner one's reads win inside it); reads not named ahead go to the cache as always."""
     keys = [key for read in reads for key in (read.token_key, read.value_key)]
-    found = cache.get_many(keys)
+    try:
+        found = cache.get_many(keys)
+    except CACHE_UNREACHABLE:
+        found = {}  # each read misses and goes to the database (``Generation.get``)
     outer = _READ_AHEAD.get()
     fetched = {**(outer or {}), **{key: found.get(key) for key in keys}}
     token = _READ_AHEAD.set(fetched)

@@ -1,11 +1,15 @@
 """Request plumbing shared by every surface."""
 
 import re
+import time
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from apps.core import log_context, metrics
 
 PayloadTooLargeRenderer = Callable[..., HttpResponse]
 
@@ -64,3 +68,34 @@ class RequestSizeLimitMiddleware:
             if length > limit:
                 return self.limits.refusal(request, path=request.path, length=length, limit=limit)
         return self.get_response(request)
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestObservationMiddleware:
+    """Time each request into ``dramatis_http_request_duration_seconds`` and give its log lines a scope.
+
+    The route label is the URL pattern that answered (``v1/sessions/<str:session_id>/messages``), never the
+    path, so the series stay bounded however many ids clients send; a request no pattern matched is
+    ``unmatched``. The log scope's ``request_id`` is the caller's ``X-Request-ID`` when it looks like one (a
+    proxy's), else a new one; it is echoed on the response. Sync-only, like the rest of the chain (see
+    ``MIDDLEWARE``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        with log_context.scope(request_id=request_id):
+            response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = (match.route or match.view_name or "unnamed") if match is not None else "unmatched"
+        metrics.request_observe(
+            route=route, method=request.method or "", status=response.status_code, seconds=time.perf_counter() - started
+        )
+        response.headers.setdefault("X-Request-ID", request_id)
+        return response

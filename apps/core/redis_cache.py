@@ -16,12 +16,19 @@ It also skips ``validate_key``: Django's base check walks every character of eve
 limits (length, control characters), which Redis does not have, and it cost ~3% of a worker's turn.
 
 Use ``apps.core.redis_cache.RedisCache`` wherever ``django.core.cache.backends.redis.RedisCache`` would go.
+
+``CACHE_UNREACHABLE`` are the errors a cache call raises while Redis is down or restarting: callers whose cache
+is only a shortcut treat them as a miss (docs/operators.md, "Failure behaviour").
 """
 
 import threading
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+CACHE_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 _clients: dict[str, "KeptClientRedisCacheClient"] = {}
 _clients_lock = threading.Lock()

@@ -14,6 +14,7 @@ from apps.delivery.webhooks.selectors import (
     webhook_deliveries_for_events,
     webhook_endpoint_get,
     webhook_endpoint_list,
+    webhook_oldest_pending_created_at,
 )
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "session_push_routes",
     "webhook_endpoint_get",
     "webhook_endpoint_list",
+    "webhook_oldest_pending_created_at",
 ]
 
 

@@ -123,6 +123,11 @@ class _Matcher(Shape):
             return INVALID
         return checked
 
+    def json_schema(self, convert) -> dict[str, Any]:
+        """One of the matcher records (for the OpenAPI documents), a keywords matcher with a keyword at least."""
+        keywords = {"allOf": [convert(_MATCHERS["keywords"]), {"properties": {"keywords": {"minItems": 1}}}]}
+        return {"oneOf": [keywords, convert(_MATCHERS["regex"]), convert(_MATCHERS["variable"])]}
+
 
 STATE = Record(
     "NpcState",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import JSONField, OuterRef, Q, Subquery
+from django.db.models import Q
 
 from apps.personas import engine
 from apps.personas.errors import PersonaNotFound, PersonaSessionNotFound
@@ -132,18 +133,25 @@ def persona_api_get(*, app: App, persona_id: str, source_entity: str = "") -> Pe
     With ``source_entity`` the persona's relationship with that source comes in the same query, as
     ``source_relationship`` (``(row id, state)``, or ``(None, None)`` before they have met): what a perceive
     from that source builds on."""
-    personas = PersonaSession.objects.filter(app=app, pk=persona_id, spec__isnull=False, deleted_at__isnull=True)
-    if source_entity:
-        rows = PersonaRelationship.objects.filter(session=OuterRef("pk"), user_ref=source_entity)
-        personas = personas.annotate(
-            source_relationship_id=Subquery(rows.values("pk")[:1]),
-            source_relationship_state=Subquery(rows.values("state")[:1], output_field=JSONField()),
-        )
-    session = personas.first()
-    if session is not None and source_entity:
-        session.source_relationship = (session.source_relationship_id, session.source_relationship_state)
+    # Written out rather than built by the ORM: this is every perceive's read, and building and compiling the
+    # queryset (a join or two subqueries) cost more CPU than the statement's own round trip.
+    sessions, relationships = PersonaSession._meta.db_table, PersonaRelationship._meta.db_table
+    join = f"LEFT JOIN {relationships} r ON r.session_id = s.id AND r.user_ref = %s" if source_entity else ""
+    sql = (
+        f"SELECT s.*{', r.id AS source_relationship_id, r.state AS source_relationship_state' if join else ''} "  # noqa: S608
+        f"FROM {sessions} s {join} "
+        "WHERE s.id = %s AND s.app_id = %s AND s.spec IS NOT NULL AND s.deleted_at IS NULL"
+    )
+    params = [source_entity, persona_id, app.pk] if join else [persona_id, app.pk]
+    session = next(iter(PersonaSession.objects.raw(sql, params)), None)
     if session is None:
         raise PersonaNotFound(f"No persona with id '{persona_id}'.")
+    if join:
+        state = session.source_relationship_state
+        session.source_relationship = (
+            session.source_relationship_id,
+            json.loads(state) if isinstance(state, str) else state,
+        )
     return session
 
 
@@ -189,7 +197,16 @@ def persona_api_state(*, session: PersonaSession) -> dict[str, Any]:
         "discrete_emotion": public["discrete_emotion"],
         "emotion_intensity": public["emotion_intensity"],
         "lastUpdated": int(session.updated_at.timestamp() * 1000),
+        **_mask_of(session, state),
     }
+
+
+def _mask_of(session: PersonaSession, state: engine.EmotionState) -> dict[str, float]:
+    """``prevMaskIntegrity``: how well a suppressing persona's expression hides what it feels now (after its
+    last step); absent for a persona with no mask."""
+    config = engine.emotion_config_derive(engine.personality_from_dict(session.persona), session.config)
+    integrity = engine.mask_integrity(state, config)
+    return {} if integrity is None else {"prevMaskIntegrity": integrity}
 
 
 def persona_snapshot(*, session: PersonaSession) -> dict[str, Any]:
@@ -232,6 +249,7 @@ __all__ = [
     "persona_api_get",
     "persona_api_page",
     "persona_api_state",
+    "persona_reflection_prompt",
     "persona_prompt_context",
     "persona_prompt_data",
     "persona_session_get",
@@ -250,3 +268,19 @@ __all__ = [
     "world_relationships",
     "world_scene_sections",
 ]
+
+
+def persona_reflection_prompt(
+    *, session: PersonaSession, text: str, source_entity: str, state: engine.EmotionState, importance: float
+) -> dict[str, str] | None:
+    """The SDK's ``reflectionPrompt`` for an episode the persona just recorded, when it matters enough
+    (``engine.reflection_prompt``); None otherwise."""
+    name = ((session.spec or {}).get("identity") or {}).get("name") or ""
+    return engine.reflection_prompt(
+        name=name,
+        text=text,
+        source_entity=source_entity,
+        feeling=state.discrete.primary,
+        intensity=state.intensity,
+        importance=importance,
+    )

@@ -6,7 +6,7 @@ services and selectors hand out (``PersonaSession``, ``ProactiveAction``) are na
 apps read their fields without importing personas' models; they never query or save them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from apps.llm.types import Usage
@@ -68,6 +68,8 @@ class PersonaTurn:
     result: TurnResult
     prompt_data: dict[str, Any]
     proactive_hint: dict[str, Any]
+    dynamics: dict[str, Any] = field(default_factory=dict)
+    """The persona API's extras: ``goalChanges`` and ``maskExposure`` when the step caused them."""
 
     def emotion_summary(self) -> dict[str, Any]:
         """What a client needs to switch the character's expression: emotion (VAD), discrete emotion,
@@ -100,6 +102,10 @@ class PerceiveAppraisal:
     source: AppraisalSource
     call: AppraisalOutcome | None = None
     """The model call that appraised the message, when one was made (its usage is metered by the caller)."""
+    text: str = ""
+    """What the persona perceived: the message and the stimulus's description (the goals it names follow it)."""
+    recurrence: float = 0.0
+    """How familiar the recalled episodes made the event (``engine.appraisal_recalled``), 0..1."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ so what the tests exercise is what production runs.
 """
 
 import contextlib
+import os
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -79,7 +80,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that a CORS preflight is answered before anything can refuse it (authentication included).
+    # Outermost: times every request (by URL route) and opens its log scope (request_id).
+    "apps.core.middleware.RequestObservationMiddleware",
+    # So that a CORS preflight is answered before anything can refuse it (authentication included).
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the front door's CSS, Swagger UI and ReDoc) from the web process itself, collected by the
@@ -102,6 +105,7 @@ MIDDLEWARE = [
 
 # Cookie-less requests to the APIs (bearer keys, never sessions) run only these; see apps/core/handlers.py.
 API_MIDDLEWARE = [
+    "apps.core.middleware.RequestObservationMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,10 +147,17 @@ if DATABASE_URL:
         # Under ASGI each request runs on a fresh thread, so persistent per-thread connections would
         # be stranded; a pool keeps connection set-up (~6 ms here) off the request path.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # A PostgreSQL restart leaves every pooled connection dead. With health checks the pool tests each one as
+        # it hands it out (an empty query) and replaces a dead one, so no request fails on a connection that died
+        # while idle. A request waits at most DB_POOL_TIMEOUT for a connection, then answers 503; and a pool that
+        # cannot reconnect gives up after DB_POOL_RECONNECT_TIMEOUT and tries again when the next request asks,
+        # instead of backing off for minutes (psycopg_pool's default: up to 5 min) after the database is back.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-            "timeout": 10,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT", default=5.0),
         }
         if env.bool("DB_PREPARED_STATEMENTS", default=True):
             # Parameters bound on the server and statements prepared after their 5th run on a connection: the
@@ -207,6 +218,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,  # every sweep scans, so the interval above is the only knob
 }
 RUNS_RECOVER_INTERVAL_SECONDS = env.float("RUNS_RECOVER_INTERVAL_SECONDS", default=15.0)
+# A queued run not taken this long after it was due lost its broker message (the broker was down, restarted or
+# flushed): the recovery sweep hands it off again. Redis is not the record of a turn; PostgreSQL is.
+RUNS_RECOVER_QUEUED_AFTER_SECONDS = env.float("RUNS_RECOVER_QUEUED_AFTER_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE = {
     "runs-recover": {
         "task": "apps.conversations.tasks.runs_recover_task",
@@ -398,6 +412,16 @@ PAYLOAD_TOO_LARGE_RENDERERS = {
     "/openai/": "apps.api.openai.errors.payload_too_large_response",
     "/": "apps.api.native.errors.payload_too_large_response",
 }
+# Who renders an error that escaped a surface's own exception handler (handler500 turns a PostgreSQL or Redis
+# outage into a 503 with it), by path prefix (longest wins): each surface's ``Exception -> (body, status,
+# headers)`` function.
+ERROR_RENDERERS = {
+    "/emotion/v1/": "apps.api.emotion.errors.render_error",
+    "/npc/": "apps.api.npc.errors.render_error",
+    "/studio/": "apps.api.studio.errors.render_error",
+    "/openai/": "apps.api.openai.errors.render_error",
+    "/": "apps.api.native.errors.render_error",
+}
 SSE_MAX_SECONDS = env.float("SSE_MAX_SECONDS", default=300.0)
 SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 # How long a stream token (POST /v1/sessions/{id}/stream-token) opens its session's stream: browsers pass it
@@ -499,10 +523,25 @@ with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
+# One JSON object per line in production (time, level, logger, message, and the request_id, app_id, session_id
+# and run_ref of what was being handled: apps/core/log_context.py); plain text on the embedded default.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "apps.core.log_context.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": ["levelname", "name", "message"],
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "text": {"format": "%(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's default config gives the "django" logger a console handler of its own (active in debug) that
     # also propagates to ours on the root, so every 4xx ("Not Found: /v1/...") was printed twice. Without
@@ -510,6 +549,22 @@ LOGGING = {
     # the default mail_admins handler had nothing to send.)
     "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
 }
+
+# --- Health, readiness and metrics (docs/operators.md) ----------------------------------------------
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, /metrics is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Every process of this machine writes its metric samples here (prometheus-client's multiprocess mode) and
+# /metrics adds them up. prometheus-client reads the variable when it is imported, so it is set here, first.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+with contextlib.suppress(OSError):
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Each /readyz check gives up after this long, so readiness never hangs on a dead dependency.
+READINESS_TIMEOUT_SECONDS = env.float("READINESS_TIMEOUT_SECONDS", default=1.0)
+# Celery workers write a heartbeat to Redis this often; /readyz fails when the newest is older than the max age.
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.float("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=30.0)
+WORKER_HEARTBEAT_KEY = env.str("WORKER_HEARTBEAT_KEY", default="dramatis:worker-heartbeats")
 
 # Uploaded visual assets and generated images, through Django's storage API: local files under MEDIA_ROOT by
 # default (never served directly: the API hands out signed, expiring URLs), or any django-storages backend

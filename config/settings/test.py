@@ -5,6 +5,10 @@ Processes that a live test starts (servers, workers) run ``config.settings`` lik
 test database by ``SQLITE_PATH`` or ``DATABASE_URL``.
 """
 
+import os
+import shutil
+from pathlib import Path
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import CACHES, DATABASES, VAR_DIR, env
 
@@ -27,3 +31,10 @@ LLM_BYOK_BASE_URL = "http://127.0.0.1:9/v1"
 # Files the suite writes (uploaded assets, generated images) stay out of the real media folder, one folder per
 # xdist worker.
 MEDIA_ROOT = VAR_DIR / "test-media" / (XDIST_WORKER or "main")
+
+# Metric samples of this test process (and of the servers and workers its live tests start, which inherit the
+# variable) in a folder of its own, emptied at start: tests read deltas of this process's metrics only.
+PROMETHEUS_MULTIPROC_DIR = str(VAR_DIR / "test-prometheus" / (XDIST_WORKER or "main"))
+shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR

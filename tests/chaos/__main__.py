@@ -15,7 +15,10 @@ import django
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
+    from tests.chaos.outage_scenarios import OUTAGE_SCENARIOS
     from tests.chaos.scenarios import SCENARIOS
+
+    SCENARIOS = {**SCENARIOS, **OUTAGE_SCENARIOS}
 
     parser = argparse.ArgumentParser(prog="python -m tests.chaos", description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], help="default: all")

@@ -80,6 +80,32 @@ async function personas() {
     };
   });
 
+  await scenario("perceive_extras", async () => {
+    // what the SDK sends beside the appraisal (priorEpisodes, stimulus) and what it reads back (goalChanges)
+    const recalled = await molroo.createPersona(CONFIG);
+    const fresh = await molroo.createPersona(CONFIG);
+    const episode = {
+      id: "ep1", sourceEntity: "Mina", appraisal: PRAISE, importance: 0.9, timestamp: Date.now(),
+      emotionSnapshot: { V: 0.5, A: 0.4, D: 0.1 },
+    };
+    const first = await fresh.perceive("Your latte art is wonderful", { from: "Mina", appraisal: PRAISE });
+    const familiar = await recalled.perceive("Your latte art is wonderful", {
+      from: "Mina", appraisal: PRAISE, priorEpisodes: [episode, episode, episode],
+    });
+    const stimulated = await fresh.perceive("", { from: "Joon", stimulus: { description: "You are amazing!", intensity: 1 } });
+    const moving = { ...PRAISE, goal_relevance: 1 };
+    const goal = await recalled.perceive("Your regulars are so happy", { from: "Jun", appraisal: moving });
+    return {
+      firstV: first.emotion.vad.V,
+      familiarV: familiar.emotion.vad.V,
+      recurrence: familiar.recurrence,
+      stimulatedSource: stimulated.appraisalSource,
+      stimulatedCongruence: stimulated.appraisal.goal_congruence,
+      goalChanges: goal.goalChanges,
+      reflectionPrompt: goal.reflectionPrompt,
+    };
+  });
+
   await scenario("memory_search", async () => {
     const episodes = await persona.searchMemory("latte art", { topK: 3 });
     return { contents: episodes.map((e) => e.content) };

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 
 from apps.accounts import errors, selectors
 from apps.accounts.models import App, BudgetCounter, BudgetPolicy, UsageRecord
-from apps.core import clock
+from apps.core import clock, metrics
 from apps.core.compiled import CompiledInsert
 from apps.core.errors import ValidationFailed
 
@@ -241,6 +241,7 @@ def usage_settle_calls(*, calls: list[UsageCall]) -> Settlement:
     for call in calls:
         record = call.reservation
         if record is None:
+            _call_count(call)
             continue
         changes = {
             "status": UsageRecord.Status.SETTLED,
@@ -254,6 +255,7 @@ def usage_settle_calls(*, calls: list[UsageCall]) -> Settlement:
             changes["model"] = call.subject.model
         if not UsageRecord.objects.filter(pk=record.pk, status=UsageRecord.Status.RESERVED).update(**changes):
             continue  # settled already
+        _call_count(call)
         records.append(record)
         for hold in record.holds:
             key = tuple(hold[:-1])
@@ -265,6 +267,16 @@ def usage_settle_calls(*, calls: list[UsageCall]) -> Settlement:
             reserved_credits=F("reserved_credits") - held, spent_credits=F("spent_credits") + spent
         )
     return Settlement(records[0] if records else None, _settlement_warnings(calls, spend, now))
+
+
+def _call_count(call: UsageCall) -> None:
+    # Every metered call is settled here exactly once, so this is where calls and tokens are counted.
+    metrics.model_call_metered(
+        purpose=call.subject.purpose,
+        outcome=call.outcome,
+        prompt_tokens=call.input_tokens,
+        completion_tokens=call.output_tokens,
+    )
 
 
 def _settlement_warnings(calls: list[UsageCall], spend: dict, now) -> list[BudgetWarning]:

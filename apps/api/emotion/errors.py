@@ -24,10 +24,11 @@ from apps.accounts.errors import (
 )
 from apps.api.shared.authentication import BEARER_CHALLENGE
 from apps.api.shared.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
     Rendered,
-    database_unavailable,
     drf_error_response,
     payload_too_large_message,
+    service_unavailable,
 )
 from apps.core.errors import ApplicationError, NotFound, RateLimited, field_error_paths
 
@@ -45,8 +46,8 @@ def _validation(fields: dict[str, list[str]], message: str | None = None) -> Ren
 
 def render_error(exc: Exception) -> Rendered | None:
     """(body, status, headers) for ``exc``, or None for an unexpected exception (a bug: Django answers 500)."""
-    if database_unavailable(exc):
-        return error_body("SERVICE_UNAVAILABLE", 503, "The database is unavailable; retry."), 503, {"Retry-After": "2"}
+    if service_unavailable(exc):
+        return error_body("SERVICE_UNAVAILABLE", 503, SERVICE_UNAVAILABLE_MESSAGE), 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return error_body("UNAUTHORIZED", 401, "Invalid or missing API key."), 401, dict(AUTH_HEADER)
     if isinstance(

@@ -57,6 +57,11 @@ def agent_response(perception: Perception) -> dict[str, Any]:
     source = perception.episode.get("sourceEntity")
     if source and result.trust_delta:
         body["socialUpdates"] = [{"entityId": source, "dimension": "trust", "delta": round(result.trust_delta, 4)}]
+    if perception.recurrence:
+        body["recurrence"] = perception.recurrence
+    body.update(perception.turn.dynamics)  # goalChanges, maskExposure: when the step caused them
+    if perception.reflection_prompt is not None:
+        body["reflectionPrompt"] = perception.reflection_prompt
     if result.stage_transition:
         body["stageTransition"] = {
             "from": STAGES[result.previous_stage][0],

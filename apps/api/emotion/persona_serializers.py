@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.api.emotion.serializers import CONTEXT_MAX_CHARS, StrictSerializer
-from apps.api.shared.validation import StrictCharField, StrictFloatField
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
 
 NAME_MAX = 200
 TEXT_MAX = 4000
@@ -72,7 +72,7 @@ class GoalInput(serializers.Serializer):
     id = StrictCharField(max_length=NAME_MAX, required=False)
     content = StrictCharField(max_length=TEXT_MAX)
     priority = StrictFloatField(required=False)
-    mutable = serializers.BooleanField(required=False)
+    mutable = StrictBooleanField(required=False)
     status = serializers.ChoiceField(choices=("active", "achieved", "abandoned"), required=False)
 
 
@@ -86,7 +86,9 @@ class PersonaCreateInput(serializers.Serializer):
     config = PersonaConfigInput()
 
 
-class PersonaListQuery(serializers.Serializer):
+class PageQuery(serializers.Serializer):
+    """A newest-first list's query (personas, worlds, world events)."""
+
     cursor = serializers.CharField(max_length=200, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
@@ -95,13 +97,22 @@ class PayloadInput(serializers.Serializer):
     message = StrictCharField(max_length=settings.MESSAGE_MAX_CHARS, required=False, allow_blank=True, default="")
 
 
+class StimulusInput(serializers.Serializer):
+    """What our appraiser reads of the SDK's ``stimulus`` when no appraisal is given; its other fields are
+    accepted and not modelled."""
+
+    description = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    text = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    intensity = unit_field(required=False, allow_null=True)
+
+
 class PerceiveEventInput(serializers.Serializer):
     type = StrictCharField(max_length=64, required=False, default="chat_message")
     timestamp = StrictFloatField(required=False, allow_null=True, min_value=0)
     sourceEntity = StrictCharField(max_length=256, required=False, allow_null=True, allow_blank=True)  # noqa: N815
     payload = PayloadInput()
     appraisal = AppraisalInput(required=False, allow_null=True)
-    stimulus = serializers.DictField(required=False, allow_null=True)
+    stimulus = StimulusInput(required=False, allow_null=True)
 
 
 class RelationshipContextInput(serializers.Serializer):
@@ -109,8 +120,24 @@ class RelationshipContextInput(serializers.Serializer):
     familiarity = unit_field(required=False)
 
 
+class VadInput(serializers.Serializer):
+    V = _signed(required=False)  # noqa: N815
+    A = unit_field(required=False)  # noqa: N815
+    D = _signed(required=False)  # noqa: N815
+
+
+class PriorEpisodeInput(serializers.Serializer):
+    """The SDK's ``Episode`` as recalled by the caller: what recurrence reads (other fields are ignored)."""
+
+    sourceEntity = StrictCharField(max_length=256, required=False, allow_null=True, allow_blank=True)  # noqa: N815
+    appraisal = AppraisalInput(required=False, allow_null=True)
+    importance = unit_field(required=False, allow_null=True)
+    timestamp = StrictFloatField(required=False, allow_null=True, min_value=0)
+    emotionSnapshot = VadInput(required=False, allow_null=True)  # noqa: N815
+
+
 class PerceiveContextInput(serializers.Serializer):
-    priorEpisodes = serializers.ListField(child=serializers.DictField(), required=False, max_length=50)  # noqa: N815
+    priorEpisodes = PriorEpisodeInput(many=True, required=False, allow_null=True, max_length=50)  # noqa: N815
     relationshipContext = RelationshipContextInput(required=False, allow_null=True)  # noqa: N815
 
 
@@ -121,12 +148,6 @@ class PerceiveInput(serializers.Serializer):
 
 class TickInput(serializers.Serializer):
     seconds = StrictFloatField(min_value=0, max_value=MAX_TICK_SECONDS)
-
-
-class VadInput(serializers.Serializer):
-    V = _signed(required=False)  # noqa: N815
-    A = unit_field(required=False)  # noqa: N815
-    D = _signed(required=False)  # noqa: N815
 
 
 class EmotionInput(serializers.Serializer):
@@ -144,5 +165,5 @@ class PromptContextInput(serializers.Serializer):
 
 class MemorySearchInput(serializers.Serializer):
     query = StrictCharField(max_length=TEXT_MAX)
-    topK = serializers.IntegerField(min_value=1, max_value=50, default=10)  # noqa: N815
+    topK = StrictIntegerField(min_value=1, max_value=50, default=10)  # noqa: N815
     minImportance = unit_field(required=False, default=0.0)  # noqa: N815

@@ -10,6 +10,8 @@ path), so only their outer shape is checked here. Text limits follow the native 
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.core.fields import StrictBooleanField, StrictCharField, StrictFloatField
+
 MAX_ELAPSED_SECONDS = 10 * 365 * 24 * 3600  # ten years: anything longer is a client bug, not an absence
 CONTEXT_MAX_CHARS = 4000
 EVENT_TYPES = ("proactive_action", "emotional_overflow", "stage_transition")
@@ -27,13 +29,13 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def _message_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(max_length=settings.MESSAGE_MAX_CHARS, trim_whitespace=True, **kwargs)
+def _message_field(**kwargs) -> StrictCharField:
+    return StrictCharField(max_length=settings.MESSAGE_MAX_CHARS, **kwargs)
 
 
 class SessionRef(serializers.Serializer):
-    sessionId = serializers.CharField(max_length=40)  # noqa: N815 - molroo's field names
-    userId = serializers.CharField(max_length=256, required=False, allow_blank=True)  # noqa: N815
+    sessionId = StrictCharField(max_length=40)  # noqa: N815 - molroo's field names
+    userId = StrictCharField(max_length=256, required=False, allow_blank=True)  # noqa: N815
 
 
 class TurnEventInput(serializers.Serializer):
@@ -46,8 +48,8 @@ class TurnInput(SessionRef):
 
     message = _message_field(required=False)
     event = TurnEventInput(required=False)
-    elapsedSeconds = serializers.FloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
-    event_context = serializers.CharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
+    elapsedSeconds = StrictFloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
+    event_context = StrictCharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
 
     def validate(self, attrs):
         if ("message" in attrs) == ("event" in attrs):
@@ -56,18 +58,18 @@ class TurnInput(SessionRef):
 
 
 class AppraisalVectorInput(StrictSerializer):
-    goal_relevance = serializers.FloatField(min_value=0, max_value=1)
-    goal_congruence = serializers.FloatField(min_value=-1, max_value=1)
-    expectedness = serializers.FloatField(min_value=0, max_value=1)
-    controllability = serializers.FloatField(min_value=0, max_value=1)
-    agency = serializers.FloatField(min_value=-1, max_value=1)
-    norm_compatibility = serializers.FloatField(min_value=-1, max_value=1)
+    goal_relevance = StrictFloatField(min_value=0, max_value=1)
+    goal_congruence = StrictFloatField(min_value=-1, max_value=1)
+    expectedness = StrictFloatField(min_value=0, max_value=1)
+    controllability = StrictFloatField(min_value=0, max_value=1)
+    agency = StrictFloatField(min_value=-1, max_value=1)
+    norm_compatibility = StrictFloatField(min_value=-1, max_value=1)
 
 
 class AppraisalTurnInput(SessionRef):
     appraisal = AppraisalVectorInput()
-    context = serializers.CharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
-    elapsedSeconds = serializers.FloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
+    context = StrictCharField(max_length=CONTEXT_MAX_CHARS, required=False, allow_blank=True)
+    elapsedSeconds = StrictFloatField(min_value=0, max_value=MAX_ELAPSED_SECONDS, required=False)  # noqa: N815
 
 
 class PersonaListQuery(serializers.Serializer):
@@ -82,7 +84,7 @@ class ProactivePreferencesInput(serializers.Serializer):
     triggers keep their previous setting (all on when the session was created).
     """
 
-    enabled = serializers.BooleanField(required=False)
+    enabled = StrictBooleanField(required=False)
     triggers = serializers.JSONField(required=False)
 
     def validate_triggers(self, value):
@@ -105,8 +107,8 @@ class ProactivePreferencesInput(serializers.Serializer):
 
 
 class WebhookInput(serializers.Serializer):
-    url = serializers.CharField(max_length=2048)  # vetted (scheme, host, SSRF guard) by the delivery app
-    secret = serializers.CharField(max_length=512)
+    url = StrictCharField(max_length=2048)  # vetted (scheme, host, SSRF guard) by the delivery app
+    secret = StrictCharField(max_length=512)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1, max_length=len(EVENT_TYPES)
     )

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from apps.api.emotion.persona_serializers import NAME_MAX, TEXT_MAX, AppraisalInput, PersonaConfigInput, unit_field
-from apps.api.shared.validation import StrictCharField
+from apps.core.fields import StrictCharField
 
 ACCESS_POLICIES = ("closed", "open")
 RESPONSE_RULES = ("target", "all", "ai")
@@ -19,11 +19,6 @@ class WorldInput(serializers.Serializer):
 
 class WorldUpdateInput(WorldInput):
     name = StrictCharField(max_length=NAME_MAX, required=False)
-
-
-class PageQuery(serializers.Serializer):
-    cursor = serializers.CharField(max_length=200, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
 
 
 class MemberInput(serializers.Serializer):

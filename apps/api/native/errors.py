@@ -12,11 +12,12 @@ from apps.api.shared.authentication import BEARER_CHALLENGE
 from apps.api.shared.errors import (
     Rendered,
     application_error_body,
-    database_unavailable,
     drf_error_response,
     error_body,
     json_error_response,
+    outage_response,
     payload_too_large_message,
+    service_unavailable,
 )
 from apps.core.errors import ApplicationError, RateLimited, ValidationFailed, field_error_paths
 
@@ -31,9 +32,9 @@ _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
 }
 
 
-def _render(exc: Exception) -> Rendered | None:
-    if database_unavailable(exc):
-        body = error_body("service_unavailable", "The database is unavailable.", "Retry in a few seconds.")
+def render_error(exc: Exception) -> Rendered | None:
+    if service_unavailable(exc):
+        body = error_body("service_unavailable", "The service is temporarily unavailable.", "Retry in a few seconds.")
         return body, 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated):  # raised by DRF when the HasApp permission refuses
         exc = ApiKeyMissing(str(exc.detail))
@@ -63,12 +64,12 @@ def _render(exc: Exception) -> Rendered | None:
 
 def native_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER for every surface that has not registered its own shape."""
-    return drf_error_response(_render(exc), context)
+    return drf_error_response(render_error(exc), context)
 
 
 def json_error(exc: ApplicationError) -> JsonResponse:
     """The same body for plain Django views (the SSE stream)."""
-    return json_error_response(_render(exc))  # type: ignore[arg-type]
+    return json_error_response(render_error(exc))  # type: ignore[arg-type]
 
 
 def payload_too_large_response(request, *, length: int, limit: int) -> JsonResponse:
@@ -84,6 +85,10 @@ def not_found_view(request, exception=None) -> JsonResponse:
 
 
 def server_error_view(request) -> JsonResponse:
+    """``handler500``: an outage that escaped the surfaces' own handlers is still their 503; the rest is a bug."""
+    outage = outage_response(request)
+    if outage is not None:
+        return outage
     return JsonResponse(
         error_body("internal_error", "Something went wrong on our side.", "Retry; report it if it persists."),
         status=500,

@@ -16,7 +16,13 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from apps.accounts.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyMissing, ApiKeyRevoked
-from apps.api.shared.errors import Rendered, database_unavailable, drf_error_response, payload_too_large_message
+from apps.api.shared.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    Rendered,
+    drf_error_response,
+    payload_too_large_message,
+    service_unavailable,
+)
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied, RateLimited, ValidationFailed
 from apps.npcs.errors import PlaythroughFinished, ScenarioInvalid
 
@@ -35,8 +41,8 @@ def _fields(detail: Any) -> str:
 
 def render_error(exc: Exception) -> Rendered | None:
     """(body, status, headers) for ``exc``, or None for an unexpected exception (a bug: Django answers 500)."""
-    if database_unavailable(exc):
-        return error_body("service_unavailable", "The database is unavailable; retry."), 503, {"Retry-After": "2"}
+    if service_unavailable(exc):
+        return error_body("service_unavailable", SERVICE_UNAVAILABLE_MESSAGE), 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return error_body("missing_api_key", "Send your API key in the X-API-Key header."), 401, {}
     if isinstance(exc, ApiKeyMissing | ApiKeyInvalid | ApiKeyRevoked | ApiKeyExpired):

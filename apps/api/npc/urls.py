@@ -9,6 +9,7 @@ chat = sdk + "chat/<str:persona_id>/"
 player = api + "chat/<str:persona_id>/"
 
 urlpatterns = [
+    path(api + "openapi.json", views.openapi_json, name="npc-openapi"),
     path(sdk + "personas", views.PersonaListApi.as_view(), name="npc-sdk-personas"),
     path(chat + "init-session", views.InitSessionApi.as_view(), name="npc-sdk-init-session"),
     path(chat + "message", views.MessageApi.as_view(), name="npc-sdk-message"),

@@ -1,12 +1,14 @@
 """The SDK routes under ``/npc/api/v1/sdk/``: published personas, and a player's session with one persona
-(init-session, message, message/stream, session, history, reset, machines)."""
+(init-session, message, message/stream, session, history, reset, machines); and the surface's OpenAPI document."""
 
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.npc import byok, presenters, streams
+from apps.api.npc import byok, openapi, presenters, streams
 from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
@@ -18,6 +20,12 @@ from apps.conversations import services as conversations_services
 from apps.npcs import selectors as npcs_selectors
 
 PERSONAS_LIMIT = 100
+
+
+@require_GET
+def openapi_json(request) -> JsonResponse:
+    """``GET /npc/api/v1/openapi.json``: the surface's OpenAPI document (public, like the other surfaces')."""
+    return JsonResponse(openapi.openapi_document())
 
 
 class NpcApiView(APIView):

@@ -22,7 +22,13 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from apps.accounts.errors import ApiKeyExpired, ApiKeyInvalid, ApiKeyMissing, ApiKeyRevoked
-from apps.api.shared.errors import Rendered, database_unavailable, drf_error_response, payload_too_large_message
+from apps.api.shared.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    Rendered,
+    drf_error_response,
+    payload_too_large_message,
+    service_unavailable,
+)
 from apps.characters.errors import CharacterNotFound, CharacterNotPublished
 from apps.core.errors import (
     ApplicationError,
@@ -82,8 +88,12 @@ def _validation(exc: ValidationFailed) -> Rendered:
 
 def render_error(exc: Exception) -> Rendered | None:
     """(body, status, headers) for ``exc``, or None for an unexpected exception (a bug: Django answers 500)."""
-    if database_unavailable(exc):
-        return error_body("The database is unavailable; retry.", "server_error", None, "service_unavailable"), 503, {}
+    if service_unavailable(exc):
+        return (
+            error_body(SERVICE_UNAVAILABLE_MESSAGE, "server_error", None, "service_unavailable"),
+            503,
+            {"Retry-After": "2"},
+        )
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed | ApiKeyMissing):
         message = "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
         return error_body(message, code="invalid_api_key"), 401, {}

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from apps.api.openai import errors, views
 
 urlpatterns = [
+    path("openapi.json", views.openapi_json, name="openai-openapi"),
     path("models", views.ModelListApi.as_view(), name="openai-models"),
     path("models/<path:model>", views.ModelDetailApi.as_view(), name="openai-model"),
     path("chat/completions", views.ChatCompletionsApi.as_view(), name="openai-chat-completions"),

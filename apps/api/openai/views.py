@@ -1,10 +1,12 @@
-"""The routes under ``/openai/v1/``: models, chat completions, image generations."""
+"""The routes under ``/openai/v1/``: models, chat completions, image generations, and the OpenAPI document."""
 
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.api.openai import presenters, streams
+from apps.api.openai import openapi, presenters, streams
 from apps.api.openai.completions import chat_start
 from apps.api.openai.errors import ModelUnavailable, model_missing_message, openai_exception_handler
 from apps.api.openai.serializers import ChatCompletionInput, ImageGenerationInput
@@ -16,6 +18,12 @@ from apps.assets import services as assets_services
 from apps.characters import selectors as characters_selectors
 from apps.characters.errors import CharacterNotFound, CharacterNotPublished
 from apps.llm import selectors as llm_selectors
+
+
+@require_GET
+def openapi_json(request) -> JsonResponse:
+    """``GET /openai/v1/openapi.json``: the surface's OpenAPI document (public, like the other surfaces')."""
+    return JsonResponse(openapi.openapi_document())
 
 
 class OpenAIApiView(APIView):

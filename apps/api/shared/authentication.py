@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.permissions import BasePermission
 
 from apps.accounts import errors, selectors, services
+from apps.core import log_context
 
 if TYPE_CHECKING:  # for the annotations only: a surface reaches accounts through its selectors and services
     from apps.accounts.models import ApiKey, App
@@ -84,7 +85,10 @@ class HasApp(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         # Every authentication class here yields an App, so "one of them succeeded" is "acting as an app".
-        return request.successful_authenticator is not None
+        if request.successful_authenticator is None:
+            return False
+        log_context.bind(app_id=request.user.pk)  # the request's log lines name the app from here on
+        return True
 
 
 def staff_app(*, user) -> "App | None":

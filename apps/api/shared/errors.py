@@ -4,13 +4,23 @@ A surface turns an exception into ``Rendered`` (body, status, headers), or None 
 (a bug: Django answers 500). These functions turn that into DRF's or plain Django's response the same way
 on every surface. ``error_body`` is the house shape (``{"detail": {code, message, fix}}``): the native
 surface's, and the answer of endpoints that belong to no client's protocol (inbound webhooks).
+
+An outage of PostgreSQL or Redis is a 503 in the surface's shape, never a 500: each surface's handler maps it,
+and ``outage_response`` (called by the project's ``handler500``) maps what escapes them (middleware, plain
+views such as the SSE stream, a stream's authentication) through ``settings.ERROR_RENDERERS``.
 """
 
+import sys
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import JsonResponse
+from django.utils.module_loading import import_string
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -35,9 +45,29 @@ def application_error_response(exc: ApplicationError) -> JsonResponse:
     return JsonResponse(application_error_body(exc), status=exc.status)
 
 
-def database_unavailable(exc: Exception) -> bool:
-    """The database is down, restarting or (SQLite) busy: a retryable outage (503), not a bug."""
-    return isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError)
+SERVICE_UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry in a few seconds."
+
+
+def service_unavailable(exc: BaseException) -> bool:
+    """PostgreSQL is down, restarting or (SQLite) busy, or Redis cannot be reached: a retryable outage (503),
+    not a bug."""
+    return isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError | RedisConnectionError | RedisTimeoutError)
+
+
+@cache
+def _renderers() -> list[tuple[str, Any]]:
+    paths = settings.ERROR_RENDERERS
+    return sorted(((prefix, import_string(path)) for prefix, path in paths.items()), key=lambda item: -len(item[0]))
+
+
+def outage_response(request) -> JsonResponse | None:
+    """For ``handler500``: the 503 of the surface under ``request.path`` when the exception being handled is an
+    outage (``service_unavailable``); None for anything else, which stays a 500."""
+    exc = sys.exc_info()[1]
+    if exc is None or not service_unavailable(exc):
+        return None
+    render = next(render for prefix, render in _renderers() if request.path.startswith(prefix))
+    return json_error_response(render(exc))
 
 
 def payload_too_large_message(*, length: int, limit: int) -> str:

@@ -26,7 +26,13 @@ from apps.accounts.errors import (
     StreamTokenExpired,
     StreamTokenInvalid,
 )
-from apps.api.shared.errors import Rendered, database_unavailable, drf_error_response, payload_too_large_message
+from apps.api.shared.errors import (
+    SERVICE_UNAVAILABLE_MESSAGE,
+    Rendered,
+    drf_error_response,
+    payload_too_large_message,
+    service_unavailable,
+)
 from apps.core.errors import ApplicationError, PaymentRequired, RateLimited, ValidationFailed, field_error_paths
 from apps.llm.errors import ModelNotFound
 
@@ -46,8 +52,8 @@ def _fields(fields: dict[str, list[str]]) -> str:
 
 def render_error(exc: Exception) -> Rendered | None:
     """(body, status, headers) for ``exc``, or None for an unexpected exception (a bug)."""
-    if database_unavailable(exc):
-        return error_body("The database is unavailable; retry."), 503, {"Retry-After": "2"}
+    if service_unavailable(exc):
+        return error_body(SERVICE_UNAVAILABLE_MESSAGE), 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return error_body("Invalid or missing API key: send 'Authorization: Bearer <key>'."), 401, {}
     if isinstance(exc, _KEY_ERRORS):

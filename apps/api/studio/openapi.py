@@ -183,14 +183,22 @@ EVENT_STREAM = {"text/event-stream": {"schema": {"type": "string", "description"
 
 
 def _operation(
-    operation_id: str, summary: str, status: str, schema: dict, *, body: str | None = None, params=None, sse=False
+    operation_id: str,
+    summary: str,
+    status: str,
+    schema: dict,
+    *,
+    body: str | None = None,
+    body_required: bool = True,
+    params=None,
+    sse=False,
 ) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK", **_json(schema)}
     if sse:
         ok["content"].update(EVENT_STREAM)
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": {status: ok, **ERRORS}}
     if body is not None:
-        operation["requestBody"] = {"required": True, **_json(_ref(body))}
+        operation["requestBody"] = {"required": body_required, **_json(_ref(body))}
     if params:
         operation["parameters"] = params
     return operation
@@ -243,7 +251,12 @@ def openapi_document() -> dict[str, Any]:
                     params=[LIMIT],
                 ),
                 "post": _operation(
-                    "conversation_create", "Start a conversation", "201", _ref("Conversation"), body="ConversationInput"
+                    "conversation_create",
+                    "Start a conversation",
+                    "201",
+                    _ref("Conversation"),
+                    body="ConversationInput",
+                    body_required=False,  # every field is optional: no body starts an empty conversation
                 ),
             },
             "/conversations/{conversation_id}": {

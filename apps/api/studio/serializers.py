@@ -8,6 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.api.shared.validation import StrictCharField
+from apps.core.fields import StrictBooleanField, StrictIntegerField
 
 MODEL_TYPES = ("llm", "sd")
 # Roles a client may write. The seed calls the character's side "agent"; OpenAI-style "assistant" is the same.
@@ -42,7 +43,7 @@ class CompletionInput(serializers.Serializer):
     messages = CompletionMessage(many=True, allow_empty=False, max_length=MAX_MESSAGES)
     llm_id = StrictCharField(max_length=100)
     agent_id = StrictCharField(max_length=40, required=False, allow_null=True)
-    stream = serializers.BooleanField(required=False, default=False)
+    stream = StrictBooleanField(required=False, default=False)
 
 
 class ConversationInput(serializers.Serializer):
@@ -60,8 +61,8 @@ class ListQuery(serializers.Serializer):
 class MessageInput(serializers.Serializer):
     content = StrictCharField(max_length=settings.MESSAGE_MAX_CHARS)
     llm_id = StrictCharField(max_length=100, required=False, allow_blank=True, allow_null=True, default="")
-    verbose = serializers.BooleanField(required=False, default=False)
-    stream = serializers.BooleanField(required=False, default=False)
+    verbose = StrictBooleanField(required=False, default=False)
+    stream = StrictBooleanField(required=False, default=False)
 
 
 class AgentInput(serializers.Serializer):
@@ -70,7 +71,7 @@ class AgentInput(serializers.Serializer):
     personality_prompt = StrictCharField(max_length=4000, required=False, allow_blank=True, default="")
     description = StrictCharField(max_length=4000, required=False, allow_blank=True, default="")
     sd_model_id = StrictCharField(max_length=100)
-    age = serializers.IntegerField(
+    age = StrictIntegerField(
         required=False,
         allow_null=True,
         min_value=MIN_AGENT_AGE,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, QuerySet, Subquery
+from django.db.models import Count, F, QuerySet, Subquery
 from django.db.models.fields.json import KT
 
 from apps.assets import selectors as assets_selectors
@@ -106,6 +106,15 @@ def event_list_newest(
     if run_id is not None:
         events = events.filter(run_id=run_id)
     return list(events.order_by("-cursor")[:limit])
+
+
+def runs_unfinished_counts() -> dict[str, int]:
+    """Queued and running runs across every app, by status (the operators' metrics; the partial index
+    ``run_unfinished`` serves it)."""
+    counts = dict.fromkeys(UNFINISHED, 0)
+    rows = Run.objects.filter(status__in=UNFINISHED).values_list("status").annotate(count=Count("id")).order_by()
+    counts.update(rows)
+    return {str(status): count for status, count in counts.items()}
 
 
 def run_list(*, session_id: str, limit: int = 50, run_id: str | None = None) -> list[Run]:

@@ -13,24 +13,32 @@ token: the first goes out at once (time to first delta is what a listener feels)
 """
 
 import time
+from contextlib import suppress
 
 from django.conf import settings
 from django.core.cache import cache
 
 from apps.core.events import SESSION_EVENTS, events_flash
+from apps.core.redis_cache import CACHE_UNREACHABLE
 
 DELTA_INTERVAL_SECONDS = 0.05
 _LISTENING_KEY = "session-listening:{}"
 
 
 def delta_listen(*, session_id: str) -> None:
-    """Mark ``session_id`` as listened to, for a little longer than the streams' heartbeat."""
-    cache.set(_LISTENING_KEY.format(session_id), 1, timeout=int(settings.SSE_HEARTBEAT_SECONDS * 2) + 5)
+    """Mark ``session_id`` as listened to, for a little longer than the streams' heartbeat (not while Redis is
+    down: the stream's next heartbeat marks it again)."""
+    with suppress(*CACHE_UNREACHABLE):
+        cache.set(_LISTENING_KEY.format(session_id), 1, timeout=int(settings.SSE_HEARTBEAT_SECONDS * 2) + 5)
 
 
 def delta_listening(*, session_id: str) -> bool:
-    """Whether an event stream listened to ``session_id`` within its last heartbeat (one cache read)."""
-    return cache.get(_LISTENING_KEY.format(session_id)) is not None
+    """Whether an event stream listened to ``session_id`` within its last heartbeat (one cache read). While Redis
+    is down, no: the turn goes on unstreamed rather than failing (its reply still reaches every stream)."""
+    try:
+        return cache.get(_LISTENING_KEY.format(session_id)) is not None
+    except CACHE_UNREACHABLE:
+        return False
 
 
 class DeltaPublisher:

@@ -10,6 +10,7 @@ reply's path. The integrator's reads and edits are ``memory_edits``.
 
 import json
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from apps.conversations.selectors.reads import MESSAGE_TYPES
 from apps.conversations.services import metering
 from apps.core import clock, executor
 from apps.core.errors import ApplicationError
+from apps.core.redis_cache import CACHE_UNREACHABLE
 from apps.llm import selectors as llm_selectors
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMUnusableJSON
@@ -96,7 +98,11 @@ def turn_memory_read(*, session: Session) -> TurnMemory | None:
 def memory_summary_queue(*, session_id: str, final: bool = False) -> None:
     """Queue the session's summary after the current transaction commits, unless one was queued moments ago.
     ``final``: the session is over (an NPC machine completed), so its newest messages fold in too."""
-    if final or cache.add(_QUEUED_KEY.format(session_id), 1, timeout=_QUEUED_SECONDS):
+    try:
+        due = final or cache.add(_QUEUED_KEY.format(session_id), 1, timeout=_QUEUED_SECONDS)
+    except CACHE_UNREACHABLE:
+        due = False  # Redis is down, so the broker is too: a later turn queues it (the turn must not fail for it)
+    if due:
         transaction.on_commit(lambda: executor.submit(MEMORY_SUMMARISE_TASK, session_id, final))
 
 
@@ -286,6 +292,7 @@ def memory_summarise(*, session_id: str, final: bool = False) -> SummaryOutcome:
         Memory.objects.filter(pk=locked.pk).update(
             summary=summary, summary_updated_at=clock.now(), fact_count=current_count, updated_at=clock.now()
         )
-    cache.delete(_QUEUED_KEY.format(session_id))
+    with suppress(*CACHE_UNREACHABLE):  # the mark expires by itself
+        cache.delete(_QUEUED_KEY.format(session_id))
     more = len(rows) == FOLD_LIMIT + keep
     return SummaryOutcome("summarised", folded=len(fold), changes=len(changes), more=more)

@@ -48,6 +48,7 @@ from apps.conversations.services.events import NewEvent, events_append
 from apps.conversations.services.memory import memory_messages, npc_memory_queue, turn_memory_read
 from apps.conversations.services.npc_sessions import opening, session_open
 from apps.conversations.services.sessions import session_version_follow
+from apps.core import metrics
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.core.generations import generations_read_ahead
 from apps.llm import selectors as llm_selectors
@@ -213,6 +214,7 @@ def _turn_evaluate(app: App, playthrough: Playthrough, text: str, overrides: Cal
 def _turn_fail(turn: _Turn) -> None:
     """The reply failed: its reservation and the earlier calls are settled; the playthrough stays as it was."""
     _settle([*turn.outcomes, metering.CallOutcome(turn.reply_call, None, "failed")])
+    metrics.turn_finished(kind="npc", outcome="failed")
 
 
 def _completion(playthrough: Playthrough, step: PlaythroughStep) -> dict[str, Any]:
@@ -285,6 +287,7 @@ def _turn_commit(turn: _Turn, result: ChatResult) -> NpcTurn:
     except PlaythroughMoved:
         _settle(outcomes)  # the calls were made: their usage stands even though the turn does not
         raise
+    metrics.turn_finished(kind="npc", outcome="succeeded")
     return NpcTurn(turn.session, step, reply, turn.evaluation, len(outcomes))
 
 

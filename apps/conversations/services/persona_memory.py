@@ -17,6 +17,7 @@ from apps.conversations.models import Memory, MemoryFact
 from apps.conversations.services import metering
 from apps.core import clock
 from apps.llm.types import ChatMessage, ModelSpec
+from apps.personas import selectors as persona_selectors
 from apps.personas import services as persona_services
 from apps.personas.types import PersonaTurn
 
@@ -33,6 +34,8 @@ class Perception:
     text: str
     episode: dict[str, Any]
     appraisal_source: str
+    recurrence: float = 0.0
+    reflection_prompt: dict[str, str] | None = None
 
 
 def persona_memory_ensure(*, app_id: str, persona_id: str) -> str:
@@ -95,9 +98,13 @@ def persona_perceive(
     source_entity: str = "",
     timestamp_ms: int | None = None,
     trust_initial: float | None = None,
+    stimulus: dict[str, Any] | None = None,
+    prior_episodes: list[dict[str, Any]] | tuple = (),
 ) -> Perception:
     """The persona perceives an event: ``message`` from ``source_entity``, appraised as ``appraisal`` (molroo's
-    six dimensions; ``appraisal_extra`` holds the SDK's other three, kept on the episode) or by our appraiser.
+    six dimensions; ``appraisal_extra`` holds the SDK's other three, kept on the episode) or by our appraiser
+    (which reads the ``stimulus`` too); ``prior_episodes`` shape either (see ``persona_perceive_appraise``).
+    An episode that matters comes with the SDK's ``reflectionPrompt``.
 
     Raises PersonaNotFound, EngineInputInvalid and BudgetExceeded (before any model call); nothing is written
     then, except a model call's settled reservation."""
@@ -121,6 +128,9 @@ def persona_perceive(
         message=message,
         appraisal=appraisal,
         source_entity=source_entity,
+        stimulus=stimulus,
+        prior_episodes=prior_episodes,
+        now_ms=timestamp_ms,
         before_call=reserve,
     )
     outcomes = []
@@ -132,7 +142,10 @@ def persona_perceive(
     try:
         with transaction.atomic():
             turn = persona_services.persona_perceive_apply(
-                app=app, appraised=appraised, source_entity=source_entity, trust_initial=trust_initial
+                app=app,
+                appraised=appraised,
+                source_entity=source_entity,
+                trust_initial=trust_initial,
             )
             now = clock.now()
             state = turn.result.state
@@ -154,4 +167,7 @@ def persona_perceive(
             with transaction.atomic():
                 metering.calls_settle(outcomes=[metering.CallOutcome(outcomes[0].call, None, "failed")])
         raise
-    return Perception(turn, episode_id, message, episode, appraised.source)
+    reflection = persona_selectors.persona_reflection_prompt(
+        session=turn.session, text=message, source_entity=source_entity, state=state, importance=episode["importance"]
+    )
+    return Perception(turn, episode_id, message, episode, appraised.source, appraised.recurrence, reflection)

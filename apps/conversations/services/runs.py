@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from apps.conversations import selectors
 from apps.conversations.bubbles import bubbles_split
@@ -28,13 +28,20 @@ from apps.conversations.services.selfies import (
     selfie_reply_read,
 )
 from apps.conversations.services.turn_prompt import WORKER, Turn, TurnOptions, turn_context, turn_prepare
-from apps.core import clock
+from apps.core import clock, log_context, metrics
 from apps.core.errors import ApplicationError
 from apps.llm import services as llm_services
 from apps.llm.errors import LLMTransientError, LLMUnusableJSON
 from apps.llm.types import ChatResult
 
 logger = logging.getLogger(__name__)
+
+# PostgreSQL went away (a restart, a failover, a network cut) while a worker ran a turn: worth another try once it
+# is back. The attempt is resubmitted after ``min(RUN_RETRY_BACKOFF_SECONDS * 2**n, _OUTAGE_BACKOFF_MAX)``
+# seconds, up to ``_OUTAGE_RETRIES`` times (about three minutes in all); past that the recovery sweep has it.
+_DATABASE_OUTAGE = (OperationalError, InterfaceError)
+_OUTAGE_RETRIES = 20
+_OUTAGE_BACKOFF_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -47,14 +54,17 @@ class RunOutcome:
     run_id: str
     status: str
     retry_in: float | None = None
+    resume_attempt: int | None = None  # an attempt cut off by a database outage, which its retry may take back
     reply: dict[str, Any] | None = None
     result: ChatResult | None = None
     error: ApplicationError | None = None
     trace: dict[str, Any] | None = None
 
 
-def _claim(run_id: str) -> int | None:
-    """Take the run if it is due (queued) or abandoned (lease expired); return the new attempt number."""
+def _claim(run_id: str, resume_attempt: int | None = None) -> int | None:
+    """Take the run if it is due (queued) or abandoned (lease expired), or if it is still held by
+    ``resume_attempt`` (an attempt of ours that a database outage cut off: it holds an unexpired lease that it
+    could not release); return the new attempt number."""
     now = clock.now()
     table = Run._meta.db_table
     # One statement, so autocommit makes it atomic; a transaction block would only add BEGIN and COMMIT round trips.
@@ -63,8 +73,8 @@ def _claim(run_id: str) -> int | None:
             f"UPDATE {table} SET status = 'running', attempts = attempts + 1, lease_expires_at = %s, "  # noqa: S608
             f"started_at = COALESCE(started_at, %s), updated_at = %s "
             f"WHERE id = %s AND ((status = 'queued' AND available_at <= %s) "
-            f"OR (status = 'running' AND lease_expires_at < %s)) RETURNING attempts",
-            [now + timedelta(seconds=settings.RUN_LEASE_SECONDS), now, now, run_id, now, now],
+            f"OR (status = 'running' AND (lease_expires_at < %s OR attempts = %s))) RETURNING attempts",
+            [now + timedelta(seconds=settings.RUN_LEASE_SECONDS), now, now, run_id, now, now, resume_attempt],
         )
         row = cursor.fetchone()
     return row[0] if row else None
@@ -224,6 +234,26 @@ def _reply_streamed(turn: Turn, listeners: DeltaPublisher | None) -> Generator[s
     return stream.result
 
 
+_METRIC_OUTCOMES = {"queued": "retried"}
+
+
+def _observed(run: Run, outcome: RunOutcome) -> RunOutcome:
+    """Count the attempt's outcome (and a finished run's latency from its acceptance), log it, and pass it on."""
+    finished = outcome.status in {"succeeded", "failed"}
+    metrics.turn_finished(
+        kind=run.kind,
+        outcome=_METRIC_OUTCOMES.get(outcome.status, outcome.status),
+        accepted_at=run.created_at if finished else None,
+    )
+    if outcome.status == "succeeded" and run.kind != Run.Kind.REPLY:
+        metrics.proactive_sent(kind=run.kind)
+    if outcome.error is not None:
+        logger.info("Run %s %s: %s", run.id, outcome.status, outcome.error.code)
+    else:
+        logger.info("Run %s %s", run.id, outcome.status)
+    return outcome
+
+
 def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, None, RunOutcome]:
     """One attempt of a run, as a generator: it yields the reply's text deltas while the model streams them
     (only when the options ask for a stream or an event stream listens to the session; else it yields
@@ -232,20 +262,26 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
     attempt = _claim(run_id)
     if attempt is None:
         return RunOutcome(run_id, "skipped")
+    return (yield from _attempt_steps(run_id, attempt, options))
+
+
+def _attempt_steps(run_id: str, attempt: int, options: TurnOptions) -> Generator[str, None, RunOutcome]:
+    """``run_steps`` once the run is claimed as ``attempt``."""
     run = selectors.run_for_execution(run_id=run_id)
+    log_context.bind(app_id=run.session.app_id, session_id=run.session_id, run_ref=run.id)
     if attempt > settings.RUN_MAX_ATTEMPTS:
         # Only a lease-expiry reclaim gets here: earlier attempts died mid-turn. A turn that kills its worker
         # every time must end in run.failed instead of being reclaimed forever.
         abandoned = RunAbandoned(f"The turn was abandoned by its worker {attempt - 1} times.")
         _finish_failure(run, attempt, abandoned, run.model_calls)
-        return RunOutcome(run_id, "failed", error=abandoned)
+        return _observed(run, RunOutcome(run_id, "failed", error=abandoned))
     turn = Turn()
     clock_started = time.monotonic()
     try:
         turn_prepare(run, turn, options)
     except ApplicationError as error:  # e.g. a model the catalog no longer has, or no budget left (no call made)
         _finish_failure(run, attempt, error, run.model_calls + turn.model_calls(), turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     calls = run.model_calls + turn.model_calls() + 1
     started = time.monotonic()
     # The caller (a synchronous door) may stream for itself; the session's event streams hear the deltas too,
@@ -261,24 +297,24 @@ def run_steps(*, run_id: str, options: TurnOptions = WORKER) -> Generator[str, N
         if attempt < settings.RUN_MAX_ATTEMPTS and not options.inline:
             logger.info("Run %s attempt %s failed transiently: %s", run_id, attempt, error.message)
             retry_in = _schedule_retry(run, attempt, calls)
-            return RunOutcome(run_id, "queued", retry_in=retry_in)
+            return _observed(run, RunOutcome(run_id, "queued", retry_in=retry_in))
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     except ApplicationError as error:
         _finish_failure(run, attempt, error, calls, turn)
-        return RunOutcome(run_id, "failed", error=error)
+        return _observed(run, RunOutcome(run_id, "failed", error=error))
     latency_ms = int((time.monotonic() - started) * 1000)
     reply = _finish_success(run, attempt, turn, result, latency_ms)
     if reply is None:
-        return RunOutcome(run_id, "superseded")
+        return _observed(run, RunOutcome(run_id, "superseded"))
     trace = None
     if options.trace:
         timings = {"prepare_ms": round((started - clock_started) * 1000, 1), "model_ms": latency_ms}
         trace = run_trace(run=run, turn=turn, timings=timings)
-    return RunOutcome(run_id, "succeeded", reply=reply, result=result, trace=trace)
+    return _observed(run, RunOutcome(run_id, "succeeded", reply=reply, result=result, trace=trace))
 
 
-def run_execute(*, run_id: str) -> RunOutcome:
+def run_execute(*, run_id: str, resume_attempt: int | None = None, interruptions: int = 0) -> RunOutcome:
     """Execute one attempt of a run; safe to call any number of times, from any number of workers.
 
     Claims the run (skipping it when it is finished, not yet due, or owned by a live worker), calls the
@@ -291,20 +327,38 @@ def run_execute(*, run_id: str) -> RunOutcome:
     After the claim a reply turn reads twice (the run with its session, version and emotion session; the
     history) and writes once (one transaction); a hard budget adds its reservation, committed before each
     model call. The statement counts are pinned in ``tests/test_statement_counts.py`` of this app.
+
+    When the database goes away mid-attempt the outcome is ``interrupted``, with a ``retry_in`` backoff and the
+    ``resume_attempt`` to pass back (with ``interruptions`` + 1): that retry takes the run back at once instead
+    of waiting for the lease this attempt could not release. No reply can land twice: the claim and every write
+    are fenced by the attempt number, which the retry's claim moves on.
     """
-    steps = run_steps(run_id=run_id)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as finished:
-            return finished.value
+    attempt = None
+    try:
+        attempt = _claim(run_id, resume_attempt)
+        if attempt is None:
+            return RunOutcome(run_id, "skipped")
+        steps = _attempt_steps(run_id, attempt, WORKER)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as finished:
+                return finished.value
+    except _DATABASE_OUTAGE as error:
+        if interruptions >= _OUTAGE_RETRIES:
+            raise  # left to the recovery sweep
+        retry_in = min(settings.RUN_RETRY_BACKOFF_SECONDS * 2**interruptions, _OUTAGE_BACKOFF_MAX)
+        logger.warning("Run %s interrupted by a database outage (%s); retrying in %.0fs", run_id, error, retry_in)
+        return RunOutcome(run_id, "interrupted", retry_in=retry_in, resume_attempt=attempt or resume_attempt)
 
 
-def runs_recover(*, queued_grace_seconds: float = 30.0) -> list[str]:
+def runs_recover() -> list[str]:
     """Return the ids of runs to dispatch again: running runs whose lease expired (their worker died)
-    and queued runs overdue by more than the grace period (their dispatch was lost)."""
+    and queued runs overdue by more than ``RUNS_RECOVER_QUEUED_AFTER_SECONDS`` (their dispatch was lost: the
+    broker was down when the turn was accepted, or lost its queue in a restart or a flush). A queued run whose
+    message is merely waiting in a long queue may be dispatched twice; the claim makes the second a no-op."""
     now = clock.now()
-    overdue = now - timedelta(seconds=queued_grace_seconds)
+    overdue = now - timedelta(seconds=settings.RUNS_RECOVER_QUEUED_AFTER_SECONDS)
     abandoned = Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)
     stuck = Run.objects.filter(status=Run.Status.QUEUED, available_at__lt=overdue)
     return [*abandoned.values_list("id", flat=True)[:500], *stuck.values_list("id", flat=True)[:500]]

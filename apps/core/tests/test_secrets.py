@@ -66,7 +66,7 @@ def test_hint_shows_only_the_last_characters():
     assert secrets.secret_hint("short") == "…"
 
 
-class _Vault(models.Model):
+class SecretVault(models.Model):
     """A test-only model; core has no migrations, so the test database gets its table from syncdb."""
 
     secret = EncryptedTextField(null=True)
@@ -79,21 +79,21 @@ class _Vault(models.Model):
 
 
 def test_the_model_field_stores_ciphertext_and_reads_plaintext(db):
-    row = _Vault.objects.create(secret=TOKEN)
+    row = SecretVault.objects.create(secret=TOKEN)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT secret FROM {_Vault._meta.db_table} WHERE id = %s", [row.pk])
+        cursor.execute(f"SELECT secret FROM {SecretVault._meta.db_table} WHERE id = %s", [row.pk])
         (raw,) = cursor.fetchone()
     assert TOKEN not in raw and secret_decrypt(raw) == TOKEN
-    assert _Vault.objects.get(pk=row.pk).secret == TOKEN
-    empty = _Vault.objects.create(secret=None)
-    assert _Vault.objects.get(pk=empty.pk).secret is None
+    assert SecretVault.objects.get(pk=row.pk).secret == TOKEN
+    empty = SecretVault.objects.create(secret=None)
+    assert SecretVault.objects.get(pk=empty.pk).secret is None
 
 
 def test_the_reencrypt_command_moves_stored_values_to_the_first_key(db, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.FIELD_ENCRYPTION_KEY = [old]
-    row = _Vault.objects.create(secret=TOKEN)
+    row = SecretVault.objects.create(secret=TOKEN)
     settings.FIELD_ENCRYPTION_KEY = [new, old]
     call_command("secrets_reencrypt", stdout=io.StringIO())
     settings.FIELD_ENCRYPTION_KEY = [new]
-    assert _Vault.objects.get(pk=row.pk).secret == TOKEN
+    assert SecretVault.objects.get(pk=row.pk).secret == TOKEN

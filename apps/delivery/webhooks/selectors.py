@@ -12,6 +12,8 @@ from apps.delivery.webhooks.errors import WebhookEndpointNotFound
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from apps.accounts.models import App
 
 VISIBLE_STATUSES = [WebhookEndpoint.Status.ACTIVE, WebhookEndpoint.Status.DISABLED]
@@ -107,4 +109,14 @@ def webhook_deliveries_due(*, limit: int) -> list[int]:
         WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=clock.now())
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
+    )
+
+
+def webhook_oldest_pending_created_at() -> datetime | None:
+    """When the oldest delivery still to send (across every app) was written: the operators' lag gauge."""
+    return (
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
     )

@@ -29,6 +29,16 @@ from apps.personas.engine.config import (
 from apps.personas.engine.dynamics import emotion_decay, emotion_set, emotion_state_initial, emotion_step
 from apps.personas.engine.errors import EngineInputInvalid, UnknownPreset
 from apps.personas.engine.identity import Identity
+from apps.personas.engine.perception import (
+    PriorEpisode,
+    appraisal_intensified,
+    appraisal_recalled,
+    goals_after_event,
+    mask_exposure,
+    mask_integrity,
+    reflection_prompt,
+    stimulus_text,
+)
 from apps.personas.engine.personality import (
     DOMAINS,
     FACETS,
@@ -52,6 +62,14 @@ from apps.personas.engine.state import (
 )
 
 __all__ = [
+    "PriorEpisode",
+    "appraisal_intensified",
+    "appraisal_recalled",
+    "goals_after_event",
+    "mask_exposure",
+    "mask_integrity",
+    "reflection_prompt",
+    "stimulus_text",
     "ATTACHMENT_STYLES",
     "DIMENSIONS",
     "DOMAINS",

@@ -13,7 +13,7 @@ nothing) and ``persona_perceive_apply`` (inside the caller's transaction, which 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -110,25 +110,45 @@ def persona_perceive_appraise(
     message: str,
     appraisal: Mapping[str, float] | None = None,
     source_entity: str = "",
+    stimulus: Mapping[str, Any] | None = None,
+    prior_episodes: Sequence[Mapping[str, Any]] = (),
+    now_ms: float | None = None,
     before_call: Callable[[ModelSpec, list[ChatMessage]], None] | None = None,
 ) -> PerceiveAppraisal:
     """How the persona appraises an event: the given vector (molroo's six dimensions, no model call), or the
-    message appraised by the configured appraiser (the lexicon offline, else the model; ``before_call`` runs
-    just before a model call). Reads the persona, with its relationship with ``source_entity``; writes nothing."""
+    message and the ``stimulus``'s description appraised by the configured appraiser (the lexicon offline, else
+    the model; ``before_call`` runs just before a model call), its relevance scaled by the stimulus's
+    intensity. Either way ``prior_episodes`` (the SDK's recalled episodes) then make a recurring event more
+    expected, a recurring pleasure duller and a recurring hurt sharper (``engine.appraisal_recalled``).
+    Reads the persona, with its relationship with ``source_entity``; writes nothing."""
     session = persona_api_get(app=app, persona_id=persona_id, source_entity=source_entity)
+    call = None
     if appraisal is not None:
-        return PerceiveAppraisal(session, engine.Appraisal.from_dict(appraisal), "supplied")
-    personality = engine.personality_from_dict(session.persona)
-    outcome = message_appraise(text=message, personality=personality, before_call=before_call)
-    return PerceiveAppraisal(session, outcome.appraisal, outcome.source, outcome if outcome.model else None)
+        vector, source = engine.Appraisal.from_dict(appraisal), "supplied"
+    else:
+        personality = engine.personality_from_dict(session.persona)
+        text = engine.stimulus_text(message, stimulus)
+        outcome = message_appraise(text=text, personality=personality, before_call=before_call)
+        vector = engine.appraisal_intensified(outcome.appraisal, (stimulus or {}).get("intensity"))
+        source, call = outcome.source, outcome if outcome.model else None
+    episodes = [engine.PriorEpisode.from_wire(episode) for episode in prior_episodes]
+    now = now_ms if now_ms is not None else clock.now().timestamp() * 1000
+    vector, familiar = engine.appraisal_recalled(vector, episodes, source_entity, now)
+    return PerceiveAppraisal(session, vector, source, call, engine.stimulus_text(message, stimulus), familiar)
 
 
 def persona_perceive_apply(
-    *, app: App, appraised: PerceiveAppraisal, source_entity: str = "", trust_initial: float | None = None
+    *,
+    app: App,
+    appraised: PerceiveAppraisal,
+    source_entity: str = "",
+    trust_initial: float | None = None,
 ) -> PersonaTurn:
     """Apply an appraised event to the persona as it is now (inside the caller's transaction), as a turn with
     ``source_entity`` (each source has its own relationship). Announces ``stage_transition`` and
-    ``emotional_overflow`` like every turn."""
+    ``emotional_overflow`` like every turn. The persona's goals follow the event (its text names the goals it
+    bears on; achieved and blocked goals are saved with the turn) and a suppressing persona's mask
+    is checked: both in the turn's ``dynamics``."""
     session = appraised.session
     return persona_turn(
         app=app,
@@ -137,6 +157,7 @@ def persona_perceive_apply(
         user_ref=source_entity,
         loaded=session,
         trust_initial=trust_initial,
+        goal_event=appraised.text,
     )
 
 

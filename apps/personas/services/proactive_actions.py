@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from apps.core import clock
+from apps.core import clock, metrics
 from apps.personas import engine
 from apps.personas.errors import ProactiveActionNotFound
 from apps.personas.events import persona_event, persona_events_emit
@@ -63,6 +63,7 @@ def proactive_actions_create(
     events = []
     for candidate in candidates:
         action = ProactiveAction.objects.create(session=session, **candidate)
+        metrics.proactive_sent(kind="persona_action")
         events.append(
             session_event(
                 session,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.core import clock
 from apps.llm.types import ChatMessage, ModelSpec
@@ -141,6 +141,7 @@ def persona_turn(
     origin: str | None = None,
     loaded: PersonaSession | None = None,
     trust_initial: float | None = None,
+    goal_event: str | None = None,
 ) -> PersonaTurn:
     """Apply one event to the session's emotion state; return the engine's TurnResult with prompt_data.
 
@@ -151,7 +152,8 @@ def persona_turn(
     configured, else the offline lexicon) unless ``appraisal`` (molroo's six dimensions) is given.
     ``elapsed_seconds`` defaults to the time since the session's last turn and drives decay toward the
     baseline first. ``trust_initial`` is where trust starts when the persona meets ``user_ref`` for the first
-    time (the persona API's ``relationshipContext``). Emits ``turn_result``, and
+    time (the persona API's ``relationshipContext``). With ``goal_event`` (the persona API's event text) the
+    persona's goals follow the event and its mask is checked (``PersonaTurn.dynamics``). Emits ``turn_result``, and
     ``stage_transition`` / ``emotional_overflow`` / ``proactive_action`` when they happen. Raises
     PersonaSessionNotFound (also for other apps' ids) and EngineInputInvalid; nothing is written then.
     """
@@ -168,7 +170,16 @@ def persona_turn(
             if contended:  # another turn got in first: this time take the row lock and build on its state
                 session = session_locked(app, session_id)
             outcome = _turn_apply(
-                session, personality, config, vector, elapsed_seconds, context, user_ref, origin, trust_initial
+                session,
+                personality,
+                config,
+                vector,
+                elapsed_seconds,
+                context,
+                user_ref,
+                origin,
+                trust_initial,
+                goal_event,
             )
             if outcome is not None:
                 return outcome
@@ -185,6 +196,7 @@ def _turn_apply(
     user_ref: str,
     origin: str | None,
     trust_initial: float | None = None,
+    goal_event: str | None = None,
 ) -> PersonaTurn | None:
     """Step ``session`` as read and save it only if no other turn saved in between (None if one did); then
     announce the turn and what it set off."""
@@ -193,7 +205,17 @@ def _turn_apply(
     state = engine.EmotionState.from_dict(session.state)
     elapsed = _elapsed(session, elapsed_seconds, now)
     result = engine.emotion_step(state, vector, config, personality, relationship, elapsed)
-    saved = _turn_save(session, row, result, now)
+    dynamics: dict[str, Any] = {}
+    spec_changes: dict[str, Any] = {}
+    if goal_event is not None:
+        goals, changed = engine.goals_after_event((session.spec or {}).get("goals") or [], vector, goal_event)
+        if changed:
+            dynamics["goalChanges"] = changed
+            spec_changes["spec"] = {**session.spec, "goals": goals}
+        exposure = engine.mask_exposure(state, result.state, config)
+        if exposure:
+            dynamics["maskExposure"] = exposure
+    saved = _turn_save(session, row, result, now, spec_changes)
     if saved is None:
         return None
     prompt_data = prompt_data_with_context(
@@ -202,7 +224,7 @@ def _turn_apply(
     public = result.to_dict()
     events = _step_events(session, result, public, config)
     events += proactive_actions_create(session, idle_seconds=0.0, relationship=saved)
-    outcome = PersonaTurn(session, result, prompt_data, proactive_hint(session, result.relationship, now))
+    outcome = PersonaTurn(session, result, prompt_data, proactive_hint(session, result.relationship, now), dynamics)
     # The turn_result event carries the whole outcome (sockets push it to the session's other clients), in the
     # persona event format: the engine's result fields, the proactive hint and the prompt data.
     turn_data = {**public, "proactive_hint": outcome.proactive_hint, "prompt_data": prompt_data}
@@ -212,7 +234,11 @@ def _turn_apply(
 
 
 def _turn_save(
-    session: PersonaSession, row: PersonaRelationship | None, result: engine.TurnResult, now: datetime
+    session: PersonaSession,
+    row: PersonaRelationship | None,
+    result: engine.TurnResult,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Save the step: one UPDATE conditioned on the ``turn_count`` read with ``session``, then the named
     end-user's relationship row. Returns the relationship as saved, or None (nothing written) when another
@@ -225,12 +251,14 @@ def _turn_save(
         "last_turn_at": now,
         "emotion_history": emotion_history_after(session.emotion_history, result.state.vad, now),
         "updated_at": now,
+        **(extra or {}),
     }
     if session.proactive_enabled:
         changes["proactive_next_check_at"] = next_check_at(session, relationship, now)
     if row is None:
         changes["relationship"] = relationship
-    saved = PersonaSession.objects.filter(pk=session.pk, turn_count=session.turn_count).update(**changes)
+    known = row if row is not None and row.pk is not None else None
+    saved, related = _session_update(session, changes, known, relationship, now)
     if not saved:
         return None
     for name, value in changes.items():
@@ -238,9 +266,46 @@ def _turn_save(
     if row is not None and row.pk is None:
         row.state = relationship
         row.save()
-    elif row is not None:
-        PersonaRelationship.objects.filter(pk=row.pk).update(state=relationship, updated_at=now)
+    elif known is not None and not related:
+        PersonaRelationship.objects.filter(pk=known.pk).update(state=relationship, updated_at=now)
     return relationship
+
+
+def _session_update(
+    session: PersonaSession,
+    changes: dict[str, Any],
+    row: PersonaRelationship | None,
+    relationship: dict[str, Any],
+    now: datetime,
+) -> tuple[bool, bool]:
+    """The turn's conditional UPDATE of the session, written out: every turn runs it, and the ORM's building
+    and compiling of it cost more CPU than its round trip. On PostgreSQL an existing relationship row is
+    updated in the same statement (a data-modifying CTE that runs only when the session's UPDATE matched).
+    Returns (the session was saved, the relationship row was saved with it)."""
+    meta = PersonaSession._meta
+    fields = [meta.get_field(name) for name in changes]
+    quote = connection.ops.quote_name
+    update = (
+        f"UPDATE {meta.db_table} SET {', '.join(f'{quote(field.column)} = %s' for field in fields)} "  # noqa: S608
+        "WHERE id = %s AND turn_count = %s"
+    )
+    params = [field.get_db_prep_save(changes[field.name], connection) for field in fields]
+    params += [session.pk, session.turn_count]
+    with connection.cursor() as cursor:
+        if row is None or connection.vendor != "postgresql":
+            cursor.execute(update, params)
+            return cursor.rowcount == 1, False
+        rows = PersonaRelationship._meta
+        state = rows.get_field("state").get_db_prep_save(relationship, connection)
+        stamp = rows.get_field("updated_at").get_db_prep_save(now, connection)
+        cursor.execute(
+            f"WITH turned AS ({update} RETURNING 1), related AS (UPDATE {rows.db_table} "  # noqa: S608
+            "SET state = %s, updated_at = %s WHERE id = %s AND EXISTS (SELECT 1 FROM turned)) "
+            "SELECT count(*) FROM turned",
+            [*params, state, stamp, row.pk],
+        )
+        saved = cursor.fetchone()[0] == 1
+        return saved, saved
 
 
 def _step_events(

@@ -323,3 +323,99 @@ def test_model_calls_per_perceive_are_pinned(owner, persona_id, settings, model_
 
 
 PRAISE_SIX = {name: PRAISE[name] for name in list(PRAISE)[:6]}
+
+
+# The SDK's perceive extras: priorEpisodes and stimulus shape the appraisal; goals, the mask and reflections.
+
+
+NOW_MS = 1_700_000_000_000
+
+
+def _episode(congruence, source="Mina"):
+    appraisal = {**PRAISE, "goal_congruence": congruence}
+    snapshot = {"V": 0.5, "A": 0.4, "D": 0.1}
+    return {"id": "ep", "sourceEntity": source, "appraisal": appraisal, "importance": 0.9, "timestamp": NOW_MS,
+            "emotionSnapshot": snapshot}  # fmt: skip
+
+
+def _perceive_with(sdk, persona_id, *, appraisal=PRAISE, context=None, **event):
+    given = {"appraisal": appraisal} if appraisal else {}
+    body = {"event": {"type": "chat_message", "sourceEntity": "Mina", "timestamp": NOW_MS,
+                      "payload": {"message": "hello"}, **given, **event}}  # fmt: skip
+    if context is not None:
+        body["context"] = context
+    response = sdk.post(f"/emotion/v1/personas/{persona_id}/perceive", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["result"]
+
+
+def test_prior_episodes_make_a_recurring_praise_expected_and_less_moving(sdk, persona_id):
+    other = sdk.post("/emotion/v1/personas", {"config": CONFIG}, format="json").json()["result"]["personaId"]
+    fresh = _perceive_with(sdk, persona_id)
+    familiar = _perceive_with(sdk, other, context={"priorEpisodes": [_episode(0.9)] * 3})
+    assert "recurrence" not in fresh and familiar["recurrence"] > 0.8
+    assert familiar["appraisal"]["expectedness"] > fresh["appraisal"]["expectedness"]
+    assert familiar["appraisal"]["goal_relevance"] < fresh["appraisal"]["goal_relevance"]
+    assert familiar["emotion"]["vad"]["V"] < fresh["emotion"]["vad"]["V"]  # the same praise moves it less
+    # another source's episodes do not count
+    third = sdk.post("/emotion/v1/personas", {"config": CONFIG}, format="json").json()["result"]["personaId"]
+    assert "recurrence" not in _perceive_with(sdk, third, context={"priorEpisodes": [_episode(0.9, "Jun")]})
+
+
+def test_a_stimulus_feeds_the_appraiser_when_no_appraisal_is_given(sdk, persona_id, settings):
+    settings.EMOTION_APPRAISER = "lexicon"
+    plain = _perceive_with(sdk, persona_id, appraisal=None, payload={"message": ""})
+    other = sdk.post("/emotion/v1/personas", {"config": CONFIG}, format="json").json()["result"]["personaId"]
+    stimulus = {"description": "Thank you so much, you are amazing!", "intensity": 1.0}
+    moved = _perceive_with(sdk, other, appraisal=None, payload={"message": ""}, stimulus=stimulus)
+    assert moved["appraisalSource"] == "lexicon"
+    assert moved["appraisal"]["goal_congruence"] > plain["appraisal"]["goal_congruence"]
+    assert moved["emotion"]["vad"]["V"] > plain["emotion"]["vad"]["V"]
+
+
+def test_an_event_that_names_a_goal_achieves_it_and_the_persona_keeps_it(sdk, persona_id):
+    moving = {**PRAISE, "goal_relevance": 1.0}
+    result = _perceive_with(sdk, persona_id, appraisal=moving, payload={"message": "Your regulars are so happy!"})
+    assert result["goalChanges"] == {"achieved": ["g1"]}
+    assert result["memoryEpisode"]["importance"] >= 0.6  # an episode that matters asks for a reflection
+    assert result["reflectionPrompt"]["system"].startswith("You are Sera")
+    goals = sdk.get(f"/emotion/v1/personas/{persona_id}").json()["result"]["config"]["goals"]
+    assert goals[0]["status"] == "achieved"
+    assert "goalChanges" not in _perceive_with(sdk, persona_id, payload={"message": "Your regulars are happy!"})
+
+
+def test_a_suppressing_persona_reports_its_mask_giving_way(sdk, persona_id):
+    # no mask: an expressive persona has no prevMaskIntegrity and never reports an exposure
+    assert "prevMaskIntegrity" not in sdk.get(f"/emotion/v1/personas/{persona_id}/state").json()["result"]
+    PersonaSession.objects.filter(pk=persona_id).update(
+        config={**PersonaSession.objects.get(pk=persona_id).config, "regulation": {"strategy": "suppression"}}
+    )
+    hostile = {**INSULT, "goal_relevance": 1, "controllability": 0}
+    exposures = [_perceive_with(sdk, persona_id, appraisal=hostile).get("maskExposure") for _ in range(8)]
+    exposure = next(item for item in exposures if item)
+    assert exposure["type"] in ("leak", "break") and exposure["severity"] > 0.5
+    state = sdk.get(f"/emotion/v1/personas/{persona_id}/state").json()["result"]
+    assert state["prevMaskIntegrity"] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"stimulus": {"intensity": 2}}, "event.stimulus.intensity"),
+        ({"stimulus": "loud"}, "event.stimulus"),
+        ({"context": {"priorEpisodes": [{"importance": "high"}]}}, "context.priorEpisodes[0].importance"),
+        ({"context": {"priorEpisodes": [{"appraisal": {**PRAISE, "agency": 3}}]}}, "priorEpisodes[0].appraisal.agency"),
+    ],
+)
+def test_bad_stimulus_and_prior_episodes_are_validation_errors_and_write_nothing(
+    sdk, persona_id, nothing_written, extra, field
+):
+    body = {"event": {"type": "chat_message", "payload": {"message": "hi"}, "appraisal": PRAISE}}
+    if "stimulus" in extra:
+        body["event"]["stimulus"] = extra["stimulus"]
+    else:
+        body["context"] = extra["context"]
+    with nothing_written():
+        error = assert_error(sdk.post(f"/emotion/v1/personas/{persona_id}/perceive", body, format="json"), 400,
+                             "VALIDATION_ERROR")  # fmt: skip
+    assert any(field in name for name in error["details"]["fields"]), error

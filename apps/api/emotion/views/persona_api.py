@@ -5,31 +5,25 @@ note for how the SDK's fields map onto ours). Perceiving records an episode in t
 ``memory/search`` searches; both go through the conversations app's doors, which keep that store.
 """
 
-from rest_framework.response import Response
+import functools
 
 from apps.api.emotion import persona_presenters as presenters
 from apps.api.emotion.persona_serializers import (
-    EXTRA_DIMENSIONS,
     EmotionInput,
     MemorySearchInput,
     PerceiveInput,
     PersonaConfigInput,
     PersonaCreateInput,
-    PersonaListQuery,
     PromptContextInput,
     SnapshotInput,
     TickInput,
 )
 from apps.api.emotion.views.base import EmotionApiView
-from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import idempotency_key, json_object, validated
+from apps.api.emotion.views.sdk import appraisal_split, newest_first_page, result
+from apps.api.shared.validation import idempotency_key, json_object, optional_json_object, validated
 from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
 from apps.personas import selectors, services
-
-
-def result(body, status: int = 200) -> Response:
-    return Response({"result": body}, status=status)
 
 
 class PersonaCollectionApi(EmotionApiView):
@@ -45,11 +39,8 @@ class PersonaCollectionApi(EmotionApiView):
         return result(body, status=201)
 
     def get(self, request):
-        query = validated(PersonaListQuery, request.query_params)
-        after = page_cursor_decode(query["cursor"]) if "cursor" in query else None
-        page, more = selectors.persona_api_page(app=request.user, after=after, limit=query["limit"])
-        cursor = page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
-        return result({"personas": [presenters.persona_summary(p) for p in page], "nextCursor": cursor})
+        page_of = functools.partial(selectors.persona_api_page, app=request.user)
+        return newest_first_page(request, key="personas", page_of=page_of, render=presenters.persona_summary)
 
 
 class PersonaDetailApi(EmotionApiView):
@@ -75,7 +66,7 @@ class PerceiveApi(EmotionApiView):
     def post(self, request, persona_id: str):
         data = validated(PerceiveInput, json_object(request.data))
         event = data["event"]
-        given = event.get("appraisal")
+        appraisal, appraisal_extra = appraisal_split(event.get("appraisal"))
         context = data.get("context") or {}
         relationship = context.get("relationshipContext") or {}
         timestamp = event.get("timestamp")
@@ -84,13 +75,13 @@ class PerceiveApi(EmotionApiView):
             persona_id=persona_id,
             message=event["payload"]["message"],
             event_type=event["type"],
-            appraisal={k: v for k, v in given.items() if k not in EXTRA_DIMENSIONS} if given else None,
-            appraisal_extra={k: v for k, v in given.items() if k in EXTRA_DIMENSIONS and v is not None}
-            if given
-            else None,
+            appraisal=appraisal,
+            appraisal_extra=appraisal_extra,
             source_entity=event.get("sourceEntity") or "",
             timestamp_ms=int(timestamp) if timestamp is not None else None,
             trust_initial=relationship.get("trust"),
+            stimulus=event.get("stimulus"),
+            prior_episodes=context.get("priorEpisodes") or (),
         )
         return result(presenters.agent_response(perception))
 
@@ -128,7 +119,7 @@ class SnapshotApi(EmotionApiView):
 
 class PromptContextApi(EmotionApiView):
     def post(self, request, persona_id: str):
-        data = validated(PromptContextInput, json_object(request.data or {}))
+        data = validated(PromptContextInput, optional_json_object(request.data))
         session = selectors.persona_api_get(app=request.user, persona_id=persona_id)
         context = selectors.persona_prompt_context(
             session=session, source_entity=data.get("sourceEntity", ""), suffix=data.get("consumerSuffix", "")

@@ -1,33 +1,24 @@
 """The world API of molroo's SDK 0.7 (``/worlds`` and below): several personas in one scene. Bodies
 ``{"result": ...}``; a world's members are personas of the persona API (``/personas``)."""
 
+import functools
+
 from apps.api.emotion import world_presenters as presenters
-from apps.api.emotion.persona_serializers import EXTRA_DIMENSIONS, TickInput
+from apps.api.emotion.persona_serializers import PageQuery, TickInput
 from apps.api.emotion.views.base import EmotionApiView
-from apps.api.emotion.views.persona_api import result
+from apps.api.emotion.views.sdk import appraisal_split, newest_first_page, result, text
 from apps.api.emotion.world_serializers import (
     ActionInput,
     InteractInput,
     MemberInput,
     MemberPromptContextInput,
-    PageQuery,
     RelationshipInput,
     WorldInput,
     WorldUpdateInput,
 )
-from apps.api.shared.pagination import page_cursor_decode, page_cursor_encode
-from apps.api.shared.validation import json_object, validated
+from apps.api.shared.validation import json_object, optional_json_object, validated
 from apps.core.errors import ValidationFailed
 from apps.personas import selectors, services
-
-
-def six(vector: dict | None) -> dict | None:
-    """molroo's six dimensions of a wire appraisal (the SDK's other three are accepted and not modelled)."""
-    return None if vector is None else {k: v for k, v in vector.items() if k not in EXTRA_DIMENSIONS}
-
-
-def present(value) -> str:
-    return value if isinstance(value, str) else ""
 
 
 class WorldCollectionApi(EmotionApiView):
@@ -36,18 +27,15 @@ class WorldCollectionApi(EmotionApiView):
         world = services.world_create(
             app=request.user,
             name=data["name"],
-            description=present(data.get("description")),
-            access_policy=present(data.get("access_policy")),
-            response_rule=present(data.get("response_rule")),
+            description=text(data.get("description")),
+            access_policy=text(data.get("access_policy")),
+            response_rule=text(data.get("response_rule")),
         )
         return result(presenters.world(world), status=201)
 
     def get(self, request):
-        query = validated(PageQuery, request.query_params)
-        after = page_cursor_decode(query["cursor"]) if "cursor" in query else None
-        page, more = selectors.world_page(app=request.user, after=after, limit=query["limit"])
-        cursor = page_cursor_encode(page[-1].created_at, page[-1].id) if more else None
-        return result({"worlds": [presenters.world(w) for w in page], "nextCursor": cursor})
+        page_of = functools.partial(selectors.world_page, app=request.user)
+        return newest_first_page(request, key="worlds", page_of=page_of, render=presenters.world)
 
 
 class WorldDetailApi(EmotionApiView):
@@ -70,10 +58,10 @@ class MemberCollectionApi(EmotionApiView):
         member = services.world_member_add(
             app=request.user,
             world_id=world_id,
-            persona_id=present(data.get("persona_id")),
+            persona_id=text(data.get("persona_id")),
             config=data.get("config"),
-            config_ref=present(data.get("persona_config_id")),
-            display_name=present(data.get("display_name")),
+            config_ref=text(data.get("persona_config_id")),
+            display_name=text(data.get("display_name")),
         )
         return result(presenters.member_ref(member), status=201)
 
@@ -94,7 +82,7 @@ class MemberDetailApi(EmotionApiView):
 
 class MemberPromptContextApi(EmotionApiView):
     def post(self, request, world_id: str, member_ref: str):
-        data = validated(MemberPromptContextInput, json_object(request.data or {}))
+        data = validated(MemberPromptContextInput, optional_json_object(request.data))
         world = selectors.world_get(app=request.user, world_id=world_id)
         member = selectors.world_member_get(app=request.user, world_id=world_id, member_ref=member_ref)
         context = selectors.persona_prompt_context(
@@ -120,8 +108,8 @@ class ActionCollectionApi(EmotionApiView):
             app=request.user,
             world_id=world_id,
             name=data["name"],
-            description=present(data.get("description")),
-            appraisal=six(data["appraisal_vector"]),
+            description=text(data.get("description")),
+            appraisal=appraisal_split(data["appraisal_vector"])[0],
         )
         return result({"id": action.id, "name": action.name}, status=201)
 
@@ -146,8 +134,8 @@ class RelationshipCollectionApi(EmotionApiView):
             source_ref=data["source_id"],
             target_type=data["target_type"],
             target_ref=data["target_id"],
-            kind=present(data.get("relationship_type")),
-            description=present(data.get("description")),
+            kind=text(data.get("relationship_type")),
+            description=text(data.get("description")),
             strength=data.get("strength"),
             trust=data.get("trust"),
         )
@@ -172,11 +160,11 @@ class InteractApi(EmotionApiView):
             app=request.user,
             world_id=world_id,
             target_ref=data["target_persona_id"],
-            action=present(data.get("action_name")),
-            label=present(data.get("action_label")),
-            stimulus=present(data.get("stimulus_description")),
-            appraisal=six(data.get("appraisal_vector")),
-            actor_ref=present(data.get("actor_id")),
+            action=text(data.get("action_name")),
+            label=text(data.get("action_label")),
+            stimulus=text(data.get("stimulus_description")),
+            appraisal=appraisal_split(data.get("appraisal_vector"))[0],
+            actor_ref=text(data.get("actor_id")),
             actor_type=data.get("actor_type") or "user",
         )
         return result(presenters.interaction(outcome))

@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 
 from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
-from apps.core import clock, executor
+from apps.core import clock, executor, metrics
 from apps.delivery.routes import PUSH_ROUTES
 from apps.delivery.webhooks import selectors
 from apps.delivery.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -234,6 +234,8 @@ def _outcomes_record(results: list[tuple[_Claim, Outcome]]) -> None:
             last_error="",
             next_attempt_at=None,
         )
+    for claim, _ in succeeded:
+        metrics.webhook_delivered(created_at=claim.delivery.created_at)
     if succeeded:
         WebhookEndpoint.objects.filter(
             id__in={claim.delivery.endpoint_id for claim, _ in succeeded}, consecutive_failures__gt=0

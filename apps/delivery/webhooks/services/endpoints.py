@@ -39,10 +39,13 @@ def webhook_endpoint_create(
     session = conversation_selectors.session_get(app=app, session_id=session_id) if session_id else None
     vetted = url_vet(url)
     secret = secret_validate(secret) if secret is not None else secret_generate()
-    endpoint = WebhookEndpoint.objects.create(
-        app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
-    )
-    PUSH_ROUTES.bump()
+    # One transaction with the routes' bump: when Redis is down the bump fails and the endpoint is not kept,
+    # rather than kept while processes go on routing from a cache that does not know it.
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            app=app, session=session, scope=scope, url=vetted.url, secret=secret, event_types=list(event_types or [])
+        )
+        PUSH_ROUTES.bump()
     return endpoint
 
 

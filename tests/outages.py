@@ -1,0 +1,70 @@
+"""Real outages of PostgreSQL and Redis for one test process, without touching the shared servers.
+
+``postgres_down()``: this process's connection pool is rebuilt against a loopback port where nothing listens,
+which is what a process sees while PostgreSQL restarts (every connect is refused); on exit the pool is rebuilt
+against the real server. ``redis_down()``: the cache points at such a port. ``postgres_connections_killed()``:
+the server ends every connection of this test database, as a restart does to the connections a pool holds.
+Tests that use them need ``transactional_db`` (a test transaction would hold the one connection).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from tests.live import free_port
+
+POSTGRES_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a PostgreSQL outage (the embedded default has SQLite)"
+)
+
+
+def _pool_rebuilt() -> None:
+    connection.close()  # back to the pool it came from
+    connection.close_pool()  # the next connection builds a pool from settings_dict
+
+
+@contextmanager
+def postgres_down() -> Iterator[None]:
+    """Requests and tasks in this process fail to reach PostgreSQL until the block ends. The pool gives up on a
+    connection after 0.5 s here (``DB_POOL_TIMEOUT`` in production), so the test does not wait for it."""
+    database = connection.settings_dict
+    port, pool = database["PORT"], database["OPTIONS"]["pool"]
+    _pool_rebuilt()
+    database["PORT"] = str(free_port())
+    database["OPTIONS"]["pool"] = {**pool, "min_size": 0, "timeout": 0.5, "reconnect_timeout": 0.5}
+    try:
+        yield
+    finally:
+        _pool_rebuilt()
+        database["PORT"], database["OPTIONS"]["pool"] = port, pool
+
+
+def postgres_connections_killed() -> int:
+    """End every server connection to this test database (from a connection of our own); returns how many."""
+    database = connection.settings_dict
+    connection.close()
+    with psycopg.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        password=database["PASSWORD"] or None,
+        dbname=database["NAME"],
+        autocommit=True,
+    ) as side:
+        rows = side.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+@contextmanager
+def redis_down() -> Iterator[None]:
+    """The cache (Redis in production) refuses every connection until the block ends."""
+    location = f"redis://127.0.0.1:{free_port()}/0"
+    with override_settings(CACHES={"default": {"BACKEND": "apps.core.redis_cache.RedisCache", "LOCATION": location}}):
+        yield
