@@ -4,7 +4,7 @@ The GET routes come from the URL conf. Each is probed with a page far over any m
 ``page_size`` both): a route that pages refuses it (400/422 in its surface's shape, never a clamp), and must be
 in PAGED with its maximum, which is then crossed exactly (the maximum taken, one over refused). Every other GET
 route must be in NOT_PAGED with what bounds its answer; a new route in neither fails the first test. The
-maxima the OpenAPI documents declare (native, studio) must be the ones enforced.
+maxima each surface's served OpenAPI document declares must be the ones enforced, and every paged list documented.
 """
 
 import re
@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts import services as accounts_services
-from apps.api.studio.openapi import openapi_document as studio_openapi_document
 from apps.characters.tests.factories import character_publish
 from apps.conversations import services as conversation_services
 from apps.personas import services as persona_services
@@ -57,6 +56,8 @@ NOT_PAGED = {
     "/v1/openapi.json": "the schema",
     "/emotion/v1/openapi.json": "the schema",
     "/studio/api/v1/openapi.json": "the schema",
+    "/npc/api/v1/openapi.json": "the schema",
+    "/openai/v1/openapi.json": "the schema",
     "/v1/sessions/<session_id>/events/stream": "a stream (STREAM_MAX_CONNECTIONS_PER_KEY); it pages its backlog",
     "/v1/account": ONE,
     "/v1/rates": "the model catalog's prices",
@@ -201,23 +202,38 @@ def test_each_paged_list_takes_its_maximum_and_refuses_one_more(route, world):
     assert _refused(_surface(route), _get(key, route, ids, f"{parameter}={maximum + 1}"))
 
 
-def _documented_maxima(document: dict, prefix: str) -> dict[str, tuple[str, int]]:
+DOCUMENTS = ["/v1/openapi.json", "/emotion/v1/openapi.json", "/studio/api/v1/openapi.json", "/npc/api/v1/openapi.json"]
+DOCUMENTS += ["/openai/v1/openapi.json"]
+
+
+def _shape(route: str) -> str:
+    """A route with its parameters unnamed (the documents name them as their surface does: ``{worldId}``)."""
+    return re.sub(r"<\w+>|\{\w+\}", "<>", route)
+
+
+def _documented_maxima(document: dict) -> dict[str, tuple[str, int]]:
+    """route: (page parameter, its declared maximum) for each GET operation of ``document`` that pages."""
+    server = (document.get("servers") or [{"url": ""}])[0]["url"]
+    prefix = server if server.startswith("/") else ""
     found = {}
     for path, operations in document["paths"].items():
         for parameter in operations.get("get", {}).get("parameters", []):
             if parameter.get("in") == "query" and parameter["name"] in ("limit", "page_size"):
-                route = prefix + re.sub(r"\{(\w+)\}", r"<\1>", path.lstrip("/"))
+                route = _shape(prefix.rstrip("/") + path)
                 found[route] = (parameter["name"], parameter["schema"].get("maximum"))
     return found
 
 
-def test_the_openapi_documents_declare_the_maxima_enforced(world):
+def test_every_surfaces_openapi_document_declares_the_maxima_enforced(world):
     key, _ = world
-    native = Client().get("/v1/openapi.json", HTTP_AUTHORIZATION=f"Bearer {key}").json()
-    documented = _documented_maxima(native, "/")
-    documented |= _documented_maxima(studio_openapi_document(), "/studio/api/v1/")
+    documented = {}
+    for url in DOCUMENTS:
+        response = Client().get(url, HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_API_KEY=key)
+        assert response.status_code == 200, url
+        documented |= _documented_maxima(response.json())
+    assert {_surface(route) for route in documented} >= {"native", "emotion", "npc", "studio"}
+    enforced = {_shape(route): page for route, page in PAGED.items()}
     for route, declared in documented.items():
-        assert PAGED.get(route) == declared, route
-    for route in PAGED:
-        if _surface(route) in ("native", "studio"):
-            assert route in documented, f"{route} pages but its OpenAPI document does not say so"
+        assert enforced.get(route) == declared, route
+    undocumented = set(enforced) - set(documented)
+    assert undocumented == set(), "these lists page but their OpenAPI documents do not say so"
