@@ -5,23 +5,23 @@ Cookie-less requests to the APIs take a slimmer middleware stack (see ``apps.cor
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-site_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # what django.core.asgi.get_asgi_application does before building its handler
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from apps.api.emotion.consumers import EmotionSocket  # noqa: E402
-from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter  # noqa: E402
+from apps.core.handlers import ApiASGIHandler, ApiOrSiteRouter, BoundedBodyASGIHandler  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ApiOrSiteRouter(
             api=ApiASGIHandler(),
-            site=site_asgi_app,
+            site=BoundedBodyASGIHandler(),
             # Probes and scrapes too: they never carry a cookie and need no session or CSRF.
             prefixes=("/v1/", "/emotion/v1/", "/hooks/", "/studio/", "/openai/", "/healthz", "/readyz", "/metrics"),
         ),

@@ -254,6 +254,7 @@ MODELS = {model._meta.label_lower: model for model in admin.site._registry}
 @pytest.fixture
 def world(db, settings) -> World:
     settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.TURNS_MAX_PENDING_PER_SESSION = 100  # the pages are filled with unanswered turns on one session
     app = accounts_services.app_create(name="operator's app")
     character = character_publish(app, slug="luna", greeting="hi").character
     session = conversation_services.session_create(app=app, character_slug="luna", external_user_ref="user-0")

@@ -22,7 +22,8 @@ from tests.live import live_stack, live_stack_factory  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-LIVE_ENV = {"DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "3"}
+# Twenty sends race on one session: more unanswered turns than the default limit allows at once.
+LIVE_ENV = {"DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "3", "TURNS_MAX_PENDING_PER_SESSION": "50"}
 STREAM_DEADLINE = 30.0  # bounds a broken stream; not a timed assertion
 
 

@@ -1,4 +1,4 @@
-from apps.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from apps.core.errors import ApplicationError, Conflict, NotFound, RateLimited, ValidationFailed
 
 
 class SessionNotFound(NotFound):
@@ -19,6 +19,15 @@ class IdempotencyKeyInFlight(Conflict):
 
 class MessageInvalid(ValidationFailed):
     pass
+
+
+class TooManyPendingTurns(RateLimited):
+    """The session (``TURNS_MAX_PENDING_PER_SESSION``) or the app (``TURNS_MAX_PENDING_PER_APP``) already has as
+    many unanswered turns as it may; the message was not accepted."""
+
+    code = "too_many_pending_turns"
+    retry_after = 2
+    fix = "Wait for the character's replies to earlier messages (their run.status events), then send again."
 
 
 class RunAbandoned(ApplicationError):

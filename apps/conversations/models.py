@@ -153,6 +153,10 @@ class Run(TimestampedModel):
             models.Index(
                 fields=["status", "available_at"], name="run_unfinished", condition=Q(status__in=["queued", "running"])
             ),
+            # A message counts its session's unanswered turns (TURNS_MAX_PENDING_PER_SESSION) on this.
+            models.Index(
+                fields=["session"], name="run_session_unfinished", condition=Q(status__in=["queued", "running"])
+            ),
         ]
 
     def __str__(self) -> str:

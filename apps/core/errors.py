@@ -67,6 +67,14 @@ class RateLimited(ApplicationError):
     code = "rate_limited"
     status = 429
     fix = "Wait and retry with backoff."
+    retry_after: int = 1  # whole seconds; every surface sends it as Retry-After
+
+
+class StreamLimitReached(RateLimited):
+    """Opening one more stream (SSE or WebSocket) would pass ``STREAM_MAX_CONNECTIONS_PER_KEY``."""
+
+    code = "too_many_streams"
+    fix = "Close a stream you no longer read, or reuse one: each API key may hold a limited number open."
 
 
 class UpstreamUnavailable(ApplicationError):

@@ -14,21 +14,17 @@ from apps.core import log_context, metrics
 PayloadTooLargeRenderer = Callable[..., HttpResponse]
 
 
-class RequestSizeLimitMiddleware:
-    """Refuse bodies over ``REQUEST_MAX_BYTES`` with 413 before anything reads them.
+class BodyLimits:
+    """How big a body each path may send, and the surface-shaped 413 for one that is bigger.
 
-    The declared Content-Length is checked here; Django's own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (set to the
-    same limit) catches bodies that lie about their length. Each surface answers in its own error shape:
-    ``PAYLOAD_TOO_LARGE_RENDERERS`` maps a path prefix to a dotted ``(request, *, length, limit) -> response``
-    callable; the longest matching prefix wins (core cannot import the surfaces, so it names them).
-
-    Upload routes (``UPLOAD_PATH_PATTERNS``, regular expressions on the path) take up to
-    ``UPLOAD_REQUEST_MAX_BYTES`` instead: a picture is bigger than any JSON body. Their files are streamed to
-    disk by Django's upload handlers, and ``DATA_UPLOAD_MAX_MEMORY_SIZE`` still bounds their other fields.
+    ``REQUEST_MAX_BYTES`` everywhere but the upload routes (``UPLOAD_PATH_PATTERNS``, regular expressions on the
+    path), which take up to ``UPLOAD_REQUEST_MAX_BYTES``: a picture is bigger than any JSON body. Each surface
+    answers in its own error shape: ``PAYLOAD_TOO_LARGE_RENDERERS`` maps a path prefix to a dotted
+    ``(request, *, length, limit) -> response`` callable; the longest matching prefix wins (core cannot import
+    the surfaces, so it names them).
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    def __init__(self) -> None:
         self.renderers: list[tuple[str, PayloadTooLargeRenderer]] = sorted(
             ((prefix, import_string(path)) for prefix, path in settings.PAYLOAD_TOO_LARGE_RENDERERS.items()),
             key=lambda item: len(item[0]),
@@ -38,20 +34,39 @@ class RequestSizeLimitMiddleware:
             "|".join(f"(?:{pattern})" for pattern in settings.UPLOAD_PATH_PATTERNS) or "(?!)"
         )
 
+    def limit_for(self, path: str) -> int:
+        if self.upload_paths.match(path):
+            return max(settings.UPLOAD_REQUEST_MAX_BYTES, settings.REQUEST_MAX_BYTES)
+        return settings.REQUEST_MAX_BYTES
+
+    def refusal(self, request: HttpRequest | None, *, path: str, length: int, limit: int) -> HttpResponse:
+        render = next(render for prefix, render in self.renderers if path.startswith(prefix))
+        return render(request, length=length, limit=limit)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse bodies over their path's limit (``BodyLimits``) with 413 before anything reads them.
+
+    The declared Content-Length is checked here; under ASGI the handlers (``apps.core.handlers``) refuse it even
+    earlier, before the body is received, and also cut off a chunked body without a length once it passes the
+    limit. Django's own ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (set to the same limit) is the last net. Upload routes'
+    files are streamed to disk by Django's upload handlers, and ``DATA_UPLOAD_MAX_MEMORY_SIZE`` still bounds
+    their other fields.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.limits = BodyLimits()
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if length > settings.REQUEST_MAX_BYTES:
-            limit = (
-                settings.UPLOAD_REQUEST_MAX_BYTES
-                if self.upload_paths.match(request.path)
-                else settings.REQUEST_MAX_BYTES
-            )
+            limit = self.limits.limit_for(request.path)
             if length > limit:
-                render = next(render for prefix, render in self.renderers if request.path.startswith(prefix))
-                return render(request, length=length, limit=limit)
+                return self.limits.refusal(request, path=request.path, length=length, limit=limit)
         return self.get_response(request)
 
 

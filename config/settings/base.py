@@ -427,6 +427,22 @@ SSE_HEARTBEAT_SECONDS = env.float("SSE_HEARTBEAT_SECONDS", default=15.0)
 # How long a stream token (POST /v1/sessions/{id}/stream-token) opens its session's stream: browsers pass it
 # as ?token= because EventSource and WebSocket cannot send headers. A stream opened in time stays open.
 STREAM_TOKEN_TTL_SECONDS = env.int("STREAM_TOKEN_TTL_SECONDS", default=300)
+# Streams held open at once per API key (a stream token counts for its app, a signed-in admin user for that
+# user): native SSE, the NPC message/stream, studio and OpenAI ``stream: true``, the emotion WebSocket. One
+# more is refused (429 in the surface's shape with Retry-After, or WebSocket close 4029). 20 covers a backend
+# that keeps a stream per active session of a few busy users or a browser with several tabs per stream token,
+# while one leaked client loop cannot pin a web process's threads, sockets and Redis subscriptions (every
+# stream holds a channel-layer subscription; an SSE reply also holds a thread while the model writes). Give a
+# backend that fans out many end-users' streams through one key a larger value, or mint stream tokens.
+STREAM_MAX_CONNECTIONS_PER_KEY = env.int("STREAM_MAX_CONNECTIONS_PER_KEY", default=20)
+# An open stream's lease in the count is refreshed every third of this; a crashed server's leases lapse after it.
+STREAM_LEASE_SECONDS = env.float("STREAM_LEASE_SECONDS", default=60.0)
+STREAM_LEASE_KEY_PREFIX = env.str("STREAM_LEASE_KEY_PREFIX", default="dramatis-streams")
+# Unanswered turns (runs queued or being written) at once: a message past either is refused with 429
+# too_many_pending_turns and nothing is written. 8 per session is more than any chat client queues up (each
+# turn is answered in order); 200 per app bounds what one tenant can pile onto the shared workers.
+TURNS_MAX_PENDING_PER_SESSION = env.int("TURNS_MAX_PENDING_PER_SESSION", default=8)
+TURNS_MAX_PENDING_PER_APP = env.int("TURNS_MAX_PENDING_PER_APP", default=200)
 DEMO_SANDBOX_ENABLED = env.bool("DEMO_SANDBOX_ENABLED", default=EMBEDDED)
 DEMO_SANDBOX_ISSUE_PER_HOUR = env.int("DEMO_SANDBOX_ISSUE_PER_HOUR", default=20)
 # The context window of a chat model whose catalog row leaves context_tokens at 0 (and of the LLM_* settings'

@@ -75,6 +75,8 @@ CHAOS_ENV = {
     "LOG_LEVEL": "WARNING",
     "SSE_HEARTBEAT_SECONDS": "2",
     "SSE_MAX_SECONDS": "600",
+    # The concurrent-writers scenario keeps up to 40 turns unanswered on one session.
+    "TURNS_MAX_PENDING_PER_SESSION": "100",
 }
 ROLES = ("web", "worker", "beat")
 

@@ -1,6 +1,6 @@
 """``/emotion/v1/ws/{sessionId}``: turns in, state and proactive actions out (molroo's WebSocket).
 
-Who may connect (``apps.api.shared.authentication.stream_app``): a server or SDK sends its API key in the
+Who may connect (``apps.api.shared.authentication.stream_caller``): a server or SDK sends its API key in the
 handshake's ``Authorization: Bearer <key>`` header; a browser, which cannot set headers on a WebSocket,
 passes ``?token=<stream token>`` minted for this session by ``POST /emotion/v1/persona/{id}/stream-token``;
 a signed-in superuser's admin session also opens it (as their playground app). molroo's own clients put the
@@ -18,7 +18,9 @@ Client messages (JSON with a ``type``):
 Server pushes: ``connected`` (on connect), ``missed_proactive`` (pending actions on connect), ``proactive``
 (a new action), ``state_update`` (a turn made elsewhere: REST or another socket), ``stage_transition`` and
 ``emotional_overflow``. A bad message gets ``{"type": "error", "error": {code, status, message}}`` and the
-socket stays open; a bad key or session closes it with 4001 / 4004 after that error frame.
+socket stays open; a bad key or session closes it with 4001 / 4004 after that error frame. A caller that already
+holds ``STREAM_MAX_CONNECTIONS_PER_KEY`` open streams gets a ``RATE_LIMIT`` error frame, then close code 4029
+(HTTP's 429 in the private 4000-4999 range, the way 4001 and 4004 mirror 401 and 404).
 """
 
 import asyncio
@@ -26,20 +28,23 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from rest_framework.exceptions import ValidationError
 
 from apps.api.emotion import presenters
 from apps.api.emotion.errors import render_error
 from apps.api.emotion.serializers import AppraisalTurnInput, TurnInput
-from apps.api.shared.authentication import stream_app
+from apps.api.shared.authentication import stream_caller
 from apps.api.shared.validation import validated
 from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.stream_leases import StreamLease, stream_lease_acquire
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery import services as delivery_services
 from apps.personas import selectors, services
 
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_NOT_FOUND = 4004
+CLOSE_TOO_MANY_STREAMS = 4029
 PUSHED_TYPES = {
     "proactive_action": "proactive",
     "stage_transition": "stage_transition",
@@ -50,7 +55,7 @@ PUSHED_TYPES = {
 
 def _authenticate(scope, session_id: str):
     headers = dict(scope.get("headers", []))
-    app = stream_app(
+    caller = stream_caller(
         authorization=headers.get(b"authorization", b"").decode("latin-1"),
         token=parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0],
         user=scope.get("user"),  # set by channels' AuthMiddlewareStack from the admin's session cookie
@@ -58,24 +63,37 @@ def _authenticate(scope, session_id: str):
         kind="persona",
         key_in_url=True,  # molroo's clients pass their key as ?token=; browsers should mint a stream token
     )
-    session = selectors.persona_session_get(app=app, session_id=session_id)
+    session = selectors.persona_session_get(app=caller.app, session_id=session_id)
     pending = [presenters.proactive_action(action) for action in selectors.proactive_pending(session=session)]
-    return app, pending
+    lease = stream_lease_acquire(owner=caller.owner)  # last: a refused key or session holds no lease
+    return caller.app, pending, lease
+
+
+async def _lease_keep(lease: StreamLease) -> None:
+    """Keeps the socket's lease fresh for as long as the socket is open (cancelled on disconnect)."""
+    refresh = database_sync_to_async(lease.refresh)
+    while True:
+        await asyncio.sleep(settings.STREAM_LEASE_SECONDS / 3)
+        await refresh(force=True)
 
 
 class EmotionSocket(AsyncJsonWebsocketConsumer):
     app = None
+    lease: StreamLease | None = None
+    lease_keeper: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self.session_id = self.scope["url_route"]["kwargs"]["session_id"]
         await self.accept()
         try:
-            self.app, pending = await database_sync_to_async(_authenticate)(self.scope, self.session_id)
+            self.app, pending, self.lease = await database_sync_to_async(_authenticate)(self.scope, self.session_id)
         except ApplicationError as exc:
             body, status, _ = render_error(exc)
             await self.send_json({"type": "error", **body})
-            await self.close(code=CLOSE_UNAUTHORIZED if status == 401 else CLOSE_NOT_FOUND)
+            close_codes = {401: CLOSE_UNAUTHORIZED, 429: CLOSE_TOO_MANY_STREAMS}
+            await self.close(code=close_codes.get(status, CLOSE_NOT_FOUND))
             return
+        self.lease_keeper = asyncio.ensure_future(_lease_keep(self.lease))
         delivery_services.server_loop_remember(asyncio.get_running_loop())
         await self.channel_layer.group_add(delivery_selectors.persona_group(self.session_id), self.channel_name)
         await self.send_json({"type": "connected", "session_id": self.session_id})
@@ -83,6 +101,10 @@ class EmotionSocket(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "missed_proactive", "data": pending})
 
     async def disconnect(self, code) -> None:
+        if self.lease_keeper is not None:
+            self.lease_keeper.cancel()
+        if self.lease is not None:
+            await database_sync_to_async(self.lease.release)()
         if self.app is not None:
             await self.channel_layer.group_discard(delivery_selectors.persona_group(self.session_id), self.channel_name)
 

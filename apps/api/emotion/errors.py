@@ -58,7 +58,7 @@ def render_error(exc: Exception) -> Rendered | None:
         wait = max(1, int(exc.wait or 1))
         return error_body("RATE_LIMIT", 429, "Too many requests."), 429, {"Retry-After": str(wait)}
     if isinstance(exc, RateLimited):
-        return error_body("RATE_LIMIT", 429, exc.message), 429, {"Retry-After": "1"}
+        return error_body("RATE_LIMIT", 429, exc.message), 429, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, ApplicationError):
         if exc.code == "invalid_preset":
             return error_body("INVALID_PRESET", 400, exc.message), 400, {}

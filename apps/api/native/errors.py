@@ -19,7 +19,7 @@ from apps.api.shared.errors import (
     payload_too_large_message,
     service_unavailable,
 )
-from apps.core.errors import ApplicationError, ValidationFailed, field_error_paths
+from apps.core.errors import ApplicationError, RateLimited, ValidationFailed, field_error_paths
 
 _DRF_CODES: dict[type[drf.APIException], tuple[str, int, str]] = {
     drf.AuthenticationFailed: ("invalid_api_key", 403, "Check the API key."),
@@ -38,6 +38,8 @@ def render_error(exc: Exception) -> Rendered | None:
         return body, 503, {"Retry-After": "2"}
     if isinstance(exc, drf.NotAuthenticated):  # raised by DRF when the HasApp permission refuses
         exc = ApiKeyMissing(str(exc.detail))
+    if isinstance(exc, RateLimited):
+        return application_error_body(exc), exc.status, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, ApplicationError):
         return application_error_body(exc), exc.status, {}
     if isinstance(exc, drf.ValidationError):

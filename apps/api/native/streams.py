@@ -5,7 +5,7 @@ sees them all). The stream subscribes to the session's group *before* reading th
 database, then drops anything at or below the last cursor sent and refills from the database when a
 gap shows, so events that commit while it connects are neither missed nor doubled.
 
-Who may open it: see ``apps.api.shared.authentication.stream_app`` (an API key in the header, a stream token
+Who may open it: see ``apps.api.shared.authentication.stream_caller`` (an API key in the header, a stream token
 in ``?token=`` for browsers, or a signed-in superuser). Each heartbeat also
 reads the log, so an event whose notification was lost still arrives, one heartbeat late at most.
 
@@ -30,11 +30,12 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from apps.api.native.errors import json_error
-from apps.api.shared.authentication import stream_app
+from apps.api.shared.authentication import stream_caller
 from apps.api.shared.errors import error_body
 from apps.conversations import selectors
 from apps.conversations import services as conversation_services
 from apps.core.errors import ApplicationError, ValidationFailed
+from apps.core.stream_leases import StreamLease, stream_lease_acquire
 from apps.delivery import selectors as delivery_selectors
 from apps.delivery import services as delivery_services
 
@@ -42,7 +43,7 @@ PAGE = 500
 
 
 def _authenticate_and_load(request: HttpRequest, session_id: str):
-    app = stream_app(
+    caller = stream_caller(
         authorization=request.headers.get("Authorization", ""),
         token=request.GET.get("token", ""),
         # Set by the site stack's AuthenticationMiddleware (a request with a cookie); absent on the API stack.
@@ -50,7 +51,9 @@ def _authenticate_and_load(request: HttpRequest, session_id: str):
         session_id=session_id,
         kind="session",
     )
-    return selectors.session_get(app=app, session_id=session_id)
+    session = selectors.session_get(app=caller.app, session_id=session_id)
+    # Last, so that a refused key or an unknown session holds no lease.
+    return session, stream_lease_acquire(owner=caller.owner)
 
 
 def _start_cursor(request: HttpRequest) -> int:
@@ -103,7 +106,15 @@ def _wants_deltas(request: HttpRequest) -> bool:
     return request.GET.get("deltas", "true").lower() not in {"false", "0", "no"}
 
 
-async def _event_frames(session_id: str, since: int, deltas: bool = True) -> AsyncIterator[str]:
+async def _event_frames(session_id: str, since: int, deltas: bool, lease: StreamLease) -> AsyncIterator[str]:
+    try:
+        async for frame in _session_frames(session_id, since, deltas, lease):
+            yield frame
+    finally:
+        await sync_to_async(lease.release)()
+
+
+async def _session_frames(session_id: str, since: int, deltas: bool, lease: StreamLease) -> AsyncIterator[str]:
     layer = get_channel_layer()
     delivery_services.server_loop_remember(asyncio.get_running_loop())
     channel = await layer.new_channel()
@@ -133,6 +144,7 @@ async def _event_frames(session_id: str, since: int, deltas: bool = True) -> Asy
                     last = event["cursor"]
                 if deltas:
                     await listen(session_id=session_id)
+                await sync_to_async(lease.refresh)()
                 yield ": heartbeat\n\n"
                 continue
             message = receiving.result()
@@ -164,10 +176,10 @@ async def session_event_stream(request: HttpRequest, session_id: str) -> HttpRes
         return JsonResponse(body, status=405, headers={"Allow": "GET"})
     try:
         since = _start_cursor(request)
-        session = await sync_to_async(_authenticate_and_load)(request, session_id)
+        session, lease = await sync_to_async(_authenticate_and_load)(request, session_id)
     except ApplicationError as error:
         return json_error(error)
-    frames = _event_frames(session.id, since, _wants_deltas(request))
+    frames = _event_frames(session.id, since, _wants_deltas(request), lease)
     response = StreamingHttpResponse(frames, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -50,7 +50,7 @@ def render_error(exc: Exception) -> Rendered | None:
     if isinstance(exc, drf.Throttled):
         return error_body("rate_limited", "Too many requests."), 429, {"Retry-After": str(max(1, int(exc.wait or 1)))}
     if isinstance(exc, RateLimited):
-        return error_body(exc.code, exc.message), 429, {"Retry-After": "1"}
+        return error_body(exc.code, exc.message), 429, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, ScenarioInvalid):
         return error_body(exc.code, exc.message, fields=exc.details.get("fields", {})), 422, {}
     if isinstance(exc, ValidationFailed | PlaythroughFinished):

@@ -18,7 +18,7 @@ from django.http import StreamingHttpResponse
 
 from apps.api.npc import presenters
 from apps.api.npc.errors import render_error
-from apps.api.shared.sse import sse_frame
+from apps.api.shared.sse import StreamSlot, sse_frame
 from apps.api.shared.sse import sse_response as shared_sse_response
 from apps.conversations.services import NpcTurnStream
 
@@ -46,5 +46,5 @@ def _frames(stream: NpcTurnStream) -> Iterator[str]:
     yield sse_frame("done", presenters.chat_response(stream.turn))
 
 
-def sse_response(request, stream: NpcTurnStream) -> StreamingHttpResponse:
-    return shared_sse_response(request, _frames(stream))
+def sse_response(request, stream: NpcTurnStream, *, slot: StreamSlot) -> StreamingHttpResponse:
+    return shared_sse_response(request, _frames(stream), slot=slot)

@@ -13,7 +13,7 @@ from apps.api.npc.authentication import XApiKeyAuthentication
 from apps.api.npc.errors import npc_exception_handler
 from apps.api.npc.serializers import InitSessionInput, MachineQuery, MessageInput, PlayerQuery
 from apps.api.shared.authentication import HasApp
-from apps.api.shared.sse import EventStreamRenderer
+from apps.api.shared.sse import EventStreamRenderer, stream_slot
 from apps.api.shared.validation import json_object, validated
 from apps.conversations import selectors as conversations_selectors
 from apps.conversations import services as conversations_services
@@ -80,15 +80,16 @@ class MessageStreamApi(NpcApiView):
     def post(self, request, persona_id: str):
         data = validated(MessageInput, json_object(request.data))
         query = validated(MachineQuery, request.query_params)
-        stream = conversations_services.npc_message_stream(
-            app=request.user,
-            npc_id=persona_id,
-            player_session_id=data["user_session_id"],
-            text=data["message"],
-            machine_id=query.get("machine_id"),
-            overrides=byok.call_overrides(request),
-        )
-        return streams.sse_response(request, stream)
+        with stream_slot(request) as slot:
+            stream = conversations_services.npc_message_stream(
+                app=request.user,
+                npc_id=persona_id,
+                player_session_id=data["user_session_id"],
+                text=data["message"],
+                machine_id=query.get("machine_id"),
+                overrides=byok.call_overrides(request),
+            )
+            return streams.sse_response(request, stream, slot=slot)
 
 
 def _playthrough(request, persona_id: str):

@@ -107,7 +107,7 @@ def render_error(exc: Exception) -> Rendered | None:
             {"Retry-After": wait},
         )
     if isinstance(exc, RateLimited):
-        return error_body(exc.message, "requests", None, "rate_limit_exceeded"), 429, {"Retry-After": "1"}
+        return error_body(exc.message, "requests", None, exc.code), 429, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, PaymentRequired):
         return error_body(exc.message, "insufficient_quota", None, "insufficient_quota"), 402, dict(NO_RETRY)
     if isinstance(exc, QuotaExceeded):

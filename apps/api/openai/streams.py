@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from apps.api.openai import presenters
 from apps.api.openai.completions import ChatReply
 from apps.api.openai.errors import render_error, stream_error_body
-from apps.api.shared.sse import sse_data_frame, sse_response
+from apps.api.shared.sse import StreamSlot, sse_data_frame, sse_response
 
 logger = logging.getLogger(__name__)
 DONE = sse_data_frame("[DONE]")
@@ -42,5 +42,5 @@ def _frames(reply: ChatReply, include_usage: bool) -> Iterator[str]:
     yield DONE
 
 
-def chunk_response(request, reply: ChatReply, *, include_usage: bool) -> StreamingHttpResponse:
-    return sse_response(request, _frames(reply, include_usage))
+def chunk_response(request, reply: ChatReply, *, include_usage: bool, slot: StreamSlot) -> StreamingHttpResponse:
+    return sse_response(request, _frames(reply, include_usage), slot=slot)

@@ -11,7 +11,7 @@ from apps.api.openai.completions import chat_start
 from apps.api.openai.errors import ModelUnavailable, model_missing_message, openai_exception_handler
 from apps.api.openai.serializers import ChatCompletionInput, ImageGenerationInput
 from apps.api.shared.authentication import ApiKeyAuthentication, HasApp
-from apps.api.shared.sse import EventStreamRenderer
+from apps.api.shared.sse import EventStreamRenderer, stream_slot
 from apps.api.shared.validation import json_object, validated
 from apps.assets import selectors as assets_selectors
 from apps.assets import services as assets_services
@@ -82,10 +82,11 @@ class ChatCompletionsApi(OpenAIApiView):
 
     def post(self, request):
         data = validated(ChatCompletionInput, json_object(request.data))
-        reply = chat_start(app=request.user, data=data, absolute_url=request.build_absolute_uri)
-        if data.get("stream"):
-            include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-            return streams.chunk_response(request, reply, include_usage=include_usage)
+        with stream_slot(request, wanted=bool(data.get("stream"))) as slot:
+            reply = chat_start(app=request.user, data=data, absolute_url=request.build_absolute_uri)
+            if data.get("stream"):
+                include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
+                return streams.chunk_response(request, reply, include_usage=include_usage, slot=slot)
         reply.run()
         body = presenters.chat_completion(
             id_=reply.id, created=reply.created, model=reply.model, content=reply.content, used=reply.usage

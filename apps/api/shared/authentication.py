@@ -1,11 +1,13 @@
 """Who a request acts as, for every API surface: ``Authorization: Bearer <key>`` resolves to one app.
 
-The DRF authentication and permission classes, and ``stream_app`` for the streams (SSE, WebSocket). Reading
+The DRF authentication and permission classes, and ``stream_caller`` for the streams (SSE, WebSocket). Reading
 the credentials off the wire happens here; looking keys and stream tokens up stays with ``accounts``.
 """
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import SESSION_KEY
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
@@ -116,9 +118,29 @@ class StaffPlaygroundAuthentication(SessionAuthentication):
         return None if app is None else (app, None)
 
 
-def stream_app(
+@dataclass(frozen=True)
+class StreamCaller:
+    """Who opened a stream: the app it acts as, and whose count of open streams it joins
+    (``STREAM_MAX_CONNECTIONS_PER_KEY``): ``key:<id>`` for an API key, ``session:<id>`` for a browser's stream
+    token (one end-user's tabs, not every browser of the app under one count), ``user:<id>`` for an admin user."""
+
+    app: "App"
+    owner: str
+
+
+def stream_owner(request) -> str:
+    """The stream count a DRF request's stream joins: its API key's, else the signed-in admin user's."""
+    if request.auth is not None:
+        return f"key:{request.auth.pk}"
+    # DRF has put the app in request.user by now; the admin session still names the user who signed in.
+    session = getattr(getattr(request, "_request", request), "session", None)
+    user_id = session.get(SESSION_KEY) if session is not None else None
+    return f"user:{user_id}" if user_id is not None else f"app:{request.user.pk}"
+
+
+def stream_caller(
     *, authorization: str, token: str, user, session_id: str, kind: selectors.StreamKind, key_in_url: bool = False
-) -> "App":
+) -> StreamCaller:
     """Who is opening a stream (the native SSE, the emotion WebSocket), in this order of precedence:
 
     - an API key in the ``Authorization`` header (servers and SDKs);
@@ -133,15 +155,16 @@ def stream_app(
     Raises ApiKeyMissing when none is present, and the errors of the first one that is.
     """
     key = api_key_from_authorization(authorization)
+    if key is None and token and key_in_url and token.startswith(f"{selectors.KEY_SCHEME}_"):
+        key = api_key_from_authorization(f"Bearer {token}")
     if key is not None:
-        return key.app
-    if token and key_in_url and token.startswith(f"{selectors.KEY_SCHEME}_"):
-        return api_key_from_authorization(f"Bearer {token}").app
+        return StreamCaller(key.app, f"key:{key.pk}")
     if token:
-        return selectors.stream_token_app(token=token, session_id=session_id, kind=kind)
+        app = selectors.stream_token_app(token=token, session_id=session_id, kind=kind)
+        return StreamCaller(app, f"session:{session_id}")
     app = staff_app(user=user)
     if app is not None:
-        return app
+        return StreamCaller(app, f"user:{user.pk}")
     raise errors.ApiKeyMissing(
         "An API key or a stream token is required.",
         fix=(

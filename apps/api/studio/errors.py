@@ -62,7 +62,7 @@ def render_error(exc: Exception) -> Rendered | None:
         wait = max(1, int(exc.wait or 1))
         return error_body(f"Rate limit exceeded; retry in {wait} seconds."), 429, {"Retry-After": str(wait)}
     if isinstance(exc, RateLimited):
-        return error_body(exc.message), 429, {"Retry-After": "1"}
+        return error_body(exc.message), 429, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, BalanceInsufficient):  # its message says so already
         return error_body(exc.message), 402, {}
     if isinstance(exc, PaymentRequired):

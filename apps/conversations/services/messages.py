@@ -51,7 +51,7 @@ def message_send(
     (generating), create the Run, and count the message against the app's caps. After commit the run is
     dispatched to a worker and the events announced. With an ``idempotency_key`` a retry of the same
     request returns the first answer; a different request with the same key raises
-    IdempotencyKeyReused (422).
+    IdempotencyKeyReused (422); too many unanswered turns on the session or the app raises TooManyPendingTurns.
 
     ``dispatch=False`` leaves the run queued for the caller to execute in its own thread (``message_turn``); if
     the caller never does, the recovery sweep dispatches it like any run whose dispatch was lost.
@@ -73,7 +73,15 @@ def message_send(
         record = claimed
     metering.message_budget_check(app=app, session_id=session_id, text=text)  # 402 before anything is written
     # The cursor UPDATE also checks that the session is the app's: one statement instead of a lookup first.
-    last_cursor, turn_index = cursor_advance(session_id=session_id, count=2, user_turns=1, app_id=app.pk)
+    # The same statement counts the session's and the app's unanswered turns (TooManyPendingTurns, 429): over
+    # either limit the transaction rolls back, idempotency record included, so nothing is written.
+    last_cursor, turn_index = cursor_advance(
+        session_id=session_id,
+        count=2,
+        user_turns=1,
+        app_id=app.pk,
+        pending_limits=(settings.TURNS_MAX_PENDING_PER_SESSION, settings.TURNS_MAX_PENDING_PER_APP),
+    )
     user_cursor = last_cursor - 1
     run = Run.objects.create(session_id=session_id, trigger_cursor=user_cursor, available_at=clock.now())
     events_append(

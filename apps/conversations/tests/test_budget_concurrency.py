@@ -80,7 +80,9 @@ def test_concurrent_reservations_never_take_a_budget_over_its_cap(owner):
     assert (counter.spent_credits, counter.reserved_credits) == (Decimal("7.5"), 0)
 
 
-def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_call_the_model(owner, fake_llm):
+def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_call_the_model(
+    owner, fake_llm, settings
+):
     # given a priced model and an end-user who has room for about three turns' reservations. The reply's bound
     # (max_tokens) is close to what a reply costs, so the room holds about three turns however the sends
     # interleave: twelve sends are refused some of the time even when the database runs them one after another
@@ -99,6 +101,7 @@ def test_concurrent_sends_against_a_cap_never_overspend_and_refused_turns_never_
     cap = first.credits + 3 * first.reserved_credits
     accounts_services.budget_policy_set(app=app, external_user_ref="u-1", limit_credits=cap)
     senders = 12
+    settings.TURNS_MAX_PENDING_PER_SESSION = senders  # the cap refuses them, not the unanswered-turns limit
     start = threading.Barrier(senders)
 
     @own_connection

@@ -44,11 +44,12 @@ def _replies(session) -> list[Event]:
     return list(Event.objects.filter(session=session, event_type="message.created", role="character"))
 
 
-def test_twenty_concurrent_sends_get_distinct_gap_free_cursors_and_one_reply_each(owner, announced):
+def test_twenty_concurrent_sends_get_distinct_gap_free_cursors_and_one_reply_each(owner, announced, settings):
     # given one session and twenty senders released at the same moment
     app = owner.api_key.app
     session = session_start(app)
     senders = 20
+    settings.TURNS_MAX_PENDING_PER_SESSION = senders  # all twenty may be unanswered at once: not what is tested here
     start = threading.Barrier(senders)
 
     @own_connection

@@ -225,3 +225,28 @@ def test_a_staff_user_bound_to_an_app_opens_its_sockets(client, django_user_mode
     other = accounts_services.app_create(name="other app")
     foreign = persona_services.persona_session_create(app=other, spec={"preset": "cheerful_companion"}).id
     assert _refused(foreign, close=4004, cookie=cookie)["code"] == "NOT_FOUND"  # another app's: absent
+
+
+def test_a_socket_past_the_keys_stream_limit_is_closed_4029_and_frees_its_slot_on_close(owner, persona, settings):
+    from apps.core.stream_leases import stream_lease_acquire, stream_leases_held, stream_leases_reset
+
+    settings.STREAM_MAX_CONNECTIONS_PER_KEY = 2
+    stream_leases_reset()
+    held = stream_lease_acquire(owner=f"key:{owner.api_key.pk}")  # a stream the key holds elsewhere
+
+    async def scenario():
+        first = await _open(persona, owner.raw_key)
+        refused = _connect(persona, owner.raw_key)
+        connected, _ = await refused.connect(timeout=TIMEOUT)
+        assert connected  # accepted, then told why and closed
+        error = await refused.receive_json_from(TIMEOUT)
+        assert error["error"]["code"] == "RATE_LIMIT" and error["error"]["status"] == 429
+        assert (await refused.receive_output(TIMEOUT)) == {"type": "websocket.close", "code": 4029}
+        await first.disconnect()
+        again = await _open(persona, owner.raw_key)  # the closed socket gave its slot back
+        await again.disconnect()
+
+    asyncio.run(scenario())
+    held.release()
+    assert stream_leases_held(owner=f"key:{owner.api_key.pk}") == 0
+    stream_leases_reset()

@@ -7,7 +7,7 @@ import secrets
 
 from rest_framework.response import Response
 
-from apps.api.shared.sse import EventStreamRenderer, sse_response
+from apps.api.shared.sse import EventStreamRenderer, sse_response, stream_slot
 from apps.api.shared.validation import json_object, validated
 from apps.api.studio import presenters, streams
 from apps.api.studio.serializers import AGENT_ROLES, CompletionInput
@@ -32,9 +32,11 @@ class CompletionApi(StudioApiView):
         slug = None
         if data.get("agent_id"):
             slug = characters_selectors.character_get_by_id(app=request.user, character_id=data["agent_id"]).slug
-        completion = conversations_services.completion_stream(
-            app=request.user, messages=_chat_messages(data["messages"]), model=data["llm_id"], character_slug=slug
-        )
+        slot = stream_slot(request, wanted=data["stream"])
+        with slot:
+            completion = conversations_services.completion_stream(
+                app=request.user, messages=_chat_messages(data["messages"]), model=data["llm_id"], character_slug=slug
+            )
         completion_id = f"cmpl_{secrets.token_hex(12)}"
 
         def answer() -> dict:
@@ -42,6 +44,6 @@ class CompletionApi(StudioApiView):
             return {"id": completion_id, "content": text, "role": "agent", "created_at": presenters.iso(clock.now())}
 
         if data["stream"]:
-            return sse_response(request, streams.reply_frames(completion, answer))
+            return sse_response(request, streams.reply_frames(completion, answer), slot=slot)
         completion.run()
         return Response(answer())

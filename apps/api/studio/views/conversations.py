@@ -10,7 +10,7 @@ import secrets
 
 from rest_framework.response import Response
 
-from apps.api.shared.sse import EventStreamRenderer, sse_response
+from apps.api.shared.sse import EventStreamRenderer, sse_response, stream_slot
 from apps.api.shared.validation import json_object, validated
 from apps.api.studio import presenters, streams
 from apps.api.studio.serializers import ConversationInput, ListQuery, MessageInput
@@ -67,19 +67,21 @@ class MessageCollectionApi(StudioApiView):
 
     def post(self, request, conversation_id: str):
         data = validated(MessageInput, json_object(request.data))
-        turn = conversations_services.message_turn(
-            app=request.user,
-            session_id=conversation_id,
-            text=data["content"],
-            model=data["llm_id"] or "",
-            trace=data["verbose"],
-        )
+        slot = stream_slot(request, wanted=data["stream"])
+        with slot:
+            turn = conversations_services.message_turn(
+                app=request.user,
+                session_id=conversation_id,
+                text=data["content"],
+                model=data["llm_id"] or "",
+                trace=data["verbose"],
+            )
         verbose = data["verbose"]
 
         def answer() -> dict:
             return presenters.reply(turn.reply, turn.trace if verbose else None)
 
         if data["stream"]:
-            return sse_response(request, streams.reply_frames(turn, answer))
+            return sse_response(request, streams.reply_frames(turn, answer), slot=slot)
         turn.run()
         return Response(answer(), status=201)
