@@ -159,7 +159,8 @@ def visibility_overrun(*, full: bool = False) -> ScenarioResult:
     other worker while the first still runs the turn; the run's lease turns the second copy away."""
     turns = 4 if full else 1
     visibility = 6.0 if full else 2.0
-    latency = 3 * visibility if full else 5.0  # long enough for the unacked sweep (every second) to restore it
+    # Long enough for the unacked sweep (every second) to restore it even on a loaded machine.
+    latency = 3 * visibility if full else 10.0
     result = ScenarioResult(f"{turns} run(s) outliving the broker's {visibility:.0f} s visibility timeout")
     env = {"CELERY_VISIBILITY_TIMEOUT_SECONDS": str(visibility), "RUN_LEASE_SECONDS": str(int(latency * 3))}
     with (
