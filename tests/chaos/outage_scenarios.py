@@ -6,6 +6,7 @@ what it measured. ``full`` picks the long variant (``make chaos``) over the suit
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -103,6 +104,23 @@ def _answered(stack: ChaosStack, run_refs: list[str]) -> bool:
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}): ")
 
 
+def _logged_at(line: str, marker: str) -> float | None:
+    """Epoch seconds of a log line carrying ``marker``: a JSON line (``LOG_FORMAT=json``, production's default)
+    or Celery's own text format; None for any other line."""
+    if line.startswith("{"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if marker in str(record.get("message", "")) and record.get("time"):
+            return datetime.fromisoformat(record["time"]).timestamp()
+        return None
+    stamp = _LOG_TIME.match(line)
+    if stamp and marker in line:
+        return datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp()
+    return None
+
+
 def _reconnected_after(stack: ChaosStack, role: str, wall_clock: float) -> list[float | None]:
     """For each process of ``role``: seconds from ``wall_clock`` (epoch) to its first log line after it that shows
     it talking to the broker again (a worker logs "Connected to" on each reconnect; beat "Sending due task" as it
@@ -112,12 +130,10 @@ def _reconnected_after(stack: ChaosStack, role: str, wall_clock: float) -> list[
     for process in stack.processes[role]:
         seconds = None
         for line in process.log().splitlines():
-            stamp = _LOG_TIME.match(line)
-            if stamp and marker in line:
-                at = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp()
-                if at >= wall_clock:
-                    seconds = round(at - wall_clock, 1)
-                    break
+            at = _logged_at(line, marker)
+            if at is not None and at >= wall_clock:
+                seconds = round(at - wall_clock, 1)
+                break
         found.append(seconds)
     return found
 

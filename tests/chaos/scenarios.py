@@ -9,6 +9,7 @@ of a scenario is one of its pass criteria, reported with the time it actually to
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 import urllib.parse
@@ -144,10 +145,22 @@ def worker_kill(*, full: bool = False, target: str = "main") -> ScenarioResult:
 
 
 # --- 3: a run that outlives the visibility timeout ---------------------------------------------------------------
+def _log_message(line: str) -> str:
+    """A log line's message: the ``message`` of a JSON line (``LOG_FORMAT=json``, production's default), else the
+    line itself (Celery's text format)."""
+    if line.startswith("{"):
+        try:
+            return str(json.loads(line).get("message", ""))
+        except ValueError:
+            return line
+    return line
+
+
 def _received_per_task(stack: ChaosStack) -> dict[str, int]:
     counts: dict[str, int] = {}
     for process in stack.processes["worker"]:
-        for line in process.log().splitlines():
+        for raw in process.log().splitlines():
+            line = _log_message(raw)
             if "run_execute_task[" in line and line.rstrip().endswith("received"):
                 task_id = line.split("run_execute_task[", 1)[1].split("]", 1)[0]
                 counts[task_id] = counts.get(task_id, 0) + 1
