@@ -273,6 +273,11 @@ def stack_start(args, stack: Stack) -> Targets:
         # Emotion is on in every turn; how messages are appraised is the knob (see --appraiser).
         "EMOTION_APPRAISER": getattr(args, "appraiser", "lexicon"),
         "SSE_MAX_SECONDS": "3600",
+        # One key drives every session: lift the per-key stream and unanswered-turn limits, which a real app's
+        # many keys and end-users would not all meet at once (both ignored by trees older than those limits).
+        "STREAM_MAX_CONNECTIONS_PER_KEY": "100000",
+        "TURNS_MAX_PENDING_PER_SESSION": "100000",
+        "TURNS_MAX_PENDING_PER_APP": "1000000",
         "LOG_LEVEL": "WARNING",
         "PORT": str(web_port),
     }
