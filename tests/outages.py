@@ -7,6 +7,7 @@ the server ends every connection of this test database, as a restart does to the
 Tests that use them need ``transactional_db`` (a test transaction would hold the one connection).
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,11 +56,25 @@ def postgres_connections_killed() -> int:
         dbname=database["NAME"],
         autocommit=True,
     ) as side:
-        rows = side.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchall()
-    return len(rows)
+        pids = [
+            pid
+            for pid, ended in side.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+            if ended
+        ]
+        # as after a restart, the ended backends are gone (their sockets closed) before the next request comes
+        backends_gone(side, pids)
+    return len(pids)
+
+
+def backends_gone(side: psycopg.Connection, pids: list[int], *, seconds: float = 5.0) -> None:
+    """Wait until none of the server backends ``pids`` runs any more (``pg_terminate_backend`` only signals)."""
+    deadline = time.monotonic() + seconds
+    while side.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]).fetchone()[0]:
+        assert time.monotonic() < deadline, "terminated backends still running"
+        time.sleep(0.01)
 
 
 @contextmanager

@@ -148,12 +148,18 @@ if DATABASE_URL:
         # be stranded; a pool keeps connection set-up (~6 ms here) off the request path.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         # A PostgreSQL restart leaves every pooled connection dead. With health checks the pool tests each one as
-        # it hands it out (an empty query) and replaces a dead one, so no request fails on a connection that died
-        # while idle. A request waits at most DB_POOL_TIMEOUT for a connection, then answers 503; and a pool that
-        # cannot reconnect gives up after DB_POOL_RECONNECT_TIMEOUT and tries again when the next request asks,
-        # instead of backing off for minutes (psycopg_pool's default: up to 5 min) after the database is back.
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
+        # it hands it out and replaces a dead one, so no request fails on a connection that died while idle. The
+        # test is a poll of the socket, not psycopg_pool's empty query (a round trip per request): see
+        # apps/core/db_pool.py. A request waits at most DB_POOL_TIMEOUT for a connection, then answers 503; and a
+        # pool that cannot reconnect gives up after DB_POOL_RECONNECT_TIMEOUT and tries again when the next
+        # request asks, instead of backing off for minutes (psycopg_pool's default: up to 5 min) after the
+        # database is back.
+        from apps.core.db_pool import connection_check
+
+        DB_HEALTH_CHECKS = env.bool("DB_HEALTH_CHECKS", default=True)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = DB_HEALTH_CHECKS
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "check": connection_check if DB_HEALTH_CHECKS else None,
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
             "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
