@@ -3,7 +3,7 @@ bare Django+DRF insert view, in one run.
 
 Usage::
 
-    .venv/bin/python bench/emotion.py            # engine, then start everything, measure, stop (about 50 s)
+    .venv/bin/python bench/emotion.py            # engine, then start everything, measure, stop (about 3 min)
     .venv/bin/python bench/emotion.py --quick    # shorter phases (a smoke run, noisier figures)
     .venv/bin/python bench/emotion.py --no-http  # the engine part only (= bench/emotion_engine.py)
 
@@ -20,7 +20,8 @@ Without ``--target`` the script starts on 127.0.0.1 only, and stops by process g
   daphne on the same Postgres server.
 
 The load generator is this process (aiohttp, one event loop). Each phase is a closed loop at ``--concurrency``
-for ``--seconds`` after a warm-up: first the bare view, then ``POST /emotion/v1/turn`` with the simple form
+for ``--seconds``; after one warm-up of each, ``--rounds`` rounds (3) run the four phases in turn, and the
+medians are reported. The phases: first the bare view, then ``POST /emotion/v1/turn`` with the simple form
 ``{sessionId, message}`` spread round-robin over ``--sessions`` persona sessions made from the five presets.
 Then the persona API of molroo's SDK 0.7 (``X-API-Key``): ``POST /emotion/v1/personas/{id}/perceive`` with a
 given appraisal (no appraiser at all: the SDK's hot path), one persona per sender, and
@@ -36,6 +37,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -111,6 +113,9 @@ def http_stack_start(args, stack: Stack) -> tuple[str, str, str]:
 
 
 async def http_bench(args, base: str, bare: str, api_key: str, stack: Stack) -> dict:
+    """Make the rows (sessions, personas, worlds), warm every phase up, then run ``--rounds`` rounds of the four
+    phases back to back. Each phase reports its median round; each ratio is the median of the rounds' ratios
+    to that round's bare phase, so a slow spell of the machine moves both sides of a ratio."""
     headers = {"Authorization": f"Bearer {api_key}"}
     await wait_http(f"{base}/v1/llms.txt", stack)
     await wait_http(f"{bare}/messages", stack)
@@ -123,23 +128,40 @@ async def http_bench(args, base: str, bare: str, api_key: str, stack: Stack) -> 
                 if resp.status != 201:
                     raise RuntimeError(f"persona create: {resp.status} {await resp.text()}")
                 sessions.append((await resp.json())["sessionId"])
-        bare_url = [f"{bare}/messages"]
-        await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.warmup)
-        results = {"bare": await post_closed_loop(http, bare_url, BARE_BODY, {}, args.concurrency, args.seconds)}
+        phases = {"bare": _bare_phase(args, http, bare), "turn": _turn_phase(args, http, base, headers, sessions)}
+        phases.update(await sdk_phases(args, http, base, api_key))
+        for run in phases.values():
+            await run(args.warmup)
+        rounds: dict[str, list[dict]] = {name: [] for name in phases}
+        for _ in range(args.rounds):
+            for name, run in phases.items():
+                rounds[name].append(await run(args.seconds))
+    results: dict = {name: _median_round(figures) for name, figures in rounds.items()}
+    for name, key in (("turn", "ratio"), ("perceive", "perceive_ratio"), ("interact", "interact_ratio")):
+        pairs = zip(rounds[name], rounds["bare"], strict=True)
+        ratios = [ours["per_second"] / bare["per_second"] for ours, bare in pairs]
+        results[key] = round(statistics.median(ratios), 3)
+        results[f"{key}_rounds"] = [round(ratio, 3) for ratio in ratios]
+    results["rounds"] = args.rounds
+    return results
+
+
+def _median_round(figures: list[dict]) -> dict:
+    return sorted(figures, key=lambda figure: figure["per_second"])[len(figures) // 2]
+
+
+def _bare_phase(args, http, bare: str):
+    async def run(seconds: float) -> dict:
+        return await post_closed_loop(http, [f"{bare}/messages"], BARE_BODY, {}, args.concurrency, seconds)
+
+    return run
+
+
+def _turn_phase(args, http, base: str, headers: dict, sessions: list[str]):
+    turn_url = f"{base}/emotion/v1/turn"
+
+    async def run(seconds: float) -> dict:
         # One URL, many bodies: post_closed_loop sends one body, so each sender keeps to its own session.
-        turn_url = f"{base}/emotion/v1/turn"
-        loops = [
-            post_closed_loop(
-                http,
-                [turn_url],
-                {"sessionId": session_id, "message": MESSAGES[index % len(MESSAGES)]},
-                headers,
-                1,
-                args.warmup,
-            )
-            for index, session_id in enumerate(sessions[: args.concurrency])
-        ]
-        await asyncio.gather(*loops)
         started = time.perf_counter()
         per_sender = await asyncio.gather(
             *(
@@ -149,19 +171,14 @@ async def http_bench(args, base: str, bare: str, api_key: str, stack: Stack) -> 
                     {"sessionId": sessions[index % len(sessions)], "message": MESSAGES[index % len(MESSAGES)]},
                     headers,
                     1,
-                    args.seconds,
+                    seconds,
                 )
                 for index in range(args.concurrency)
             )
         )
-        elapsed = time.perf_counter() - started
-        results["turn"] = merge(per_sender, elapsed)
-        results.update(await sdk_phases(args, http, base, api_key))
-    bare_rate = results["bare"]["per_second"]
-    results["ratio"] = round(results["turn"]["per_second"] / bare_rate, 3)
-    results["perceive_ratio"] = round(results["perceive"]["per_second"] / bare_rate, 3)
-    results["interact_ratio"] = round(results["interact"]["per_second"] / bare_rate, 3)
-    return results
+        return merge(per_sender, time.perf_counter() - started)
+
+    return run
 
 
 APPRAISAL = {
@@ -183,14 +200,15 @@ async def _post(http, url: str, body: dict, headers: dict) -> dict:
 
 
 async def sdk_phases(args, http, base: str, api_key: str) -> dict:
-    """The persona API's perceive (a given appraisal) and a world's interact, each sender on its own rows."""
+    """The persona API's perceive (a given appraisal) and a world's interact, each sender on its own rows: make
+    the personas and worlds, return the two phases."""
     headers = {"X-API-Key": api_key}
     personas = [
         (await _post(http, f"{base}/emotion/v1/personas", {"config": CONFIG}, headers))["personaId"]
         for _ in range(args.concurrency)
     ]
-    urls = [f"{base}/emotion/v1/personas/{persona_id}/perceive" for persona_id in personas]
-    bodies = [
+    perceive_urls = [f"{base}/emotion/v1/personas/{persona_id}/perceive" for persona_id in personas]
+    perceive_bodies = [
         {
             "event": {
                 "type": "chat_message",
@@ -199,10 +217,8 @@ async def sdk_phases(args, http, base: str, api_key: str) -> dict:
                 "appraisal": APPRAISAL,
             }
         }
-        for i in range(len(urls))
+        for i in range(len(perceive_urls))
     ]
-    await post_closed_loop(http, urls, {}, headers, args.concurrency, args.warmup, bodies=bodies)
-    results = {"perceive": await post_closed_loop(http, urls, {}, headers, args.concurrency, args.seconds, bodies)}
     worlds, targets = [], []
     for index in range(args.concurrency):
         world = await _post(http, f"{base}/emotion/v1/worlds", {"name": f"bench {index}"}, headers)
@@ -212,14 +228,19 @@ async def sdk_phases(args, http, base: str, api_key: str) -> dict:
         ]
         worlds.append(world["id"])
         targets.append(members)
-    urls = [f"{base}/emotion/v1/worlds/{world_id}/interact" for world_id in worlds]
-    bodies = [
+    interact_urls = [f"{base}/emotion/v1/worlds/{world_id}/interact" for world_id in worlds]
+    interact_bodies = [
         {"target_persona_id": target, "action_name": "compliment", "actor_id": actor, "actor_type": "persona"}
         for target, actor in targets
     ]
-    await post_closed_loop(http, urls, {}, headers, args.concurrency, args.warmup, bodies=bodies)
-    results["interact"] = await post_closed_loop(http, urls, {}, headers, args.concurrency, args.seconds, bodies)
-    return results
+
+    def phase(urls: list[str], bodies: list[dict]):
+        async def run(seconds: float) -> dict:
+            return await post_closed_loop(http, urls, {}, headers, args.concurrency, seconds, bodies=bodies)
+
+        return run
+
+    return {"perceive": phase(perceive_urls, perceive_bodies), "interact": phase(interact_urls, interact_bodies)}
 
 
 def merge(parts: list[dict], elapsed: float) -> dict:
@@ -254,9 +275,16 @@ def report_http(args, results: dict) -> dict:
         print(f"{label:<48} {fig['per_second']:>10} {fig['p50_ms']:>9} {fig['p99_ms']:>9} {fig['errors']:>7}")
     ok = results["ratio"] >= 0.5
     perceive_ok = results["perceive_ratio"] >= 0.6
-    print(f"\nturn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {_verdict(ok)})")
-    print(f"perceive / bare: {results['perceive_ratio']}x (target >= 0.6: {_verdict(perceive_ok)})")
-    print(f"interact / bare: {results['interact_ratio']}x")
+
+    def each(key: str) -> str:
+        return f"rounds: {', '.join(str(ratio) for ratio in results[f'{key}_rounds'])}"
+
+    print(f"\nmedians of {results['rounds']} rounds (each phase's median round; each ratio against its round's bare)")
+    print(f"turn / bare throughput at c={args.concurrency}: {results['ratio']}x (target >= 0.5: {_verdict(ok)}; "
+          f"{each('ratio')})")  # fmt: skip
+    print(f"perceive / bare: {results['perceive_ratio']}x (target >= 0.6: {_verdict(perceive_ok)}; "
+          f"{each('perceive_ratio')})")  # fmt: skip
+    print(f"interact / bare: {results['interact_ratio']}x ({each('interact_ratio')})")
     return {"http_turn_within_2x_of_bare": ok, "perceive_at_least_0_6_of_bare": perceive_ok}
 
 
@@ -272,12 +300,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four phases (medians are reported)")
     parser.add_argument("--engine-seconds", type=float, default=2.0, help="measuring time per engine phase")
     parser.add_argument("--no-http", action="store_true", help="only the engine part")
     parser.add_argument("--quick", action="store_true", help="short phases for a smoke run")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.warmup, args.engine_seconds = 4.0, 1.0, 0.4
+        args.seconds, args.warmup, args.engine_seconds, args.rounds = 4.0, 1.0, 0.4, 1
 
     stack = Stack()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

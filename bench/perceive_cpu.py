@@ -26,7 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from emotion import APPRAISAL, CONFIG  # noqa: E402 - the HTTP bench's body and persona
-from inprocess import cpu_profile_print, database_recreate, environment_prepare, figures_write  # noqa: E402
+from inprocess import (  # noqa: E402
+    cpu_profile_print,
+    database_recreate,
+    environment_prepare,
+    figures_write,
+    postgres_cpu_seconds,
+)  # noqa: E402
 
 PERSONAS = 32
 
@@ -87,13 +93,14 @@ def main() -> None:
         if not statements or len(seen) < len(statements):
             statements = seen  # the usual request's
     print("statements per request (besides BEGIN and COMMIT):", dict(counts))
-    cpu, wall = time.process_time(), time.perf_counter()
+    server, cpu, wall = postgres_cpu_seconds(args.database), time.process_time(), time.perf_counter()
     for index in range(args.requests):
         perceive(index)
     cpu_ms = (time.process_time() - cpu) / args.requests * 1000
     wall_ms = (time.perf_counter() - wall) / args.requests * 1000
+    server_ms = (postgres_cpu_seconds(args.database) - server) / args.requests * 1000
     print(f"perceive through the test client: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per request "
-          f"({args.requests} requests)")  # fmt: skip
+          f"({args.requests} requests); PostgreSQL: {server_ms:.2f} ms CPU per request")  # fmt: skip
     for sql in statements:
         print("   ", sql[:160])
     figures = {
@@ -102,6 +109,7 @@ def main() -> None:
         "statements": len(statements),
         "cpu_ms_per_request": round(cpu_ms, 3),
         "wall_ms_per_request": round(wall_ms, 3),
+        "postgres_cpu_ms_per_request": round(server_ms, 3),
     }
     if args.profile:
         cpu_profile_print(lambda: [perceive(index) for index in range(args.profile)], lines=45)
