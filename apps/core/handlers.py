@@ -8,9 +8,19 @@ cookie-less requests under the API prefixes go to a second Django handler built 
 member using the browsable API) takes the full site stack.
 """
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix
 
 from apps.core.middleware import BodyLimits
 
@@ -55,9 +65,12 @@ class BoundedBodyASGIHandler(ASGIHandler):
             return message
 
         try:
-            return await super().handle(scope, bounded_receive, send)
+            return await self._handle_body(scope, bounded_receive, send)
         except _BodyTooLarge as error:
             return await self._refuse(path, send, length=error.received, limit=limit)
+
+    async def _handle_body(self, scope, receive, send) -> None:
+        await super().handle(scope, receive, send)
 
     async def _refuse(self, path: str, send, *, length: int, limit: int) -> None:
         response = self.body_limits.refusal(None, path=path, length=length, limit=limit)
@@ -67,19 +80,76 @@ class BoundedBodyASGIHandler(ASGIHandler):
 
 
 class ApiASGIHandler(BoundedBodyASGIHandler):
-    """Django's ASGI handler with ``settings.API_MIDDLEWARE`` instead of ``settings.MIDDLEWARE``."""
+    """Django's ASGI handler with ``settings.API_MIDDLEWARE`` instead of ``settings.MIDDLEWARE``, serving each
+    request in one hop to a thread.
+
+    Django's own handler crosses from the event loop to a thread three times per request (the
+    ``request_started`` receivers, the middleware chain with the view, then ``response.close()`` and its
+    ``request_finished`` receivers), each time on a thread it starts for that request and joins at its end.
+    Here the three run back to back in one call on a kept pool of ``API_THREADS`` threads; the event loop only
+    receives the body and sends the answer. A plain response is closed before its bytes go out (its content is
+    already rendered), so the thread's database connection is back in the pool by then. A streaming response
+    (SSE) is sent the way Django sends it, watching for the client going away, and its body runs on the
+    request's own thread as before; the connection the view itself used is handed back when the view returns.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads = ThreadPoolExecutor(max_workers=settings.API_THREADS, thread_name_prefix="api")
+        self._serve = sync_to_async(self._respond, thread_sensitive=False, executor=self.threads)
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler reads settings.MIDDLEWARE; swap it only while this handler is built (once, at start-up).
         site_middleware = settings.MIDDLEWARE
         settings.MIDDLEWARE = settings.API_MIDDLEWARE
         try:
-            # Built synchronously and entered with one hop: middleware, view and response rendering all run
-            # on the request's thread, instead of loop -> thread -> loop -> thread around the view.
+            # A synchronous chain, entered once per request from ``_respond``.
             super().load_middleware(is_async=False)
         finally:
             settings.MIDDLEWARE = site_middleware
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+    async def _handle_body(self, scope, receive, send) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            response = await self._serve(scope, body_file)
+            if not response.streaming:
+                await self.send_response(response, send)
+                return
+            await self._stream(response, receive, send)
+
+    def _respond(self, scope, body_file) -> HttpResponseBase:
+        """Everything of a request that is not I/O on the socket, on one thread."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if response.streaming:
+            close_old_connections()  # the view's; the body's own hops to the request's thread close theirs
+        else:
+            response.close()  # request_finished: this thread's database connection goes back to the pool
+        return response
+
+    async def _stream(self, response: HttpResponseBase, receive, send) -> None:
+        """Send a streaming response as Django does: stop when the client disconnects, then close it."""
+
+        class Sent(Exception):
+            pass
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.listen_for_disconnect(receive))
+                await self.send_response(response, send)
+                raise Sent
+        except* (Sent, RequestAborted):
+            pass
+        await sync_to_async(response.close)()
 
 
 class ApiOrSiteRouter:

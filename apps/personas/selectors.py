@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Q
 
+from apps.core.sql import ModelRows
 from apps.personas import engine
 from apps.personas.errors import PersonaNotFound, PersonaSessionNotFound
 from apps.personas.models import CharacterPersona, PersonaRelationship, PersonaSession, ProactiveAction
@@ -138,21 +140,24 @@ def persona_api_get(*, app: App, persona_id: str, source_entity: str = "") -> Pe
     sessions, relationships = PersonaSession._meta.db_table, PersonaRelationship._meta.db_table
     join = f"LEFT JOIN {relationships} r ON r.session_id = s.id AND r.user_ref = %s" if source_entity else ""
     sql = (
-        f"SELECT s.*{', r.id AS source_relationship_id, r.state AS source_relationship_state' if join else ''} "  # noqa: S608
+        f"SELECT {_PERSONA_ROWS.columns('s')}{', r.id, r.state' if join else ''} "  # noqa: S608
         f"FROM {sessions} s {join} "
         "WHERE s.id = %s AND s.app_id = %s AND s.spec IS NOT NULL AND s.deleted_at IS NULL"
     )
     params = [source_entity, persona_id, app.pk] if join else [persona_id, app.pk]
-    session = next(iter(PersonaSession.objects.raw(sql, params)), None)
-    if session is None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         raise PersonaNotFound(f"No persona with id '{persona_id}'.")
+    session = _PERSONA_ROWS.instance(row)
     if join:
-        state = session.source_relationship_state
-        session.source_relationship = (
-            session.source_relationship_id,
-            json.loads(state) if isinstance(state, str) else state,
-        )
+        relationship_id, state = row[-2:]
+        session.source_relationship = (relationship_id, json.loads(state) if isinstance(state, str) else state)
     return session
+
+
+_PERSONA_ROWS = ModelRows(PersonaSession)
 
 
 def persona_api_page(*, app: App, after: tuple[datetime, str] | None, limit: int) -> tuple[list[PersonaSession], bool]:

@@ -103,6 +103,10 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestSizeLimitMiddleware",
 ]
 
+# Threads that serve cookie-less API requests in each web process (apps/core/handlers.py), kept from request to
+# request. One request holds one while its view runs (a synchronous model call included; a stream's body runs
+# elsewhere); requests past it wait for one. Above DB_POOL_MAX_SIZE, since a request may also wait on the model.
+API_THREADS = env.int("API_THREADS", default=64)
 # Cookie-less requests to the APIs (bearer keys, never sessions) run only these; see apps/core/handlers.py.
 API_MIDDLEWARE = [
     "apps.core.middleware.RequestObservationMiddleware",
