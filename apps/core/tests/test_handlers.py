@@ -1,6 +1,9 @@
 """The ASGI entry point: bearer-key API requests take the slim middleware stack, everything else the site's."""
 
+import threading
+
 import pytest
+from django.core import signals
 
 from apps.core.tests.asgi_requests import asgi_request
 
@@ -39,3 +42,50 @@ def test_the_api_stack_still_limits_body_size_and_renders_native_errors(bearer, 
     assert status == 413 and b'"payload_too_large"' in content
     status, _, content = _request("/v1/characters", [])
     assert status == 401 and b'"missing_api_key"' in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_request_runs_on_one_kept_thread_and_closes_before_it_is_sent(bearer):
+    # given receivers that note the thread of each request's start and finish
+    seen: list[tuple[str, int]] = []
+
+    def started(**kwargs):
+        seen.append(("started", threading.get_ident(), threading.current_thread().name))
+
+    def finished(**kwargs):
+        seen.append(("finished", threading.get_ident(), threading.current_thread().name))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        # when two API requests come one after the other
+        first = _request("/v1/characters", [bearer])
+        second = _request("/v1/characters", [bearer])
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    # then each started and finished (its database connection back in the pool) on one thread of the API's
+    # kept pool, in one hop
+    assert first[0] == second[0] == 200
+    assert [event for event, _, _ in seen] == ["started", "finished", "started", "finished"]
+    assert all(name.startswith("api") for _, _, name in seen), seen
+    assert seen[0][1] == seen[1][1] and seen[2][1] == seen[3][1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_request_still_takes_djangos_handler():
+    # Django's handler: the request's receivers run on a thread it starts for the request, not the API pool
+    names: list[str] = []
+
+    def started(**kwargs):
+        names.append(threading.current_thread().name)
+
+    signals.request_started.connect(started)
+    try:
+        status, _, _ = _request("/admin/login/", [])
+    finally:
+        signals.request_started.disconnect(started)
+
+    assert status == 200
+    assert names and not names[0].startswith("api")
