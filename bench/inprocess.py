@@ -23,6 +23,10 @@ def environment_prepare(*, database: str, redis_db: int, **extra: str) -> None:
     os.environ.setdefault("DJANGO_SECRET_KEY", f"bench-{database}")
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["LOG_LEVEL"] = "WARNING"
+    # These benches queue thousands of turns on a few sessions with no worker answering them (or answer them one
+    # by one, later): lift the unanswered-turn limits, which would refuse them with 429 (as bench/turns.py does).
+    os.environ["TURNS_MAX_PENDING_PER_SESSION"] = "1000000"
+    os.environ["TURNS_MAX_PENDING_PER_APP"] = "1000000"
     os.environ.update(extra)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -36,24 +40,28 @@ def database_recreate(database: str) -> None:
         conn.execute(f'CREATE DATABASE "{database}"')
 
 
+def processes_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of ``pids`` so far, from /proc (the servers run on this machine); a process that has
+    exited counts nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_seconds(database: str) -> float:
-    """CPU seconds (user + system) spent so far by the PostgreSQL server processes serving ``database``, read
-    from ``/proc`` (the server runs on this machine): the server's share of a request, which ``process_time``
-    does not see. Backends that exit between two readings take their time with them, so read it around work
-    whose connections stay open (a pool)."""
+    """CPU seconds spent so far by the PostgreSQL server processes serving ``database``: the server's share of a
+    request, which ``process_time`` does not see. Backends that exit between two readings take their time with
+    them, so read it around work whose connections stay open (a pool)."""
     import psycopg
 
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])]
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return processes_cpu_seconds(pids)
 
 
 def cpu_profile_print(work: Callable[[], None], *, lines: int) -> None:

@@ -26,7 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from inprocess import cpu_profile_print, database_recreate, environment_prepare, figures_write  # noqa: E402
+from inprocess import (  # noqa: E402
+    cpu_profile_print,
+    database_recreate,
+    environment_prepare,
+    figures_write,
+    processes_cpu_seconds,
+)
 
 DATABASE = "dramatis_bench_turn"
 REDIS_DB = 10
@@ -42,18 +48,6 @@ def _backend_pids(connection) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [connection.settings_dict["NAME"]])
         return [row[0] for row in cursor.fetchall()]
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of ``pids`` so far, from /proc (the servers run on this machine)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -113,11 +107,11 @@ def _run(args: argparse.Namespace) -> None:
     execute(turns(256))  # warm-up: every session past its first turn, connections, caches, imports
     runs = turns(args.turns)
     backends = _backend_pids(connection)
-    cpu, wall, pg_cpu = time.process_time(), time.perf_counter(), _cpu_seconds(backends)
+    cpu, wall, pg_cpu = time.process_time(), time.perf_counter(), processes_cpu_seconds(backends)
     execute(runs)
     cpu_ms = (time.process_time() - cpu) / args.turns * 1000
     wall_ms = (time.perf_counter() - wall) / args.turns * 1000
-    pg_ms = (_cpu_seconds(backends) - pg_cpu) / args.turns * 1000
+    pg_ms = (processes_cpu_seconds(backends) - pg_cpu) / args.turns * 1000
     counts = []
     for run_id in turns(len(TEXTS) * 4):
         with CaptureQueriesContext(connection) as captured:

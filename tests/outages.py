@@ -44,18 +44,23 @@ def postgres_down() -> Iterator[None]:
         database["PORT"], database["OPTIONS"]["pool"] = port, pool
 
 
-def postgres_connections_killed() -> int:
-    """End every server connection to this test database (from a connection of our own); returns how many."""
+def side_connection() -> psycopg.Connection:
+    """A connection of our own to this test database, outside Django's pool (autocommit)."""
     database = connection.settings_dict
-    connection.close()
-    with psycopg.connect(
+    return psycopg.connect(
         host=database["HOST"] or "127.0.0.1",
         port=database["PORT"] or 5432,
         user=database["USER"],
         password=database["PASSWORD"] or None,
         dbname=database["NAME"],
         autocommit=True,
-    ) as side:
+    )
+
+
+def postgres_connections_killed() -> int:
+    """End every server connection to this test database (from a connection of our own); returns how many."""
+    connection.close()
+    with side_connection() as side:
         pids = [
             pid
             for pid, ended in side.execute(

@@ -4,24 +4,11 @@ import select
 
 import psycopg
 import pytest
-from django.db import connection
 
 from apps.core.db_pool import connection_check
-from tests.outages import POSTGRES_ONLY, backends_gone
+from tests.outages import POSTGRES_ONLY, backends_gone, side_connection
 
 pytestmark = [POSTGRES_ONLY, pytest.mark.django_db]  # the test database, reached on connections of our own
-
-
-def _connect() -> psycopg.Connection:
-    database = connection.settings_dict
-    return psycopg.connect(
-        host=database["HOST"] or "127.0.0.1",
-        port=database["PORT"] or 5432,
-        user=database["USER"],
-        password=database["PASSWORD"] or None,
-        dbname=database["NAME"],
-        autocommit=True,
-    )
 
 
 def _last_query(side: psycopg.Connection, pid: int) -> str:
@@ -29,7 +16,7 @@ def _last_query(side: psycopg.Connection, pid: int) -> str:
 
 
 def test_a_live_idle_connection_passes_without_a_round_trip():
-    with _connect() as pooled, _connect() as side:
+    with side_connection() as pooled, side_connection() as side:
         pooled.execute("SELECT 1 AS marker_of_the_last_query")
 
         connection_check(pooled)
@@ -40,7 +27,7 @@ def test_a_live_idle_connection_passes_without_a_round_trip():
 
 
 def test_a_connection_the_server_ended_fails_the_check():
-    with _connect() as pooled, _connect() as side:
+    with side_connection() as pooled, side_connection() as side:
         pid = pooled.info.backend_pid
         side.execute("SELECT pg_terminate_backend(%s)", [pid])
         backends_gone(side, [pid])
@@ -50,7 +37,7 @@ def test_a_connection_the_server_ended_fails_the_check():
 
 
 def test_a_closed_connection_fails_the_check():
-    pooled = _connect()
+    pooled = side_connection()
     pooled.close()
 
     with pytest.raises(psycopg.OperationalError):
@@ -58,7 +45,7 @@ def test_a_closed_connection_fails_the_check():
 
 
 def test_a_live_connection_with_a_message_waiting_passes_after_a_round_trip():
-    with _connect() as pooled, _connect() as side:
+    with side_connection() as pooled, side_connection() as side:
         pooled.execute("LISTEN dramatis_pool_check")
         side.execute("NOTIFY dramatis_pool_check")  # an asynchronous message: the socket polls readable
         assert select.select([pooled.fileno()], [], [], 5.0)[0], "the notification never arrived"
